@@ -1,0 +1,155 @@
+"""The automated police feed: NDJSON files (optionally gzip) with a JSON manifest each.
+
+Reading checks the manifest (checksum and record count) first and flattens the nested records
+into one text column per field. The officer's free text (`toelichting`) is not part of the read
+schema, so it is dropped by the parser and never reaches memory as a column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from connectors.files import FileRejected, check_size
+
+SOURCE = "police"
+SUPPORTED_SCHEMA_VERSION = "1"
+DATA_SUFFIXES = (".ndjson", ".ndjson.gz")
+
+_TEXT = pa.string()
+# Explicit read schema: fields outside it (the free text, anything new) are ignored by the parser.
+READ_SCHEMA = pa.schema(
+    [
+        ("schema_version", _TEXT),
+        ("registratie_id", _TEXT),
+        ("eenheid", _TEXT),
+        ("datum_signaal", _TEXT),
+        (
+            "persoon",
+            pa.struct(
+                [
+                    ("achternaam", _TEXT),
+                    ("voornamen", _TEXT),
+                    ("geboortedatum", _TEXT),
+                    ("geslacht", _TEXT),
+                    ("nationaliteit", _TEXT),
+                    ("geboorteland", _TEXT),
+                    ("bsn", _TEXT),
+                    ("v_nummer", _TEXT),
+                ]
+            ),
+        ),
+        ("uitbuiting", pa.struct([("vorm", _TEXT), ("sector", _TEXT), ("land", _TEXT), ("gemeente", _TEXT)])),
+        ("b8", pa.struct([("bedenktijd_aangeboden", pa.bool_()), ("aangifte", pa.bool_())])),
+    ]
+)
+BOOLEAN_FIELDS = ("bedenktijd_aangeboden", "aangifte")
+_MANIFEST_KEYS = ("bestand", "sha256", "aantal_records", "schema_version")
+_WRONG_TYPE = re.compile(r"Column\((/[\w/]*)\) changed from (\w+) to (\w+)")
+
+
+@dataclass(frozen=True)
+class PoliceFile:
+    """One verified feed file: its identity, its manifest and its records as text columns."""
+
+    path: Path
+    sha256: str
+    exported_at: str | None
+    records: pd.DataFrame  # one row per line, index = line number - 1
+
+
+def is_feed_file(path: Path) -> bool:
+    return path.name.endswith(DATA_SUFFIXES)
+
+
+def manifest_path(path: Path) -> Path:
+    stem = path.name.removesuffix(".gz").removesuffix(".ndjson")
+    return path.with_name(f"{stem}.manifest.json")
+
+
+def discover(folder: Path) -> list[Path]:
+    """Feed files in a folder, oldest name first (names carry the export date)."""
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if path.is_file() and is_feed_file(path))
+
+
+def _read_manifest(path: Path) -> dict:
+    location = manifest_path(path)
+    if not location.exists():
+        raise FileRejected(f"manifest {location.name} is missing (partial delivery?)")
+    try:
+        manifest = json.loads(location.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise FileRejected(f"manifest {location.name} is not valid JSON") from None
+    if not isinstance(manifest, dict):
+        raise FileRejected(f"manifest {location.name} is not a JSON object")
+    missing = [key for key in _MANIFEST_KEYS if key not in manifest]
+    if missing:
+        raise FileRejected(f"manifest {location.name} lacks {', '.join(missing)}")
+    return manifest
+
+
+def verify_manifest(path: Path, sha256: str) -> dict:
+    """The file's manifest, after checking that it describes exactly this file."""
+    manifest = _read_manifest(path)
+    if manifest["bestand"] != path.name:
+        raise FileRejected(f"manifest names {manifest['bestand']!s:.80} instead of {path.name}")
+    if str(manifest["schema_version"]) != SUPPORTED_SCHEMA_VERSION:
+        raise FileRejected(f"schema version {manifest['schema_version']!s:.10} is not supported")
+    if str(manifest["sha256"]).lower() != sha256:
+        raise FileRejected("checksum does not match the manifest (damaged or partial delivery)")
+    if not isinstance(manifest["aantal_records"], int) or manifest["aantal_records"] < 0:
+        raise FileRejected("manifest's aantal_records is not a whole number")
+    return manifest
+
+
+def _parse(path: Path) -> pa.Table:
+    compression = "gzip" if path.name.endswith(".gz") else None
+    options = pajson.ParseOptions(explicit_schema=READ_SCHEMA, unexpected_field_behavior="ignore")
+    try:
+        with pa.input_stream(str(path), compression=compression) as stream:
+            return pajson.read_json(stream, parse_options=options)
+    except (pa.ArrowInvalid, OSError) as error:
+        # Arrow's own message may quote input; build ours from the structure of the error only.
+        wrong_type = _WRONG_TYPE.search(str(error))
+        if wrong_type:
+            field, expected, found = wrong_type.groups()
+            raise FileRejected(
+                f"not schema version {SUPPORTED_SCHEMA_VERSION}: field {field} holds a {found}, "
+                f"expected a {expected}"
+            ) from None
+        raise FileRejected("not valid NDJSON (a line is not a JSON object, or the file is truncated)") from None
+
+
+def flatten(table: pa.Table) -> pd.DataFrame:
+    """Nested records -> one column per leaf field, named by the leaf (`persoon.bsn` -> `bsn`)."""
+    flat = table.flatten()
+    while any(pa.types.is_struct(field.type) for field in flat.schema):
+        flat = flat.flatten()
+    frame = flat.rename_columns([name.rsplit(".", 1)[-1] for name in flat.column_names]).to_pandas()
+    for column in BOOLEAN_FIELDS:
+        frame[column] = frame[column].astype("boolean")
+    return frame
+
+
+def read_police_file(path: Path, sha256: str, max_bytes: int) -> PoliceFile:
+    """Verify and read one feed file whose content hash is `sha256`.
+
+    Raises FileRejected when the file must not be loaded at all.
+    """
+    check_size(path, max_bytes)
+    manifest = verify_manifest(path, sha256)
+    records = flatten(_parse(path))
+    if len(records) != manifest["aantal_records"]:
+        raise FileRejected(
+            f"{len(records)} records in the file but {manifest['aantal_records']} in the manifest "
+            "(partial delivery)"
+        )
+    return PoliceFile(path, sha256, manifest.get("geexporteerd_op"), records)

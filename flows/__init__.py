@@ -1,0 +1,1 @@
+"""Thin Prefect flows and tasks that wire connectors, schemas, pseudonyms and the warehouse together."""

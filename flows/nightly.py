@@ -1,0 +1,133 @@
+"""The nightly ingestion flow: discover new deliveries, load each file, publish a summary.
+
+Reads like a table of contents; the work happens in the tasks and the packages below.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Failed, State
+
+from connectors import police
+from connectors.files import sha256_of
+from flows.errors import value_free_errors
+from flows.police_tasks import load, pseudonymise, read_feed, validate
+from pseudonyms.keys import load_key
+from victim_intake import settings
+from warehouse.database import create_tables, shared_engine
+from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
+from warehouse.load import AlreadyLoaded
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A file found in the inbox, identified by its content."""
+
+    path: str
+    source: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file; counts and reasons only, never values."""
+
+    file: str
+    source: str
+    state: str  # loaded | failed | skipped
+    rows_in: int | None = None
+    rows_loaded: int | None = None
+    rows_new: int | None = None
+    rows_quarantined: int | None = None
+    reason: str | None = None
+
+
+def prepare_warehouse() -> None:
+    """Create missing tables and refuse a pseudonym key other than the one the warehouse knows."""
+    key = load_key("pseudonym", settings.keys_dir())
+    engine = shared_engine(settings.database_url())
+    create_tables(engine)
+    check_key_fingerprint(engine, "pseudonym", key.fingerprint)
+
+
+@task(name="prepare_warehouse", cache_policy=NO_CACHE, persist_result=False)
+def prepare_warehouse_task() -> None:
+    with value_free_errors("prepare"):
+        prepare_warehouse()
+
+
+@task(name="discover_deliveries", cache_policy=NO_CACHE, persist_result=False)
+def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
+    """New files in the inbox, and the ones skipped because their content is already loaded."""
+    with value_free_errors("discover"):
+        found = [Delivery(str(path), police.SOURCE, sha256_of(path)) for path in police.discover(Path(inbox) / "police")]
+        done = loaded_hashes(shared_engine(settings.database_url()), (delivery.sha256 for delivery in found))
+    new: list[Delivery] = []
+    skipped: list[FileResult] = []
+    seen: set[str] = set()
+    for delivery in found:
+        name = Path(delivery.path).name
+        if delivery.sha256 in done:
+            skipped.append(FileResult(name, delivery.source, "skipped", reason="already loaded"))
+        elif delivery.sha256 in seen:
+            skipped.append(FileResult(name, delivery.source, "skipped", reason="same content as another file in this run"))
+        else:
+            seen.add(delivery.sha256)
+            new.append(delivery)
+    return new, skipped
+
+
+def ingest(delivery: Delivery, run_id: str) -> FileResult:
+    """Read, validate, pseudonymise and load one file; a failure is recorded, not raised."""
+    name = Path(delivery.path).name
+    batch = BatchRecord(uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now())
+    try:
+        feed = read_feed(delivery.path, delivery.sha256)
+        validated = validate(feed)
+        registrations = pseudonymise(validated, batch.batch_id)
+        outcome = load(batch, registrations, validated)
+    except AlreadyLoaded as error:
+        return FileResult(name, delivery.source, "skipped", reason=str(error))
+    except Exception as error:  # noqa: BLE001 - one file's failure must not stop the others
+        # Tasks raise only value-free messages (flows.errors), so the text may be stored.
+        reason = str(error)
+        with value_free_errors("record failure"):
+            record_failed_batch(shared_engine(settings.database_url()), batch, reason)
+        return FileResult(name, delivery.source, "failed", reason=reason)
+    return FileResult(name, delivery.source, "loaded", **asdict(outcome))
+
+
+@flow(name="nightly-ingest", description="Load new deliveries from the inbox into the warehouse.", persist_result=False)
+def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
+    """Load every new file of the inbox; end Failed when any file failed."""
+    logger = get_run_logger()
+    inbox_path = inbox or str(settings.inbox())
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    prepare_warehouse_task()
+    engine = shared_engine(settings.database_url())
+    start_run(engine, run_id)
+    new, skipped = discover_deliveries(inbox_path)
+    logger.info("%d new file(s), %d already loaded", len(new), len(skipped))
+    results = [*skipped]
+    for number, delivery in enumerate(new, start=1):
+        result = ingest(delivery, run_id)
+        logger.info("file %d of %d, %s: %s", number, len(new), result.file, result.state)
+        results.append(result)
+    failed = [result for result in results if result.state == "failed"]
+    finish_run(engine, run_id, failed=bool(failed))
+    create_table_artifact(
+        key="nightly-ingest-summary",
+        table=[asdict(result) for result in results],
+        description="Files of this run with their counts (no personal values).",
+    )
+    if failed:
+        # A Failed final state that still carries the per-file results for the caller's summary.
+        return Failed(message=f"{len(failed)} of {len(results)} file(s) failed", data=results)
+    return results

@@ -1,0 +1,96 @@
+"""Tasks that take one police feed file from disk to the warehouse.
+
+They pass DataFrames of personal data to each other in memory only: no task caches or persists
+its result (Prefect would write it unencrypted under its home folder), and task parameters are
+not stored by Prefect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.police import SOURCE, PoliceFile, read_police_file
+from flows.errors import value_free_errors
+from pseudonyms.keys import load_key
+from pseudonyms.pseudonymise import to_registrations
+from schemas.canonical import record_schema, registration_schema
+from schemas.police import FRAME_CHECK_COLUMNS, PoliceRecord, to_canonical
+from schemas.validation import SchemaViolation, split_valid
+from victim_intake import settings
+from warehouse.database import shared_engine
+from warehouse.ledger import BatchRecord
+from warehouse.load import LoadOutcome, load_batch
+
+SOURCE_KIND = "police"
+_IN_MEMORY_ONLY = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@dataclass(frozen=True)
+class ValidatedFile:
+    """Valid canonical records of a file, and value-free quarantine entries for the rest."""
+
+    records: pd.DataFrame
+    quarantined: pd.DataFrame  # row_number, column_name, rule, source_record_id
+    rows_in: int
+    exported_at: str | None
+
+
+def _utc_text(timestamp: str | None) -> str | None:
+    """The manifest's export time in UTC, so that text comparison orders deliveries correctly."""
+    parsed = pd.to_datetime(timestamp, utc=True, errors="coerce") if timestamp else pd.NaT
+    return None if pd.isna(parsed) else parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@task(name="read_feed", **_IN_MEMORY_ONLY)
+def read_feed(path: str, sha256: str) -> PoliceFile:
+    with value_free_errors("read"):
+        return read_police_file(Path(path), sha256, settings.max_file_bytes())
+
+
+@task(name="validate", **_IN_MEMORY_ONLY)
+def validate(feed: PoliceFile) -> ValidatedFile:
+    with value_free_errors("validate"):
+        raw = feed.records
+        raw_split = split_valid(raw, PoliceRecord.to_schema(), FRAME_CHECK_COLUMNS)
+        canonical_split = split_valid(to_canonical(raw_split.valid), record_schema())
+        failures = pd.concat([raw_split.failures, canonical_split.failures], ignore_index=True)
+        quarantined = pd.DataFrame(
+            {
+                "row_number": failures["row"].to_numpy() + 1,
+                "column_name": failures["column"].to_numpy(),
+                "rule": failures["rule"].to_numpy(),
+                "source_record_id": raw["registratie_id"].reindex(failures["row"]).to_numpy(),
+            }
+        )
+        return ValidatedFile(canonical_split.valid, quarantined, len(raw), _utc_text(feed.exported_at))
+
+
+@task(name="pseudonymise", **_IN_MEMORY_ONLY)
+def pseudonymise(validated: ValidatedFile, batch_id: str) -> pd.DataFrame:
+    with value_free_errors("pseudonymise"):
+        key = load_key("pseudonym", settings.keys_dir())
+        registrations = to_registrations(
+            validated.records,
+            source=SOURCE,
+            source_kind=SOURCE_KIND,
+            key=key.material,
+            batch_id=batch_id,
+            exported_at=validated.exported_at,
+        )
+        # Last gate before the warehouse: exactly the published columns, with canonical values.
+        if split_valid(registrations, registration_schema()).failures.shape[0]:
+            raise SchemaViolation("pseudonymised rows break the registration contract (a bug: report it)")
+        return registrations
+
+
+@task(name="load_batch", **_IN_MEMORY_ONLY)
+def load(batch: BatchRecord, registrations: pd.DataFrame, validated: ValidatedFile) -> LoadOutcome:
+    with value_free_errors("load"):
+        return load_batch(
+            shared_engine(settings.database_url()), batch, registrations, validated.quarantined, validated.rows_in
+        )

@@ -1,0 +1,1 @@
+"""Keys, canonicalisation and keyed pseudonyms: the only code that sees identities in clear."""

@@ -1,0 +1,41 @@
+"""From identifying fields to a person pseudonym and a registration key."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pseudonyms.canonical import canonical_given_names, canonical_surname, digits_only
+from pseudonyms.hashing import KeyedHasher
+
+PERSON_PURPOSE = "victim-intake person-id v1"
+REGISTRATION_PURPOSE = "victim-intake registration-id v1"
+
+IDENTITY_COLUMNS: tuple[str, ...] = ("surname", "given_names", "birth_date", "bsn", "alien_number")
+
+
+def identity_keys(identities: pd.DataFrame) -> pd.Series:
+    """The canonical identity string each row is linked by, or null when the row has none.
+
+    Name and birth date come first because every source records them; a BSN, then a V-number,
+    identifies a person whose name or birth date is missing. Each kind of key has its own prefix,
+    so a BSN can never equal a name.
+    """
+    surname = canonical_surname(identities["surname"])
+    given = canonical_given_names(identities["given_names"])
+    birth = pd.to_datetime(identities["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
+    by_name = ("name|" + surname + "|" + given.fillna("") + "|" + birth).where(
+        surname.notna() & birth.notna()
+    )
+    by_bsn = "bsn|" + digits_only(identities["bsn"])
+    by_alien_number = "vnr|" + digits_only(identities["alien_number"])
+    return by_name.fillna(by_bsn).fillna(by_alien_number)
+
+
+def person_ids(identities: pd.DataFrame, key: bytes) -> pd.Series:
+    """Keyed pseudonym of each row's person (null when the row carries no identifying field)."""
+    return KeyedHasher(key, PERSON_PURPOSE).digest_series(identity_keys(identities))
+
+
+def registration_ids(source: str, source_record_ids: pd.Series, key: bytes) -> pd.Series:
+    """Stable key of a registration: the same source record always gets the same id."""
+    return KeyedHasher(key, REGISTRATION_PURPOSE).digest_series(source + "|" + source_record_ids)

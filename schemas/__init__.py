@@ -1,0 +1,1 @@
+"""Pandera contracts: one module per source (raw, lenient text) plus the canonical registration."""

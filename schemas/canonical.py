@@ -1,0 +1,115 @@
+"""The canonical registration, declared once.
+
+Two stages share these declarations:
+- the *canonical record* every source maps into (still holding identifying fields, in memory only);
+- the *registration* the warehouse stores (identifiers replaced by pseudonyms and generalised ages).
+
+The Pandera schemas below, the warehouse columns (`warehouse.tables`) and the data dictionary are
+all generated from these declarations, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.pandas as pa
+
+from schemas import checks
+from schemas.vocabulary import AGE_GROUPS, EXPLOITATION_TYPES, GENDERS, SOURCE_KINDS, UNKNOWN_AGE_GROUP, UNKNOWN_COUNTRY
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One canonical field: its type, whether it may be null, what it means, and whether it is personal."""
+
+    name: str
+    kind: str  # text | date | year | integer | boolean
+    nullable: bool
+    description: str
+    personal: bool = False
+    allowed: tuple[str, ...] | None = None
+    country: bool = False
+
+
+_COUNTRY = "ISO 3166-1 alpha-3 code, `UNK` when unknown"
+
+# What a source maps into. Personal fields never leave the pseudonymisation step.
+RECORD_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("source_record_id", "text", False, "the source's own key of the report"),
+    FieldSpec("surname", "text", True, "surname as written by the source", personal=True),
+    FieldSpec("given_names", "text", True, "given names as written by the source", personal=True),
+    FieldSpec("birth_date", "date", True, "date of birth", personal=True),
+    FieldSpec("bsn", "text", True, "citizen service number", personal=True),
+    FieldSpec("alien_number", "text", True, "V-number (alien registration number)", personal=True),
+    FieldSpec("age", "integer", True, "age at the report, for sources that give no birth date"),
+    FieldSpec("gender", "text", False, "gender", allowed=GENDERS),
+    FieldSpec("nationality", "text", False, f"nationality, {_COUNTRY}", country=True),
+    FieldSpec("reported_on", "date", True, "date of the report"),
+    FieldSpec("registration_year", "year", False, "year of the report"),
+    FieldSpec("exploitation_type", "text", False, "form of exploitation", allowed=EXPLOITATION_TYPES),
+    FieldSpec("exploitation_country", "text", False, f"country of exploitation, {_COUNTRY}", country=True),
+    FieldSpec("exploitation_sector", "text", True, "sector of labour exploitation, as the source names it"),
+    FieldSpec("exploitation_municipality", "text", True, "municipality where the exploitation took place"),
+    FieldSpec("reporting_unit", "text", True, "police unit or region of the reporter"),
+    FieldSpec("b8_reflection_offered", "boolean", True, "a B8/3 reflection period was offered"),
+    FieldSpec("report_filed", "boolean", True, "the person filed a report (aangifte)"),
+)
+
+# What the warehouse stores: `registrations`, one row per registration (a report of one source).
+REGISTRATION_COLUMNS: tuple[FieldSpec, ...] = (
+    FieldSpec("registration_id", "text", False, "stable keyed pseudonym of (source, source record id)"),
+    FieldSpec("source", "text", False, "source name: `police` or the partner id"),
+    FieldSpec("source_kind", "text", False, "the source's category", allowed=SOURCE_KINDS),
+    FieldSpec("reporting_unit", "text", True, "police unit or region of the reporter, if known"),
+    FieldSpec("reported_on", "date", True, "date of the report, if known"),
+    FieldSpec("registration_year", "year", False, "year of the report"),
+    FieldSpec("person_id", "text", True, "keyed pseudonym of the person; null when the source carries no identifiers"),
+    FieldSpec("birth_year", "year", True, "year of birth"),
+    FieldSpec("age_at_report", "integer", True, "age in completed years on the report date"),
+    FieldSpec("age_group", "text", False, "age group at the report", allowed=tuple(g for g, _ in AGE_GROUPS) + (UNKNOWN_AGE_GROUP,)),
+    FieldSpec("is_minor", "boolean", True, "under 18 at the report; null when the age is unknown"),
+    FieldSpec("gender", "text", False, "gender", allowed=GENDERS),
+    FieldSpec("nationality", "text", False, f"nationality, {_COUNTRY}", country=True),
+    FieldSpec("exploitation_type", "text", False, "form of exploitation", allowed=EXPLOITATION_TYPES),
+    FieldSpec("exploitation_country", "text", False, f"country of exploitation, {_COUNTRY}", country=True),
+    FieldSpec("exploitation_sector", "text", True, "sector of labour exploitation, as the source names it"),
+    FieldSpec("exploitation_municipality", "text", True, "municipality where the exploitation took place"),
+    FieldSpec("b8_reflection_offered", "boolean", True, "a B8/3 reflection period was offered; null when unknown"),
+    FieldSpec("report_filed", "boolean", True, "the person filed a report (aangifte); null when unknown"),
+    FieldSpec("source_exported_at", "text", True, "export time the source gave the delivery; a later export wins"),
+    FieldSpec("batch_id", "text", False, "the load that brought (or last updated) the row"),
+)
+
+_PANDERA_TYPES = {"text": str, "date": "datetime64[us]", "year": "Int64", "integer": "Int64", "boolean": "boolean"}
+
+
+def _checks(spec: FieldSpec) -> list[pa.Check]:
+    if spec.allowed is not None:
+        return [pa.Check.isin(list(spec.allowed))]
+    if spec.country:
+        return [pa.Check(lambda values: values.isin(checks.alpha3_codes() | {UNKNOWN_COUNTRY}), name="iso_alpha3_country")]
+    if spec.kind == "year":
+        return [pa.Check.in_range(1900, 2100)]
+    return []
+
+
+def _schema(name: str, fields: tuple[FieldSpec, ...]) -> pa.DataFrameSchema:
+    columns = {
+        spec.name: pa.Column(_PANDERA_TYPES[spec.kind], checks=_checks(spec), nullable=spec.nullable)
+        for spec in fields
+    }
+    # strict: a column that is not declared (a stray name or BSN column, say) fails the whole frame.
+    return pa.DataFrameSchema(columns, strict=True, name=name)
+
+
+def record_schema() -> pa.DataFrameSchema:
+    """Contract of the canonical record a source maps into."""
+    return _schema("CanonicalRecord", RECORD_FIELDS)
+
+
+def registration_schema() -> pa.DataFrameSchema:
+    """Contract of the rows loaded into `registrations`; the last gate before the warehouse."""
+    return _schema("Registration", REGISTRATION_COLUMNS)
+
+
+PERSONAL_FIELDS: tuple[str, ...] = tuple(spec.name for spec in RECORD_FIELDS if spec.personal)

@@ -1,0 +1,56 @@
+"""Shared fixtures. Prefect runs against one temporary test server for the whole session."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before Prefect is imported anywhere: an isolated Prefect home, offline, nothing persisted.
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="victim-intake-prefect-"))
+os.environ["PREFECT_HOME"] = str(_PREFECT_HOME)
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_RESULTS_PERSIST_BY_DEFAULT"] = "false"
+os.environ["PREFECT_TASKS_DEFAULT_NO_CACHE"] = "true"
+
+_CONFIG_VARIABLES = (
+    "VICTIM_INTAKE_HOME",
+    "VICTIM_INTAKE_DATABASE_URL",
+    "VICTIM_INTAKE_INBOX",
+    "VICTIM_INTAKE_PARTNERS",
+    "VICTIM_INTAKE_PSEUDONYM_KEY",
+    "VICTIM_INTAKE_VAULT_KEY",
+    "VICTIM_INTAKE_MAX_FILE_MB",
+)
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One Prefect test server for the session (it takes ~15 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own home folder and no configuration from the developer's shell."""
+    for name in _CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("VICTIM_INTAKE_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """A fresh random pseudonym key, configured through the environment."""
+    key = secrets.token_bytes(32)
+    monkeypatch.setenv("VICTIM_INTAKE_PSEUDONYM_KEY", base64.b64encode(key).decode())
+    return key

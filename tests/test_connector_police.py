@@ -1,0 +1,105 @@
+"""The police feed connector: manifest checks, flattening, free text dropped, safe refusals."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from feed import record, write_feed
+
+from connectors.files import FileRejected, sha256_of
+from connectors.police import discover, manifest_path, read_police_file
+
+MAX = 10**9
+
+
+def read(path: Path):
+    return read_police_file(path, sha256_of(path), MAX)
+
+
+def test_reads_and_flattens_records(tmp_path: Path) -> None:
+    path = write_feed(tmp_path, "politie-2025-03-15", [record("A-1"), record("A-2", bsn=None)])
+    feed = read(path)
+    assert list(feed.records["registratie_id"]) == ["A-1", "A-2"]
+    assert feed.records.loc[0, "achternaam"] == "de Vries"
+    assert feed.records.loc[0, "vorm"] == "seksueel"
+    assert feed.records["aangifte"].dtype == "boolean"
+    assert feed.records["bsn"].isna().tolist() == [False, True]
+    assert feed.exported_at == "2025-03-15T02:00:00+01:00"
+
+
+def test_free_text_never_becomes_a_column(tmp_path: Path) -> None:
+    feed = read(write_feed(tmp_path, "f", [record()]))
+    assert "toelichting" not in feed.records.columns
+    assert not feed.records.astype(str).apply(lambda column: column.str.contains("aangetroffen")).any().any()
+
+
+def test_gzip_feed(tmp_path: Path) -> None:
+    plain = write_feed(tmp_path, "f", [record("A-1"), record("A-2")])
+    packed = tmp_path / "f.ndjson.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    plain.unlink()
+    manifest = json.loads(manifest_path(packed).read_text())
+    manifest.update(bestand=packed.name, sha256=hashlib.sha256(packed.read_bytes()).hexdigest())
+    manifest_path(packed).write_text(json.dumps(manifest))
+    assert manifest_path(packed).name == "f.manifest.json"
+    assert len(read(packed).records) == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"sha256": "0" * 64}, "checksum does not match"),
+        ({"aantal_records": 5}, "2 records in the file but 5 in the manifest"),
+        ({"bestand": "other.ndjson"}, "manifest names other.ndjson"),
+        ({"schema_version": "2"}, "schema version 2 is not supported"),
+    ],
+)
+def test_manifest_mismatch_refuses_the_file(tmp_path: Path, changes: dict, expected: str) -> None:
+    path = write_feed(tmp_path, "f", [record("A-1"), record("A-2")], manifest_changes=changes)
+    with pytest.raises(FileRejected, match=expected):
+        read(path)
+
+
+def test_missing_manifest(tmp_path: Path) -> None:
+    path = write_feed(tmp_path, "f", [record()])
+    manifest_path(path).unlink()
+    with pytest.raises(FileRejected, match="missing"):
+        read(path)
+
+
+def test_wrong_type_is_refused_without_quoting_the_value(tmp_path: Path) -> None:
+    path = write_feed(tmp_path, "f", [record("A-1"), record("A-2", achternaam=12345)])
+    with pytest.raises(FileRejected) as refused:
+        read(path)
+    assert "/persoon/achternaam" in str(refused.value)
+    assert "12345" not in str(refused.value)
+
+
+def test_truncated_file_is_refused_without_quoting_content(tmp_path: Path) -> None:
+    path = write_feed(tmp_path, "f", [record("A-1"), record("A-2")])
+    data = path.read_bytes()[:-40]
+    path.write_bytes(data)
+    manifest = json.loads(manifest_path(path).read_text())
+    manifest["sha256"] = hashlib.sha256(data).hexdigest()
+    manifest_path(path).write_text(json.dumps(manifest))
+    with pytest.raises(FileRejected) as refused:
+        read(path)
+    assert "Vries" not in str(refused.value) and "Anna" not in str(refused.value)
+
+
+def test_size_cap(tmp_path: Path) -> None:
+    path = write_feed(tmp_path, "f", [record()])
+    with pytest.raises(FileRejected, match="over the cap"):
+        read_police_file(path, sha256_of(path), max_bytes=10)
+
+
+def test_discover_lists_feed_files_only_in_name_order(tmp_path: Path) -> None:
+    write_feed(tmp_path, "politie-2025-03-16", [record()])
+    write_feed(tmp_path, "politie-2025-03-15", [record()])
+    (tmp_path / "notes.txt").write_text("x")
+    assert [path.name for path in discover(tmp_path)] == ["politie-2025-03-15.ndjson", "politie-2025-03-16.ndjson"]
+    assert discover(tmp_path / "absent") == []

@@ -1,0 +1,1 @@
+"""victim-intake: nightly intake of presumed-victim registrations into a pseudonymised warehouse."""

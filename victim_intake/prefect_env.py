@@ -1,0 +1,26 @@
+"""Prefect settings for embedded runs, applied before Prefect is imported."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from victim_intake import settings
+
+# Offline machines: no telemetry; a cold ephemeral server may need longer than Prefect's default.
+_EMBEDDED_DEFAULTS = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    # Task results may hold personal data: never written to disk.
+    "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
+    "PREFECT_TASKS_DEFAULT_NO_CACHE": "true",
+}
+
+
+def configure() -> None:
+    """Point Prefect at the project's home folder unless the operator configured it already."""
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home()))
+    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    for name, value in _EMBEDDED_DEFAULTS.items():
+        os.environ.setdefault(name, value)

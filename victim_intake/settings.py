@@ -1,0 +1,48 @@
+"""Settings from environment variables, read when a command or flow runs (never at import)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    """Working folder of the embedded defaults (`VICTIM_INTAKE_HOME`, default `./data`)."""
+    return Path(os.environ.get("VICTIM_INTAKE_HOME", "data")).expanduser().resolve()
+
+
+def database_url() -> str:
+    """SQLAlchemy URL of the warehouse; a SQLite file under the home folder by default."""
+    configured = os.environ.get("VICTIM_INTAKE_DATABASE_URL")
+    if configured:
+        return configured
+    return f"sqlite:///{home() / 'warehouse.sqlite'}"
+
+
+def inbox() -> Path:
+    """Folder the nightly flow reads (`VICTIM_INTAKE_INBOX`, default `<home>/inbox`)."""
+    configured = os.environ.get("VICTIM_INTAKE_INBOX")
+    return Path(configured).expanduser().resolve() if configured else home() / "inbox"
+
+
+def keys_dir() -> Path:
+    """Folder of the key files written by `victim-intake keys init`."""
+    return home() / "keys"
+
+
+def prefect_home() -> Path:
+    """Prefect's own folder for embedded runs, unless `PREFECT_HOME` is set."""
+    configured = os.environ.get("PREFECT_HOME")
+    return Path(configured).expanduser() if configured else home() / "prefect"
+
+
+def max_file_bytes() -> int:
+    """Largest input file accepted (`VICTIM_INTAKE_MAX_FILE_MB`, default 2048 MB)."""
+    return int(float(os.environ.get("VICTIM_INTAKE_MAX_FILE_MB", "2048")) * 1024 * 1024)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password masked, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""The warehouse: tables, the ledger of deliveries, and transactional bulk loads."""

@@ -1,0 +1,53 @@
+"""Engines for the embedded (SQLite) and production (PostgreSQL) warehouse."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+
+from warehouse.tables import metadata
+
+
+def normalise_url(url: str) -> URL:
+    """Plain `postgresql://` URLs use psycopg 3, the driver this project installs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (analysts, `status`) work while a load writes; busy_timeout makes a second
+    # writer wait instead of failing; secure_delete overwrites freed pages.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the warehouse URL; creates the SQLite file's folder when needed."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the warehouse tables that do not exist yet."""
+    metadata.create_all(engine)
+
+
+@cache
+def shared_engine(url: str) -> Engine:
+    """One engine (and connection pool) per warehouse URL for the life of the process."""
+    return make_engine(url)

@@ -1,0 +1,98 @@
+"""The ledger: runs, batches (one attempt to load one file) and the key the warehouse was built with."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from warehouse.tables import ingest_batches, ingest_runs, key_fingerprints
+
+
+class KeyMismatch(Exception):
+    """The warehouse was built with another key; loading would silently split pseudonyms."""
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """Identity of one attempt to load one file."""
+
+    batch_id: str
+    run_id: str
+    source: str
+    file_name: str
+    file_sha256: str
+    started_at: dt.datetime
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def start_run(engine: Engine, run_id: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(insert(ingest_runs).values(run_id=run_id, started_at=utc_now(), state="running"))
+
+
+def finish_run(engine: Engine, run_id: str, failed: bool) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(ingest_runs)
+            .where(ingest_runs.c.run_id == run_id)
+            .values(finished_at=utc_now(), state="failed" if failed else "completed")
+        )
+
+
+def loaded_hashes(engine: Engine, hashes: Iterable[str]) -> set[str]:
+    """Which of these file contents are already loaded."""
+    wanted = list(hashes)
+    if not wanted:
+        return set()
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ingest_batches.c.file_sha256).where(
+                ingest_batches.c.state == "loaded", ingest_batches.c.file_sha256.in_(wanted)
+            )
+        )
+        return {row.file_sha256 for row in rows}
+
+
+def insert_batch(connection: Connection, batch: BatchRecord, state: str, **counts: object) -> None:
+    connection.execute(
+        insert(ingest_batches).values(
+            batch_id=batch.batch_id,
+            run_id=batch.run_id,
+            source=batch.source,
+            file_name=batch.file_name,
+            file_sha256=batch.file_sha256,
+            state=state,
+            started_at=batch.started_at,
+            finished_at=utc_now(),
+            **counts,
+        )
+    )
+
+
+def record_failed_batch(engine: Engine, batch: BatchRecord, reason: str, rows_in: int | None = None) -> None:
+    with engine.begin() as connection:
+        insert_batch(connection, batch, "failed", reason=reason, rows_in=rows_in)
+
+
+def check_key_fingerprint(engine: Engine, purpose: str, fingerprint: str) -> None:
+    """Record the key's fingerprint on first use; refuse a different key afterwards."""
+    with engine.begin() as connection:
+        recorded = connection.execute(
+            select(key_fingerprints.c.fingerprint).where(key_fingerprints.c.purpose == purpose)
+        ).scalar_one_or_none()
+        if recorded is None:
+            connection.execute(
+                insert(key_fingerprints).values(purpose=purpose, fingerprint=fingerprint, recorded_at=utc_now())
+            )
+        elif recorded != fingerprint:
+            raise KeyMismatch(
+                f"The warehouse was built with {purpose} key {recorded}, but the configured key is "
+                f"{fingerprint}. Loading would split every person's pseudonym. Configure the original "
+                "key (see `victim-intake keys fingerprint`)."
+            )

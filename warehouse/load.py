@@ -1,0 +1,95 @@
+"""Load one file's rows, quarantine entries and ledger entry in a single transaction.
+
+Staging then merge: the batch is bulk-copied into a temporary table and merged into
+`registrations` with one upsert, so a file is in the warehouse completely or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine, exc, text
+
+from schemas.canonical import REGISTRATION_COLUMNS
+from warehouse.bulk import bulk_insert
+from warehouse.ledger import BatchRecord, insert_batch
+
+QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
+_COLUMNS = [spec.name for spec in REGISTRATION_COLUMNS]
+_STAGE = "stage_registrations"
+
+
+class AlreadyLoaded(Exception):
+    """Another run loaded the same file content first; nothing was written."""
+
+
+class CountMismatch(Exception):
+    """Rows in differ from rows loaded plus rows quarantined: refuse rather than lose a row."""
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    rows_in: int
+    rows_loaded: int
+    rows_new: int
+    rows_quarantined: int
+
+
+def _merge_sql() -> str:
+    columns = ", ".join(_COLUMNS)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS if name != "registration_id")
+    # `WHERE true` keeps SQLite's parser from reading ON CONFLICT as a join constraint. A delivery
+    # exported earlier than the stored row never overwrites it, whatever order files arrive in.
+    return (
+        f"INSERT INTO registrations ({columns}) SELECT {columns} FROM {_STAGE} WHERE true "
+        f"ON CONFLICT (registration_id) DO UPDATE SET {updates} "
+        "WHERE coalesce(excluded.source_exported_at, '') >= coalesce(registrations.source_exported_at, '')"
+    )
+
+
+def _create_stage_sql(dialect: str) -> str:
+    if dialect == "postgresql":
+        return f"CREATE TEMPORARY TABLE {_STAGE} (LIKE registrations) ON COMMIT DROP"
+    return f"CREATE TEMPORARY TABLE {_STAGE} AS SELECT * FROM registrations WHERE 0"
+
+
+def load_batch(
+    engine: Engine,
+    batch: BatchRecord,
+    registrations: pd.DataFrame,
+    quarantined: pd.DataFrame,
+    rows_in: int,
+) -> LoadOutcome:
+    """Commit the batch's registrations, quarantine entries and `loaded` ledger entry together."""
+    rows_quarantined = int(quarantined["row_number"].nunique()) if len(quarantined) else 0
+    if len(registrations) + rows_quarantined != rows_in:
+        raise CountMismatch(
+            f"{rows_in} rows in, but {len(registrations)} to load and {rows_quarantined} quarantined"
+        )
+    try:
+        with engine.begin() as connection:
+            # The ledger row goes first: its unique index makes a concurrent load of the same file
+            # wait here and then fail, before either writes a registration.
+            insert_batch(
+                connection,
+                batch,
+                "loaded",
+                rows_in=rows_in,
+                rows_loaded=len(registrations),
+                rows_quarantined=rows_quarantined,
+            )
+            connection.execute(text(_create_stage_sql(connection.dialect.name)))
+            bulk_insert(connection, _STAGE, registrations[_COLUMNS])
+            existing = connection.execute(
+                text(f"SELECT count(*) FROM {_STAGE} s JOIN registrations r ON r.registration_id = s.registration_id")
+            ).scalar_one()
+            connection.execute(text(_merge_sql()))
+            if connection.dialect.name == "sqlite":
+                connection.execute(text(f"DROP TABLE temp.{_STAGE}"))
+            bulk_insert(connection, "quarantine", quarantined.assign(batch_id=batch.batch_id)[list(QUARANTINE_COLUMNS)])
+    except exc.IntegrityError as error:
+        if "uq_ingest_batches_loaded_file" in str(error.orig) or "ingest_batches.file_sha256" in str(error.orig):
+            raise AlreadyLoaded(f"{batch.file_name} was loaded by another run meanwhile") from None
+        raise
+    return LoadOutcome(rows_in, len(registrations), len(registrations) - existing, rows_quarantined)
