@@ -5,7 +5,10 @@ Reads like a table of contents; the work happens in the tasks and the packages b
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,6 +27,24 @@ from victim_intake import settings
 from warehouse.database import create_tables, shared_engine
 from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
 from warehouse.load import AlreadyLoaded
+
+
+class StageClock:
+    """Wall time per stage of one file, for the run log and the benchmarks."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = time.perf_counter() - started
+
+    def __str__(self) -> str:
+        return ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in self.seconds.items())
 
 
 @dataclass(frozen=True)
@@ -88,11 +109,17 @@ def ingest(delivery: Delivery, run_id: str) -> FileResult:
     """Read, validate, pseudonymise and load one file; a failure is recorded, not raised."""
     name = Path(delivery.path).name
     batch = BatchRecord(uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now())
+    clock = StageClock()
     try:
-        feed = read_feed(delivery.path, delivery.sha256)
-        validated = validate(feed)
-        registrations = pseudonymise(validated, batch.batch_id)
-        outcome = load(batch, registrations, validated)
+        with clock("read"):
+            feed = read_feed(delivery.path, delivery.sha256)
+        with clock("validate"):
+            validated = validate(feed)
+        with clock("pseudonymise"):
+            registrations = pseudonymise(validated, batch.batch_id)
+        with clock("load"):
+            outcome = load(batch, registrations, validated)
+        get_run_logger().info("%s: %s", name, clock)
     except AlreadyLoaded as error:
         return FileResult(name, delivery.source, "skipped", reason=str(error))
     except Exception as error:  # noqa: BLE001 - one file's failure must not stop the others

@@ -17,6 +17,12 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_RESULTS_PERSIST_BY_DEFAULT"] = "false"
 os.environ["PREFECT_TASKS_DEFAULT_NO_CACHE"] = "true"
+# Wide enough that rich never wraps a table cell in captured output.
+os.environ["COLUMNS"] = "250"
+
+# Import Prefect now, so its log handlers bind to the real stderr rather than to a stream that
+# a test's output capture replaces (and closes) later.
+import prefect  # noqa: E402,F401
 
 _CONFIG_VARIABLES = (
     "VICTIM_INTAKE_HOME",

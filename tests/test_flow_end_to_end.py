@@ -1,0 +1,219 @@
+"""The nightly flow end to end on a synthetic inbox: a real Prefect flow run into real databases."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from feed import record, write_feed
+from typer.testing import CliRunner
+from warehouse_checks import expected_from_truth, feed_records, find_in_bytes, personal_values, sqlite_blobs
+
+from pseudonyms.identity import registration_ids
+from victim_intake.cli import app
+from victim_intake.synthetic import write_demo_inbox
+
+PERSONS = 600
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+def run_cli(*arguments: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(arguments))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def flow_run_texts() -> str:
+    """Logs, parameters and artifacts of every flow run on the test server, as one text."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter
+
+    texts = []
+    with get_client(sync_client=True) as client:
+        for flow_run in client.read_flow_runs():
+            texts.append(json.dumps(flow_run.parameters))
+            texts.append(flow_run.state.message or "")
+        texts.extend(log.message for log in client.read_logs(LogFilter()))
+        texts.extend(json.dumps(artifact.data) for artifact in client.read_artifacts())
+    return "\n".join(texts)
+
+
+@pytest.fixture
+def demo_inbox(tmp_path: Path) -> tuple[Path, Path]:
+    inbox = tmp_path / "inbox"
+    summary = write_demo_inbox(inbox, persons=PERSONS, seed=11, files=4)
+    return inbox, summary.truth_path
+
+
+def counts(url: str) -> tuple[int, int, int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        registrations, persons = connection.execute(
+            sa.text("SELECT count(*), count(DISTINCT person_id) FROM registrations")
+        ).one()
+        quarantined = connection.execute(
+            sa.text("SELECT coalesce(sum(rows_quarantined), 0) FROM ingest_batches WHERE state = 'loaded'")
+        ).scalar_one()
+        bad_files = connection.execute(
+            sa.text("SELECT count(*) FROM ingest_batches WHERE rows_in <> rows_loaded + rows_quarantined")
+        ).scalar_one()
+    engine.dispose()
+    assert bad_files == 0, "a file's rows in differ from loaded + quarantined"
+    return registrations, persons, int(quarantined)
+
+
+def assert_matches_truth(url: str, truth: Path, key: bytes) -> None:
+    expected = expected_from_truth(truth)
+    assert counts(url) == (expected.registrations, expected.persons, expected.quarantined_rows)
+    # Not only the number of persons: the same truth person must have the same pseudonym everywhere.
+    table = pd.read_csv(truth, dtype=str, keep_default_na=False)
+    valid = table[table["valid"].str.lower() == "true"].drop_duplicates(["source", "source_record_id"])
+    valid = valid.assign(registration_id=registration_ids("police", valid["source_record_id"], key).to_numpy())
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        stored = pd.read_sql("SELECT registration_id, person_id FROM registrations", connection)
+    engine.dispose()
+    joined = valid.merge(stored, on="registration_id", how="left", validate="one_to_one")
+    assert joined["person_id"].notna().all()
+    assert joined.groupby("person")["person_id"].nunique().eq(1).all()
+    assert joined.groupby("person_id")["person"].nunique().eq(1).all()
+
+
+def test_demo_inbox_loads_exactly_once_on_sqlite(demo_inbox, pseudonym_key, isolated_settings, capfd) -> None:
+    inbox, truth = demo_inbox
+    url = f"sqlite:///{isolated_settings / 'warehouse.sqlite'}"
+
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 0, output
+    assert_matches_truth(url, truth, pseudonym_key)
+
+    code, again = run_cli("run", "--inbox", str(inbox))
+    assert code == 0, again
+    assert "already loaded" in again
+    assert_matches_truth(url, truth, pseudonym_key)
+
+    # Nothing personal in the warehouse file and its journals, the console or Prefect's records.
+    console = output + again + "".join(capfd.readouterr())
+    values = personal_values(feed_records(inbox))
+    assert len(values) > PERSONS
+    assert find_in_bytes(values, sqlite_blobs(isolated_settings / "warehouse.sqlite")) == []
+    assert find_in_bytes(values, {"console": console.encode()}) == []
+    assert find_in_bytes(values, {"prefect": flow_run_texts().encode()}) == []
+
+
+def test_failed_file_does_not_stop_the_others(tmp_path, pseudonym_key, isolated_settings) -> None:
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "politie-2025-03-15", [record("A-1"), record("A-2")])
+    write_feed(inbox / "police", "politie-2025-03-16", [record("B-1")], manifest_changes={"aantal_records": 7})
+    write_feed(inbox / "police", "politie-2025-03-17", [record("C-1", bsn="123456789")])
+
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 1
+    assert "1 records in the file but 7 in the manifest" in output
+    url = f"sqlite:///{isolated_settings / 'warehouse.sqlite'}"
+    assert counts(url) == (2, 1, 1)
+
+    code, status = run_cli("status", "--json")
+    states = {batch["file_name"]: (batch["state"], batch["reason"]) for batch in json.loads(status)}
+    assert states["politie-2025-03-16.ndjson"][0] == "failed"
+    assert "manifest" in states["politie-2025-03-16.ndjson"][1]
+    assert states["politie-2025-03-15.ndjson"] == ("loaded", None)
+
+
+def test_later_delivery_updates_the_registration(tmp_path, pseudonym_key, isolated_settings) -> None:
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "politie-2025-03-15", [record("A-1", aangifte=False)], exported_at="2025-03-15T02:00:00+01:00")
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    write_feed(inbox / "police", "politie-2025-03-20", [record("A-1", aangifte=True)], exported_at="2025-03-20T02:00:00+01:00")
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    # An older export arriving late must not overwrite the newer one.
+    write_feed(inbox / "police", "politie-2025-03-10", [record("A-1", aangifte=False, eenheid="Limburg")], exported_at="2025-03-10T02:00:00+01:00")
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    engine = sa.create_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT report_filed, reporting_unit FROM registrations")).all()
+    engine.dispose()
+    assert rows == [(True, "Rotterdam")] or rows == [(1, "Rotterdam")]
+
+
+def test_same_content_under_two_names_loads_once(tmp_path, pseudonym_key, isolated_settings) -> None:
+    inbox = tmp_path / "inbox"
+    first = write_feed(inbox / "police", "politie-2025-03-15", [record("A-1")])
+    copy = write_feed(inbox / "police", "politie-2025-03-15-resent", [record("A-1")])
+    # The manifest names its own file, so the copy's manifest differs but the data file is identical.
+    assert first.read_bytes() == copy.read_bytes()
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 0
+    assert "same content as another file" in output
+    assert counts(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")[0] == 1
+
+
+def test_no_key_exits_2_with_instructions(tmp_path) -> None:
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "f", [record()])
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 2
+    assert "victim-intake keys init" in output
+
+
+def test_another_key_is_refused(tmp_path, pseudonym_key, monkeypatch) -> None:
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "f", [record()])
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    monkeypatch.setenv("VICTIM_INTAKE_PSEUDONYM_KEY", base64.b64encode(bytes(32)).decode())
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 2
+    assert "split" in output
+
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def scratch_postgres(monkeypatch):
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 ({type(error.orig).__name__})")
+    name = f"victim_intake_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", url)
+    yield url
+    from warehouse.database import shared_engine
+
+    shared_engine(url).dispose()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_demo_inbox_loads_exactly_once_on_postgres(demo_inbox, pseudonym_key, scratch_postgres) -> None:
+    inbox, truth = demo_inbox
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 0, output
+    assert_matches_truth(scratch_postgres, truth, pseudonym_key)
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    assert_matches_truth(scratch_postgres, truth, pseudonym_key)
+    engine = sa.create_engine(scratch_postgres)
+    with engine.connect() as connection:
+        text_columns = connection.execute(
+            sa.text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")
+        ).all()
+        dump = "\n".join(
+            str(row) for table in {table for table, _ in text_columns}
+            for row in connection.execute(sa.text(f'SELECT * FROM "{table}"'))
+        )
+    engine.dispose()
+    assert find_in_bytes(personal_values(feed_records(inbox)), {"postgres": dump.encode()}) == []
