@@ -13,12 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from victim_intake import settings
+from victim_intake.commands.estimate import estimate
 
 app = typer.Typer(help="Nightly intake of presumed-victim registrations.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Key management: create keys and show their fingerprints.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Rows that failed validation, with the rule they broke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
+app.command("estimate")(estimate)
 
 console = Console()
 errors = Console(stderr=True)

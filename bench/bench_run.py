@@ -1,0 +1,128 @@
+"""Benchmark `victim-intake run` end to end on synthetic police feeds, against a hand-written baseline.
+
+For each input size and warehouse backend it prints wall time, rows per second, peak memory of
+the whole process tree (CLI plus Prefect's server), the per-stage seconds the flow logs, the same
+for a minimal hand-written pipeline measured in the same session, their ratio, and the time of
+a nightly run with nothing new to do.
+
+    .venv/bin/python bench/bench_run.py --records 10000 100000 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from process_tree import Measured, measure  # noqa: E402
+
+from victim_intake.synthetic import write_demo_inbox  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+RECORDS_PER_PERSON = 1.24  # what the generator writes on average (repeat reports, a few invalid rows)
+_STAGE_LINE = re.compile(r"\.ndjson(?:\.gz)?: ((?:\w+ [\d.]+ s(?:, )?)+)")
+
+
+def stage_seconds(output: str) -> dict[str, float]:
+    """Sum the per-file stage timings that the flow logs."""
+    totals: dict[str, float] = defaultdict(float)
+    for match in _STAGE_LINE.finditer(output):
+        for stage, seconds in re.findall(r"(\w+) ([\d.]+) s", match.group(1)):
+            totals[stage] += float(seconds)
+    return dict(totals)
+
+
+def scratch_database(admin_url: str) -> str:
+    name = f"victim_intake_bench_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def report(label: str, records: int, project: Measured, baseline: Measured, idle: Measured) -> None:
+    if project.returncode not in (0, 1):
+        print(project.output[-3000:])
+        raise SystemExit(f"{label}: victim-intake run exited {project.returncode}")
+    stages = stage_seconds(project.output)
+    base_stages = json.loads(baseline.output.strip().splitlines()[-1])
+    print(f"\n== {label}: {records:,} records")
+    print(f"project : {project.seconds:7.1f} s  {records / project.seconds:10,.0f} rows/s  peak {project.peak_rss_bytes / 2**30:.2f} GiB")
+    print("          stages: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in stages.items()))
+    print(f"baseline: {baseline.seconds:7.1f} s  {records / baseline.seconds:10,.0f} rows/s  peak {baseline.peak_rss_bytes / 2**30:.2f} GiB")
+    print("          stages: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in base_stages.items()))
+    print(f"ratio project / baseline: {project.seconds / baseline.seconds:.2f} (work only, without Prefect start-up: "
+          f"{sum(stages.values()) / sum(base_stages.values()):.2f})")
+    print(f"nightly run with nothing new: {idle.seconds:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/victim-intake-bench"))
+    parser.add_argument("--postgres-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--files", type=int, default=4, help="feed files the records are spread over")
+    arguments = parser.parse_args()
+
+    arguments.workdir.mkdir(parents=True, exist_ok=True)
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    base_env = {
+        **os.environ,
+        "VICTIM_INTAKE_PSEUDONYM_KEY": key,
+        "VICTIM_INTAKE_VAULT_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "PREFECT_HOME": str(arguments.workdir / "prefect"),  # warm after the first run, as in production
+        "COLUMNS": "200",
+    }
+    for records in arguments.records:
+        inbox = arguments.workdir / f"inbox-{records}"
+        if not inbox.exists():
+            started = time.perf_counter()
+            summary = write_demo_inbox(inbox, persons=max(1, round(records / RECORDS_PER_PERSON)), seed=1, files=arguments.files)
+            print(f"generated {summary.records:,} records in {time.perf_counter() - started:.1f} s")
+        written = sum(1 for path in (inbox / "police").glob("*.ndjson") for _ in path.open("rb"))
+        for backend in arguments.backends:
+            home = arguments.workdir / f"home-{records}-{backend}"
+            shutil.rmtree(home, ignore_errors=True)
+            env = {**base_env, "VICTIM_INTAKE_HOME": str(home)}
+            baseline_target = ["--sqlite", str(home / "baseline.sqlite")]
+            url = None
+            if backend == "postgres":
+                url = scratch_database(arguments.postgres_admin_url)
+                env["VICTIM_INTAKE_DATABASE_URL"] = url
+                baseline_target = ["--postgres-url", url.replace("+psycopg", "")]
+            home.mkdir(parents=True)
+            try:
+                run = [str(VENV_BIN / "victim-intake"), "run", "--inbox", str(inbox)]
+                project = measure(run, env)
+                idle = measure(run, env)
+                baseline = measure([sys.executable, str(ROOT / "bench" / "baseline.py"), str(inbox), *baseline_target], env)
+            finally:
+                if url:
+                    drop_database(arguments.postgres_admin_url, url)
+            report(backend, written, project, baseline, idle)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Bootstrap of the stepwise estimate with the model selection repeated in every replicate.
+
+As SparseMSE's `estimatepopulation` (Chan, Silverman and Vincent 2021, section 3.3): each replicate
+redistributes the observed persons over the observed histories (multinomial), the stepwise method
+picks its own model, and the BCa acceleration comes from the delete-one jackknife. On the Ned
+table a replicate takes about 30 ms, so 1,000 replicates run in well under a minute in one process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from estimation.errors import EstimationError
+from estimation.intervals import bca_interval, bias_correction, jackknife_acceleration
+from estimation.stepwise import DEFAULT_THRESHOLD, select_stepwise
+from estimation.table import OverlapTable
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapResult:
+    """Replicate totals (NaN where no model could be fitted) and the BCa interval they give."""
+
+    replicates: np.ndarray
+    seed: int
+    acceleration: float
+    bias_correction: float
+    interval: tuple[float, float] | None
+
+    @property
+    def failed(self) -> int:
+        """Replicates without an estimate (a model failed its existence check or its fit)."""
+        return int(np.isnan(self.replicates).sum())
+
+
+def bootstrap_stepwise(
+    table: OverlapTable,
+    estimate: float,
+    replicates: int,
+    seed: int,
+    threshold: float = DEFAULT_THRESHOLD,
+    level: float = 0.95,
+) -> BootstrapResult:
+    """BCa interval for the stepwise `estimate` of `table` from `replicates` resamples."""
+    if replicates < 1:
+        raise ValueError("the bootstrap needs at least one replicate")
+    draws = np.random.default_rng(seed).multinomial(
+        table.observed, table.counts / table.observed, size=replicates
+    )
+    totals = _stepwise_totals(table, draws, threshold)
+
+    cells = np.flatnonzero(table.counts)
+    without_one = np.repeat(table.counts[None, :], len(cells), axis=0)
+    without_one[np.arange(len(cells)), cells] -= 1
+    jackknife = _stepwise_totals(table, without_one, threshold)
+    usable = np.isfinite(jackknife)
+    acceleration = jackknife_acceleration(jackknife[usable], table.counts[cells][usable])
+
+    finite = totals[np.isfinite(totals)]
+    if len(finite) == 0:
+        return BootstrapResult(totals, seed, acceleration, float("nan"), None)
+    return BootstrapResult(
+        replicates=totals,
+        seed=seed,
+        acceleration=acceleration,
+        bias_correction=bias_correction(finite, estimate),
+        interval=bca_interval(finite, estimate, acceleration, level),
+    )
+
+
+def _stepwise_totals(table: OverlapTable, count_rows: np.ndarray, threshold: float) -> np.ndarray:
+    """Stepwise total for each row of cell counts of `table`'s lists; NaN where none exists."""
+    totals = np.full(len(count_rows), np.nan)
+    for i, counts in enumerate(count_rows):
+        try:
+            totals[i] = select_stepwise(table.with_counts(counts), threshold).total
+        except EstimationError:
+            pass  # stays NaN and is reported as a failed replicate
+    return totals

@@ -1,0 +1,29 @@
+"""prefect.yaml stays in step with the code: every entrypoint imports and names a flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from prefect import Flow
+from prefect.flows import load_flow_from_entrypoint
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def deployments() -> list[dict]:
+    return yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
+
+
+def test_every_entrypoint_is_a_flow() -> None:
+    for deployment in deployments():
+        # The way a worker loads it: a file path relative to the project folder, then the flow's name.
+        path, name = deployment["entrypoint"].split(":")
+        assert isinstance(load_flow_from_entrypoint(f"{ROOT / path}:{name}"), Flow), deployment["name"]
+
+
+def test_nightly_ingest_runs_at_two_in_amsterdam() -> None:
+    nightly = next(deployment for deployment in deployments() if deployment["name"] == "nightly-ingest")
+    assert nightly["schedules"] == [{"cron": "0 2 * * *", "timezone": "Europe/Amsterdam"}]
+    assert nightly["work_pool"]["name"]
+    assert nightly["parameters"] == {}
