@@ -1,0 +1,88 @@
+"""Spelling variants a source writes for a known person.
+
+Each variant is undone by one plain canonicalisation step: `case` by case folding, `diacritics` by
+folding to ASCII (including the letters without a Unicode decomposition: ł, Ł, ı), `spacing` by
+collapsing and trimming white space, `given_name_order` by sorting the given names, `hyphen` by
+reading a hyphen as a space.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+import numpy as np
+
+NO_VARIANT = "none"
+# Weight of each variant among those that would change a name: names with a hyphen or diacritics
+# are the minority, so those variants weigh more to show up often enough to test.
+VARIANT_WEIGHTS: dict[str, float] = {
+    "case": 1.0,
+    "spacing": 1.0,
+    "given_name_order": 1.5,
+    "diacritics": 3.0,
+    "hyphen": 10.0,
+}
+
+_WITHOUT_DECOMPOSITION = str.maketrans({"ł": "l", "Ł": "L", "ı": "i"})
+
+
+@cache  # few distinct names, many records
+def to_ascii(text: str) -> str:
+    """`text` without diacritics: Wiśniewska -> Wisniewska, Şahin -> Sahin, Łukasz -> Lukasz."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_WITHOUT_DECOMPOSITION))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def applicable_variants(surname: str, given_names: str) -> list[str]:
+    """The variants that change this name (spacing always can)."""
+    kinds = ["spacing"]
+    # Upper case only where lower-casing restores the name (not for the Turkish dotless ı).
+    if surname.upper() != surname and surname.upper().lower() == surname.lower():
+        kinds.append("case")
+    if to_ascii(surname) != surname or to_ascii(given_names) != given_names:
+        kinds.append("diacritics")
+    if " " in given_names:
+        kinds.append("given_name_order")
+    if "-" in surname:
+        kinds.append("hyphen")
+    return kinds
+
+
+def apply_variant(kind: str, surname: str, given_names: str) -> tuple[str, str]:
+    """The name as a source writes it with spelling variant `kind`."""
+    if kind == "case":
+        return surname.upper(), given_names
+    if kind == "diacritics":
+        return to_ascii(surname), to_ascii(given_names)
+    if kind == "spacing":
+        if " " in surname:
+            return surname.replace(" ", "  ", 1), given_names
+        if " " in given_names:
+            return surname, given_names.replace(" ", "  ", 1)
+        return surname + " ", given_names
+    if kind == "given_name_order":
+        first, second, *rest = given_names.split(" ")
+        return surname, " ".join([second, first, *rest])
+    if kind == "hyphen":
+        return surname.replace("-", " "), given_names
+    raise ValueError(f"unknown spelling variant {kind!r}")
+
+
+def misspell(
+    rng: np.random.Generator, surnames: np.ndarray, given_names: np.ndarray, chosen: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply one applicable variant, picked by `VARIANT_WEIGHTS`, to the names where `chosen` is true.
+
+    Returns the written surnames, given names and the variant of every name (`none` elsewhere).
+    """
+    surnames, given_names = surnames.copy(), given_names.copy()
+    variants = np.full(len(surnames), NO_VARIANT, dtype=object)
+    rows = np.flatnonzero(chosen)
+    for row, pick in zip(rows.tolist(), rng.random(len(rows)).tolist()):
+        kinds = applicable_variants(surnames[row], given_names[row])
+        cumulative = np.cumsum([VARIANT_WEIGHTS[k] for k in kinds])
+        kind = kinds[int(np.searchsorted(cumulative, pick * cumulative[-1], side="right"))]
+        surnames[row], given_names[row] = apply_variant(kind, surnames[row], given_names[row])
+        variants[row] = kind
+    return surnames, given_names, variants

@@ -1,0 +1,48 @@
+"""The truth file: what every synthetic record really is, for tests and benchmarks of the pipeline."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+
+TRUTH_COLUMNS = ("source", "file", "line", "source_record_id", "person", "valid", "problem", "variant")
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The records one source wrote: one entry per record in every array."""
+
+    source: str
+    file: np.ndarray  # data file name
+    line: np.ndarray  # 1-based line in that file
+    source_record_id: np.ndarray
+    person: np.ndarray  # true person key
+    valid: np.ndarray  # bool
+    problem: np.ndarray  # problem code, "" when valid
+    variant: np.ndarray  # spelling variant of the name, "none" when spelt as the person's own
+
+
+def write_truth(path: Path, parts: Sequence[Truth]) -> None:
+    """Write the truth CSV (header `TRUTH_COLUMNS`, booleans as true/false)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(TRUTH_COLUMNS)
+        for part in parts:
+            writer.writerows(
+                zip(
+                    repeat(part.source),
+                    part.file.tolist(),
+                    part.line.tolist(),
+                    part.source_record_id.tolist(),
+                    part.person.tolist(),
+                    np.where(part.valid, "true", "false").tolist(),
+                    part.problem.tolist(),
+                    part.variant.tolist(),
+                )
+            )
