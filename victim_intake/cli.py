@@ -69,8 +69,13 @@ def demo(
 
 def _summary_table(results) -> Table:
     table = Table(title="Nightly ingestion")
-    for column in ("file", "source", "state", "rows in", "loaded", "new", "quarantined", "reason"):
-        table.add_column(column, justify="right" if column in ("rows in", "loaded", "new", "quarantined") else "left")
+    # File names must stay whole on a narrow terminal: the reason wraps instead.
+    table.add_column("file", no_wrap=True, min_width=max((len(result.file) for result in results), default=4))
+    table.add_column("source")
+    table.add_column("state", no_wrap=True)
+    for column in ("rows in", "loaded", "new", "quarantined"):
+        table.add_column(column, justify="right")
+    table.add_column("reason", overflow="fold")
     styles = {"loaded": "green", "failed": "bold red", "skipped": "dim"}
     for result in results:
         counts = (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined)
@@ -156,10 +161,9 @@ def keys_init(
     if demo and any(key_file.created for key_file in key_files):
         console.print(
             Panel(
-                f"DEMO KEYS were just created under {settings.keys_dir()}.\n"
-                "They are for synthetic demo data only. Never load real registrations with them: production\n"
-                "keys are created once, kept in a secrets store and passed as VICTIM_INTAKE_PSEUDONYM_KEY and\n"
-                "VICTIM_INTAKE_VAULT_KEY.",
+                f"DEMO KEYS were just created under {settings.keys_dir()}. They are for synthetic demo "
+                "data only. Never load real registrations with them: production keys are created once, "
+                "kept in a secrets store and passed as VICTIM_INTAKE_PSEUDONYM_KEY and VICTIM_INTAKE_VAULT_KEY.",
                 title="WARNING",
                 style="bold yellow",
             )
