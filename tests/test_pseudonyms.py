@@ -169,3 +169,15 @@ def test_ages_are_taken_at_the_report_date() -> None:
     assert ages.tolist()[:3] == [17, 18, 65] and pd.isna(ages.iloc[3])
     assert age_groups(ages).tolist() == ["12-17", "18-22", "50+", "unknown"]
     assert minor_flags(ages).tolist()[:3] == [True, False, False] and pd.isna(minor_flags(ages).iloc[3])
+
+
+def test_sealed_values_open_only_with_their_key_and_context() -> None:
+    from pseudonyms.sealing import SealBroken, seal, unseal
+
+    sealed = seal(KEY, "Wiśniewska", "person:abc")
+    assert b"Wi" not in sealed
+    assert unseal(KEY, sealed, "person:abc") == "Wiśniewska"
+    with pytest.raises(SealBroken):
+        unseal(KEY, sealed, "person:other")
+    with pytest.raises(SealBroken):
+        unseal(bytes(32), sealed, "person:abc")
