@@ -1,7 +1,8 @@
 """Load one file's rows, quarantine entries and ledger entry in a single transaction.
 
-Staging then merge: the batch is bulk-copied into a temporary table and merged into
-`registrations` with one upsert, so a file is in the warehouse completely or not at all.
+On PostgreSQL the batch is COPYed into a temporary table and merged into `registrations` with one
+upsert; on SQLite one executemany runs the upsert. Either way a file is in the warehouse
+completely or not at all.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, exc, text
+from sqlalchemy import Connection, Engine, exc, text
 
 from schemas.canonical import REGISTRATION_COLUMNS
-from warehouse.bulk import bulk_insert
+from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch
 
 QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
@@ -36,22 +37,42 @@ class LoadOutcome:
     rows_quarantined: int
 
 
-def _merge_sql() -> str:
+_UPSERT = (
+    f"ON CONFLICT (registration_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS if name != "registration_id")
+    # A delivery exported earlier than the stored row never overwrites it, whatever order files
+    # arrive in.
+    + " WHERE coalesce(excluded.source_exported_at, '') >= coalesce(registrations.source_exported_at, '')"
+)
+
+
+def _upsert_postgresql(connection: Connection, registrations: pd.DataFrame) -> int:
+    """COPY into a staging table, then one merge; returns how many rows were new."""
     columns = ", ".join(_COLUMNS)
-    updates = ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS if name != "registration_id")
-    # `WHERE true` keeps SQLite's parser from reading ON CONFLICT as a join constraint. A delivery
-    # exported earlier than the stored row never overwrites it, whatever order files arrive in.
-    return (
-        f"INSERT INTO registrations ({columns}) SELECT {columns} FROM {_STAGE} WHERE true "
-        f"ON CONFLICT (registration_id) DO UPDATE SET {updates} "
-        "WHERE coalesce(excluded.source_exported_at, '') >= coalesce(registrations.source_exported_at, '')"
+    connection.execute(text(f"CREATE TEMPORARY TABLE {_STAGE} (LIKE registrations) ON COMMIT DROP"))
+    copy_rows(connection, _STAGE, registrations[_COLUMNS])
+    existing = connection.execute(
+        text(f"SELECT count(*) FROM {_STAGE} s JOIN registrations r ON r.registration_id = s.registration_id")
+    ).scalar_one()
+    connection.execute(text(f"INSERT INTO registrations ({columns}) SELECT {columns} FROM {_STAGE} {_UPSERT}"))
+    return len(registrations) - existing
+
+
+def _upsert_sqlite(connection: Connection, registrations: pd.DataFrame) -> int:
+    """One executemany of the upsert (a staging table would only copy the rows twice).
+
+    The transaction already holds SQLite's single write lock (the ledger row came first), so the
+    row count before and after tells exactly how many rows were new.
+    """
+    count = text("SELECT count(*) FROM registrations")
+    before = connection.execute(count).scalar_one()
+    placeholders = ", ".join("?" for _ in _COLUMNS)
+    execute_rows(
+        connection,
+        f"INSERT INTO registrations ({', '.join(_COLUMNS)}) VALUES ({placeholders}) {_UPSERT}",
+        registrations[_COLUMNS],
     )
-
-
-def _create_stage_sql(dialect: str) -> str:
-    if dialect == "postgresql":
-        return f"CREATE TEMPORARY TABLE {_STAGE} (LIKE registrations) ON COMMIT DROP"
-    return f"CREATE TEMPORARY TABLE {_STAGE} AS SELECT * FROM registrations WHERE 0"
+    return connection.execute(count).scalar_one() - before
 
 
 def load_batch(
@@ -79,17 +100,11 @@ def load_batch(
                 rows_loaded=len(registrations),
                 rows_quarantined=rows_quarantined,
             )
-            connection.execute(text(_create_stage_sql(connection.dialect.name)))
-            bulk_insert(connection, _STAGE, registrations[_COLUMNS])
-            existing = connection.execute(
-                text(f"SELECT count(*) FROM {_STAGE} s JOIN registrations r ON r.registration_id = s.registration_id")
-            ).scalar_one()
-            connection.execute(text(_merge_sql()))
-            if connection.dialect.name == "sqlite":
-                connection.execute(text(f"DROP TABLE temp.{_STAGE}"))
+            upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
+            rows_new = upsert(connection, registrations) if len(registrations) else 0
             bulk_insert(connection, "quarantine", quarantined.assign(batch_id=batch.batch_id)[list(QUARANTINE_COLUMNS)])
     except exc.IntegrityError as error:
         if "uq_ingest_batches_loaded_file" in str(error.orig) or "ingest_batches.file_sha256" in str(error.orig):
             raise AlreadyLoaded(f"{batch.file_name} was loaded by another run meanwhile") from None
         raise
-    return LoadOutcome(rows_in, len(registrations), len(registrations) - existing, rows_quarantined)
+    return LoadOutcome(rows_in, len(registrations), rows_new, rows_quarantined)
