@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import pandas as pd
 import typer
@@ -20,17 +20,13 @@ from rich.table import Table
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from estimation import (
-    EstimationError,
-    MSEReport,
-    OverlapTable,
-    OverlapTableError,
-    estimate_population,
-    overlap_from_registrations,
-    read_overlap_csv,
-)
-from estimation.intervals import BCA_METHOD, CONDITIONAL_METHOD
 from victim_intake.settings import database_url, redact_url
+
+if TYPE_CHECKING:
+    from estimation import MSEReport, OverlapTable
+
+# `estimation` pulls in scipy and statsmodels (seconds to import); every other command of the
+# command line would pay for it, so it is imported inside the functions that need it.
 
 OverlapSource = Callable[[int, int], pd.DataFrame]
 """Gives the overlap table (one 0/1 column per list plus `count`) for years `from`..`to`."""
@@ -42,6 +38,8 @@ class WarehouseError(RuntimeError):
 
 def warehouse_overlap(year_from: int, year_to: int) -> pd.DataFrame:
     """Overlap of source kinds in the warehouse at `VICTIM_INTAKE_DATABASE_URL`."""
+    from estimation import overlap_from_registrations
+
     url = database_url()
     try:
         parsed = make_url(url)
@@ -106,6 +104,8 @@ def make_estimate_command(overlap_source: OverlapSource = warehouse_overlap) -> 
         BCa interval: the model selection is repeated in every bootstrap replicate.
         Warns when lists barely overlap or the two models differ by more than a factor 1.5.
         """
+        from estimation import EstimationError, estimate_population
+
         errors = Console(stderr=True, soft_wrap=True)
         table, source = _load_table(errors, overlap, year_from, year_to, overlap_source)
         try:
@@ -131,6 +131,8 @@ def _load_table(
     year_to: int | None,
     overlap_source: OverlapSource,
 ) -> tuple[OverlapTable, dict[str, Any]]:
+    from estimation import OverlapTable, OverlapTableError, read_overlap_csv
+
     years_given = year_from is not None or year_to is not None
     if overlap is not None and years_given:
         raise typer.BadParameter("use either --overlap FILE or --from/--to, not both")
@@ -167,6 +169,8 @@ def _fail(errors: Console, message: str) -> NoReturn:
 
 
 def _print_report(console: Console, report: MSEReport, source: dict[str, Any]) -> None:
+    from estimation.intervals import BCA_METHOD, CONDITIONAL_METHOD
+
     where = (
         f"registrations {source['registration_years'][0]}-{source['registration_years'][1]}"
         if "registration_years" in source
