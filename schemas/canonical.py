@@ -33,6 +33,19 @@ class FieldSpec:
 
 _COUNTRY = "ISO 3166-1 alpha-3 code, `UNK` when unknown"
 
+# Fields a source delivers and the warehouse keeps as they are: declared once, used by both stages.
+_GENDER = FieldSpec("gender", "text", False, "gender", allowed=GENDERS)
+_NATIONALITY = FieldSpec("nationality", "text", False, f"nationality, {_COUNTRY}", country=True)
+_REPORTED_ON = FieldSpec("reported_on", "date", True, "date of the report, if known")
+_REGISTRATION_YEAR = FieldSpec("registration_year", "year", False, "year of the report")
+_EXPLOITATION_TYPE = FieldSpec("exploitation_type", "text", False, "form of exploitation", allowed=EXPLOITATION_TYPES)
+_EXPLOITATION_COUNTRY = FieldSpec("exploitation_country", "text", False, f"country of exploitation, {_COUNTRY}", country=True)
+_EXPLOITATION_SECTOR = FieldSpec("exploitation_sector", "text", True, "sector of labour exploitation, as the source names it")
+_EXPLOITATION_MUNICIPALITY = FieldSpec("exploitation_municipality", "text", True, "municipality where the exploitation took place")
+_REPORTING_UNIT = FieldSpec("reporting_unit", "text", True, "police unit or region of the reporter, if known")
+_B8_REFLECTION_OFFERED = FieldSpec("b8_reflection_offered", "boolean", True, "a B8/3 reflection period was offered; null when unknown")
+_REPORT_FILED = FieldSpec("report_filed", "boolean", True, "the person filed a report (aangifte); null when unknown")
+
 # What a source maps into. Personal fields never leave the pseudonymisation step.
 RECORD_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("source_record_id", "text", False, "the source's own key of the report"),
@@ -42,17 +55,17 @@ RECORD_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("bsn", "text", True, "citizen service number", personal=True),
     FieldSpec("alien_number", "text", True, "V-number (alien registration number)", personal=True),
     FieldSpec("age", "integer", True, "age at the report, for sources that give no birth date"),
-    FieldSpec("gender", "text", False, "gender", allowed=GENDERS),
-    FieldSpec("nationality", "text", False, f"nationality, {_COUNTRY}", country=True),
-    FieldSpec("reported_on", "date", True, "date of the report"),
-    FieldSpec("registration_year", "year", False, "year of the report"),
-    FieldSpec("exploitation_type", "text", False, "form of exploitation", allowed=EXPLOITATION_TYPES),
-    FieldSpec("exploitation_country", "text", False, f"country of exploitation, {_COUNTRY}", country=True),
-    FieldSpec("exploitation_sector", "text", True, "sector of labour exploitation, as the source names it"),
-    FieldSpec("exploitation_municipality", "text", True, "municipality where the exploitation took place"),
-    FieldSpec("reporting_unit", "text", True, "police unit or region of the reporter"),
-    FieldSpec("b8_reflection_offered", "boolean", True, "a B8/3 reflection period was offered"),
-    FieldSpec("report_filed", "boolean", True, "the person filed a report (aangifte)"),
+    _GENDER,
+    _NATIONALITY,
+    _REPORTED_ON,
+    _REGISTRATION_YEAR,
+    _EXPLOITATION_TYPE,
+    _EXPLOITATION_COUNTRY,
+    _EXPLOITATION_SECTOR,
+    _EXPLOITATION_MUNICIPALITY,
+    _REPORTING_UNIT,
+    _B8_REFLECTION_OFFERED,
+    _REPORT_FILED,
 )
 
 # What the warehouse stores: `registrations`, one row per registration (a report of one source).
@@ -60,22 +73,22 @@ REGISTRATION_COLUMNS: tuple[FieldSpec, ...] = (
     FieldSpec("registration_id", "text", False, "stable keyed pseudonym of (source, source record id)"),
     FieldSpec("source", "text", False, "source name: `police` or the partner id"),
     FieldSpec("source_kind", "text", False, "the source's category", allowed=SOURCE_KINDS),
-    FieldSpec("reporting_unit", "text", True, "police unit or region of the reporter, if known"),
-    FieldSpec("reported_on", "date", True, "date of the report, if known"),
-    FieldSpec("registration_year", "year", False, "year of the report"),
+    _REPORTING_UNIT,
+    _REPORTED_ON,
+    _REGISTRATION_YEAR,
     FieldSpec("person_id", "text", True, "keyed pseudonym of the person; null when the source carries no identifiers"),
     FieldSpec("birth_year", "year", True, "year of birth"),
     FieldSpec("age_at_report", "integer", True, "age in completed years on the report date"),
     FieldSpec("age_group", "text", False, "age group at the report", allowed=tuple(g for g, _ in AGE_GROUPS) + (UNKNOWN_AGE_GROUP,)),
     FieldSpec("is_minor", "boolean", True, "under 18 at the report; null when the age is unknown"),
-    FieldSpec("gender", "text", False, "gender", allowed=GENDERS),
-    FieldSpec("nationality", "text", False, f"nationality, {_COUNTRY}", country=True),
-    FieldSpec("exploitation_type", "text", False, "form of exploitation", allowed=EXPLOITATION_TYPES),
-    FieldSpec("exploitation_country", "text", False, f"country of exploitation, {_COUNTRY}", country=True),
-    FieldSpec("exploitation_sector", "text", True, "sector of labour exploitation, as the source names it"),
-    FieldSpec("exploitation_municipality", "text", True, "municipality where the exploitation took place"),
-    FieldSpec("b8_reflection_offered", "boolean", True, "a B8/3 reflection period was offered; null when unknown"),
-    FieldSpec("report_filed", "boolean", True, "the person filed a report (aangifte); null when unknown"),
+    _GENDER,
+    _NATIONALITY,
+    _EXPLOITATION_TYPE,
+    _EXPLOITATION_COUNTRY,
+    _EXPLOITATION_SECTOR,
+    _EXPLOITATION_MUNICIPALITY,
+    _B8_REFLECTION_OFFERED,
+    _REPORT_FILED,
     FieldSpec("source_exported_at", "text", True, "export time the source gave the delivery; a later export wins"),
     FieldSpec("batch_id", "text", False, "the load that brought (or last updated) the row"),
 )
