@@ -15,12 +15,13 @@ from sqlalchemy import exc as sqlalchemy_errors
 
 from connectors.files import FileRejected
 from pseudonyms.keys import KeyConfigError
+from schemas.partner_definition import DefinitionError
 from schemas.validation import SchemaViolation
 from warehouse.ledger import KeyMismatch
 from warehouse.load import AlreadyLoaded, CountMismatch
 
 # Exceptions raised by this project with messages built to hold no values.
-VALUE_FREE = (FileRejected, SchemaViolation, KeyConfigError, KeyMismatch, AlreadyLoaded, CountMismatch)
+VALUE_FREE = (FileRejected, SchemaViolation, KeyConfigError, KeyMismatch, AlreadyLoaded, CountMismatch, DefinitionError)
 
 
 class StageFailed(Exception):

@@ -20,7 +20,9 @@ from prefect.states import Failed, State
 
 from connectors import police
 from connectors.files import sha256_of
+from connectors.tabular import discover_partner_files
 from flows.errors import value_free_errors
+from flows.partner_tasks import ingest_partner_file
 from flows.police_tasks import load, pseudonymise, read_feed, validate
 from pseudonyms.keys import load_key
 from victim_intake import settings
@@ -89,6 +91,7 @@ def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
     """New files in the inbox, and the ones skipped because their content is already loaded."""
     with value_free_errors("discover"):
         found = [Delivery(str(path), police.SOURCE, sha256_of(path)) for path in police.discover(Path(inbox) / "police")]
+        found += [Delivery(str(path), partner, sha256_of(path)) for partner, path in discover_partner_files(Path(inbox), police.SOURCE)]
         done = loaded_hashes(shared_engine(settings.database_url()), (delivery.sha256 for delivery in found))
     new: list[Delivery] = []
     skipped: list[FileResult] = []
@@ -111,14 +114,17 @@ def ingest(delivery: Delivery, run_id: str) -> FileResult:
     batch = BatchRecord(uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now())
     clock = StageClock()
     try:
-        with clock("read"):
-            feed = read_feed(delivery.path, delivery.sha256)
-        with clock("validate"):
-            validated = validate(feed)
-        with clock("pseudonymise"):
-            registrations = pseudonymise(validated, batch.batch_id)
-        with clock("load"):
-            outcome = load(batch, registrations, validated)
+        if delivery.source != police.SOURCE:
+            outcome = ingest_partner_file(delivery.path, batch, clock)
+        else:
+            with clock("read"):
+                feed = read_feed(delivery.path, delivery.sha256)
+            with clock("validate"):
+                validated = validate(feed)
+            with clock("pseudonymise"):
+                registrations = pseudonymise(validated, batch.batch_id)
+            with clock("load"):
+                outcome = load(batch, registrations, validated)
         get_run_logger().info("%s: %s", name, clock)
     except AlreadyLoaded as error:
         return FileResult(name, delivery.source, "skipped", reason=str(error))

@@ -103,12 +103,14 @@ def _preflight() -> None:
     """Configuration problems become exit 2 before a flow run starts."""
     from flows.nightly import prepare_warehouse
     from pseudonyms.keys import KeyConfigError
+    from schemas.partner_definition import DefinitionError, load_definitions
     from sqlalchemy.exc import ArgumentError, DBAPIError
     from warehouse.ledger import KeyMismatch
 
     try:
+        load_definitions(settings.partners_dir())
         prepare_warehouse()
-    except (KeyConfigError, KeyMismatch) as error:
+    except (KeyConfigError, KeyMismatch, DefinitionError) as error:
         raise _fail(str(error)) from None
     except ArgumentError:
         raise _fail("VICTIM_INTAKE_DATABASE_URL is not a valid SQLAlchemy URL") from None

@@ -25,6 +25,12 @@ def inbox() -> Path:
     return Path(configured).expanduser().resolve() if configured else home() / "inbox"
 
 
+def partners_dir() -> Path | None:
+    """Folder of extra partner definitions (`VICTIM_INTAKE_PARTNERS`), or None for the shipped ones only."""
+    configured = os.environ.get("VICTIM_INTAKE_PARTNERS")
+    return Path(configured).expanduser().resolve() if configured else None
+
+
 def keys_dir() -> Path:
     """Folder of the key files written by `victim-intake keys init`."""
     return home() / "keys"

@@ -17,6 +17,8 @@ from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch
 
 QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
+# Loaded when the entries carry them: the offending value, sealed under the vault key.
+OPTIONAL_QUARANTINE_COLUMNS = ("sealed_value",)
 _COLUMNS = [spec.name for spec in REGISTRATION_COLUMNS]
 _STAGE = "stage_registrations"
 
@@ -75,14 +77,29 @@ def _upsert_sqlite(connection: Connection, registrations: pd.DataFrame) -> int:
     return connection.execute(count).scalar_one() - before
 
 
+def _replace_source(connection: Connection, source: str, registrations: pd.DataFrame) -> int:
+    """Delete every registration `source` delivered before (a snapshot replaces them all); return
+    how many of the batch's registrations were among them, so the rest count as new."""
+    previous = text("SELECT registration_id FROM registrations WHERE source = :source")
+    known = {row[0] for row in connection.execute(previous, {"source": source})}
+    connection.execute(text("DELETE FROM registrations WHERE source = :source"), {"source": source})
+    return int(registrations["registration_id"].isin(known).sum())
+
+
 def load_batch(
     engine: Engine,
     batch: BatchRecord,
     registrations: pd.DataFrame,
     quarantined: pd.DataFrame,
     rows_in: int,
+    *,
+    replace_source: str | None = None,
 ) -> LoadOutcome:
-    """Commit the batch's registrations, quarantine entries and `loaded` ledger entry together."""
+    """Commit the batch's registrations, quarantine entries and `loaded` ledger entry together.
+
+    `replace_source` (a snapshot delivery) first deletes every registration that source delivered
+    before, in the same transaction, so the warehouse holds exactly the latest snapshot.
+    """
     rows_quarantined = int(quarantined["row_number"].nunique()) if len(quarantined) else 0
     if len(registrations) + rows_quarantined != rows_in:
         raise CountMismatch(
@@ -100,9 +117,13 @@ def load_batch(
                 rows_loaded=len(registrations),
                 rows_quarantined=rows_quarantined,
             )
+            replaced = _replace_source(connection, replace_source, registrations) if replace_source else None
             upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
             rows_new = upsert(connection, registrations) if len(registrations) else 0
-            bulk_insert(connection, "quarantine", quarantined.assign(batch_id=batch.batch_id)[list(QUARANTINE_COLUMNS)])
+            if replaced is not None:
+                rows_new = len(registrations) - replaced
+            quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]
+            bulk_insert(connection, "quarantine", quarantined.assign(batch_id=batch.batch_id)[quarantine_columns])
     except exc.IntegrityError as error:
         if "uq_ingest_batches_loaded_file" in str(error.orig) or "ingest_batches.file_sha256" in str(error.orig):
             raise AlreadyLoaded(f"{batch.file_name} was loaded by another run meanwhile") from None

@@ -92,6 +92,11 @@ quarantine = Table(
     Column("column_name", String(128), nullable=False),
     Column("rule", Text, nullable=False, comment="the check that failed; never the failing value"),
     Column("source_record_id", Text, comment="the source's own key of the record, for the steward"),
+    Column(
+        "sealed_value",
+        Text,
+        comment="the offending value, AES-GCM sealed under the vault key (base64); never in clear",
+    ),
     Index("ix_quarantine_batch", "batch_id"),
     comment="One row per (invalid row, column, rule) of a loaded file.",
 )

@@ -1,0 +1,183 @@
+"""Partner files (CSV and XLSX) -> one text column per wanted header, read defensively.
+
+Everything is read as text first; nothing is converted here. A file that cannot be read as a
+whole raises FileRejected with a one-line reason that never quotes file content. Rows whose field
+count differs from the header's are kept, flagged, so the caller can quarantine just them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from connectors.files import FileRejected, check_size
+from connectors.workbook import read_sheet_rows
+
+_DELIMITERS = (",", ";", "\t", "|")
+# A two-byte UTF-8 sequence (Latin letters with diacritics): in a file declared as a single-byte
+# Windows code page it means the file is UTF-8, or a mix of both.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """The wanted columns of one file as text (null for empty cells).
+
+    Index 0..n-1 in file order; `row_numbers` gives each row's number in the file (the header is
+    row 1; for CSV the line where the record starts); `ragged` flags rows with too few or too many
+    fields.
+    """
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    ragged: np.ndarray
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        # A byte-order mark declares UTF-8, whatever the definition expected.
+        data, encoding = data[len(codecs.BOM_UTF8):], "utf-8"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileRejected("file is UTF-16 text; export it as UTF-8 or as the definition's encoding")
+    if b"\x00" in data:
+        raise FileRejected("file holds NUL bytes: binary content, not a CSV text file")
+    if codecs.lookup(encoding).name != "utf-8" and _UTF8_SEQUENCE.search(data):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise FileRejected(f"file mixes UTF-8 and {encoding} text; export it again in one encoding") from None
+        raise FileRejected(f"file is UTF-8 but the partner definition says {encoding}")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise FileRejected(
+            f"file is not valid {encoding} text (first bad byte at offset {error.start}); "
+            "wrong or mixed encoding"
+        ) from None
+
+
+def check_header(header: Sequence[str], wanted: Sequence[str], delimiter: str | None) -> list[str]:
+    """Headers cleaned of spaces; refuse missing, empty or duplicated headers before pandas renames them."""
+    cleaned = [str(name).replace("\ufeff", "").strip() if name is not None else "" for name in header]
+    if delimiter is not None and len(cleaned) == 1 and len(wanted) > 1:
+        others = [d for d in _DELIMITERS if d != delimiter and d in cleaned[0]]
+        hint = f"; it seems to use {others[0]!r}" if others else ""
+        raise FileRejected(f"header has a single column: the definition's delimiter is {delimiter!r}{hint}")
+    empty = [str(position) for position, name in enumerate(cleaned, start=1) if not name]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(cleaned, start=1):
+        if name and name in seen:
+            raise FileRejected(f"duplicated header in columns {seen[name]} and {position}")
+        seen[name] = position
+    missing = [name for name in wanted if name not in seen]
+    if missing:
+        empty_note = f" (columns {', '.join(empty)} have no header)" if empty else ""
+        raise FileRejected(f"missing header(s): {', '.join(missing)}{empty_note}")
+    return cleaned
+
+
+def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbers: list[int]) -> TextTable:
+    if not rows:
+        raise FileRejected("header only: the file has no data rows")
+    width = len(header)
+    ragged = np.fromiter((len(row) != width for row in rows), dtype=bool, count=len(rows))
+    positions = [header.index(name) for name in wanted]
+    columns = {}
+    for name, position in zip(wanted, positions):
+        values = [row[position] if position < len(row) else None for row in rows]
+        column = pd.Series(values, dtype="str").str.strip()
+        columns[name] = column.where(column.ne(""), None)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+    return TextTable(frame, np.asarray(row_numbers, dtype=np.int64), ragged)
+
+
+def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimiter: str, max_bytes: int) -> TextTable:
+    """Read a delimited text file; keep only the `wanted` headers (free text is never kept)."""
+    check_size(path, max_bytes)
+    data = path.read_bytes()
+    if not data.strip().removeprefix(codecs.BOM_UTF8).strip():
+        raise FileRejected("empty file")
+    text = _decode(data, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    previous_line = 0
+    try:
+        for record in reader:
+            start, previous_line = previous_line + 1, reader.line_num
+            if record and any(field.strip() for field in record):
+                rows.append(record)
+                starts.append(start)
+    except csv.Error as error:
+        problem = "a field is too long" if "field larger" in str(error) else "unbalanced or stray quotes"
+        raise FileRejected(f"not readable as CSV from line {previous_line + 1}: {problem}") from None
+    header = check_header(rows[0], wanted, delimiter)
+    data_rows = rows[1:]
+    if data_rows and len(data_rows[-1]) < len(header) and text.rstrip("\r\n") == text:
+        raise FileRejected(f"truncated: the last record has {len(data_rows[-1])} of {len(header)} fields and no line end")
+    return _frame(header, data_rows, wanted, starts[1:])
+
+
+def read_xlsx_table(path: Path, wanted: Sequence[str], *, sheet: str | None, date_format: str, max_bytes: int) -> TextTable:
+    """Read one sheet of a workbook (checked for macros and zip bombs first) as text."""
+    check_size(path, max_bytes)
+    numbered = [
+        (number, cells) for number, cells in read_sheet_rows(path, sheet, date_format)
+        if any(cell is not None and cell.strip() for cell in cells)
+    ]
+    if not numbered:
+        raise FileRejected("empty workbook sheet")
+    header = check_header(numbered[0][1], wanted, None)
+    # Trailing empty cells are how a sheet ends a row, not extra fields.
+    width = len(header)
+    body = []
+    for _, cells in numbered[1:]:
+        if len(cells) > width and all(cell is None for cell in cells[width:]):
+            cells = cells[:width]
+        body.append(cells + [None] * (width - len(cells)))
+    return _frame(header, body, wanted, [number for number, _ in numbered[1:]])
+
+
+def read_table(
+    path: Path,
+    wanted: Sequence[str],
+    *,
+    file_format: str,
+    encoding: str,
+    delimiter: str,
+    sheet: str | None,
+    date_format: str,
+    max_bytes: int,
+) -> TextTable:
+    """Read a partner file in the format its definition declares; refuse any other kind of file."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsm":
+        raise FileRejected("macro-enabled workbook (.xlsm) refused: send it as .xlsx without macros")
+    if suffix != f".{file_format}":
+        raise FileRejected(f"a {suffix or 'suffix-less'} file, but this partner delivers .{file_format}")
+    if file_format == "xlsx":
+        return read_xlsx_table(path, wanted, sheet=sheet, date_format=date_format, max_bytes=max_bytes)
+    return read_csv_table(path, wanted, encoding=encoding, delimiter=delimiter, max_bytes=max_bytes)
+
+
+PARTNER_SUFFIXES = (".csv", ".xlsx", ".xlsm")  # .xlsm is found only to be refused with a reason
+
+
+def discover_partner_files(inbox: Path, police_folder: str) -> list[tuple[str, Path]]:
+    """(partner id, file) for every partner file under `<inbox>/<partner-id>/`, in name order."""
+    if not inbox.is_dir():
+        return []
+    found = []
+    for folder in sorted(path for path in inbox.iterdir() if path.is_dir() and path.name != police_folder):
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix.lower() in PARTNER_SUFFIXES:
+                found.append((folder.name, path))
+    return found

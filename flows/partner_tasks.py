@@ -1,0 +1,192 @@
+"""Tasks that take one partner file (CSV or XLSX, described by its YAML definition) to the warehouse.
+
+Like the police tasks they pass DataFrames in memory only (no caching, no persisted results).
+Offending values of quarantined rows are sealed under the vault key before they leave memory.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.files import FileRejected
+from connectors.tabular import TextTable, read_table
+from flows.errors import value_free_errors
+from pseudonyms.keys import load_key
+from pseudonyms.pseudonymise import to_registrations
+from pseudonyms.sealing import seal
+from schemas import ctdc
+from schemas.canonical import record_schema, registration_schema
+from schemas.partner import raw_schema, read_columns, to_canonical
+from schemas.partner_definition import PartnerDefinition, load_definitions
+from schemas.validation import SchemaViolation, split_valid
+from victim_intake import settings
+from warehouse.database import shared_engine
+from warehouse.ledger import BatchRecord
+from warehouse.load import LoadOutcome, load_batch
+
+_IN_MEMORY_ONLY = {"cache_policy": NO_CACHE, "persist_result": False}
+ROW_COLUMN = "(row)"  # quarantine entries about a whole row rather than one column
+
+
+@dataclass(frozen=True)
+class ValidatedPartnerFile:
+    """Valid canonical records, quarantine entries (with the offending values, in memory only)."""
+
+    records: pd.DataFrame
+    quarantined: pd.DataFrame  # row_number, column_name, rule, source_record_id, value
+    rows_in: int
+    age_groups: pd.DataFrame | None  # CTDC: age_group and is_minor from the age bins
+
+
+def partner_definition(partner_id: str) -> PartnerDefinition:
+    """The definition for an inbox folder; a folder without one is refused."""
+    definitions = load_definitions(settings.partners_dir())
+    if partner_id not in definitions:
+        raise FileRejected(f"no partner definition with id {partner_id!r} (add a YAML file to VICTIM_INTAKE_PARTNERS)")
+    return definitions[partner_id]
+
+
+@task(name="read_partner_file", **_IN_MEMORY_ONLY)
+def read_partner_file(path: str, definition: PartnerDefinition) -> TextTable:
+    with value_free_errors("read"):
+        return read_table(
+            Path(path),
+            read_columns(definition),
+            file_format=definition.format,
+            encoding=definition.encoding,
+            delimiter=definition.delimiter,
+            sheet=definition.sheet,
+            date_format=definition.date_format,
+            max_bytes=settings.max_file_bytes(),
+        )
+
+
+def _row_failures(rows: np.ndarray, rule: str) -> pd.DataFrame:
+    return pd.DataFrame({"row": rows.astype("int64"), "column": ROW_COLUMN, "rule": rule})
+
+
+def _offending_values(raw: pd.DataFrame, failures: pd.DataFrame, definition: PartnerDefinition) -> np.ndarray:
+    """The file's cell behind each failure (None for whole-row failures), looked up per column."""
+    headers = failures["column"].map(lambda name: definition.columns.get(name, name))
+    values = np.full(len(failures), None, dtype=object)
+    for header in headers.unique():
+        if header in raw.columns:
+            at = (headers == header).to_numpy()
+            values[at] = raw[header].reindex(failures["row"][at]).astype(object).to_numpy()
+    return values
+
+
+@task(name="validate_partner_file", **_IN_MEMORY_ONLY)
+def validate_partner_file(table: TextTable, definition: PartnerDefinition) -> ValidatedPartnerFile:
+    with value_free_errors("validate"):
+        raw = table.frame
+        ragged = table.ragged
+        duplicate = raw.duplicated(keep="first").to_numpy() & ~ragged
+        candidates = raw[~ragged & ~duplicate]
+        schema, frame_columns = raw_schema(definition)
+        raw_split = split_valid(candidates, schema, frame_columns)
+        row_ids = pd.Series(table.row_numbers.astype(str), index=raw.index)
+        canonical_split = split_valid(to_canonical(raw_split.valid, definition, row_ids), record_schema())
+        failures = pd.concat(
+            [
+                _row_failures(np.flatnonzero(ragged), "field_count"),
+                _row_failures(np.flatnonzero(duplicate), "duplicate_row"),
+                raw_split.failures,
+                canonical_split.failures,
+            ],
+            ignore_index=True,
+        )
+        id_header = definition.columns.get("source_record_id")
+        record_ids = raw[id_header] if id_header else row_ids
+        quarantined = pd.DataFrame(
+            {
+                "row_number": table.row_numbers[failures["row"].to_numpy()],
+                "column_name": failures["column"].to_numpy(),
+                "rule": failures["rule"].to_numpy(),
+                "source_record_id": record_ids.reindex(failures["row"]).to_numpy(),
+                "value": _offending_values(raw, failures, definition),
+            }
+        )
+        ages = None
+        if definition.layout:
+            group, minor = ctdc.age_groups(raw.loc[canonical_split.valid.index])
+            ages = pd.DataFrame({"age_group": group, "is_minor": minor})
+        return ValidatedPartnerFile(canonical_split.valid, quarantined, len(raw), ages)
+
+
+@task(name="pseudonymise_partner_file", **_IN_MEMORY_ONLY)
+def pseudonymise_partner_file(validated: ValidatedPartnerFile, definition: PartnerDefinition, batch_id: str) -> pd.DataFrame:
+    with value_free_errors("pseudonymise"):
+        key = load_key("pseudonym", settings.keys_dir())
+        registrations = to_registrations(
+            validated.records,
+            source=definition.id,
+            source_kind=definition.source,
+            key=key.material,
+            batch_id=batch_id,
+            exported_at=None,
+        )
+        if validated.age_groups is not None:
+            # CTDC gives age bins, not ages: the layout's documented rules decide group and minority.
+            registrations["age_group"] = validated.age_groups["age_group"]
+            registrations["is_minor"] = validated.age_groups["is_minor"]
+        if split_valid(registrations, registration_schema()).failures.shape[0]:
+            raise SchemaViolation("pseudonymised rows break the registration contract (a bug: report it)")
+        return registrations
+
+
+def quarantine_context(batch_id: str, row_number: int, column_name: str, rule: str) -> str:
+    """Associated data of a sealed offending value: it opens only for its own quarantine entry."""
+    return f"quarantine|{batch_id}|{row_number}|{column_name}|{rule}"
+
+
+def seal_values(quarantined: pd.DataFrame, batch_id: str) -> pd.DataFrame:
+    """Replace the clear `value` column by `sealed_value` (base64 AES-GCM under the vault key)."""
+    if not len(quarantined):
+        return quarantined.drop(columns="value").assign(sealed_value=pd.Series(dtype="str"))
+    key = load_key("vault", settings.keys_dir()).material
+    sealed = [
+        None if value is None or pd.isna(value)
+        else base64.b64encode(seal(key, str(value), quarantine_context(batch_id, int(row), column, rule))).decode("ascii")
+        for row, column, rule, value in zip(
+            quarantined["row_number"].tolist(), quarantined["column_name"].tolist(),
+            quarantined["rule"].tolist(), quarantined["value"].tolist(),
+        )
+    ]
+    return quarantined.drop(columns="value").assign(sealed_value=sealed)
+
+
+@task(name="load_partner_batch", **_IN_MEMORY_ONLY)
+def load_partner_batch(batch: BatchRecord, registrations: pd.DataFrame, validated: ValidatedPartnerFile, definition: PartnerDefinition) -> LoadOutcome:
+    with value_free_errors("load"):
+        return load_batch(
+            shared_engine(settings.database_url()),
+            batch,
+            registrations,
+            seal_values(validated.quarantined, batch.batch_id),
+            validated.rows_in,
+            replace_source=definition.id if definition.delivery == "snapshot" else None,
+        )
+
+
+def ingest_partner_file(path: str, batch: BatchRecord, clock: Callable[[str], AbstractContextManager[None]]) -> LoadOutcome:
+    """Read, validate, pseudonymise and load one partner file; `clock` times each stage."""
+    with value_free_errors("definition"):
+        definition = partner_definition(batch.source)
+    with clock("read"):
+        table = read_partner_file(path, definition)
+    with clock("validate"):
+        validated = validate_partner_file(table, definition)
+    with clock("pseudonymise"):
+        registrations = pseudonymise_partner_file(validated, definition, batch.batch_id)
+    with clock("load"):
+        return load_partner_batch(batch, registrations, validated, definition)

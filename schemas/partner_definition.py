@@ -1,0 +1,189 @@
+"""Partner definitions: one YAML file declares how a partner's files map into the canonical record.
+
+Shipped definitions live in `schemas/partners/`; a folder named by `VICTIM_INTAKE_PARTNERS` adds
+to or overrides them (same `id`). A definition is checked as a whole before any file is read;
+a wrong one raises DefinitionError naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS, SOURCE_KINDS
+
+SHIPPED_FOLDER = Path(__file__).with_name("partners")
+
+# Canonical fields a definition may map (CONTRACT.md); `notes` is accepted and never read.
+MAPPABLE_FIELDS: tuple[str, ...] = (
+    "source_record_id", "surname", "given_names", "birth_date", "age", "gender", "nationality",
+    "reported_on", "registration_year", "exploitation_type", "exploitation_country",
+    "exploitation_sector", "exploitation_municipality", "reporting_unit", "bsn", "alien_number",
+    "b8_reflection_offered", "report_filed", "notes",
+)
+DATE_FIELDS = ("birth_date", "reported_on")
+COUNTRY_FIELDS = ("nationality", "exploitation_country")
+BOOLEAN_FIELDS = ("b8_reflection_offered", "report_filed")
+# Fields whose file values must become one of a fixed list of canonical values.
+CODED_FIELDS: dict[str, tuple[str, ...]] = {"gender": GENDERS, "exploitation_type": EXPLOITATION_TYPES}
+FORMATS = ("csv", "xlsx")
+DELIVERIES = ("incremental", "snapshot")
+LAYOUTS = ("ctdc_global", "ctdc_synthetic")
+_KNOWN_KEYS = {
+    "id", "source", "format", "encoding", "delimiter", "sheet", "date_format", "delivery", "layout",
+    "columns", "values", "description",
+}
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+_PROBE_DATE = dt.date(2031, 12, 28)
+
+
+class DefinitionError(Exception):
+    """A partner definition is wrong; the message names the file and the key to fix."""
+
+    def __init__(self, path: Path, key: str, problem: str) -> None:
+        super().__init__(f"partner definition {path}: key `{key}`: {problem}")
+
+
+@dataclass(frozen=True)
+class PartnerDefinition:
+    """How one partner's files are read and mapped; see CONTRACT.md, "Partner definitions"."""
+
+    id: str
+    source: str
+    format: str
+    columns: Mapping[str, str]  # canonical field -> header in the file
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    sheet: str | None = None
+    date_format: str = "%Y-%m-%d"
+    delivery: str = "incremental"
+    layout: str | None = None
+    path: Path | None = None
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        return (".csv",) if self.format == "csv" else (".xlsx",)
+
+
+def _require(condition: bool, path: Path, key: str, problem: str) -> None:
+    if not condition:
+        raise DefinitionError(path, key, problem)
+
+
+def _check_date_format(path: Path, date_format: object) -> None:
+    _require(isinstance(date_format, str) and date_format != "", path, "date_format", "must be a strftime pattern such as %d-%m-%Y")
+    try:
+        written = _PROBE_DATE.strftime(date_format)
+        parsed = dt.datetime.strptime(written, date_format).date()
+    except ValueError:
+        parsed = None
+    _require(parsed == _PROBE_DATE, path, "date_format", f"{date_format!r} does not read back a full date (needs day, month and year)")
+
+
+def _check_columns(path: Path, columns: object, layout: str | None) -> dict[str, str]:
+    _require(isinstance(columns, dict) and bool(columns), path, "columns", "must map canonical fields to headers")
+    for name, header in columns.items():
+        _require(name in MAPPABLE_FIELDS, path, f"columns.{name}", f"unknown canonical field (known: {', '.join(MAPPABLE_FIELDS)})")
+        _require(isinstance(header, str) and header.strip() != "", path, f"columns.{name}", "header must be a non-empty text")
+    headers = list(columns.values())
+    _require(len(set(headers)) == len(headers), path, "columns", "two fields map to the same header")
+    if layout is None:
+        _require("source_record_id" in columns, path, "columns.source_record_id", "required mapping is missing")
+    _require(
+        "reported_on" in columns or "registration_year" in columns,
+        path, "columns.reported_on", "required mapping is missing (or map registration_year)",
+    )
+    return {name: header for name, header in columns.items()}
+
+
+def _check_values(path: Path, values: object, columns: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    if values is None:
+        return {}
+    _require(isinstance(values, dict), path, "values", "must map canonical fields to value tables")
+    checked: dict[str, dict[str, str]] = {}
+    for name, table in values.items():
+        _require(name in columns, path, f"values.{name}", "field is not mapped under `columns`")
+        _require(isinstance(table, dict), path, f"values.{name}", "must map file values to canonical values")
+        for raw, canonical in table.items():
+            allowed = CODED_FIELDS.get(name)
+            if name in BOOLEAN_FIELDS:
+                allowed = ("true", "false")
+                canonical = str(canonical).lower()
+            _require(
+                allowed is None or str(canonical) in allowed,
+                path, f"values.{name}", f"{canonical!r} is not a canonical value ({', '.join(allowed or ())})",
+            )
+        checked[name] = {str(raw): str(canonical).lower() if name in BOOLEAN_FIELDS else str(canonical) for raw, canonical in table.items()}
+    return checked
+
+
+def parse_definition(path: Path, document: object) -> PartnerDefinition:
+    """Check a parsed YAML document and return its definition."""
+    _require(isinstance(document, dict), path, "(file)", "must be a YAML mapping")
+    unknown = sorted(set(document) - _KNOWN_KEYS)
+    _require(not unknown, path, unknown[0] if unknown else "", "unknown key")
+    identifier = document.get("id")
+    _require(isinstance(identifier, str) and bool(_ID.fullmatch(identifier)), path, "id", "must be lower-case letters, digits, - or _")
+    _require(identifier != "police", path, "id", "`police` is the police feed's folder")
+    _require(document.get("source") in SOURCE_KINDS, path, "source", f"must be one of {', '.join(SOURCE_KINDS)}")
+    file_format = document.get("format", "csv")
+    _require(file_format in FORMATS, path, "format", f"must be one of {', '.join(FORMATS)}")
+    encoding = document.get("encoding", "utf-8")
+    try:
+        codecs.lookup(str(encoding))
+    except LookupError:
+        raise DefinitionError(path, "encoding", f"unknown encoding {encoding!r}") from None
+    delimiter = document.get("delimiter", ",")
+    _require(isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\"\r\n", path, "delimiter", "must be one character")
+    date_format = document.get("date_format", "%Y-%m-%d")
+    _check_date_format(path, date_format)
+    delivery = document.get("delivery", "incremental")
+    _require(delivery in DELIVERIES, path, "delivery", f"must be one of {', '.join(DELIVERIES)}")
+    layout = document.get("layout")
+    _require(layout is None or layout in LAYOUTS, path, "layout", f"must be one of {', '.join(LAYOUTS)}")
+    _require(layout is None or delivery == "snapshot", path, "delivery", "a CTDC layout has no record ids, so it must be a snapshot")
+    sheet = document.get("sheet")
+    _require(sheet is None or isinstance(sheet, str), path, "sheet", "must be a sheet name")
+    columns = _check_columns(path, document.get("columns"), layout)
+    return PartnerDefinition(
+        id=identifier,
+        source=document["source"],
+        format=file_format,
+        columns=columns,
+        values=_check_values(path, document.get("values"), columns),
+        encoding=codecs.lookup(str(encoding)).name,
+        delimiter=delimiter,
+        sheet=sheet,
+        date_format=date_format,
+        delivery=delivery,
+        layout=layout,
+        path=path,
+    )
+
+
+def load_definition(path: Path) -> PartnerDefinition:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise DefinitionError(path, "(file)", f"cannot be read as YAML ({type(error).__name__})") from None
+    return parse_definition(path, document)
+
+
+def load_definitions(extra_folder: Path | None = None) -> dict[str, PartnerDefinition]:
+    """Shipped definitions, then those of `extra_folder` (which override by `id`)."""
+    folders: Iterable[Path] = [SHIPPED_FOLDER] + ([extra_folder] if extra_folder else [])
+    definitions: dict[str, PartnerDefinition] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise DefinitionError(folder, "VICTIM_INTAKE_PARTNERS", "is not a folder")
+        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+            definition = load_definition(path)
+            definitions[definition.id] = definition
+    return definitions
