@@ -236,7 +236,10 @@ def quarantine_list() -> None:
 
 
 @quarantine_app.command("show")
-def quarantine_show(batch_id: Annotated[str, typer.Argument(help="Batch id (or its first characters).")]) -> None:
+def quarantine_show(
+    batch_id: Annotated[str, typer.Argument(help="Batch id (or its first characters).")],
+    values: Annotated[bool, typer.Option("--values", help="Also open and show the offending values (personal data; needs the vault key).")] = False,
+) -> None:
     """Every quarantined row of one batch: row number, column, rule and the source's record id."""
     from warehouse.database import create_tables
     from warehouse.steward import quarantine_entries
@@ -245,6 +248,11 @@ def quarantine_show(batch_id: Annotated[str, typer.Argument(help="Batch id (or i
     entries = quarantine_entries(_engine(), batch_id)
     if not entries:
         raise _fail(f"no quarantined rows for batch {batch_id!r} (see `victim-intake quarantine list`)")
+    if values:
+        from victim_intake.commands.quarantine_values import values_table
+
+        console.print(values_table(entries, batch_id))
+        return
     table = Table(title=f"Quarantine of batch {batch_id}")
     for column in ("file", "row", "column", "rule", "source record id"):
         table.add_column(column)

@@ -75,6 +75,8 @@ def quarantine_entries(engine: Engine, batch_id: str) -> list[dict]:
             quarantine.c.column_name,
             quarantine.c.rule,
             quarantine.c.source_record_id,
+            quarantine.c.batch_id,
+            quarantine.c.sealed_value,  # sealed; opened only by `quarantine show --values`
         )
         .join(ingest_batches, ingest_batches.c.batch_id == quarantine.c.batch_id)
         .where(quarantine.c.batch_id.startswith(batch_id, autoescape=True))
