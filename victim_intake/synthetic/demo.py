@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from victim_intake.synthetic.people import draw_people
+from schemas.partner_definition import load_definitions
+from victim_intake.synthetic.ctdc_files import write_ctdc_file
+from victim_intake.synthetic.partner_files import MAX_REPORT_DELAY_DAYS, PLANS, write_partner_files
+from victim_intake.synthetic.people import People, draw_people
 from victim_intake.synthetic.police_feed import write_police_feed
 from victim_intake.synthetic.police_reports import first_report_years
 from victim_intake.synthetic.truth import Truth, write_truth
@@ -16,14 +20,20 @@ from victim_intake.synthetic.truth import Truth, write_truth
 
 @dataclass(frozen=True)
 class DemoSummary:
-    """What `write_demo_inbox` wrote; counts agree with the truth file."""
+    """What `write_demo_inbox` wrote; counts agree with the truth file.
 
-    files: list[Path]  # data files written (not manifests)
+    The first five counts are about the police feed; `partner_*` about the partner files.
+    """
+
+    files: list[Path]  # police data files written (not manifests)
     records: int
     invalid_records: int
     persons: int  # distinct true persons among valid records
     registrations: int  # distinct valid registrations (a re-delivery counts once)
     truth_path: Path
+    partner_files: list[Path] = field(default_factory=list)
+    partner_records: int = 0
+    partner_invalid_records: int = 0
 
 
 def write_demo_inbox(
@@ -33,8 +43,10 @@ def write_demo_inbox(
     truth_path: Path | None = None,
     files: int = 7,
     gzip: bool = False,
+    partners: bool = True,
 ) -> DemoSummary:
-    """Write a synthetic police feed for `persons` invented persons into `inbox`.
+    """Write a synthetic police feed for `persons` invented persons into `inbox`, and (with
+    `partners`) one file for every shipped partner, reporting some of the same persons.
 
     The same arguments give byte-identical files. The truth file (default: `<inbox>.truth.csv`
     beside the inbox) must lie outside the inbox, where the pipeline would try to load it.
@@ -47,13 +59,35 @@ def write_demo_inbox(
         raise ValueError("the truth file must lie outside the inbox")
 
     # One independent stream per stage, so adding a source later leaves the earlier ones unchanged.
-    people_rng, police_rng = np.random.default_rng(seed).spawn(2)
+    people_rng, police_rng, partner_rng = np.random.default_rng(seed).spawn(3)
     # Persons are first seen at the rate that makes all police reports follow the published volumes.
     people = draw_people(people_rng, persons, first_report_years())
     paths, police = write_police_feed(police_rng, people, inbox / "police", files, gzip)
-    parts = [police]
-    write_truth(truth_path, parts)
-    return _summarise(paths, parts, truth_path)
+    partner_paths, partner_parts = _write_partners(partner_rng, people, inbox) if partners else ([], [])
+    write_truth(truth_path, [police, *partner_parts])
+    return replace(
+        _summarise(paths, [police], truth_path),
+        partner_files=partner_paths,
+        partner_records=sum(len(part.valid) for part in partner_parts),
+        partner_invalid_records=sum(int(np.count_nonzero(~part.valid)) for part in partner_parts),
+    )
+
+
+def _write_partners(rng: np.random.Generator, people: People, inbox: Path) -> tuple[list[Path], list[Truth]]:
+    """Files of every shipped partner; CTDC files hold about one anonymous row per ten persons."""
+    definitions = load_definitions()
+    # The export day follows from the data (not the clock), so a seed always writes the same bytes.
+    last_signal = people.first_seen.max().astype(dt.date) + dt.timedelta(days=MAX_REPORT_DELAY_DAYS + 1)
+    export_day = min(last_signal, dt.date.today())
+    identified, ctdc_rng = rng.spawn(2)
+    named = [definitions[partner] for partner in PLANS]
+    paths, parts = write_partner_files(identified, people, named, inbox, export_day)
+    anonymous = [definition for definition in definitions.values() if definition.layout]
+    for definition, child in zip(anonymous, ctdc_rng.spawn(len(anonymous))):
+        path = inbox / definition.id / f"{definition.id}-{export_day.isoformat()}.csv"
+        parts.append(write_ctdc_file(child, path, max(20, len(people) // 10), definition.layout, definition.id))
+        paths.append(path)
+    return paths, parts
 
 
 def _summarise(paths: list[Path], parts: list[Truth], truth_path: Path) -> DemoSummary:
@@ -62,7 +96,8 @@ def _summarise(paths: list[Path], parts: list[Truth], truth_path: Path) -> DemoS
         files=paths,
         records=sum(len(part.valid) for part in parts),
         invalid_records=sum(int(np.count_nonzero(~part.valid)) for part in parts),
-        persons=len(pd.unique(valid_persons)),
+        # Anonymous rows (CTDC) have an empty person: they are nobody to link.
+        persons=len(pd.unique(valid_persons[valid_persons != ""])),
         # Registration numbers are unique within a source only.
         registrations=sum(len(pd.unique(part.source_record_id[part.valid])) for part in parts),
         truth_path=truth_path,
