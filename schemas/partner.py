@@ -52,21 +52,21 @@ def coded_values(definition: PartnerDefinition, field: str, values: pd.Series) -
     table = value_table(definition, field)
     folded = _fold(values)
     allowed = CODED_FIELDS.get(field, ())
-    mapped = folded.map(table)
-    return mapped.fillna(folded.where(folded.isin(allowed)))
+    mapped = folded.map(table).astype(object)
+    return mapped.fillna(folded.where(folded.isin(allowed)).astype(object))
 
 
 def boolean_values(definition: PartnerDefinition, field: str, values: pd.Series) -> pd.Series:
     folded = _fold(values)
-    mapped = folded.map(value_table(definition, field)).fillna(folded.map(_BOOLEAN_WORDS))
+    mapped = folded.map(value_table(definition, field)).astype(object).fillna(folded.map(_BOOLEAN_WORDS).astype(object))
     return mapped.map({"true": True, "false": False}).astype("boolean")
 
 
 def country_values(definition: PartnerDefinition, field: str, values: pd.Series) -> pd.Series:
     """ISO alpha-3 of each value (after the value table, e.g. CTDC's "00" -> UNK); null if unknown."""
     table = value_table(definition, field)
-    mapped = _fold(values).map(table)
-    return mapped.fillna(to_alpha3(values))
+    mapped = _fold(values).map(table).astype(object)
+    return mapped.fillna(to_alpha3(values).astype(object))
 
 
 def parse_dates(definition: PartnerDefinition, values: pd.Series) -> pd.Series:

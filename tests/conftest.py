@@ -55,6 +55,14 @@ def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def vault_key(monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """A fresh random vault key (seals quarantined values), configured through the environment."""
+    key = secrets.token_bytes(32)
+    monkeypatch.setenv("VICTIM_INTAKE_VAULT_KEY", base64.b64encode(key).decode())
+    return key
+
+
+@pytest.fixture
 def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> bytes:
     """A fresh random pseudonym key, configured through the environment."""
     key = secrets.token_bytes(32)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from feed import record, write_feed
 from typer.testing import CliRunner
-from warehouse_checks import expected_from_truth, feed_records, find_in_bytes, personal_values, sqlite_blobs
+from warehouse_checks import expected_from_truth, feed_records, find_in_bytes, partner_personal_values, personal_values, sqlite_blobs
 
 from pseudonyms.identity import registration_ids
 from victim_intake.cli import app
@@ -74,18 +74,23 @@ def assert_matches_truth(url: str, truth: Path, key: bytes) -> None:
     # Not only the number of persons: the same truth person must have the same pseudonym everywhere.
     table = pd.read_csv(truth, dtype=str, keep_default_na=False)
     valid = table[table["valid"].str.lower() == "true"].drop_duplicates(["source", "source_record_id"])
-    valid = valid.assign(registration_id=registration_ids("police", valid["source_record_id"], key).to_numpy())
+    valid = valid.assign(registration_id=registration_ids(valid["source"], valid["source_record_id"], key).to_numpy())
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         stored = pd.read_sql("SELECT registration_id, person_id FROM registrations", connection)
     engine.dispose()
     joined = valid.merge(stored, on="registration_id", how="left", validate="one_to_one")
+    assert joined["registration_id"].isin(stored["registration_id"]).all()
+    # Anonymous rows (CTDC, empty truth person) must stay unlinked; every other row is linked.
+    anonymous = joined["person"] == ""
+    assert joined.loc[anonymous, "person_id"].isna().all()
+    joined = joined[~anonymous]
     assert joined["person_id"].notna().all()
     assert joined.groupby("person")["person_id"].nunique().eq(1).all()
     assert joined.groupby("person_id")["person"].nunique().eq(1).all()
 
 
-def test_demo_inbox_loads_exactly_once_on_sqlite(demo_inbox, pseudonym_key, isolated_settings, capfd) -> None:
+def test_demo_inbox_loads_exactly_once_on_sqlite(demo_inbox, pseudonym_key, vault_key, isolated_settings, capfd) -> None:
     inbox, truth = demo_inbox
     url = f"sqlite:///{isolated_settings / 'warehouse.sqlite'}"
 
@@ -100,7 +105,7 @@ def test_demo_inbox_loads_exactly_once_on_sqlite(demo_inbox, pseudonym_key, isol
 
     # Nothing personal in the warehouse file and its journals, the console or Prefect's records.
     console = output + again + "".join(capfd.readouterr())
-    values = personal_values(feed_records(inbox))
+    values = personal_values(feed_records(inbox)) | partner_personal_values(inbox)
     assert len(values) > PERSONS
     assert find_in_bytes(values, sqlite_blobs(isolated_settings / "warehouse.sqlite")) == []
     assert find_in_bytes(values, {"console": console.encode()}) == []
@@ -199,7 +204,7 @@ def scratch_postgres(monkeypatch):
 
 
 @pytest.mark.postgres
-def test_demo_inbox_loads_exactly_once_on_postgres(demo_inbox, pseudonym_key, scratch_postgres) -> None:
+def test_demo_inbox_loads_exactly_once_on_postgres(demo_inbox, pseudonym_key, vault_key, scratch_postgres) -> None:
     inbox, truth = demo_inbox
     code, output = run_cli("run", "--inbox", str(inbox))
     assert code == 0, output
@@ -216,4 +221,5 @@ def test_demo_inbox_loads_exactly_once_on_postgres(demo_inbox, pseudonym_key, sc
             for row in connection.execute(sa.text(f'SELECT * FROM "{table}"'))
         )
     engine.dispose()
-    assert find_in_bytes(personal_values(feed_records(inbox)), {"postgres": dump.encode()}) == []
+    values = personal_values(feed_records(inbox)) | partner_personal_values(inbox)
+    assert find_in_bytes(values, {"postgres": dump.encode()}) == []

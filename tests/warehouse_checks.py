@@ -29,7 +29,8 @@ def expected_from_truth(truth_path: Path) -> Expected:
         lines=len(truth),
         quarantined_rows=len(truth) - len(valid),
         registrations=valid[["source", "source_record_id"]].drop_duplicates().shape[0],
-        persons=valid["person"].nunique(),
+        # Anonymous rows (CTDC) have an empty person: they can never be linked, so they are nobody.
+        persons=valid.loc[valid["person"] != "", "person"].nunique(),
     )
 
 
@@ -66,6 +67,37 @@ def personal_values(records: Iterable[dict]) -> set[str]:
             values.add(person["geboortedatum"])
         if record.get("toelichting"):
             values.add(record["toelichting"])
+    return {value for value in values if len(value) >= MIN_SEARCH_LENGTH and value not in stored_text}
+
+
+def partner_personal_values(inbox: Path) -> set[str]:
+    """Names, birth dates and free text of the partner files in the inbox, as they were delivered."""
+    from schemas.partner import read_columns
+    from schemas.partner_definition import load_definitions
+
+    from connectors.tabular import read_table
+
+    police = feed_records(inbox) if (inbox / "police").is_dir() else []
+    # Places and sectors are stored on purpose; a surname inside one ("Maas" in "Maastricht") is no leak.
+    stored = [str(v) for record in police for v in (record["eenheid"], *record["uitbuiting"].values()) if v]
+    values: set[str] = set()
+    for definition in load_definitions().values():
+        personal = [definition.columns[f] for f in ("surname", "given_names", "birth_date", "bsn", "alien_number", "notes") if f in definition.columns]
+        wanted = [*read_columns(definition), *([definition.columns["notes"]] if "notes" in definition.columns else [])]
+        for path in sorted((inbox / definition.id).glob(f"*.{definition.format}")):
+            frame = read_table(
+                path, wanted, file_format=definition.format, encoding=definition.encoding, delimiter=definition.delimiter,
+                sheet=definition.sheet, date_format=definition.date_format, max_bytes=1 << 30,
+            ).frame
+            for field in ("reporting_unit", "exploitation_sector", "exploitation_municipality"):
+                if field in definition.columns:
+                    stored.extend(frame[definition.columns[field]].dropna().tolist())
+            for header in personal:
+                column = frame[header].dropna()
+                values.update(column.tolist())
+                if header == definition.columns.get("given_names"):
+                    values.update(part for name in column.tolist() for part in name.split())
+    stored_text = "\n".join(stored)
     return {value for value in values if len(value) >= MIN_SEARCH_LENGTH and value not in stored_text}
 
 
