@@ -27,6 +27,6 @@ def check_size(path: Path, max_bytes: int) -> None:
     size = path.stat().st_size
     if size > max_bytes:
         raise FileRejected(
-            f"file is {size / 1e6:.1f} MB, over the cap of {max_bytes / 1e6:.0f} MB "
+            f"file is {size / 2**20:,.2f} MB, over the cap of {max_bytes / 2**20:,.2f} MB "
             "(raise VICTIM_INTAKE_MAX_FILE_MB if this delivery is genuine)"
         )

@@ -58,6 +58,19 @@ def _text(value: object, date_format: str) -> str | None:
     return str(value)
 
 
+def _refusal(error: BaseException) -> FileRejected:
+    """Why the parser stopped, without its message (which may quote the workbook's content)."""
+    from defusedxml import DefusedXmlException
+
+    cause: BaseException | None = error
+    while cause is not None:
+        # openpyxl wraps the parser's error in its own ValueError.
+        if isinstance(cause, DefusedXmlException):
+            return FileRejected("workbook XML declares entities or a DTD (possible entity expansion attack): refused")
+        cause = cause.__cause__ or cause.__context__
+    return FileRejected(f"damaged XLSX workbook ({type(error).__name__})")
+
+
 def read_sheet_rows(path: Path, sheet: str | None, date_format: str) -> list[tuple[int, list[str | None]]]:
     """(row number, cells as text) of every row of `sheet` (default the first)."""
     import openpyxl
@@ -69,9 +82,7 @@ def read_sheet_rows(path: Path, sheet: str | None, date_format: str) -> list[tup
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False, keep_vba=False)
     except Exception as error:  # noqa: BLE001 - the parser's message may quote content
-        if type(error).__name__ in {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"}:
-            raise FileRejected("workbook XML declares entities (possible entity expansion attack): refused") from None
-        raise FileRejected(f"damaged XLSX workbook ({type(error).__name__})") from None
+        raise _refusal(error) from None
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
             raise FileRejected(f"workbook has no sheet named {sheet!r}")
@@ -83,8 +94,6 @@ def read_sheet_rows(path: Path, sheet: str | None, date_format: str) -> list[tup
     except FileRejected:
         raise
     except Exception as error:  # noqa: BLE001 - the parser's message may quote content
-        if type(error).__name__ in {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"}:
-            raise FileRejected("workbook XML declares entities (possible entity expansion attack): refused") from None
-        raise FileRejected(f"damaged XLSX workbook ({type(error).__name__})") from None
+        raise _refusal(error) from None
     finally:
         workbook.close()
