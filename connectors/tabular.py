@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
+from operator import itemgetter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,11 +90,12 @@ def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbe
         raise FileRejected("header only: the file has no data rows")
     width = len(header)
     ragged = np.fromiter((len(row) != width for row in rows), dtype=bool, count=len(rows))
-    positions = [header.index(name) for name in wanted]
+    if ragged.any():
+        # Pad or cut the few ragged rows (they are quarantined) so every row has every column.
+        rows = [row if not bad else (row + [""] * width)[:width] for row, bad in zip(rows, ragged.tolist())]
     columns = {}
-    for name, position in zip(wanted, positions):
-        values = [row[position] if position < len(row) else None for row in rows]
-        column = pd.Series(values, dtype="str").str.strip()
+    for name in wanted:
+        column = pd.Series(list(map(itemgetter(header.index(name)), rows)), dtype="str").str.strip()
         columns[name] = column.where(column.ne(""), None)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
     return TextTable(frame, np.asarray(row_numbers, dtype=np.int64), ragged)
@@ -113,7 +115,7 @@ def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimite
     try:
         for record in reader:
             start, previous_line = previous_line + 1, reader.line_num
-            if record and any(field.strip() for field in record):
+            if "".join(record).strip():  # blank lines and rows of empty fields are no records
                 rows.append(record)
                 starts.append(start)
     except csv.Error as error:

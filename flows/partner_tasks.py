@@ -91,6 +91,9 @@ def validate_partner_file(table: TextTable, definition: PartnerDefinition) -> Va
         raw = table.frame
         ragged = table.ragged
         duplicate = raw.duplicated(keep="first").to_numpy() & ~ragged
+        if "source_record_id" not in definition.columns:
+            # Anonymous rows (CTDC) carry no key: equal rows are different persons, not a re-sent row.
+            duplicate[:] = False
         candidates = raw[~ragged & ~duplicate]
         schema, frame_columns = raw_schema(definition)
         raw_split = split_valid(candidates, schema, frame_columns)
