@@ -121,6 +121,8 @@ def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimite
     except csv.Error as error:
         problem = "a field is too long" if "field larger" in str(error) else "unbalanced or stray quotes"
         raise FileRejected(f"not readable as CSV from line {previous_line + 1}: {problem}") from None
+    if not rows:
+        raise FileRejected("empty file (only blank lines or empty fields)")
     header = check_header(rows[0], wanted, delimiter)
     data_rows = rows[1:]
     if data_rows and len(data_rows[-1]) < len(header) and text.rstrip("\r\n") == text:

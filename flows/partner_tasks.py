@@ -138,6 +138,8 @@ def pseudonymise_partner_file(validated: ValidatedPartnerFile, definition: Partn
             batch_id=batch_id,
             exported_at=None,
         )
+        # Partners state no export time; typed as text so that even an empty batch keeps its contract.
+        registrations["source_exported_at"] = registrations["source_exported_at"].astype("str")
         if validated.age_groups is not None:
             # CTDC gives age bins, not ages: the layout's documented rules decide group and minority.
             registrations["age_group"] = validated.age_groups["age_group"]
