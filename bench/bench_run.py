@@ -99,7 +99,7 @@ def main() -> None:
         inbox = arguments.workdir / f"inbox-{records}"
         if not inbox.exists():
             started = time.perf_counter()
-            summary = write_demo_inbox(inbox, persons=max(1, round(records / RECORDS_PER_PERSON)), seed=1, files=arguments.files)
+            summary = write_demo_inbox(inbox, persons=max(1, round(records / RECORDS_PER_PERSON)), seed=1, files=arguments.files, partners=False)
             print(f"generated {summary.records:,} records in {time.perf_counter() - started:.1f} s")
         written = sum(1 for path in (inbox / "police").glob("*.ndjson") for _ in path.open("rb"))
         for backend in arguments.backends:

@@ -64,6 +64,11 @@ def demo(
         f"Wrote {summary.records:,} synthetic police records ({summary.invalid_records:,} invalid on purpose) "
         f"of {summary.persons:,} persons in {len(summary.files)} files under {target}."
     )
+    if summary.partner_files:
+        console.print(
+            f"Wrote {summary.partner_records:,} partner rows ({summary.partner_invalid_records:,} invalid on purpose) "
+            f"in {len(summary.partner_files)} partner files."
+        )
     console.print(f"Truth file: {summary.truth_path}")
 
 
