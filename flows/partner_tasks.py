@@ -6,7 +6,6 @@ Offending values of quarantined rows are sealed under the vault key before they 
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from connectors.tabular import TextTable, read_table
 from flows.errors import value_free_errors
 from pseudonyms.keys import load_key
 from pseudonyms.pseudonymise import to_registrations
-from pseudonyms.sealing import seal
+from pseudonyms.quarantine_seal import seal_values
 from schemas import ctdc
 from schemas.canonical import record_schema, registration_schema
 from schemas.partner import raw_schema, read_columns, to_canonical
@@ -149,35 +148,20 @@ def pseudonymise_partner_file(validated: ValidatedPartnerFile, definition: Partn
         return registrations
 
 
-def quarantine_context(batch_id: str, row_number: int, column_name: str, rule: str) -> str:
-    """Associated data of a sealed offending value: it opens only for its own quarantine entry."""
-    return f"quarantine|{batch_id}|{row_number}|{column_name}|{rule}"
-
-
-def seal_values(quarantined: pd.DataFrame, batch_id: str) -> pd.DataFrame:
-    """Replace the clear `value` column by `sealed_value` (base64 AES-GCM under the vault key)."""
-    if not len(quarantined):
-        return quarantined.drop(columns="value").assign(sealed_value=pd.Series(dtype="str"))
-    key = load_key("vault", settings.keys_dir()).material
-    sealed = [
-        None if value is None or pd.isna(value)
-        else base64.b64encode(seal(key, str(value), quarantine_context(batch_id, int(row), column, rule))).decode("ascii")
-        for row, column, rule, value in zip(
-            quarantined["row_number"].tolist(), quarantined["column_name"].tolist(),
-            quarantined["rule"].tolist(), quarantined["value"].tolist(),
-        )
-    ]
-    return quarantined.drop(columns="value").assign(sealed_value=sealed)
-
-
 @task(name="load_partner_batch", **_IN_MEMORY_ONLY)
 def load_partner_batch(batch: BatchRecord, registrations: pd.DataFrame, validated: ValidatedPartnerFile, definition: PartnerDefinition) -> LoadOutcome:
     with value_free_errors("load"):
+        quarantined = validated.quarantined
+        # The vault key is needed only when there is a value to seal.
+        if len(quarantined):
+            quarantined = seal_values(quarantined, batch.batch_id, load_key("vault", settings.keys_dir()).material)
+        else:
+            quarantined = quarantined.drop(columns="value")
         return load_batch(
             shared_engine(settings.database_url()),
             batch,
             registrations,
-            seal_values(validated.quarantined, batch.batch_id),
+            quarantined,
             validated.rows_in,
             replace_source=definition.id if definition.delivery == "snapshot" else None,
         )

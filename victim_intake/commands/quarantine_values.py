@@ -6,29 +6,13 @@ and each opens only for the quarantine entry it was sealed for (its associated d
 
 from __future__ import annotations
 
-import base64
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.partner_tasks import quarantine_context
 from pseudonyms.keys import KeyConfigError, load_key
-from pseudonyms.sealing import SealBroken, unseal
+from pseudonyms.quarantine_seal import open_value
 from victim_intake import settings
-
-NOT_KEPT = "(not kept)"
-BROKEN = "(does not open: altered or another vault key)"
-
-
-def _opened(key: bytes, entry: dict) -> str:
-    if not entry["sealed_value"]:
-        return NOT_KEPT
-    context = quarantine_context(entry["batch_id"], entry["row_number"], entry["column_name"], entry["rule"])
-    try:
-        return unseal(key, base64.b64decode(entry["sealed_value"]), context)
-    except (SealBroken, ValueError):
-        return BROKEN
 
 
 def values_table(entries: list[dict], batch_id: str) -> Table:
@@ -44,6 +28,6 @@ def values_table(entries: list[dict], batch_id: str) -> Table:
     for entry in entries:
         table.add_row(
             entry["file_name"], str(entry["row_number"]), entry["column_name"], entry["rule"],
-            entry["source_record_id"] or "", _opened(key, entry),
+            entry["source_record_id"] or "", open_value(key, entry),
         )
     return table
