@@ -67,10 +67,6 @@ class PartnerDefinition:
     layout: str | None = None
     path: Path | None = None
 
-    @property
-    def suffixes(self) -> tuple[str, ...]:
-        return (".csv",) if self.format == "csv" else (".xlsx",)
-
 
 def _require(condition: bool, path: Path, key: str, problem: str) -> None:
     if not condition:
