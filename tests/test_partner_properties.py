@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from connectors.files import FileRejected
@@ -89,3 +89,29 @@ def csv_shapes(draw, definition) -> bytes:
 @given(data=st.data())
 def test_random_csv_shapes_never_crash_nor_load_a_bad_row(definition, data) -> None:
     check(definition, data.draw(csv_shapes(definition)))
+
+
+XLSX_PARTNER = load_definitions()["nla"]
+WORKBOOK_CELLS = st.one_of(CELLS.filter(lambda text: "\x00" not in text), st.integers(-10**6, 10**6), st.floats(allow_nan=False), st.dates(), st.none())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_workbooks_never_crash_nor_load_a_bad_row(data) -> None:
+    import openpyxl
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    headers = list(XLSX_PARTNER.columns.values())
+    header = data.draw(st.one_of(st.just(headers), st.permutations(headers), st.lists(st.sampled_from([*headers, "x"]), max_size=12)))
+    rows = data.draw(st.lists(st.lists(WORKBOOK_CELLS, max_size=len(header) + 2), max_size=6))
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = data.draw(st.sampled_from(["Signalen", "Blad1"]))
+    try:
+        for row in [header, *rows]:
+            sheet.append(row)
+    except IllegalCharacterError:
+        reject()  # a control character no workbook can hold: draw another example
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    check(XLSX_PARTNER, buffer.getvalue())
