@@ -88,6 +88,8 @@ def _check_columns(path: Path, columns: object, layout: str | None) -> dict[str,
     for name, header in columns.items():
         _require(name in MAPPABLE_FIELDS, path, f"columns.{name}", f"unknown canonical field (known: {', '.join(MAPPABLE_FIELDS)})")
         _require(isinstance(header, str) and header.strip() != "", path, f"columns.{name}", "header must be a non-empty text")
+        # Quarantine entries name the header (quarantine.column_name holds up to 128 characters).
+        _require(len(header) <= 128, path, f"columns.{name}", "header is longer than 128 characters")
     headers = list(columns.values())
     _require(len(set(headers)) == len(headers), path, "columns", "two fields map to the same header")
     if layout is None:
