@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,14 +178,25 @@ def write_csv(path: Path, rows: list[list[object]], definition: PartnerDefinitio
         csv.writer(out, delimiter=definition.delimiter, lineterminator="\r\n").writerows(rows)
 
 
-def write_xlsx(path: Path, rows: list[list[object]], definition: PartnerDefinition) -> None:
+def write_xlsx(path: Path, rows: list[list[object]], definition: PartnerDefinition, exported_on: dt.date) -> None:
+    """A workbook whose bytes depend only on its content and export day (openpyxl stamps the
+    time of saving into the document properties and the zip entries; both are pinned here)."""
     import openpyxl
 
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(definition.sheet or "Sheet1")
     for row in rows:
         sheet.append(row)
-    workbook.save(path)
+    saved = io.BytesIO()
+    workbook.save(saved)
+    stamp = dt.datetime.combine(exported_on, dt.time(6, 0))
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            content = source.read(member.filename)
+            if member.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + iso, content)
+            target.writestr(zipfile.ZipInfo(member.filename, date_time=stamp.timetuple()[:6]), content, zipfile.ZIP_DEFLATED)
 
 
 def write_partner_files(
@@ -197,7 +211,7 @@ def write_partner_files(
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{definition.id}-{today.isoformat()}.{definition.format}"
         if definition.format == "xlsx":
-            write_xlsx(path, rows, definition)
+            write_xlsx(path, rows, definition, today)
         else:
             write_csv(path, rows, definition, PLANS[definition.id].bom)
         paths.append(path)
