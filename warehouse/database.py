@@ -8,8 +8,6 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
-from warehouse.tables import metadata
-
 
 def normalise_url(url: str) -> URL:
     """Plain `postgresql://` URLs use psycopg 3, the driver this project installs."""
@@ -49,8 +47,10 @@ def make_engine(url: str) -> Engine:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create the warehouse tables that do not exist yet."""
-    metadata.create_all(engine)
+    """Create or upgrade the warehouse schema by applying the Alembic migrations (`warehouse.migrate`)."""
+    from warehouse.migrate import upgrade
+
+    upgrade(engine)
 
 
 @cache

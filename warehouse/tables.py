@@ -52,6 +52,7 @@ ingest_runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("state", String(16), nullable=False, comment="running | completed | failed"),
+    Column("reason", Text, comment="why the run failed, in counts; never file content"),
     comment="One row per run of the nightly ingestion flow.",
 )
 
@@ -70,6 +71,7 @@ ingest_batches = Table(
     Column("reason", Text, comment="why the file failed; never quotes file content"),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("file_path", Text, comment="where the file was read from; used by `rerun`"),
     # The exactly-once guarantee: a file content can be in state `loaded` only once, whatever
     # runs race for it. Enforced by the database, so it also holds after crashes.
     Index(

@@ -1,0 +1,115 @@
+"""The warehouse schema comes from Alembic migrations, and they stay in step with the tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from scratch_db import scratch_url
+
+from warehouse import migrate
+from warehouse.database import create_tables, make_engine
+from warehouse.tables import metadata
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path):
+    with scratch_url(request.param, tmp_path) as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+def differences(engine: sa.Engine) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, metadata)
+
+
+def test_head_equals_the_table_definitions(engine) -> None:
+    # Whoever adds a table or column to warehouse/tables.py must add the migration that makes it.
+    create_tables(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert differences(engine) == []
+
+
+def test_upgrading_is_idempotent(engine) -> None:
+    create_tables(engine)
+    create_tables(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def _fill_baseline(connection: sa.Connection) -> None:
+    """Rows as the spine (revision 0001) wrote them."""
+    now = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+    connection.execute(
+        sa.text("INSERT INTO ingest_runs (run_id, started_at, finished_at, state) VALUES ('r1', :t, :t, 'completed')"),
+        {"t": now},
+    )
+    connection.execute(
+        sa.text(
+            "INSERT INTO ingest_batches (batch_id, run_id, source, file_name, file_sha256, state, rows_in, "
+            "rows_loaded, rows_quarantined, started_at, finished_at) "
+            "VALUES ('b1', 'r1', 'police', 'politie-2026-03-01.ndjson', :sha, 'loaded', 3, 2, 1, :t, :t)"
+        ),
+        {"sha": "a" * 64, "t": now},
+    )
+    for number in (1, 2):
+        connection.execute(
+            sa.text(
+                "INSERT INTO registrations (registration_id, source, source_kind, registration_year, age_group, "
+                "gender, nationality, exploitation_type, exploitation_country, batch_id) "
+                "VALUES (:id, 'police', 'police', 2026, 'unknown', 'female', 'NLD', 'sexual', 'NLD', 'b1')"
+            ),
+            {"id": f"reg-{number}"},
+        )
+    connection.execute(
+        sa.text(
+            "INSERT INTO quarantine (batch_id, row_number, column_name, rule, source_record_id) "
+            "VALUES ('b1', 3, 'datum_signaal', 'valid_date', 'PL-3')"
+        )
+    )
+
+
+def _snapshot(engine: sa.Engine) -> dict[str, list]:
+    with engine.connect() as connection:
+        return {
+            "registrations": connection.execute(sa.text("SELECT registration_id, batch_id FROM registrations ORDER BY 1")).all(),
+            "batches": connection.execute(sa.text("SELECT batch_id, state, rows_in, rows_loaded FROM ingest_batches")).all(),
+            "quarantine": connection.execute(sa.text("SELECT batch_id, row_number, rule FROM quarantine")).all(),
+        }
+
+
+def test_an_old_warehouse_with_data_is_upgraded(engine) -> None:
+    migrate.upgrade(engine, migrate.BASELINE_REVISION)
+    with engine.begin() as connection:
+        _fill_baseline(connection)
+    before = _snapshot(engine)
+
+    create_tables(engine)
+
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert _snapshot(engine) == before
+    assert differences(engine) == []
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT file_path FROM ingest_batches")).scalar_one() is None
+
+
+def test_a_warehouse_made_before_migrations_is_adopted(engine) -> None:
+    # The spine created tables with create_all and no alembic_version table.
+    migrate.upgrade(engine, migrate.BASELINE_REVISION)
+    with engine.begin() as connection:
+        _fill_baseline(connection)
+        connection.execute(sa.text("DROP TABLE alembic_version"))
+    before = _snapshot(engine)
+
+    create_tables(engine)
+
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert _snapshot(engine) == before
+    assert differences(engine) == []

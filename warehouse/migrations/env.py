@@ -1,0 +1,36 @@
+"""Alembic environment: runs on the connection `warehouse.migrate` passes, or on a URL.
+
+From a shell, `alembic -c <project>/alembic.ini upgrade head` uses VICTIM_INTAKE_DATABASE_URL
+(or the SQLite file under VICTIM_INTAKE_HOME), exactly like the pipeline.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from warehouse.tables import metadata
+
+
+def _run(connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    from victim_intake import settings
+    from warehouse.database import make_engine
+
+    engine = make_engine(settings.database_url())
+    with engine.begin() as connection:
+        _run(connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("Offline (--sql) migrations are not supported; run them against the database.")
+run_migrations_online()
