@@ -32,6 +32,27 @@ class DatabaseError(StageFailed):
     """The warehouse could not be reached or refused the work."""
 
 
+class TransientDatabaseError(DatabaseError):
+    """A database error that may pass by itself (unreachable, lock timeout, deadlock): worth retrying."""
+
+
+# SQLSTATE classes of PostgreSQL errors that a later attempt may not meet: connection exceptions,
+# transaction rollbacks (deadlock, serialisation), lock not available, operator intervention.
+_TRANSIENT_SQLSTATES = ("08", "40", "55P03", "57")
+
+
+def is_transient(error: sqlalchemy_errors.DBAPIError) -> bool:
+    """Retry connection losses and lock waits; never constraint, data or disk-full errors."""
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, sqlalchemy_errors.OperationalError):
+        return False
+    if error.orig is not None and error.orig.__class__.__module__.startswith("sqlite3"):
+        return "locked" in str(error.orig) or "busy" in str(error.orig)
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_TRANSIENT_SQLSTATES)
+
+
 def _origin(error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__)
     if not frames:
@@ -51,6 +72,7 @@ def value_free_errors(stage: str) -> Iterator[None]:
         # The driver's first line names the problem (connection refused, constraint); later lines
         # and SQLAlchemy's own text may quote statement parameters.
         first_line = str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
-        raise DatabaseError(f"{stage}: database error ({type(error.orig).__name__}): {first_line}") from None
+        kind = TransientDatabaseError if is_transient(error) else DatabaseError
+        raise kind(f"{stage}: database error ({type(error.orig).__name__}): {first_line}") from None
     except Exception as error:  # noqa: BLE001 - everything else is reported without its text
         raise StageFailed(f"{stage}: unexpected {type(error).__name__} at {_origin(error)}") from None

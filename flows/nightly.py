@@ -22,6 +22,7 @@ from connectors import police
 from connectors.files import sha256_of
 from connectors.tabular import discover_partner_files
 from flows.errors import value_free_errors
+from flows.faults import crash_point
 from flows.partner_tasks import ingest_partner_file
 from flows.police_tasks import load, pseudonymise, read_feed, validate
 from pseudonyms.keys import load_key
@@ -89,6 +90,7 @@ def prepare_warehouse_task() -> None:
 @task(name="discover_deliveries", cache_policy=NO_CACHE, persist_result=False)
 def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
     """New files in the inbox, and the ones skipped because their content is already loaded."""
+    crash_point("discover")
     with value_free_errors("discover"):
         found = [Delivery(str(path), police.SOURCE, sha256_of(path)) for path in police.discover(Path(inbox) / "police")]
         found += [Delivery(str(path), partner, sha256_of(path)) for partner, path in discover_partner_files(Path(inbox), police.SOURCE)]
@@ -111,20 +113,25 @@ def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
 def ingest(delivery: Delivery, run_id: str) -> FileResult:
     """Read, validate, pseudonymise and load one file; a failure is recorded, not raised."""
     name = Path(delivery.path).name
-    batch = BatchRecord(uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now())
+    batch = BatchRecord(uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now(), delivery.path)
     clock = StageClock()
     try:
         if delivery.source != police.SOURCE:
+            crash_point("read")
             outcome = ingest_partner_file(delivery.path, batch, clock)
         else:
             with clock("read"):
+                crash_point("read")
                 feed = read_feed(delivery.path, delivery.sha256)
             with clock("validate"):
+                crash_point("validate")
                 validated = validate(feed)
             with clock("pseudonymise"):
+                crash_point("pseudonymise")
                 registrations = pseudonymise(validated, batch.batch_id)
             with clock("load"):
                 outcome = load(batch, registrations, validated)
+        crash_point("after-commit")
         get_run_logger().info("%s: %s", name, clock)
     except AlreadyLoaded as error:
         return FileResult(name, delivery.source, "skipped", reason=str(error))
@@ -140,13 +147,19 @@ def ingest(delivery: Delivery, run_id: str) -> FileResult:
 @flow(name="nightly-ingest", description="Load new deliveries from the inbox into the warehouse.", persist_result=False)
 def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
     """Load every new file of the inbox; end Failed when any file failed."""
-    logger = get_run_logger()
     inbox_path = inbox or str(settings.inbox())
+    # A flow run retried from Prefect keeps its id and starts over: loaded files are skipped.
     run_id = str(flow_run.get_id() or uuid.uuid4())
     prepare_warehouse_task()
-    engine = shared_engine(settings.database_url())
-    start_run(engine, run_id)
+    start_run(shared_engine(settings.database_url()), run_id)
     new, skipped = discover_deliveries(inbox_path)
+    return ingest_deliveries(run_id, new, skipped)
+
+
+def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult]) -> list[FileResult] | State:
+    """Load each delivery, close the run's bookkeeping and publish the summary artifact."""
+    logger = get_run_logger()
+    engine = shared_engine(settings.database_url())
     logger.info("%d new file(s), %d already loaded", len(new), len(skipped))
     results = [*skipped]
     for number, delivery in enumerate(new, start=1):
@@ -154,7 +167,8 @@ def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
         logger.info("file %d of %d, %s: %s", number, len(new), result.file, result.state)
         results.append(result)
     failed = [result for result in results if result.state == "failed"]
-    finish_run(engine, run_id, failed=bool(failed))
+    reason = f"{len(failed)} of {len(results)} file(s) failed" if failed else None
+    finish_run(engine, run_id, failed=bool(failed), reason=reason)
     create_table_artifact(
         key="nightly-ingest-summary",
         table=[asdict(result) for result in results],
@@ -162,5 +176,5 @@ def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
     )
     if failed:
         # A Failed final state that still carries the per-file results for the caller's summary.
-        return Failed(message=f"{len(failed)} of {len(results)} file(s) failed", data=results)
+        return Failed(message=reason, data=results)
     return results

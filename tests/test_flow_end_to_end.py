@@ -125,7 +125,7 @@ def test_failed_file_does_not_stop_the_others(tmp_path, pseudonym_key, isolated_
     assert counts(url) == (2, 1, 1)
 
     code, status = run_cli("status", "--json")
-    states = {batch["file_name"]: (batch["state"], batch["reason"]) for batch in json.loads(status)}
+    states = {batch["file_name"]: (batch["state"], batch["reason"]) for batch in json.loads(status)["batches"]}
     assert states["politie-2025-03-16.ndjson"][0] == "failed"
     assert "manifest" in states["politie-2025-03-16.ndjson"][1]
     assert states["politie-2025-03-15.ndjson"] == ("loaded", None)

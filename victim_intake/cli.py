@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +12,8 @@ from rich.table import Table
 
 from victim_intake import settings
 from victim_intake.commands.estimate import estimate
+from victim_intake.commands.rerun import rerun
+from victim_intake.commands.status import status
 
 app = typer.Typer(help="Nightly intake of presumed-victim registrations.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Key management: create keys and show their fingerprints.", no_args_is_help=True)
@@ -21,6 +21,8 @@ quarantine_app = typer.Typer(help="Rows that failed validation, with the rule th
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
 app.command("estimate")(estimate)
+app.command("status")(status)
+app.command("rerun")(rerun)
 
 console = Console()
 errors = Console(stderr=True)
@@ -104,6 +106,13 @@ def _print_totals() -> None:
     )
 
 
+def _print_source_warnings() -> None:
+    from victim_intake.commands.status import print_warnings
+    from warehouse.monitoring import source_warnings
+
+    print_warnings(source_warnings(_engine(), settings.source_expectations()), errors)
+
+
 def _preflight() -> None:
     """Configuration problems become exit 2 before a flow run starts."""
     from flows.nightly import prepare_warehouse
@@ -144,8 +153,12 @@ def run(
         raise _fail(f"the flow run crashed: {results}")
     console.print(_summary_table(results))
     _print_totals()
+    _print_source_warnings()
     if state.is_failed():
-        errors.print("[bold red]Some files failed[/]: fix the cause named above, then run `victim-intake run` again.")
+        errors.print(
+            "[bold red]Some files failed[/]: fix the cause named above (`victim-intake status` shows the next "
+            "step), then run `victim-intake rerun --failed`."
+        )
         raise typer.Exit(EXIT_FAILED_FILES)
 
 
@@ -191,37 +204,6 @@ def keys_fingerprint() -> None:
             console.print(f"{purpose:10} [red]missing[/]: {error}")
             continue
         console.print(f"{purpose:10} {key.fingerprint}  from {key.origin}")
-
-
-@app.command()
-def status(
-    limit: Annotated[int, typer.Option(min=1, help="How many batches to show.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Files and batches with their state, newest first."""
-    from warehouse.database import create_tables
-    from warehouse.steward import recent_batches
-
-    create_tables(_engine())
-    batches = recent_batches(_engine(), limit)
-    if as_json:
-        json.dump(batches, sys.stdout, default=str, indent=2)
-        sys.stdout.write("\n")
-        return
-    table = Table(title="Batches, newest first")
-    for column in ("batch", "finished", "source", "file", "state", "rows in", "loaded", "quarantined", "reason"):
-        table.add_column(column)
-    for batch in batches:
-        table.add_row(
-            batch["batch_id"][:12],
-            str(batch["finished_at"])[:19],
-            batch["source"],
-            batch["file_name"],
-            batch["state"],
-            *(str(batch[key]) if batch[key] is not None else "" for key in ("rows_in", "rows_loaded", "rows_quarantined")),
-            batch["reason"] or "",
-        )
-    console.print(table)
 
 
 @quarantine_app.command("list")

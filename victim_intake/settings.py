@@ -47,6 +47,30 @@ def max_file_bytes() -> int:
     return int(float(os.environ.get("VICTIM_INTAKE_MAX_FILE_MB", "2048")) * 1024 * 1024)
 
 
+def lock_timeout_seconds() -> float:
+    """How long a load waits for another run's load of the same source (`VICTIM_INTAKE_LOCK_TIMEOUT_S`, default 300)."""
+    return float(os.environ.get("VICTIM_INTAKE_LOCK_TIMEOUT_S", "300"))
+
+
+def source_expectations():
+    """Expected delivery interval per source and the volume-drop threshold, for monitoring.
+
+    `VICTIM_INTAKE_SOURCE_INTERVALS` lists `source=hours` pairs (default `police=24`);
+    `VICTIM_INTAKE_VOLUME_DROP` is the share of the recent average below which a delivery is
+    flagged (default 0.5).
+    """
+    import datetime as dt
+
+    from warehouse.monitoring import SourceExpectations
+
+    pairs = os.environ.get("VICTIM_INTAKE_SOURCE_INTERVALS", "police=24")
+    intervals = {}
+    for pair in filter(None, (part.strip() for part in pairs.split(","))):
+        source, _, hours = pair.partition("=")
+        intervals[source.strip()] = dt.timedelta(hours=float(hours))
+    return SourceExpectations(intervals=intervals, volume_ratio=float(os.environ.get("VICTIM_INTAKE_VOLUME_DROP", "0.5")))
+
+
 def redact_url(url: str) -> str:
     """The URL with any password masked, for messages."""
     from sqlalchemy.engine import make_url

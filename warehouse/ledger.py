@@ -25,6 +25,7 @@ class BatchRecord:
     file_name: str
     file_sha256: str
     started_at: dt.datetime
+    file_path: str | None = None
 
 
 def utc_now() -> dt.datetime:
@@ -32,16 +33,23 @@ def utc_now() -> dt.datetime:
 
 
 def start_run(engine: Engine, run_id: str) -> None:
+    """Record a run as running. A flow run retried from Prefect keeps its id: it is started again."""
     with engine.begin() as connection:
-        connection.execute(insert(ingest_runs).values(run_id=run_id, started_at=utc_now(), state="running"))
+        restarted = connection.execute(
+            update(ingest_runs)
+            .where(ingest_runs.c.run_id == run_id)
+            .values(started_at=utc_now(), finished_at=None, state="running", reason=None)
+        ).rowcount
+        if not restarted:
+            connection.execute(insert(ingest_runs).values(run_id=run_id, started_at=utc_now(), state="running"))
 
 
-def finish_run(engine: Engine, run_id: str, failed: bool) -> None:
+def finish_run(engine: Engine, run_id: str, failed: bool, reason: str | None = None) -> None:
     with engine.begin() as connection:
         connection.execute(
             update(ingest_runs)
             .where(ingest_runs.c.run_id == run_id)
-            .values(finished_at=utc_now(), state="failed" if failed else "completed")
+            .values(finished_at=utc_now(), state="failed" if failed else "completed", reason=reason)
         )
 
 
@@ -70,6 +78,7 @@ def insert_batch(connection: Connection, batch: BatchRecord, state: str, **count
             state=state,
             started_at=batch.started_at,
             finished_at=utc_now(),
+            file_path=batch.file_path,
             **counts,
         )
     )

@@ -7,6 +7,7 @@ completely or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Engine, exc, text
 from schemas.canonical import REGISTRATION_COLUMNS
 from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch
+from warehouse.locks import lock_source
 
 QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
 # Loaded when the entries carry them: the offending value, sealed under the vault key.
@@ -94,11 +96,15 @@ def load_batch(
     rows_in: int,
     *,
     replace_source: str | None = None,
+    lock_timeout_seconds: float = 300,
+    before_commit: Callable[[], None] | None = None,
 ) -> LoadOutcome:
     """Commit the batch's registrations, quarantine entries and `loaded` ledger entry together.
 
     `replace_source` (a snapshot delivery) first deletes every registration that source delivered
-    before, in the same transaction, so the warehouse holds exactly the latest snapshot.
+    before, in the same transaction, so the warehouse holds exactly the latest snapshot. Loads of
+    the same source are serialised (`warehouse.locks`), so two runs never interleave a source's
+    updates. `before_commit` runs last inside the transaction (fault-injection tests).
     """
     rows_quarantined = int(quarantined["row_number"].nunique()) if len(quarantined) else 0
     if len(registrations) + rows_quarantined != rows_in:
@@ -107,6 +113,7 @@ def load_batch(
         )
     try:
         with engine.begin() as connection:
+            lock_source(connection, batch.source, lock_timeout_seconds)
             # The ledger row goes first: its unique index makes a concurrent load of the same file
             # wait here and then fail, before either writes a registration.
             insert_batch(
@@ -124,6 +131,8 @@ def load_batch(
                 rows_new = len(registrations) - replaced
             quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]
             bulk_insert(connection, "quarantine", quarantined.assign(batch_id=batch.batch_id)[quarantine_columns])
+            if before_commit is not None:
+                before_commit()
     except exc.IntegrityError as error:
         if "uq_ingest_batches_loaded_file" in str(error.orig) or "ingest_batches.file_sha256" in str(error.orig):
             raise AlreadyLoaded(f"{batch.file_name} was loaded by another run meanwhile") from None

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, distinct, func, select
 
-from warehouse.tables import ingest_batches, quarantine, registrations
+from warehouse.tables import ingest_batches, ingest_runs, quarantine, registrations
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
         ingest_batches.c.rows_loaded,
         ingest_batches.c.rows_quarantined,
         ingest_batches.c.reason,
+        ingest_batches.c.run_id,
+        ingest_batches.c.file_path,
     ]
     query = select(*columns).order_by(ingest_batches.c.finished_at.desc()).limit(limit)
     with engine.connect() as connection:
@@ -84,3 +86,53 @@ def quarantine_entries(engine: Engine, batch_id: str) -> list[dict]:
     )
     with engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:
+    """Latest runs first, with how many files each loaded and how many failed."""
+    loaded = func.count().filter(ingest_batches.c.state == "loaded").label("files_loaded")
+    failed = func.count().filter(ingest_batches.c.state == "failed").label("files_failed")
+    query = (
+        select(
+            ingest_runs.c.run_id,
+            ingest_runs.c.started_at,
+            ingest_runs.c.finished_at,
+            ingest_runs.c.state,
+            loaded,
+            failed,
+            ingest_runs.c.reason,
+        )
+        .outerjoin(ingest_batches, ingest_batches.c.run_id == ingest_runs.c.run_id)
+        .group_by(ingest_runs.c.run_id)
+        .order_by(ingest_runs.c.started_at.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]
+
+
+# What a steward does about a failed file, by the words its (value-free) reason contains.
+_NEXT_STEPS = (
+    (("manifest", "checksum", "sha256", "records in the file"),
+     "ask the source for a complete delivery (file and manifest), put it in the inbox, then run `victim-intake rerun --failed`"),
+    (("ndjson", "schema version"),
+     "ask the source for a corrected file in the documented format, put it in the inbox, then run `victim-intake rerun --failed`"),
+    (("over the cap",), "raise VICTIM_INTAKE_MAX_FILE_MB if the file is genuine, then run `victim-intake rerun --failed`"),
+    (("database",), "check that the warehouse database is reachable and has space, then run `victim-intake rerun --failed`"),
+    (("key",), "configure the original keys (`victim-intake keys fingerprint`), then run `victim-intake rerun --failed`"),
+    (("no longer at",), "put the file back where it was (or in the inbox), then run `victim-intake rerun --failed`"),
+)
+_DEFAULT_STEP = "fix the cause named in the reason, then run `victim-intake rerun --failed`"
+
+
+def next_step(state: str, reason: str | None, outstanding: bool) -> str:
+    """The next thing a steward should do about a batch."""
+    if state == "loaded":
+        return "none"
+    if not outstanding:
+        return "none: the file was loaded by a later batch"
+    lowered = (reason or "").lower()
+    for words, step in _NEXT_STEPS:
+        if any(word in lowered for word in words):
+            return step
+    return _DEFAULT_STEP

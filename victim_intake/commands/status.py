@@ -1,0 +1,93 @@
+"""`victim-intake status`: recent runs and files, newest first, with the reason and the next step."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from victim_intake import settings
+
+console = Console()
+
+_STATE_STYLES = {"loaded": "green", "completed": "green", "failed": "bold red", "running": "yellow"}
+
+
+def _styled(state: str) -> str:
+    return f"[{_STATE_STYLES.get(state, 'white')}]{state}[/]"
+
+
+def _count(value: object) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def gather(limit: int, runs: int) -> dict:
+    """Runs, batches (each with its next step) and source warnings, as plain data."""
+    from warehouse.database import create_tables, shared_engine
+    from warehouse.monitoring import source_warnings
+    from warehouse.reruns import outstanding_failures
+    from warehouse.steward import next_step, recent_batches, recent_runs
+
+    engine = shared_engine(settings.database_url())
+    create_tables(engine)
+    outstanding = {ref.batch_id for ref in outstanding_failures(engine)}
+    batches = recent_batches(engine, limit)
+    for batch in batches:
+        batch["next_step"] = next_step(batch["state"], batch["reason"], batch["batch_id"] in outstanding)
+    return {
+        "runs": recent_runs(engine, runs),
+        "batches": batches,
+        "outstanding_failures": len(outstanding),
+        "warnings": source_warnings(engine, settings.source_expectations()),
+    }
+
+
+def print_warnings(warnings: list[str], out: Console) -> None:
+    for warning in warnings:
+        out.print(f"[bold yellow]warning:[/] {warning}")
+
+
+def status(
+    limit: Annotated[int, typer.Option(min=1, help="How many batches to show.")] = 50,
+    runs: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output: {runs, batches, outstanding_failures, warnings}.")] = False,
+) -> None:
+    """Recent runs and files with their state, counts, failure reason and next step, newest first."""
+    report = gather(limit, runs)
+    if as_json:
+        json.dump(report, sys.stdout, default=str, indent=2)
+        sys.stdout.write("\n")
+        return
+    run_table = Table(title="Runs, newest first")
+    for column in ("run", "started", "finished", "state", "files loaded", "files failed", "reason"):
+        run_table.add_column(column)
+    for run in report["runs"]:
+        finished = str(run["finished_at"])[:19] if run["finished_at"] else "not finished (running, or interrupted)"
+        run_table.add_row(
+            run["run_id"][:12], str(run["started_at"])[:19], finished, _styled(run["state"]),
+            _count(run["files_loaded"]), _count(run["files_failed"]), run["reason"] or "",
+        )
+    console.print(run_table)
+    batch_table = Table(title="Files (batches), newest first")
+    for column in ("batch", "finished", "source", "file", "state", "rows in", "loaded", "quarantined", "reason", "next step"):
+        batch_table.add_column(column, overflow="fold")
+    for batch in report["batches"]:
+        batch_table.add_row(
+            batch["batch_id"][:12], str(batch["finished_at"])[:19], batch["source"], batch["file_name"],
+            _styled(batch["state"]),
+            *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined")),
+            batch["reason"] or "", batch["next_step"] if batch["state"] != "loaded" else "",
+        )
+    console.print(batch_table)
+    print_warnings(report["warnings"], console)
+    if report["outstanding_failures"]:
+        console.print(
+            f"[bold red]{report['outstanding_failures']} file(s) failed and are not loaded yet.[/] "
+            "Fix the cause named under 'next step', then run `victim-intake rerun --failed`."
+        )
+    elif report["batches"]:
+        console.print("No failed file is waiting for a rerun.")
