@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from warehouse.tables import ingest_batches, ingest_runs, key_fingerprints
 
@@ -92,14 +94,17 @@ def record_failed_batch(engine: Engine, batch: BatchRecord, reason: str, rows_in
 def check_key_fingerprint(engine: Engine, purpose: str, fingerprint: str) -> None:
     """Record the key's fingerprint on first use; refuse a different key afterwards."""
     with engine.begin() as connection:
+        # Two runs starting together on a new warehouse both try to record it: the first one wins.
+        dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
+            dialect_insert(key_fingerprints)
+            .values(purpose=purpose, fingerprint=fingerprint, recorded_at=utc_now())
+            .on_conflict_do_nothing(index_elements=["purpose"])
+        )
         recorded = connection.execute(
             select(key_fingerprints.c.fingerprint).where(key_fingerprints.c.purpose == purpose)
-        ).scalar_one_or_none()
-        if recorded is None:
-            connection.execute(
-                insert(key_fingerprints).values(purpose=purpose, fingerprint=fingerprint, recorded_at=utc_now())
-            )
-        elif recorded != fingerprint:
+        ).scalar_one()
+        if recorded != fingerprint:
             raise KeyMismatch(
                 f"The warehouse was built with {purpose} key {recorded}, but the configured key is "
                 f"{fingerprint}. Loading would split every person's pseudonym. Configure the original "
