@@ -132,3 +132,77 @@ def test_killed_at_every_stage_then_rerun_equals_a_clean_run(
         code, output = run_command(small_inbox, command_env(url, pseudonym_key, home))
         assert code == 0, output
         assert warehouse_rows(url) == clean
+
+
+@pytest.mark.postgres
+def test_two_runs_started_together_load_each_file_once(small_inbox, pseudonym_key, tmp_path, monkeypatch) -> None:
+    with scratch_url("postgresql", tmp_path) as clean_url, scratch_url("postgresql", tmp_path) as url:
+        monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", clean_url)
+        assert run_cli("run", "--inbox", str(small_inbox))[0] == 0
+        # Both start on an empty database: migrations, key check and loads all race.
+        environment = command_env(url, pseudonym_key, tmp_path / "home")
+        first, second = start(small_inbox, environment), start(small_inbox, environment)
+        outputs = [process.communicate(timeout=300)[0] for process in (first, second)]
+        assert (first.returncode, second.returncode) == (0, 0), outputs
+        assert warehouse_rows(url) == warehouse_rows(clean_url)
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            per_file = connection.execute(
+                sa.text("SELECT count(*) FROM ingest_batches WHERE state = 'loaded' GROUP BY file_sha256")
+            ).scalars().all()
+        engine.dispose()
+        assert per_file == [1, 1, 1]
+
+
+def test_unreachable_database_says_so_and_the_rerun_completes(small_inbox, pseudonym_key, monkeypatch) -> None:
+    # Nothing listens on port 1: the same error as a stopped PostgreSQL server.
+    monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", "postgresql+psycopg://victim@127.0.0.1:1/warehouse?connect_timeout=3")
+    code, output = run_cli("run", "--inbox", str(small_inbox))
+    assert code == 2
+    assert "cannot use the warehouse postgresql+psycopg://victim@127.0.0.1:1/warehouse" in output
+    assert "Traceback" not in output
+    monkeypatch.delenv("VICTIM_INTAKE_DATABASE_URL")
+    assert run_cli("run", "--inbox", str(small_inbox))[0] == 0
+
+
+def test_transient_database_errors_are_retried_and_file_errors_are_not() -> None:
+    from connectors.files import FileRejected
+    from flows.errors import DatabaseError, TransientDatabaseError, is_transient, value_free_errors
+    from flows.police_tasks import retry_when_transient
+    from prefect.states import Failed
+
+    refused = sa.create_engine("postgresql+psycopg://victim@127.0.0.1:1/warehouse?connect_timeout=3")
+    with pytest.raises(sa.exc.OperationalError) as unreachable:
+        refused.connect()
+    assert is_transient(unreachable.value)
+    with pytest.raises(TransientDatabaseError), value_free_errors("load"):
+        refused.connect()
+    memory = sa.create_engine("sqlite://")
+    with memory.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        connection.execute(sa.text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(sa.exc.IntegrityError) as duplicate:
+            connection.execute(sa.text("INSERT INTO t VALUES (1)"))
+    assert not is_transient(duplicate.value)
+    assert retry_when_transient(None, None, Failed(data=TransientDatabaseError("load: database error")))
+    assert not retry_when_transient(None, None, Failed(data=DatabaseError("load: database error")))
+    assert not retry_when_transient(None, None, Failed(data=FileRejected("checksum does not match")))
+
+
+def test_read_only_home_folder_is_a_clear_message(small_inbox, pseudonym_key, tmp_path) -> None:
+    # Root ignores file modes, so the command runs as an unprivileged user where needed.
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o555)
+    for folder in (tmp_path, *tmp_path.parents):
+        folder.chmod(folder.stat().st_mode | 0o005)
+    environment = command_env(f"sqlite:///{home / 'warehouse.sqlite'}", pseudonym_key, home)
+    environment.pop("PREFECT_HOME")
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    result = subprocess.run(
+        [*prefix, VICTIM_INTAKE, "run", "--inbox", str(small_inbox)],
+        env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"cannot write to {home}" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

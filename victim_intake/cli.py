@@ -113,6 +113,25 @@ def _print_source_warnings() -> None:
     print_warnings(source_warnings(_engine(), settings.source_expectations()), errors)
 
 
+def _check_home_writable() -> None:
+    """A read-only or full home folder is a configuration problem, said plainly before any work."""
+    import tempfile
+
+    home = settings.home()
+    writes_home = settings.database_url().startswith("sqlite") or "PREFECT_HOME" not in os.environ
+    if not writes_home:
+        return
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as error:
+        raise _fail(
+            f"cannot write to {home} ({error.strerror}): the home folder holds the SQLite warehouse, keys and "
+            "Prefect's files; make it writable (and check the disk has space) or point VICTIM_INTAKE_HOME elsewhere"
+        ) from None
+
+
 def _preflight() -> None:
     """Configuration problems become exit 2 before a flow run starts."""
     from flows.nightly import prepare_warehouse
@@ -140,6 +159,7 @@ def run(
     """Run the nightly ingestion flow now (a real Prefect flow run) and print a summary."""
     from victim_intake import prefect_env
 
+    _check_home_writable()
     prefect_env.configure()
     target = (inbox or settings.inbox()).resolve()
     if not target.is_dir():

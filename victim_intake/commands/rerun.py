@@ -31,10 +31,19 @@ def rerun(
 ) -> None:
     """Process failed files again, or the file of one batch; a file already loaded is skipped."""
     from victim_intake import prefect_env
-    from victim_intake.cli import EXIT_FAILED_FILES, _fail, _preflight, _print_totals, _summary_table, errors
+    from victim_intake.cli import (
+        EXIT_FAILED_FILES,
+        _check_home_writable,
+        _fail,
+        _preflight,
+        _print_totals,
+        _summary_table,
+        errors,
+    )
 
     if failed == (batch_id is not None):
         raise _fail("give either --failed or a BATCH_ID (see `victim-intake status`)")
+    _check_home_writable()
     prefect_env.configure()
     _preflight()
     from warehouse.database import shared_engine
