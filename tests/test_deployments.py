@@ -27,3 +27,14 @@ def test_nightly_ingest_runs_at_two_in_amsterdam() -> None:
     assert nightly["schedules"] == [{"cron": "0 2 * * *", "timezone": "Europe/Amsterdam"}]
     assert nightly["work_pool"]["name"]
     assert nightly["parameters"] == {}
+
+
+def test_rerun_failed_is_started_by_hand() -> None:
+    rerun = next(deployment for deployment in deployments() if deployment["name"] == "rerun-failed")
+    assert "schedules" not in rerun
+    assert rerun["work_pool"]["name"] == next(d for d in deployments() if d["name"] == "nightly-ingest")["work_pool"]["name"]
+
+
+def test_no_secret_is_written_inline() -> None:
+    text = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
+    assert "KEY:" not in text and "postgresql" not in text and "password" not in text.lower()
