@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from scratch_db import scratch_url
+from scratch_db import POSTGRES_ADMIN_URL, scratch_url
 
 from warehouse import migrate
 from warehouse.database import create_tables, make_engine
@@ -113,3 +114,40 @@ def test_a_warehouse_made_before_migrations_is_adopted(engine) -> None:
     assert migrate.current_revision(engine) == migrate.head_revision()
     assert _snapshot(engine) == before
     assert differences(engine) == []
+
+
+@pytest.mark.postgres
+def test_the_analyst_role_reads_registrations_and_nothing_else(tmp_path) -> None:
+    analyst = f"analyst_{uuid.uuid4().hex[:8]}"
+    try:
+        with scratch_url("postgresql", tmp_path) as url:
+            owner = make_engine(url)
+            create_tables(owner)
+            with owner.begin() as connection:
+                connection.execute(sa.text(f"CREATE ROLE {analyst} LOGIN IN ROLE victim_intake_analyst"))
+                readable = connection.execute(
+                    sa.text("SELECT DISTINCT table_name FROM information_schema.role_table_grants WHERE grantee = 'victim_intake_analyst'")
+                ).scalars().all()
+            owner.dispose()
+            assert readable == ["registrations"]
+            as_analyst = make_engine(sa.make_url(url).set(username=analyst).render_as_string(hide_password=False))
+            with as_analyst.connect() as connection:
+                assert connection.execute(sa.text("SELECT count(*) FROM registrations")).scalar_one() == 0
+            for statement in (
+                "SELECT * FROM ingest_batches",
+                "SELECT * FROM ingest_runs",
+                "SELECT * FROM quarantine",
+                "SELECT * FROM key_fingerprints",
+                "SELECT * FROM alembic_version",
+                "DELETE FROM registrations",
+                "CREATE TABLE analyst_scratch (id integer)",
+            ):
+                with as_analyst.connect() as connection, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                    connection.execute(sa.text(statement))
+            as_analyst.dispose()
+    finally:
+        # The scratch database is gone by now (dropped WITH FORCE); roles belong to the cluster.
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP ROLE IF EXISTS {analyst}"))
+        admin.dispose()
