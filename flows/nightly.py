@@ -24,6 +24,7 @@ from connectors.tabular import discover_partner_files
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.partner_tasks import ingest_partner_file
+from flows.progress import file_done
 from flows.police_tasks import load, pseudonymise, read_feed, validate
 from pseudonyms.keys import load_key
 from victim_intake import settings
@@ -165,6 +166,7 @@ def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult
     for number, delivery in enumerate(new, start=1):
         result = ingest(delivery, run_id)
         logger.info("file %d of %d, %s: %s", number, len(new), result.file, result.state)
+        file_done(number, len(new), result.file)
         results.append(result)
     failed = [result for result in results if result.state == "failed"]
     reason = f"{len(failed)} of {len(results)} file(s) failed" if failed else None

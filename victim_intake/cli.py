@@ -167,7 +167,10 @@ def run(
     _preflight()
     from flows.nightly import nightly_ingest
 
-    state = nightly_ingest(inbox=str(target), return_state=True)
+    from victim_intake.commands.progress import file_progress
+
+    with file_progress(errors, "nightly-ingest"):
+        state = nightly_ingest(inbox=str(target), return_state=True)
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
         raise _fail(f"the flow run crashed: {results}")

@@ -55,7 +55,10 @@ def rerun(
     full_id = _resolve_batch(batch_id) if batch_id else None
     from flows.rerun import rerun_failed
 
-    state = rerun_failed(batch_id=full_id, return_state=True)
+    from victim_intake.commands.progress import file_progress
+
+    with file_progress(errors, "rerun-failed"):
+        state = rerun_failed(batch_id=full_id, return_state=True)
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
         raise _fail(f"the flow run crashed: {results}")
