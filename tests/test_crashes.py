@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -206,3 +207,37 @@ def test_read_only_home_folder_is_a_clear_message(small_inbox, pseudonym_key, tm
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"cannot write to {home}" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.postgres
+def test_connection_lost_mid_load_is_retried_and_the_run_completes(small_inbox, pseudonym_key, tmp_path, monkeypatch) -> None:
+    from warehouse.locks import _lock_key
+
+    with scratch_url("postgresql", tmp_path) as clean_url, scratch_url("postgresql", tmp_path) as url:
+        monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", clean_url)
+        assert run_cli("run", "--inbox", str(small_inbox))[0] == 0
+        engine = sa.create_engine(url)
+        holder = engine.connect()
+        # Hold the police source's load lock, so the run's first load waits inside its transaction.
+        holder.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key("police")})
+        process = start(small_inbox, command_env(url, pseudonym_key, tmp_path / "home"))
+        waiting = sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND query LIKE 'SELECT pg_advisory_xact_lock%' AND wait_event_type = 'Lock'"
+        )
+        # Activity statistics are frozen inside a transaction: watch from a connection of its own.
+        watcher = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        deadline = time.monotonic() + 120
+        while not (pids := watcher.execute(waiting).scalars().all()):
+            assert process.poll() is None and time.monotonic() < deadline, "the run never reached its load"
+            time.sleep(0.2)
+        # The server drops the loader's connection mid-transaction, as when PostgreSQL restarts.
+        watcher.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
+        watcher.close()
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, output
+        assert "Retrying" in output or "retry" in output.lower()
+        assert warehouse_rows(url) == warehouse_rows(clean_url)
