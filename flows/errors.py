@@ -7,10 +7,12 @@ replaced by their type and the place they came from, never their text.
 
 from __future__ import annotations
 
+import sqlite3
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from sqlalchemy import exc as sqlalchemy_errors
 
 from connectors.files import FileRejected
@@ -41,16 +43,27 @@ class TransientDatabaseError(DatabaseError):
 _TRANSIENT_SQLSTATES = ("08", "40", "55P03", "57")
 
 
-def is_transient(error: sqlalchemy_errors.DBAPIError) -> bool:
+def is_transient(driver_error: BaseException | None, connection_invalidated: bool = False) -> bool:
     """Retry connection losses and lock waits; never constraint, data or disk-full errors."""
-    if error.connection_invalidated:
+    if connection_invalidated:
         return True
-    if not isinstance(error, sqlalchemy_errors.OperationalError):
-        return False
-    if error.orig is not None and error.orig.__class__.__module__.startswith("sqlite3"):
-        return "locked" in str(error.orig) or "busy" in str(error.orig)
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    return sqlstate is None or sqlstate.startswith(_TRANSIENT_SQLSTATES)
+    if isinstance(driver_error, sqlite3.OperationalError):
+        return "locked" in str(driver_error) or "busy" in str(driver_error)
+    if isinstance(driver_error, psycopg.OperationalError):
+        sqlstate = driver_error.sqlstate
+        return sqlstate is None or sqlstate.startswith(_TRANSIENT_SQLSTATES)
+    return False
+
+
+def _database_error(stage: str, driver_error: BaseException | None, connection_invalidated: bool = False) -> DatabaseError:
+    """A value-free error from the driver's: its class and first line, never a quoted value."""
+    name = type(driver_error).__name__
+    first_line = str(driver_error).strip().splitlines()[0][:200] if driver_error is not None else name
+    if getattr(driver_error, "sqlstate", None) and driver_error.sqlstate.startswith("22"):
+        # PostgreSQL data exceptions quote the offending value in their first line.
+        first_line = f"data exception (SQLSTATE {driver_error.sqlstate})"
+    kind = TransientDatabaseError if is_transient(driver_error, connection_invalidated) else DatabaseError
+    return kind(f"{stage}: database error ({name}): {first_line}")
 
 
 def _origin(error: BaseException) -> str:
@@ -71,8 +84,9 @@ def value_free_errors(stage: str) -> Iterator[None]:
     except sqlalchemy_errors.DBAPIError as error:
         # The driver's first line names the problem (connection refused, constraint); later lines
         # and SQLAlchemy's own text may quote statement parameters.
-        first_line = str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
-        kind = TransientDatabaseError if is_transient(error) else DatabaseError
-        raise kind(f"{stage}: database error ({type(error.orig).__name__}): {first_line}") from None
+        raise _database_error(stage, error.orig, error.connection_invalidated) from None
+    except (sqlite3.Error, psycopg.Error) as error:
+        # Bulk loads talk to the driver directly (COPY, executemany), so its errors arrive unwrapped.
+        raise _database_error(stage, error) from None
     except Exception as error:  # noqa: BLE001 - everything else is reported without its text
         raise StageFailed(f"{stage}: unexpected {type(error).__name__} at {_origin(error)}") from None

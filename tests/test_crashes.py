@@ -7,6 +7,7 @@ ephemeral one (which costs 6-12 s per run); everything else is the command as a 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -135,12 +136,25 @@ def test_killed_at_every_stage_then_rerun_equals_a_clean_run(
         assert warehouse_rows(url) == clean
 
 
+def write_copy(data_file: Path, stem: str) -> Path:
+    """The same data file delivered again under another name, with its own (matching) manifest."""
+    copy = data_file.with_name(f"{stem}.ndjson")
+    copy.write_bytes(data_file.read_bytes())
+    manifest = json.loads(data_file.with_name(data_file.name.replace(".ndjson", ".manifest.json")).read_text())
+    manifest["bestand"] = copy.name
+    copy.with_name(f"{stem}.manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
 @pytest.mark.postgres
 def test_two_runs_started_together_load_each_file_once(small_inbox, pseudonym_key, tmp_path, monkeypatch) -> None:
     with scratch_url("postgresql", tmp_path) as clean_url, scratch_url("postgresql", tmp_path) as url:
         monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", clean_url)
         assert run_cli("run", "--inbox", str(small_inbox))[0] == 0
-        # Both start on an empty database: migrations, key check and loads all race.
+        # Both start on an empty database: migrations, key check and loads all race. One file is
+        # also delivered a second time under another name.
+        original = sorted((small_inbox / "police").glob("*.ndjson"))[0]
+        write_copy(original, "politie-resent")
         environment = command_env(url, pseudonym_key, tmp_path / "home")
         first, second = start(small_inbox, environment), start(small_inbox, environment)
         outputs = [process.communicate(timeout=300)[0] for process in (first, second)]
@@ -175,7 +189,7 @@ def test_transient_database_errors_are_retried_and_file_errors_are_not() -> None
     refused = sa.create_engine("postgresql+psycopg://victim@127.0.0.1:1/warehouse?connect_timeout=3")
     with pytest.raises(sa.exc.OperationalError) as unreachable:
         refused.connect()
-    assert is_transient(unreachable.value)
+    assert is_transient(unreachable.value.orig)
     with pytest.raises(TransientDatabaseError), value_free_errors("load"):
         refused.connect()
     memory = sa.create_engine("sqlite://")
@@ -184,7 +198,7 @@ def test_transient_database_errors_are_retried_and_file_errors_are_not() -> None
         connection.execute(sa.text("INSERT INTO t VALUES (1)"))
         with pytest.raises(sa.exc.IntegrityError) as duplicate:
             connection.execute(sa.text("INSERT INTO t VALUES (1)"))
-    assert not is_transient(duplicate.value)
+    assert not is_transient(duplicate.value.orig)
     assert retry_when_transient(None, None, Failed(data=TransientDatabaseError("load: database error")))
     assert not retry_when_transient(None, None, Failed(data=DatabaseError("load: database error")))
     assert not retry_when_transient(None, None, Failed(data=FileRejected("checksum does not match")))
@@ -241,3 +255,35 @@ def test_connection_lost_mid_load_is_retried_and_the_run_completes(small_inbox, 
         assert process.returncode == 0, output
         assert "Retrying" in output or "retry" in output.lower()
         assert warehouse_rows(url) == warehouse_rows(clean_url)
+
+
+def test_a_full_disk_fails_the_file_whole_and_is_not_retried(small_inbox, pseudonym_key, isolated_settings) -> None:
+    from connectors.files import sha256_of
+    from flows.errors import DatabaseError, TransientDatabaseError, value_free_errors
+    from flows.police_tasks import pseudonymise, read_feed, validate
+    from warehouse.database import create_tables, make_engine
+    from warehouse.ledger import BatchRecord, utc_now
+    from warehouse.load import load_batch
+    from warehouse.steward import next_step
+
+    path = sorted((small_inbox / "police").glob("*.ndjson"))[0]
+    validated = validate.fn(read_feed.fn(str(path), sha256_of(path)))
+    registrations = pseudonymise.fn(validated, "batch-full")
+    engine = make_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")
+    create_tables(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO ingest_runs (run_id, started_at, state) VALUES ('r', '2026-01-01', 'running')"))
+        pages = connection.execute(sa.text("PRAGMA page_count")).scalar_one()
+    # SQLite's page cap stands in for a full disk: the next pages cannot be written.
+    sa.event.listen(engine, "connect", lambda dbapi, _: dbapi.execute(f"PRAGMA max_page_count = {pages + 1}"))
+    engine.dispose()
+    batch = BatchRecord("batch-full", "r", "police", path.name, sha256_of(path), utc_now(), str(path))
+    with pytest.raises(DatabaseError) as failure, value_free_errors("load"):
+        load_batch(engine, batch, registrations, validated.quarantined, validated.rows_in)
+    assert not isinstance(failure.value, TransientDatabaseError)
+    assert "full" in str(failure.value)
+    assert "has space" in next_step("failed", str(failure.value), outstanding=True)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM registrations")).scalar_one() == 0
+        assert connection.execute(sa.text("SELECT count(*) FROM ingest_batches")).scalar_one() == 0
+    engine.dispose()
