@@ -4,7 +4,9 @@ triggered `nightly-ingest` run picked up by `prefect worker start --run-once`, t
 from __future__ import annotations
 
 import base64
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -41,6 +43,22 @@ def _wait_for(url: str, server: subprocess.Popen, seconds: float = 180) -> None:
     raise AssertionError(f"prefect server did not answer at {url} within {seconds} s")
 
 
+def _flow_run_state(flow_run_id: str, environment: dict[str, str]) -> str:
+    shown = _prefect("flow-run", "inspect", flow_run_id, environment=environment)
+    return re.search(r"type=StateType\.([A-Z]+)", shown).group(1)
+
+
+def _warehouse(home: Path) -> tuple[int, int, list[str]]:
+    """Files loaded, registrations, and the state of every recorded run."""
+    engine = sa.create_engine(f"sqlite:///{home / 'warehouse.sqlite'}")
+    with engine.connect() as connection:
+        files = connection.execute(sa.text("SELECT count(*) FROM ingest_batches WHERE state = 'loaded'")).scalar_one()
+        loaded = connection.execute(sa.text("SELECT count(*) FROM registrations")).scalar_one()
+        runs = connection.execute(sa.text("SELECT state FROM ingest_runs")).scalars().all()
+    engine.dispose()
+    return files, loaded, runs
+
+
 def _prefect(*arguments: str, environment: dict[str, str]) -> str:
     result = subprocess.run(
         [str(BIN / "prefect"), *arguments], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
@@ -50,9 +68,15 @@ def _prefect(*arguments: str, environment: dict[str, str]) -> str:
 
 
 def test_nightly_ingest_runs_through_a_server_and_a_process_worker(tmp_path, pseudonym_key) -> None:
+    """The first run fails on a partial delivery; after the fix, Prefect's retry of that flow run completes it."""
     pool = deployments()[0]["work_pool"]["name"]
     home = tmp_path / "home"
     summary = write_demo_inbox(home / "inbox", persons=120, seed=3, files=2)
+    manifest = sorted((home / "inbox" / "police").glob("*.manifest.json"))[0]
+    good_manifest = manifest.read_text(encoding="utf-8")
+    partial = json.loads(good_manifest)
+    partial["aantal_records"] += 5
+    manifest.write_text(json.dumps(partial), encoding="utf-8")
     port = _free_port()
     environment = {
         **os.environ,
@@ -72,17 +96,20 @@ def test_nightly_ingest_runs_through_a_server_and_a_process_worker(tmp_path, pse
         _wait_for(f"http://127.0.0.1:{port}/api/health", server)
         _prefect("work-pool", "create", pool, "--type", "process", environment=environment)
         _prefect("deploy", "--all", "--no-prompt", environment=environment)
-        _prefect("deployment", "run", "nightly-ingest/nightly-ingest", environment=environment)
+        started = _prefect("deployment", "run", "nightly-ingest/nightly-ingest", environment=environment)
+        flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", started).group(1)
         _prefect("worker", "start", "--pool", pool, "--run-once", environment=environment)
-        states = _prefect("flow-run", "ls", environment=environment)
+        assert _flow_run_state(flow_run_id, environment) == "FAILED"
+        files, _, runs = _warehouse(home)
+        assert (files, runs) == (1, ["failed"])
+
+        manifest.write_text(good_manifest, encoding="utf-8")
+        _prefect("flow-run", "retry", flow_run_id, environment=environment)
+        _prefect("worker", "start", "--pool", pool, "--run-once", environment=environment)
+        assert _flow_run_state(flow_run_id, environment) == "COMPLETED"
     finally:
         server.terminate()
         server.wait(timeout=60)
-    assert "COMPLETED" in states.upper()
-    engine = sa.create_engine(f"sqlite:///{home / 'warehouse.sqlite'}")
-    with engine.connect() as connection:
-        loaded = connection.execute(sa.text("SELECT count(*) FROM registrations")).scalar_one()
-        runs = connection.execute(sa.text("SELECT state FROM ingest_runs")).scalars().all()
-    engine.dispose()
-    assert loaded == expected_from_truth(summary.truth_path).registrations
-    assert runs == ["completed"]
+    registrations = expected_from_truth(summary.truth_path).registrations
+    # The retried flow run kept its id: one run, now completed; each file loaded once.
+    assert _warehouse(home) == (2, registrations, ["completed"])
