@@ -166,7 +166,6 @@ def run(
         raise _fail(f"inbox {target} does not exist (write a synthetic one with `victim-intake demo`)")
     _preflight()
     from flows.nightly import nightly_ingest
-
     from victim_intake.commands.progress import file_progress
 
     with file_progress(errors, "nightly-ingest"):

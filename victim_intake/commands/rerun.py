@@ -54,7 +54,6 @@ def rerun(
         return
     full_id = _resolve_batch(batch_id) if batch_id else None
     from flows.rerun import rerun_failed
-
     from victim_intake.commands.progress import file_progress
 
     with file_progress(errors, "rerun-failed"):
