@@ -176,6 +176,8 @@ def test_unreachable_database_says_so_and_the_rerun_completes(small_inbox, pseud
     assert code == 2
     assert "cannot use the warehouse postgresql+psycopg://victim@127.0.0.1:1/warehouse" in output
     assert "Traceback" not in output
+    code, output = run_cli("status")
+    assert code == 2 and "cannot read the warehouse" in output
     monkeypatch.delenv("VICTIM_INTAKE_DATABASE_URL")
     assert run_cli("run", "--inbox", str(small_inbox))[0] == 0
 
