@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from scratch_db import scratch_url
 from test_flow_end_to_end import run_cli
+from warehouse_checks import feed_records, find_in_bytes, personal_values
 
 from flows.faults import CRASH_VARIABLE, STAGES
 from victim_intake.synthetic import write_demo_inbox
@@ -125,15 +126,20 @@ def test_killed_at_every_stage_then_rerun_equals_a_clean_run(
         assert len(clean["loaded files"]) == 3 and clean["quarantine"]
 
         home = tmp_path / "crashed"
+        outputs = []
         for stage in STAGES:
             code, output = run_command(small_inbox, command_env(url, pseudonym_key, home, **{CRASH_VARIABLE: stage}))
+            outputs.append(output)
             assert code == -signal.SIGKILL, f"{stage}: {output}"
             if stage != "discover":  # the warehouse exists from the first run on
                 assert_whole_files_only(url)
 
         code, output = run_command(small_inbox, command_env(url, pseudonym_key, home))
+        outputs.append(output)
         assert code == 0, output
         assert warehouse_rows(url) == clean
+        values = personal_values(feed_records(small_inbox))
+        assert find_in_bytes(values, {"console": "".join(outputs).encode()}) == []
 
 
 def write_copy(data_file: Path, stem: str) -> Path:
