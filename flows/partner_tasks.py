@@ -19,6 +19,8 @@ from prefect.cache_policies import NO_CACHE
 from connectors.files import FileRejected
 from connectors.tabular import TextTable, read_table
 from flows.errors import value_free_errors
+from flows.faults import crash_point
+from flows.retries import LOAD_RETRIES
 from pseudonyms.keys import load_key
 from pseudonyms.pseudonymise import to_registrations
 from pseudonyms.quarantine_seal import seal_values
@@ -148,7 +150,7 @@ def pseudonymise_partner_file(validated: ValidatedPartnerFile, definition: Partn
         return registrations
 
 
-@task(name="load_partner_batch", **_IN_MEMORY_ONLY)
+@task(name="load_partner_batch", **LOAD_RETRIES, **_IN_MEMORY_ONLY)
 def load_partner_batch(batch: BatchRecord, registrations: pd.DataFrame, validated: ValidatedPartnerFile, definition: PartnerDefinition) -> LoadOutcome:
     with value_free_errors("load"):
         quarantined = validated.quarantined
@@ -164,6 +166,8 @@ def load_partner_batch(batch: BatchRecord, registrations: pd.DataFrame, validate
             quarantined,
             validated.rows_in,
             replace_source=definition.id if definition.delivery == "snapshot" else None,
+            lock_timeout_seconds=settings.lock_timeout_seconds(),
+            before_commit=lambda: crash_point("load-transaction"),
         )
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.tasks import exponential_backoff
 
 from connectors.police import SOURCE, PoliceFile, read_police_file
-from flows.errors import TransientDatabaseError, value_free_errors
+from flows.errors import value_free_errors
 from flows.faults import crash_point
+from flows.retries import LOAD_RETRIES
 from pseudonyms.keys import load_key
 from pseudonyms.pseudonymise import to_registrations
 from schemas.canonical import record_schema, registration_schema
@@ -90,20 +90,7 @@ def pseudonymise(validated: ValidatedFile, batch_id: str) -> pd.DataFrame:
         return registrations
 
 
-def retry_when_transient(_task, _task_run, state) -> bool:
-    """Retry only what may pass by itself (database unreachable, lock timeout); a bad file fails fast."""
-    return isinstance(state.data, TransientDatabaseError)
-
-
-# The load is one transaction, so a failed attempt left nothing behind and another one is safe.
-@task(
-    name="load_batch",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_when_transient,
-    **_IN_MEMORY_ONLY,
-)
+@task(name="load_batch", **LOAD_RETRIES, **_IN_MEMORY_ONLY)
 def load(batch: BatchRecord, registrations: pd.DataFrame, validated: ValidatedFile) -> LoadOutcome:
     with value_free_errors("load"):
         return load_batch(

@@ -108,7 +108,8 @@ def assert_whole_files_only(url: str) -> None:
 
 
 @pytest.fixture
-def small_inbox(tmp_path: Path) -> Path:
+def small_inbox(tmp_path: Path, vault_key: bytes) -> Path:
+    """A demo inbox: police files and a file of every shipped partner (whose quarantine needs the vault key)."""
     inbox = tmp_path / "inbox"
     write_demo_inbox(inbox, persons=150, seed=5, files=3)
     return inbox
@@ -123,7 +124,7 @@ def test_killed_at_every_stage_then_rerun_equals_a_clean_run(
         monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", clean_url)
         assert run_cli("run", "--inbox", str(small_inbox))[0] == 0
         clean = warehouse_rows(clean_url)
-        assert len(clean["loaded files"]) == 3 and clean["quarantine"]
+        assert len(clean["loaded files"]) >= 3 and clean["quarantine"]
 
         home = tmp_path / "crashed"
         outputs = []
@@ -172,7 +173,7 @@ def test_two_runs_started_together_load_each_file_once(small_inbox, pseudonym_ke
                 sa.text("SELECT count(*) FROM ingest_batches WHERE state = 'loaded' GROUP BY file_sha256")
             ).scalars().all()
         engine.dispose()
-        assert per_file == [1, 1, 1]
+        assert per_file and set(per_file) == {1}
 
 
 def test_unreachable_database_says_so_and_the_rerun_completes(small_inbox, pseudonym_key, monkeypatch) -> None:
@@ -191,7 +192,7 @@ def test_unreachable_database_says_so_and_the_rerun_completes(small_inbox, pseud
 def test_transient_database_errors_are_retried_and_file_errors_are_not() -> None:
     from connectors.files import FileRejected
     from flows.errors import DatabaseError, TransientDatabaseError, is_transient, value_free_errors
-    from flows.police_tasks import retry_when_transient
+    from flows.retries import retry_when_transient
     from prefect.states import Failed
 
     refused = sa.create_engine("postgresql+psycopg://victim@127.0.0.1:1/warehouse?connect_timeout=3")

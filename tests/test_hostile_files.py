@@ -72,7 +72,7 @@ def test_hostile_inbox_fails_only_the_broken_files(tmp_path: Path, isolated_sett
 
     code, output = run_cli("run", "--inbox", str(inbox))
     assert code == 1, output
-    batches = {batch["file_name"]: batch for batch in json.loads(run_cli("status", "--json", "--limit", "100")[1])}
+    batches = {batch["file_name"]: batch for batch in json.loads(run_cli("status", "--json", "--limit", "100")[1])["batches"]}
     for case in EXPECTED:
         batch = batches[case["file"]]
         assert batch["state"] == case["state"], case["file"]
