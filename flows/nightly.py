@@ -75,11 +75,13 @@ class FileResult:
 
 
 def prepare_warehouse() -> None:
-    """Create missing tables and refuse a pseudonym key other than the one the warehouse knows."""
+    """Create missing tables and refuse pseudonym or vault keys other than the ones the warehouse knows."""
     key = load_key("pseudonym", settings.keys_dir())
+    vault_key = load_key("vault", settings.keys_dir())
     engine = shared_engine(settings.database_url())
     create_tables(engine)
     check_key_fingerprint(engine, "pseudonym", key.fingerprint)
+    check_key_fingerprint(engine, "vault", vault_key.fingerprint)
 
 
 @task(name="prepare_warehouse", cache_policy=NO_CACHE, persist_result=False)

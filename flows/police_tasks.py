@@ -19,6 +19,7 @@ from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.retries import LOAD_RETRIES
 from pseudonyms.keys import load_key
+from pseudonyms.person_identities import person_identities
 from pseudonyms.pseudonymise import to_registrations
 from schemas.canonical import record_schema, registration_schema
 from schemas.police import FRAME_CHECK_COLUMNS, PoliceRecord, to_canonical
@@ -101,4 +102,5 @@ def load(batch: BatchRecord, registrations: pd.DataFrame, validated: ValidatedFi
             validated.rows_in,
             lock_timeout_seconds=settings.lock_timeout_seconds(),
             before_commit=lambda: crash_point("load-transaction"),
+            identities=batch_identities(validated.records, registrations["registration_id"]),
         )

@@ -39,3 +39,34 @@ def person_ids(identities: pd.DataFrame, key: bytes) -> pd.Series:
 def registration_ids(source: str, source_record_ids: pd.Series, key: bytes) -> pd.Series:
     """Stable key of a registration: the same source record always gets the same id."""
     return KeyedHasher(key, REGISTRATION_PURPOSE).digest_series(source + "|" + source_record_ids)
+
+
+IDENTIFIER_PURPOSE = "victim-intake identifier v1"
+IDENTIFIER_KINDS: tuple[str, ...] = ("name", "bsn", "vnr")
+
+
+def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
+    """Every strong identifier of every row, long: `row` (index label), `kind`, canonical `value`.
+
+    Unlike `identity_keys`, a row contributes all its identifiers, so that two reports sharing any
+    one of them can be linked, and a later report adding a BSN joins the person already known.
+    """
+    surname = canonical_surname(identities["surname"])
+    given = canonical_given_names(identities["given_names"])
+    birth = pd.to_datetime(identities["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
+    by_kind = {
+        "name": ("name|" + surname + "|" + given.fillna("") + "|" + birth).where(surname.notna() & birth.notna()),
+        "bsn": "bsn|" + digits_only(identities["bsn"]),
+        "vnr": "vnr|" + digits_only(identities["alien_number"]),
+    }
+    parts = [
+        pd.DataFrame({"row": values.index[values.notna()], "kind": kind, "value": values.dropna().to_numpy()})
+        for kind, values in by_kind.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def versioned(pseudonyms: pd.Series, key_version: int) -> pd.Series:
+    """Person pseudonyms carry the version of the key that made them (`v2-…`), so a pseudonym can
+    never be mistaken for one of another key generation."""
+    return f"v{key_version}-" + pseudonyms

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pseudonyms.generalise import age_at, age_groups, minor_flags
-from pseudonyms.identity import person_ids, registration_ids
+from pseudonyms.identity import registration_ids
 from schemas.canonical import REGISTRATION_COLUMNS
 
 
@@ -30,7 +30,8 @@ def to_registrations(
             "registration_id": registration_ids(source, records["source_record_id"], key),
             "source": source,
             "source_kind": source_kind,
-            "person_id": person_ids(records, key),
+            # Resolved by linkage in the load transaction (`person_identities` -> `load_batch`).
+            "person_id": pd.Series(pd.NA, index=records.index, dtype="str"),
             "birth_year": birth.dt.year.astype("Int64"),
             "age_at_report": age,
             "age_group": age_groups(age),

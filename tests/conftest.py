@@ -64,7 +64,9 @@ def vault_key(monkeypatch: pytest.MonkeyPatch) -> bytes:
 
 @pytest.fixture
 def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> bytes:
-    """A fresh random pseudonym key, configured through the environment."""
+    """A fresh random pseudonym key (and vault key), configured through the environment."""
     key = secrets.token_bytes(32)
     monkeypatch.setenv("VICTIM_INTAKE_PSEUDONYM_KEY", base64.b64encode(key).decode())
+    # Loads also seal identities into the vault, so they need the vault key too.
+    monkeypatch.setenv("VICTIM_INTAKE_VAULT_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     return key

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+
+from warehouse.privacy_tables import VAULT_SCHEMA
 
 
 def normalise_url(url: str) -> URL:
@@ -42,7 +44,8 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+        # SQLite has no schemas: the vault tables live in the main file under their own names.
+        return engine.execution_options(schema_translate_map={VAULT_SCHEMA: None})
     return create_engine(parsed, pool_pre_ping=True)
 
 

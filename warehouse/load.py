@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, exc, text
 
+from pseudonyms.person_identities import PersonIdentities
 from schemas.canonical import REGISTRATION_COLUMNS
 from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch
 from warehouse.locks import lock_source
+from warehouse.persons import assign_persons, forget_source
 
 QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
 # Loaded when the entries carry them: the offending value, sealed under the vault key.
@@ -98,13 +100,18 @@ def load_batch(
     replace_source: str | None = None,
     lock_timeout_seconds: float = 300,
     before_commit: Callable[[], None] | None = None,
+    identities: PersonIdentities | None = None,
 ) -> LoadOutcome:
     """Commit the batch's registrations, quarantine entries and `loaded` ledger entry together.
 
     `replace_source` (a snapshot delivery) first deletes every registration that source delivered
-    before, in the same transaction, so the warehouse holds exactly the latest snapshot. Loads of
-    the same source are serialised (`warehouse.locks`), so two runs never interleave a source's
-    updates. `before_commit` runs last inside the transaction (fault-injection tests).
+    before (with their vault entries and name encodings), in the same transaction, so the
+    warehouse holds exactly the latest snapshot. Loads of the same source are serialised
+    (`warehouse.locks`), so two runs never interleave a source's updates. `before_commit` runs last inside the transaction (fault-injection tests).
+
+    With `identities`, the rows' `person_id` is resolved by linkage with the persons already known
+    and their identifying fields go sealed into the vault, in the same transaction; without, the
+    rows keep the `person_id` they carry (sources without identifying fields).
     """
     rows_quarantined = int(quarantined["row_number"].nunique()) if len(quarantined) else 0
     if len(registrations) + rows_quarantined != rows_in:
@@ -124,7 +131,11 @@ def load_batch(
                 rows_loaded=len(registrations),
                 rows_quarantined=rows_quarantined,
             )
+            if replace_source:
+                forget_source(connection, replace_source)
             replaced = _replace_source(connection, replace_source, registrations) if replace_source else None
+            if identities is not None:
+                registrations = assign_persons(connection, identities, registrations)
             upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
             rows_new = upsert(connection, registrations) if len(registrations) else 0
             if replaced is not None:

@@ -1,0 +1,74 @@
+"""What the warehouse needs to link a batch's registrations to persons and to fill the vault.
+
+Built from canonical records in memory: keyed identifier pseudonyms (for linkage), a candidate
+person pseudonym per identifier (used when a report starts a new person), and the identifying
+fields to be sealed under the vault key once the person is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+import pandas as pd
+
+from pseudonyms.hashing import KeyedHasher
+from pseudonyms.identity import IDENTIFIER_PURPOSE, PERSON_PURPOSE, identifier_strings, versioned
+
+# The fields kept (sealed) in the vault: enough to re-identify, and to re-pseudonymise on rotation.
+VAULT_FIELDS: tuple[str, ...] = ("source_record_id", "surname", "given_names", "birth_date", "bsn", "alien_number")
+
+
+@dataclass(frozen=True, repr=False)
+class PersonIdentities:
+    """Linkage input and vault plaintext of one batch. Holds personal data: memory only."""
+
+    links: pd.DataFrame  # registration_id, kind, identifier (keyed), candidate_person_id
+    payloads: pd.DataFrame  # registration_id, payload (JSON of VAULT_FIELDS, clear)
+    vault_key: bytes
+    key_version: int
+
+    def __repr__(self) -> str:  # never show values in tracebacks or logs
+        return f"PersonIdentities(<{len(self.payloads)} registrations>, key_version={self.key_version})"
+
+
+def vault_payloads(records: pd.DataFrame) -> pd.Series:
+    """JSON text of each record's identifying fields (dates as ISO text, missing as null)."""
+    fields = records[list(VAULT_FIELDS)].copy()
+    fields["birth_date"] = pd.to_datetime(fields["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
+    rows = fields.astype(object).where(fields.notna(), None).to_dict("records")
+    return pd.Series([orjson.dumps(row).decode() for row in rows], index=records.index, dtype="str")
+
+
+def identifier_links(records: pd.DataFrame, registration_ids: pd.Series, key: bytes, key_version: int) -> pd.DataFrame:
+    """Keyed identifiers of each registration, with the person pseudonym each would start."""
+    strings = identifier_strings(records)
+    return pd.DataFrame(
+        {
+            "registration_id": registration_ids.loc[strings["row"]].to_numpy(),
+            "kind": strings["kind"].to_numpy(),
+            "identifier": KeyedHasher(key, IDENTIFIER_PURPOSE).digest_series(strings["value"]).to_numpy(),
+            "candidate_person_id": versioned(
+                KeyedHasher(key, PERSON_PURPOSE).digest_series(strings["value"]), key_version
+            ).to_numpy(),
+        }
+    )
+
+
+def person_identities(
+    records: pd.DataFrame,
+    registration_ids: pd.Series,
+    *,
+    key: bytes,
+    key_version: int,
+    vault_key: bytes,
+) -> PersonIdentities:
+    """Linkage and vault input for the registrations made from `records` (same index)."""
+    return PersonIdentities(
+        links=identifier_links(records, registration_ids, key, key_version),
+        payloads=pd.DataFrame(
+            {"registration_id": registration_ids.to_numpy(), "payload": vault_payloads(records).to_numpy()}
+        ),
+        vault_key=vault_key,
+        key_version=key_version,
+    )

@@ -1,0 +1,139 @@
+"""Transitive linkage of a batch to the persons already known, inside the load transaction.
+
+Reports that share any strong identifier (keyed pseudonyms of name + birth date, BSN, V-number)
+are one person, across batches, sources and years. The batch's identifiers are staged, the known
+links fetched with one join, and the graph of registrations, identifiers and known persons split
+into connected components. A component keeps its known person (a person id never changes when a
+later report adds an identifier); a component that joins several known persons merges them into
+the smallest id; a component without one becomes a new person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+from sqlalchemy import Connection, bindparam, column, insert, select, table, update
+
+from pseudonyms.person_identities import PersonIdentities
+from warehouse.bulk import bulk_insert
+from warehouse.ledger import utc_now
+from warehouse.privacy_tables import person_links
+from warehouse.qualified import temporary_table
+
+_STAGE = "stage_identifiers"
+_PERSON_NODE = "person:"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Person of each registration of the batch, and the known persons merged into others."""
+
+    person_of_registration: pd.Series  # registration_id -> person_id
+    merged: dict[str, str]  # absorbed person id -> surviving person id
+
+
+def components(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Component label of every edge of the bipartite graph with edges (left[i], right[i])."""
+    left_codes, left_values = pd.factorize(left)
+    right_codes, _ = pd.factorize(right)
+    size = len(left_values) + right_codes.max(initial=-1) + 1
+    graph = coo_array(
+        (np.ones(len(left_codes)), (left_codes, right_codes + len(left_values))), shape=(size, size)
+    )
+    _, labels = connected_components(graph, directed=False)
+    return labels[left_codes]
+
+
+def known_links(connection: Connection, links: pd.DataFrame) -> pd.DataFrame:
+    """identifier -> person_id of the batch's identifiers that are linked already (one query)."""
+    connection.execute(temporary_table(connection, _STAGE, "identifier varchar(32)"))
+    bulk_insert(connection, _STAGE, links[["identifier"]].drop_duplicates())
+    rows = connection.execute(
+        select(person_links.c.identifier, person_links.c.person_id).where(
+            person_links.c.identifier.in_(select(_stage_column()))
+        )
+    ).all()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
+    return pd.DataFrame(rows, columns=["identifier", "person_id"], dtype=object)
+
+
+def _stage_column():
+    return table(_STAGE, column("identifier")).c.identifier
+
+
+def merge_parameters(merged: dict[str, str]) -> list[dict[str, str]]:
+    """Parameters of one executemany UPDATE that moves absorbed persons to their survivors."""
+    return [{"absorbed": absorbed, "survivor": survivor} for absorbed, survivor in merged.items()]
+
+
+def resolve(known: pd.DataFrame, links: pd.DataFrame) -> Resolution:
+    """Pure part of the linkage: persons for the batch from its identifiers and the known links."""
+    if links.empty:
+        return Resolution(pd.Series(dtype=object), {})
+    known_person = links["identifier"].map(known.set_index("identifier")["person_id"]).astype("str")
+    # Edges registration -> identifier, and registration -> known person of that identifier.
+    edges = pd.concat(
+        [
+            pd.DataFrame({"registration_id": links["registration_id"], "node": links["identifier"]}),
+            pd.DataFrame(
+                {"registration_id": links["registration_id"], "node": _PERSON_NODE + known_person}
+            ).dropna(),
+        ],
+        ignore_index=True,
+    )
+    edges["component"] = components(edges["registration_id"].to_numpy(), edges["node"].to_numpy())
+    is_person = edges["node"].str.startswith(_PERSON_NODE)
+    persons = edges[is_person].assign(person_id=lambda frame: frame["node"].str.removeprefix(_PERSON_NODE))
+    survivor = persons.groupby("component")["person_id"].min()
+    # Components without a known person: the candidate of their smallest identifier (deterministic).
+    candidates = links.assign(component=edges["component"].iloc[: len(links)].to_numpy())
+    fresh = candidates.sort_values("identifier").groupby("component")["candidate_person_id"].first()
+    person_of_component = survivor.combine_first(fresh)
+    merged = persons.drop_duplicates("person_id").assign(survivor=lambda frame: frame["component"].map(survivor))
+    merged = merged[merged["person_id"] != merged["survivor"]]
+    per_registration = edges.drop_duplicates("registration_id").set_index("registration_id")["component"]
+    return Resolution(
+        per_registration.map(person_of_component), dict(zip(merged["person_id"], merged["survivor"], strict=True))
+    )
+
+
+def link_batch(connection: Connection, identities: PersonIdentities) -> Resolution:
+    """Resolve the batch's persons and record its new links and merges, in `connection`'s transaction."""
+    links = identities.links
+    if links.empty:
+        return Resolution(pd.Series(dtype=object), {})
+    known = known_links(connection, links)
+    resolution = resolve(known, links)
+    if resolution.merged:
+        connection.execute(
+            update(person_links).where(person_links.c.person_id == bindparam("absorbed")).values(
+                person_id=bindparam("survivor")
+            ),
+            merge_parameters(resolution.merged),
+        )
+    new = links[~links["identifier"].isin(known["identifier"])].drop_duplicates("identifier")
+    if not new.empty:
+        connection.execute(
+            insert(person_links),
+            [
+                {
+                    "identifier": identifier,
+                    "kind": kind,
+                    "person_id": person,
+                    "key_version": identities.key_version,
+                    "linked_at": utc_now(),
+                }
+                for identifier, kind, person in zip(
+                    new["identifier"],
+                    new["kind"],
+                    new["registration_id"].map(resolution.person_of_registration),
+                    strict=True,
+                )
+            ],
+        )
+    return resolution

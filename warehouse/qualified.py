@@ -1,0 +1,20 @@
+"""Names for raw SQL that must work on both dialects: vault tables and temporary staging tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Table, TextClause, text
+
+
+def qualified_name(connection: Connection, table: Table) -> str:
+    """`schema.table` on PostgreSQL; on SQLite the schema is mapped away, as for Core statements."""
+    translate = connection.get_execution_options().get("schema_translate_map") or {}
+    schema = translate.get(table.schema, table.schema)
+    return f"{schema}.{table.name}" if schema else table.name
+
+
+def temporary_table(connection: Connection, name: str, columns: str) -> TextClause:
+    """A staging table that lives until the end of the transaction (PostgreSQL) or is dropped by the
+    caller (SQLite, which has no ON COMMIT DROP)."""
+    if connection.dialect.name == "postgresql":
+        return text(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
+    return text(f"CREATE TEMPORARY TABLE {name} ({columns})")

@@ -1,0 +1,158 @@
+"""The re-identification vault: identifying fields sealed per registration, opened only with audit.
+
+Each registration's identifying fields are sealed under the vault key with the person id as
+associated data, so a sealed value moved to another person does not open. Revealing a person
+writes the audit record in the same transaction that reads the vault: no audit, no values.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import os
+from dataclasses import dataclass
+
+import orjson
+import pandas as pd
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from pseudonyms.person_identities import PersonIdentities
+from pseudonyms.sealing import seal, unseal
+from warehouse.bulk import bulk_insert
+from warehouse.ledger import utc_now
+from warehouse.privacy_tables import privacy_audit, vault_identities
+from warehouse.qualified import qualified_name, temporary_table
+
+_STAGE = "stage_vault"
+
+
+class UnknownPerson(Exception):
+    """No vault entry holds this person id (never existed, erased, or purged)."""
+
+
+class ReasonQuotesValues(Exception):
+    """The stated reason contains a revealed value; the audit trail must hold none."""
+
+
+def associated_data(person_id: str | None, registration_id: str) -> str:
+    """What a sealed entry is bound to: its person, or its registration when it names no one."""
+    return f"person:{person_id}" if person_id else f"registration:{registration_id}"
+
+
+def seal_frame(key: bytes, payloads: pd.Series, person_ids: pd.Series, registration_ids: pd.Series) -> list[str]:
+    """Base64 of each payload sealed under `key`, bound to its person (or registration)."""
+    return [
+        base64.b64encode(seal(key, payload, associated_data(person, registration))).decode("ascii")
+        for payload, person, registration in zip(
+            payloads.tolist(), person_ids.tolist(), registration_ids.tolist(), strict=True
+        )
+    ]
+
+
+def open_entry(key: bytes, sealed: str, person_id: str | None, registration_id: str) -> dict:
+    """The identifying fields of one vault entry."""
+    return orjson.loads(unseal(key, base64.b64decode(sealed), associated_data(person_id, registration_id)))
+
+
+def store_batch(connection: Connection, identities: PersonIdentities, person_of_registration: pd.Series) -> None:
+    """Seal the batch's identifying fields and replace its registrations' vault entries."""
+    payloads = identities.payloads
+    persons = payloads["registration_id"].map(person_of_registration)
+    persons = persons.astype(object).where(persons.notna(), None)
+    entries = pd.DataFrame(
+        {
+            "registration_id": payloads["registration_id"],
+            "person_id": persons,
+            "sealed": seal_frame(identities.vault_key, payloads["payload"], persons, payloads["registration_id"]),
+            "sealed_at": utc_now().strftime("%Y-%m-%d %H:%M:%S.%f+00:00"),
+        }
+    )
+    # Staged, then swapped in with two set-based statements: a re-delivered registration
+    # replaces its entry.
+    connection.execute(temporary_table(connection, _STAGE, "registration_id text, person_id text, sealed text, sealed_at text"))
+    bulk_insert(connection, _STAGE, entries)
+    target = qualified_name(connection, vault_identities)
+    connection.exec_driver_sql(f"DELETE FROM {target} WHERE registration_id IN (SELECT registration_id FROM {_STAGE})")
+    timestamp = "CAST(sealed_at AS timestamptz)" if connection.dialect.name == "postgresql" else "sealed_at"
+    connection.exec_driver_sql(
+        f"INSERT INTO {target} (registration_id, person_id, sealed, sealed_at) "
+        f"SELECT registration_id, person_id, sealed, {timestamp} FROM {_STAGE}"
+    )
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
+
+
+def reseal_merged(connection: Connection, vault_key: bytes, merged: dict[str, str]) -> None:
+    """Entries of absorbed persons are re-bound to the person that absorbed them."""
+    if not merged:
+        return
+    rows = connection.execute(
+        select(vault_identities.c.registration_id, vault_identities.c.person_id, vault_identities.c.sealed).where(
+            vault_identities.c.person_id.in_(list(merged))
+        )
+    ).all()
+    parameters = []
+    for registration_id, person_id, sealed in rows:
+        payload = unseal(vault_key, base64.b64decode(sealed), associated_data(person_id, registration_id))
+        survivor = merged[person_id]
+        resealed = base64.b64encode(seal(vault_key, payload, associated_data(survivor, registration_id))).decode()
+        parameters.append({"target": registration_id, "new_person": survivor, "new_sealed": resealed})
+    if parameters:
+        connection.execute(
+            update(vault_identities)
+            .where(vault_identities.c.registration_id == bindparam("target"))
+            .values(person_id=bindparam("new_person"), sealed=bindparam("new_sealed")),
+            parameters,
+        )
+
+
+def actor() -> str:
+    """Who is acting: `VICTIM_INTAKE_ACTOR` (set it for service accounts), else the OS user."""
+    return os.environ.get("VICTIM_INTAKE_ACTOR") or getpass.getuser()
+
+
+def audit(connection: Connection, action: str, *, person_id: str | None = None, reason: str | None = None, detail: str = "") -> None:
+    connection.execute(
+        insert(privacy_audit).values(
+            at=utc_now(), actor=actor(), action=action, person_id=person_id, reason=reason, detail=detail
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RevealedEntry:
+    """One registration's identifying fields as its source wrote them."""
+
+    registration_id: str
+    source: str | None
+    fields: dict
+
+
+def reveal(engine: Engine, person_id: str, reason: str, vault_key: bytes) -> list[RevealedEntry]:
+    """Open a person's vault entries for a lawful `reason`, recording the audit in the same transaction."""
+    from warehouse.tables import registrations
+
+    with engine.begin() as connection:
+        rows = connection.execute(
+            select(vault_identities.c.registration_id, vault_identities.c.sealed, registrations.c.source)
+            .select_from(vault_identities.outerjoin(registrations, registrations.c.registration_id == vault_identities.c.registration_id))
+            .where(vault_identities.c.person_id == person_id)
+            .order_by(registrations.c.reported_on)
+        ).all()
+        if not rows:
+            raise UnknownPerson(f"no vault entry for person {person_id} (never loaded, erased or purged)")
+        entries = [
+            RevealedEntry(registration_id, source, open_entry(vault_key, sealed, person_id, registration_id))
+            for registration_id, sealed, source in rows
+        ]
+        folded_reason = reason.casefold()
+        quoted = any(
+            value and len(str(value)) >= 3 and str(value).casefold() in folded_reason
+            for entry in entries
+            for name, value in entry.fields.items()
+            if name != "source_record_id"
+        )
+        if quoted:
+            raise ReasonQuotesValues("the reason quotes an identifying value; state the purpose and case number only")
+        audit(connection, "reveal", person_id=person_id, reason=reason, detail=f"{len(entries)} registration(s) opened")
+    return entries
