@@ -14,6 +14,7 @@ from victim_intake import settings
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.rerun import rerun
 from victim_intake.commands.status import status
+from victim_intake.commands.privacy import erase, purge, reveal
 
 app = typer.Typer(help="Nightly intake of presumed-victim registrations.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Key management: create keys and show their fingerprints.", no_args_is_help=True)
@@ -23,6 +24,9 @@ app.add_typer(quarantine_app, name="quarantine")
 app.command("estimate")(estimate)
 app.command("status")(status)
 app.command("rerun")(rerun)
+app.command("reveal")(reveal)
+app.command("erase")(erase)
+app.command("purge")(purge)
 
 console = Console()
 errors = Console(stderr=True)

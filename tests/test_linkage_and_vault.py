@@ -1,0 +1,154 @@
+"""Transitive linkage, the vault, reveal with audit, erasure and retention on real databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import numpy as np
+import pytest
+from privacy_helpers import load, persons
+from test_flow_end_to_end import scratch_postgres  # noqa: F401 - the shared scratch-database fixture
+from sqlalchemy import text
+
+from pseudonyms.identity import registration_ids
+from warehouse.database import make_engine
+from warehouse.erasure import erase_person, purge_older_than
+from warehouse.linkage import components
+from warehouse.vault import ReasonQuotesValues, UnknownPerson, reveal
+
+KEY = secrets.token_bytes(32)
+VAULT_KEY = secrets.token_bytes(32)
+ANNA = {"surname": "Zwaluwstaart", "given_names": "Anna", "birth_date": "1999-04-02"}
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    yield engine
+    engine.dispose()
+
+
+def person_of(engine, record_id: str, source: str = "police") -> str:
+    import pandas as pd
+
+    registration = registration_ids(source, pd.Series([record_id]), KEY).iloc[0]
+    return persons(engine)[registration]
+
+
+def test_components_follow_shared_nodes() -> None:
+    labels = components(np.array(["r1", "r1", "r2", "r3", "r4"]), np.array(["a", "b", "b", "c", "a"]))
+    assert labels[0] == labels[1] == labels[2] == labels[4] != labels[3]
+
+
+def test_linkage_is_transitive_across_batches_and_keeps_the_first_person_id(engine) -> None:
+    load(engine, [{"source_record_id": "A", **ANNA}], key=KEY, vault_key=VAULT_KEY)
+    first = person_of(engine, "A")
+    assert first.startswith("v1-")
+    # Same name and birth date, and now a BSN: the person id stays.
+    load(engine, [{"source_record_id": "B", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    # Only the BSN and a V-number (no name): linked by the BSN.
+    load(engine, [{"source_record_id": "C", "bsn": "111-222-333", "alien_number": "9988776655"}], key=KEY, vault_key=VAULT_KEY)
+    # Only the V-number, misspelt name: linked transitively through C.
+    load(engine, [{"source_record_id": "D", "surname": "Zwaluwstart", "birth_date": "1999-04-02", "alien_number": "9988776655"}], key=KEY, vault_key=VAULT_KEY)
+    load(engine, [{"source_record_id": "E", "surname": "Anders", "given_names": "Piet", "birth_date": "1980-01-01"}], key=KEY, vault_key=VAULT_KEY)
+    assert {person_of(engine, record) for record in "ABCD"} == {first}
+    assert person_of(engine, "E") != first
+
+
+def test_a_report_joining_two_known_persons_merges_them_everywhere(engine) -> None:
+    load(engine, [{"source_record_id": "A", **ANNA}], key=KEY, vault_key=VAULT_KEY)
+    load(engine, [{"source_record_id": "B", "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    assert person_of(engine, "A") != person_of(engine, "B")
+    load(engine, [{"source_record_id": "C", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    survivor = person_of(engine, "A")
+    assert person_of(engine, "B") == person_of(engine, "C") == survivor
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(DISTINCT person_id) FROM person_links")).scalar_one() == 1
+    # The absorbed person's vault entries were re-sealed to the survivor and open under it.
+    entries = reveal(engine, survivor, "case 2025-17, court order", VAULT_KEY)
+    assert sorted(entry.fields["source_record_id"] for entry in entries) == ["A", "B", "C"]
+
+
+def test_a_failed_load_leaves_no_link_and_no_vault_entry(engine) -> None:
+    with pytest.raises(Exception):
+        # reporting_unit is fine, but a null source breaks NOT NULL after linkage ran.
+        load(engine, [{"source_record_id": "A", **ANNA, "registration_year": None}], key=KEY, vault_key=VAULT_KEY)
+    with engine.connect() as connection:
+        for name in ("person_links", "vault_identities", "registrations"):
+            assert connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() == 0
+
+
+def test_vault_holds_only_sealed_values(engine, tmp_path) -> None:
+    load(engine, [{"source_record_id": "A", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    engine.dispose()
+    blob = b"".join(path.read_bytes() for path in tmp_path.glob("warehouse.sqlite*"))
+    for value in ("Zwaluwstaart", "1999-04-02", "111222333"):
+        assert value.encode() not in blob
+
+
+def test_reveal_is_audited_without_values_and_refuses_reasons_that_quote_them(engine) -> None:
+    load(engine, [{"source_record_id": "A", **ANNA}], key=KEY, vault_key=VAULT_KEY)
+    person = person_of(engine, "A")
+    with pytest.raises(ReasonQuotesValues):
+        reveal(engine, person, "request about Anna Zwaluwstaart", VAULT_KEY)
+    with pytest.raises(UnknownPerson):
+        reveal(engine, "v1-nobody", "case 2025-17, court order", VAULT_KEY)
+    entries = reveal(engine, person, "case 2025-17, court order", VAULT_KEY)
+    assert entries[0].fields["surname"] == "Zwaluwstaart"
+    with engine.connect() as connection:
+        audits = connection.execute(text("SELECT actor, action, person_id, reason, detail, at FROM privacy_audit")).all()
+    assert len(audits) == 1
+    actor, action, audited_person, reason, detail, at = audits[0]
+    assert (action, audited_person, reason) == ("reveal", person, "case 2025-17, court order")
+    assert actor and at and "Zwaluwstaart" not in detail
+
+
+def test_erasure_removes_the_person_from_every_table(engine) -> None:
+    load(engine, [{"source_record_id": "A", **ANNA, "bsn": "111222333"}, {"source_record_id": "X", "surname": "Other", "birth_date": "1970-01-01"}], key=KEY, vault_key=VAULT_KEY)
+    batch = load(engine, [{"source_record_id": "B", "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    person = person_of(engine, "A")
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO quarantine (batch_id, row_number, column_name, rule, source_record_id) VALUES (:b, 9, 'bsn', 'elfproef', 'A')"),
+            {"b": batch},
+        )
+    removed = erase_person(engine, person, VAULT_KEY)
+    assert (removed.registrations, removed.vault_entries, removed.links, removed.quarantine_entries) == (2, 2, 2, 1)
+    with engine.connect() as connection:
+        for name in ("registrations", "vault_identities", "person_links"):
+            assert connection.execute(text(f"SELECT count(*) FROM {name} WHERE person_id = :p"), {"p": person}).scalar_one() == 0
+        assert connection.execute(text("SELECT count(*) FROM quarantine")).scalar_one() == 0
+        assert connection.execute(text("SELECT count(DISTINCT person_id) FROM registrations")).scalar_one() == 1
+        assert connection.execute(text("SELECT action FROM privacy_audit")).scalars().all() == ["erase"]
+    with pytest.raises(UnknownPerson):
+        erase_person(engine, person, VAULT_KEY)
+
+
+def test_purge_removes_persons_last_seen_before_the_retention_period(engine) -> None:
+    load(engine, [
+        {"source_record_id": "old", **ANNA, "reported_on": "2015-05-01", "registration_year": 2015},
+        {"source_record_id": "kept-old", "surname": "Keep", "birth_date": "1970-01-01", "reported_on": "2015-05-01", "registration_year": 2015},
+        {"source_record_id": "kept-new", "surname": "Keep", "birth_date": "1970-01-01", "reported_on": "2024-05-01", "registration_year": 2024},
+        {"source_record_id": "anonymous-old", "reported_on": "2014-05-01", "registration_year": 2014},
+    ], key=KEY, vault_key=VAULT_KEY)
+    removed = purge_older_than(engine, 5, today=dt.date(2025, 6, 1))
+    assert (removed.persons, removed.registrations, removed.vault_entries, removed.links) == (1, 2, 2, 1)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM registrations")).scalar_one() == 2
+        assert connection.execute(text("SELECT count(*) FROM vault_identities")).scalar_one() == 2
+        assert connection.execute(text("SELECT action, detail FROM privacy_audit")).one()[0] == "purge"
+
+
+@pytest.mark.postgres
+def test_vault_lives_in_its_own_schema_on_postgres(scratch_postgres) -> None:
+    engine = make_engine(scratch_postgres)
+    load(engine, [{"source_record_id": "A", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    person = person_of(engine, "A")
+    with engine.connect() as connection:
+        tables = set(connection.execute(text("SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema IN ('public', 'vault')")).scalars())
+    assert {"vault.person_links", "vault.vault_identities", "vault.privacy_audit", "public.registrations"} <= tables
+    assert not any(name.startswith("public.") and "vault" in name for name in tables)
+    assert reveal(engine, person, "case 2025-17, court order", VAULT_KEY)[0].fields["bsn"] == "111222333"
+    assert erase_person(engine, person, VAULT_KEY).registrations == 1
+    engine.dispose()

@@ -1,0 +1,102 @@
+"""`victim-intake reveal | erase | purge`: the audited paths back to, and away from, a person.
+
+Every command writes its audit record (who, when, why, counts; never values) in the same
+transaction as its work. Only `reveal` prints identifying values, and only after the audit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from victim_intake import settings
+
+console = Console()
+errors = Console(stderr=True)
+EXIT_USAGE = 2
+MIN_REASON_LENGTH = 10
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(EXIT_USAGE)
+
+
+def _engine():
+    from warehouse.database import create_tables, shared_engine
+
+    engine = shared_engine(settings.database_url())
+    create_tables(engine)
+    return engine
+
+
+def _vault_key() -> bytes:
+    from pseudonyms.keys import KeyConfigError, load_key
+
+    try:
+        return load_key("vault", settings.keys_dir()).material
+    except KeyConfigError as error:
+        raise _fail(str(error)) from None
+
+
+def reveal(
+    person: Annotated[str, typer.Option("--person", help="Person id (pseudonym) to re-identify.")],
+    reason: Annotated[str, typer.Option("--reason", help="Lawful purpose and case reference; never names or numbers of the person.")],
+) -> None:
+    """Lawful re-identification: open a person's vault entries, audited (who, when, why)."""
+    from pseudonyms.sealing import SealBroken
+    from warehouse.vault import ReasonQuotesValues, UnknownPerson, reveal as open_person
+
+    if len(reason.strip()) < MIN_REASON_LENGTH:
+        raise _fail(f"state the lawful purpose in --reason (at least {MIN_REASON_LENGTH} characters)")
+    vault_key = _vault_key()
+    try:
+        entries = open_person(_engine(), person, reason.strip(), vault_key)
+    except (UnknownPerson, ReasonQuotesValues) as error:
+        raise _fail(str(error)) from None
+    except SealBroken:
+        raise _fail("the vault entries do not open with the configured vault key") from None
+    table = Table(title=f"Person {person}: {len(entries)} registration(s) (this reveal is audited)")
+    for name in ("source", "source record", "surname", "given names", "birth date", "BSN", "V-number"):
+        table.add_column(name)
+    for entry in entries:
+        fields = entry.fields
+        table.add_row(
+            *(
+                escape(str(value)) if value is not None else ""
+                for value in (
+                    entry.source, fields["source_record_id"], fields["surname"], fields["given_names"],
+                    fields["birth_date"], fields["bsn"], fields["alien_number"],
+                )
+            )
+        )
+    console.print(table)
+
+
+def erase(
+    person: Annotated[str, typer.Option("--person", help="Person id (pseudonym) to erase everywhere.")],
+) -> None:
+    """GDPR erasure: remove one person from registrations, vault, linkage and quarantine, audited."""
+    from warehouse.erasure import erase_person
+    from warehouse.vault import UnknownPerson
+
+    vault_key = _vault_key()
+    try:
+        removed = erase_person(_engine(), person, vault_key)
+    except UnknownPerson as error:
+        raise _fail(str(error)) from None
+    console.print(f"Erased person {person}: removed {removed}.")
+
+
+def purge(
+    older_than: Annotated[int, typer.Option("--older-than", min=0, help="Retention period in years.")],
+) -> None:
+    """Apply the retention period: remove persons whose latest registration is older, audited."""
+    from warehouse.erasure import cutoff_year, purge_older_than
+
+    removed = purge_older_than(_engine(), older_than)
+    console.print(f"Purged everything last registered before {cutoff_year(older_than)}: removed {removed}.")
