@@ -75,7 +75,7 @@ def _environment_version(environ: Mapping[str, str], variable: str) -> int:
     return int(text)
 
 
-def _decode(text: str, where: str) -> bytes:
+def decode_key(text: str, where: str) -> bytes:
     try:
         material = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
@@ -90,7 +90,7 @@ def load_key(purpose: str, keys_dir: Path, environ: Mapping[str, str] = os.envir
     variable = KEY_PURPOSES[purpose]
     if environ.get(variable):
         version = _environment_version(environ, variable)
-        return LoadedKey(purpose, _decode(environ[variable], f"${variable}"), f"${variable}", version)
+        return LoadedKey(purpose, decode_key(environ[variable], f"${variable}"), f"${variable}", version)
     version = current_version(keys_dir, purpose)
     path = key_path(keys_dir, purpose, version)
     if not path.exists():
@@ -105,7 +105,7 @@ def read_key_file(purpose: str, path: Path, version: int) -> LoadedKey:
     """A key file, refused when other users could read it."""
     if path.stat().st_mode & 0o077:
         raise KeyConfigError(f"{path} is readable by other users; run `chmod 600 {path}`.")
-    return LoadedKey(purpose, _decode(path.read_text(encoding="ascii"), str(path)), str(path), version)
+    return LoadedKey(purpose, decode_key(path.read_text(encoding="ascii"), str(path)), str(path), version)
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def init_keys(keys_dir: Path) -> list[KeyFile]:
         created = not path.exists()
         if created:
             write_new_key(path)
-        material = _decode(path.read_text(encoding="ascii"), str(path))
+        material = decode_key(path.read_text(encoding="ascii"), str(path))
         outcome.append(KeyFile(purpose, path, created, fingerprint(material)))
     return outcome
 

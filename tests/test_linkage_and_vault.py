@@ -150,5 +150,80 @@ def test_vault_lives_in_its_own_schema_on_postgres(scratch_postgres) -> None:
     assert {"vault.person_links", "vault.vault_identities", "vault.privacy_audit", "public.registrations"} <= tables
     assert not any(name.startswith("public.") and "vault" in name for name in tables)
     assert reveal(engine, person, "case 2025-17, court order", VAULT_KEY)[0].fields["bsn"] == "111222333"
+    from pseudonyms.keys import LoadedKey
+    from warehouse.rotation import rotate_pseudonyms
+
+    rotate_pseudonyms(engine, LoadedKey("pseudonym", KEY, "test", 1), LoadedKey("pseudonym", secrets.token_bytes(32), "test", 2), VAULT_KEY)
+    (person,) = set(persons(engine).values())
+    assert person.startswith("v2-")
     assert erase_person(engine, person, VAULT_KEY).registrations == 1
     engine.dispose()
+
+
+def partition(engine) -> set[frozenset[str]]:
+    """Registrations grouped by person, named by their vault record ids (key-independent)."""
+    from collections import defaultdict
+
+    groups: dict[str, set[str]] = defaultdict(set)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT v.person_id, v.registration_id, v.sealed FROM vault_identities v")).all()
+    from warehouse.vault import open_entry
+
+    for person, registration, sealed in rows:
+        groups[person].add(open_entry(VAULT_KEY, sealed, person, registration)["source_record_id"])
+    return {frozenset(members) for members in groups.values()}
+
+
+def test_rotation_re_keys_everything_and_linkage_survives(engine) -> None:
+    from pseudonyms.keys import LoadedKey
+    from warehouse.ledger import KeyMismatch, check_key_fingerprint
+    from warehouse.rotation import rotate_pseudonyms
+
+    old = LoadedKey("pseudonym", KEY, "test", 1)
+    new = LoadedKey("pseudonym", secrets.token_bytes(32), "test", 2)
+    load(engine, [{"source_record_id": "A", **ANNA}, {"source_record_id": "X", "surname": "Other", "birth_date": "1970-01-01"}], key=KEY, vault_key=VAULT_KEY)
+    check_key_fingerprint(engine, "pseudonym", old.fingerprint)
+    load(engine, [{"source_record_id": "B", "bsn": "111222333"}, {"source_record_id": "N"}], key=KEY, vault_key=VAULT_KEY)
+    load(engine, [{"source_record_id": "C", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    before = partition(engine)
+    old_ids = set(persons(engine))
+
+    outcome = rotate_pseudonyms(engine, old, new, VAULT_KEY)
+    assert (outcome.registrations, outcome.persons, outcome.version) == (5, 2, 2)
+    assert partition(engine) == before
+    stored = persons(engine)
+    assert not set(stored) & old_ids
+    assert {person for person in stored.values() if person} and all(
+        person.startswith("v2-") for person in stored.values() if person
+    )
+    import pandas as pd
+
+    assert set(stored) == set(registration_ids("police", pd.Series(list("ABCNX")), new.material))
+    with pytest.raises(KeyMismatch):
+        check_key_fingerprint(engine, "pseudonym", old.fingerprint)
+    # A later report under the new key joins the rotated person through the BSN alone.
+    load(engine, [{"source_record_id": "D", "bsn": "111222333"}], key=new.material, vault_key=VAULT_KEY, key_version=2)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(DISTINCT person_id) FROM registrations")).scalar_one() == 2
+        assert connection.execute(text("SELECT action FROM privacy_audit")).scalars().all() == ["rotate"]
+
+
+def test_keys_rotate_command_replaces_the_key_file(isolated_settings) -> None:
+    from typer.testing import CliRunner
+
+    from pseudonyms.keys import init_keys, load_key
+    from victim_intake.cli import app
+
+    init_keys(isolated_settings / "keys")
+    old = load_key("pseudonym", isolated_settings / "keys")
+    vault = load_key("vault", isolated_settings / "keys").material
+    url_engine = make_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")
+    load(url_engine, [{"source_record_id": "A", **ANNA}], key=old.material, vault_key=vault)
+    result = CliRunner().invoke(app, ["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    new = load_key("pseudonym", isolated_settings / "keys")
+    assert new.version == 2 and new.fingerprint != old.fingerprint
+    assert not (isolated_settings / "keys" / "pseudonym.key").exists()
+    assert (isolated_settings / "keys" / "pseudonym.v2.key").stat().st_mode & 0o077 == 0
+    assert all(person.startswith("v2-") for person in persons(url_engine).values())
+    url_engine.dispose()

@@ -14,6 +14,7 @@ from victim_intake import settings
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.rerun import rerun
 from victim_intake.commands.status import status
+from victim_intake.commands.keys_rotate import keys_rotate
 from victim_intake.commands.privacy import erase, purge, reveal
 
 app = typer.Typer(help="Nightly intake of presumed-victim registrations.", no_args_is_help=True, add_completion=False)
@@ -27,6 +28,7 @@ app.command("rerun")(rerun)
 app.command("reveal")(reveal)
 app.command("erase")(erase)
 app.command("purge")(purge)
+keys_app.command("rotate")(keys_rotate)
 
 console = Console()
 errors = Console(stderr=True)

@@ -1,0 +1,131 @@
+"""Pseudonym key rotation: every registration and person re-pseudonymised through the vault.
+
+One transaction opens every vault entry, recomputes registration ids, identifier links and
+person ids under the new key version, rewrites registrations, links and vault, records the new
+key's fingerprint and audits it. Persons are carried over as they are (the partition of
+registrations into persons is kept exactly), so linkage survives rotation, including links that
+were made by a report since erased.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from pseudonyms.identity import registration_ids
+from pseudonyms.keys import LoadedKey
+from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, vault_payloads
+from warehouse.bulk import bulk_insert
+from warehouse.ledger import KeyMismatch, utc_now
+from warehouse.privacy_tables import person_links, vault_identities
+from warehouse.qualified import qualified_name, temporary_table
+from warehouse.tables import key_fingerprints, registrations
+from warehouse.vault import audit, open_entry, seal_frame
+
+_STAGE = "stage_rotation"
+
+
+class RotationImpossible(Exception):
+    """Some registrations have no vault entry, so they could not be re-pseudonymised."""
+
+
+@dataclass(frozen=True)
+class Rotated:
+    registrations: int
+    persons: int
+    links: int
+    version: int
+
+
+def _open_all(rows: list, vault_key: bytes) -> pd.DataFrame:
+    """Vault rows (registration_id, person_id, sealed, source) -> identifying fields, in memory."""
+    frame = pd.DataFrame(rows, columns=["registration_id", "person_id", "sealed", "source"], dtype=object)
+    fields = [
+        open_entry(vault_key, sealed, person, registration)
+        for registration, person, sealed in zip(frame["registration_id"], frame["person_id"], frame["sealed"], strict=True)
+    ]
+    opened = pd.DataFrame(fields, columns=list(VAULT_FIELDS), index=frame.index)
+    opened["birth_date"] = pd.to_datetime(opened["birth_date"])
+    return pd.concat([frame.drop(columns=["sealed"]), opened], axis=1)
+
+
+def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key: bytes) -> Rotated:
+    """Re-pseudonymise the whole warehouse from key `old` to key `new` in one transaction."""
+    with engine.begin() as connection:
+        recorded = connection.execute(
+            select(key_fingerprints.c.fingerprint).where(key_fingerprints.c.purpose == "pseudonym").with_for_update()
+        ).scalar_one_or_none()
+        if recorded is not None and recorded != old.fingerprint:
+            raise KeyMismatch(f"the warehouse uses pseudonym key {recorded}, not the configured {old.fingerprint}")
+        without_vault = connection.execute(
+            select(func.count()).select_from(registrations).where(
+                registrations.c.registration_id.not_in(select(vault_identities.c.registration_id))
+            )
+        ).scalar_one()
+        if without_vault:
+            raise RotationImpossible(f"{without_vault} registration(s) have no vault entry and cannot be re-keyed")
+        rows = connection.execute(
+            select(
+                vault_identities.c.registration_id, vault_identities.c.person_id, vault_identities.c.sealed, registrations.c.source
+            ).join(registrations, registrations.c.registration_id == vault_identities.c.registration_id)
+        ).all()
+        entries = _open_all(rows, vault_key)
+        entries["new_registration_id"] = pd.concat(
+            [registration_ids(source, group["source_record_id"], new.material) for source, group in entries.groupby("source")]
+        ).reindex(entries.index) if len(entries) else pd.Series(dtype="str")
+        links = identifier_links(entries, entries["new_registration_id"], new.material, new.version)
+        links = links.assign(person_id=links["registration_id"].map(entries.set_index("new_registration_id")["person_id"]))
+        # A person keeps its members: its new id is the candidate of its smallest new identifier.
+        new_person = links.sort_values("identifier").groupby("person_id")["candidate_person_id"].first()
+        entries["new_person_id"] = entries["person_id"].map(new_person)
+
+        connection.execute(temporary_table(connection, _STAGE, "old_id text, new_id text, new_person text"))
+        bulk_insert(connection, _STAGE, entries[["registration_id", "new_registration_id", "new_person_id"]].set_axis(["old_id", "new_id", "new_person"], axis=1))
+        connection.exec_driver_sql(
+            f"UPDATE registrations SET registration_id = m.new_id, person_id = m.new_person "
+            f"FROM {_STAGE} m WHERE registrations.registration_id = m.old_id"
+        )
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
+
+        persons = entries["new_person_id"].astype(object).where(entries["new_person_id"].notna(), None)
+        payloads = vault_payloads(entries)
+        connection.execute(delete(vault_identities))
+        bulk_insert(
+            connection,
+            qualified_name(connection, vault_identities),
+            pd.DataFrame(
+                {
+                    "registration_id": entries["new_registration_id"],
+                    "person_id": persons,
+                    "sealed": seal_frame(vault_key, payloads, persons, entries["new_registration_id"]),
+                    "sealed_at": utc_now().strftime("%Y-%m-%d %H:%M:%S.%f+00:00"),
+                }
+            ),
+        )
+        connection.execute(delete(person_links))
+        fresh = links.dropna(subset=["person_id"]).drop_duplicates("identifier")
+        if not fresh.empty:
+            connection.execute(
+                insert(person_links),
+                [
+                    {"identifier": i, "kind": k, "person_id": p, "key_version": new.version, "linked_at": utc_now()}
+                    for i, k, p in zip(fresh["identifier"], fresh["kind"], fresh["person_id"].map(new_person), strict=True)
+                ],
+            )
+        connection.execute(
+            update(key_fingerprints)
+            .where(key_fingerprints.c.purpose == "pseudonym")
+            .values(fingerprint=new.fingerprint, recorded_at=utc_now())
+        )
+        outcome = Rotated(len(entries), int(new_person.size), len(fresh), new.version)
+        audit(
+            connection,
+            "rotate",
+            reason=f"pseudonym key {old.fingerprint} v{old.version} -> {new.fingerprint} v{new.version}",
+            detail=f"{outcome.registrations} registration(s), {outcome.persons} person(s), {outcome.links} link(s) re-keyed",
+        )
+    return outcome
+
