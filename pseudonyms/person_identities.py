@@ -1,8 +1,9 @@
 """What the warehouse needs to link a batch's registrations to persons and to fill the vault.
 
-Built from canonical records in memory: keyed identifier pseudonyms (for linkage), a candidate
-person pseudonym per identifier (used when a report starts a new person), and the identifying
-fields to be sealed under the vault key once the person is known.
+Built from canonical records in memory: keyed identifier pseudonyms (for exact linkage), keyed
+name and birth date encodings (for approximate matching), a candidate person pseudonym per
+identifier (used when a report starts a new person), and the identifying fields to be sealed
+under the vault key once the person is known.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import orjson
 import pandas as pd
 
+from pseudonyms.encodings import name_encodings
 from pseudonyms.hashing import KeyedHasher
 from pseudonyms.identity import IDENTIFIER_PURPOSE, PERSON_PURPOSE, identifier_strings, versioned
 
@@ -24,6 +26,7 @@ class PersonIdentities:
     """Linkage input and vault plaintext of one batch. Holds personal data: memory only."""
 
     links: pd.DataFrame  # registration_id, kind, identifier (keyed), candidate_person_id
+    encodings: pd.DataFrame  # registration_id, birth_key, swapped_key, bloom (approximate matching)
     payloads: pd.DataFrame  # registration_id, payload (JSON of VAULT_FIELDS, clear)
     vault_key: bytes
     key_version: int
@@ -66,6 +69,7 @@ def person_identities(
     """Linkage and vault input for the registrations made from `records` (same index)."""
     return PersonIdentities(
         links=identifier_links(records, registration_ids, key, key_version),
+        encodings=name_encodings(records, registration_ids, key),
         payloads=pd.DataFrame(
             {"registration_id": registration_ids.to_numpy(), "payload": vault_payloads(records).to_numpy()}
         ),

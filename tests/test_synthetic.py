@@ -398,3 +398,18 @@ def test_weights_cover_the_code_lists() -> None:
     assert set(EXPLOITATION) == set(EXPLOITATION_TYPES) == set(GENDER_BY_EXPLOITATION)
     assert all(set(weights) <= set(GENDERS) for weights in GENDER_BY_EXPLOITATION.values())
     assert set(UNIT_WEIGHTS) == set(UNIT_MUNICIPALITIES) == set(POLICE_UNITS)
+
+
+def test_hard_variants_are_a_parameter_and_leave_other_draws_alone(tmp_path) -> None:
+    import pandas as pd
+
+    from victim_intake.synthetic.spelling import HARD_VARIANTS
+
+    plain = write_demo_inbox(tmp_path / "plain" / "inbox", persons=1000, seed=9, files=2)
+    hard = write_demo_inbox(tmp_path / "hard" / "inbox", persons=1000, seed=9, files=2, hard_variant_share=1.0)
+    plain_truth = pd.read_csv(plain.truth_path, dtype=str, keep_default_na=False)
+    hard_truth = pd.read_csv(hard.truth_path, dtype=str, keep_default_na=False)
+    assert not set(plain_truth["variant"]) & set(HARD_VARIANTS)
+    assert set(HARD_VARIANTS) <= set(hard_truth["variant"])
+    # Same records and persons; only the spelling of some repeats differs.
+    assert plain_truth.drop(columns="variant").equals(hard_truth.drop(columns="variant"))

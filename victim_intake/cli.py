@@ -57,6 +57,7 @@ def demo(
     gzip: Annotated[bool, typer.Option(help="Write the feed as .ndjson.gz.")] = False,
     truth: Annotated[Path | None, typer.Option(help="Truth file (default: next to the inbox, never inside it).")] = None,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the inbox already holds files.")] = False,
+    hard_variants: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of plainly spelt repeat reports given a typo, transliteration or swapped day and month.")] = 0.1,
 ) -> None:
     """Write a realistic synthetic inbox (synthetic people only) and a truth file for tests."""
     from victim_intake.synthetic import write_demo_inbox
@@ -67,7 +68,9 @@ def demo(
         return
     if truth is not None and truth.resolve().is_relative_to(target):
         raise _fail("the truth file must lie outside the inbox, or the pipeline would read it")
-    summary = write_demo_inbox(target, persons=persons, seed=seed, truth_path=truth, files=files, gzip=gzip)
+    summary = write_demo_inbox(
+        target, persons=persons, seed=seed, truth_path=truth, files=files, gzip=gzip, hard_variant_share=hard_variants
+    )
     console.print(
         f"Wrote {summary.records:,} synthetic police records ({summary.invalid_records:,} invalid on purpose) "
         f"of {summary.persons:,} persons in {len(summary.files)} files under {target}."

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, column, delete, func, or_, select, table
 
 from warehouse.bulk import bulk_insert
-from warehouse.privacy_tables import person_links, vault_identities
+from warehouse.privacy_tables import name_encodings, person_links, vault_identities
 from warehouse.qualified import temporary_table
 from warehouse.tables import ingest_batches, quarantine, registrations
 from warehouse.vault import UnknownPerson, audit, open_entry
@@ -26,14 +26,14 @@ class Removed:
 
     registrations: int
     vault_entries: int
-    links: int
+    links: int  # identifier links and name encodings
     quarantine_entries: int
     persons: int
 
     def __str__(self) -> str:
         return (
             f"{self.persons} person(s), {self.registrations} registration(s), {self.vault_entries} vault "
-            f"entr(ies), {self.links} link(s), {self.quarantine_entries} quarantine entr(ies)"
+            f"entr(ies), {self.links} link(s) and encoding(s), {self.quarantine_entries} quarantine entr(ies)"
         )
 
 
@@ -75,7 +75,8 @@ def erase_person(engine: Engine, person_id: str, vault_key: bytes) -> Removed:
         removed = Removed(
             registrations=connection.execute(delete(registrations).where(registrations.c.person_id == person_id)).rowcount,
             vault_entries=connection.execute(delete(vault_identities).where(vault_identities.c.person_id == person_id)).rowcount,
-            links=connection.execute(delete(person_links).where(person_links.c.person_id == person_id)).rowcount,
+            links=connection.execute(delete(person_links).where(person_links.c.person_id == person_id)).rowcount
+            + connection.execute(delete(name_encodings).where(name_encodings.c.person_id == person_id)).rowcount,
             quarantine_entries=_quarantine_of(connection, records),
             persons=1,
         )
@@ -117,7 +118,8 @@ def purge_older_than(engine: Engine, years: int, *, today: dt.date | None = None
                     or_(vault_identities.c.person_id.in_(expired_persons), vault_identities.c.registration_id.in_(anonymous_ids))
                 )
             ).rowcount,
-            links=connection.execute(delete(person_links).where(person_links.c.person_id.in_(expired_persons))).rowcount,
+            links=connection.execute(delete(person_links).where(person_links.c.person_id.in_(expired_persons))).rowcount
+            + connection.execute(delete(name_encodings).where(name_encodings.c.person_id.in_(expired_persons))).rowcount,
             registrations=connection.execute(
                 delete(registrations).where(or_(registrations.c.person_id.in_(expired_persons), anonymous_old))
             ).rowcount,

@@ -19,6 +19,7 @@ from scipy.sparse.csgraph import connected_components
 from sqlalchemy import Connection, bindparam, column, insert, select, table, update
 
 from pseudonyms.person_identities import PersonIdentities
+from warehouse.approximate import known_encodings, matches
 from warehouse.bulk import bulk_insert
 from warehouse.ledger import utc_now
 from warehouse.privacy_tables import person_links
@@ -71,18 +72,24 @@ def merge_parameters(merged: dict[str, str]) -> list[dict[str, str]]:
     return [{"absorbed": absorbed, "survivor": survivor} for absorbed, survivor in merged.items()]
 
 
-def resolve(known: pd.DataFrame, links: pd.DataFrame) -> Resolution:
-    """Pure part of the linkage: persons for the batch from its identifiers and the known links."""
+def resolve(known: pd.DataFrame, links: pd.DataFrame, approximate: pd.DataFrame | None = None) -> Resolution:
+    """Pure part of the linkage: persons for the batch from its identifiers, the known links and
+    approximate matches (registration_id, node: `person:<id>` or `registration:<id>`)."""
     if links.empty:
         return Resolution(pd.Series(dtype=object), {})
     known_person = links["identifier"].map(known.set_index("identifier")["person_id"]).astype("str")
-    # Edges registration -> identifier, and registration -> known person of that identifier.
+    # Edges registration -> identifier, registration -> known person of that identifier, and the
+    # approximate matches (a batch record matched to another is linked through that one's node).
+    approximate = approximate if approximate is not None else pd.DataFrame(columns=["registration_id", "node"])
+    matched_records = approximate.loc[approximate["node"].str.startswith("registration:"), "node"]
     edges = pd.concat(
         [
             pd.DataFrame({"registration_id": links["registration_id"], "node": links["identifier"]}),
             pd.DataFrame(
                 {"registration_id": links["registration_id"], "node": _PERSON_NODE + known_person}
             ).dropna(),
+            approximate[["registration_id", "node"]],
+            pd.DataFrame({"registration_id": matched_records.str.removeprefix("registration:"), "node": matched_records}),
         ],
         ignore_index=True,
     )
@@ -108,7 +115,9 @@ def link_batch(connection: Connection, identities: PersonIdentities) -> Resoluti
     if links.empty:
         return Resolution(pd.Series(dtype=object), {})
     known = known_links(connection, links)
-    resolution = resolve(known, links)
+    encodings = identities.encodings
+    approximate = matches(encodings, known_encodings(connection, encodings)) if not encodings.empty else None
+    resolution = resolve(known, links, approximate)
     if resolution.merged:
         connection.execute(
             update(person_links).where(person_links.c.person_id == bindparam("absorbed")).values(

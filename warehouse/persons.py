@@ -6,6 +6,7 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from pseudonyms.person_identities import PersonIdentities
+from warehouse.approximate import move_merged, store_encodings
 from warehouse.linkage import link_batch, merge_parameters
 from warehouse.privacy_tables import name_encodings, vault_identities
 from warehouse.tables import registrations as registrations_table
@@ -24,7 +25,9 @@ def assign_persons(connection: Connection, identities: PersonIdentities, registr
             merge_parameters(resolution.merged),
         )
         reseal_merged(connection, identities.vault_key, resolution.merged)
+        move_merged(connection, resolution.merged)
     store_batch(connection, identities, resolution.person_of_registration)
+    store_encodings(connection, identities.encodings, resolution.person_of_registration, identities.key_version)
     persons = registrations["registration_id"].map(resolution.person_of_registration)
     return registrations.assign(person_id=persons.astype("str").where(persons.notna()))
 

@@ -48,3 +48,16 @@ privacy_audit = Table(
     schema=VAULT_SCHEMA,
     comment="Every re-identification, erasure, purge and key rotation: who, when, why.",
 )
+
+name_encodings = Table(
+    "name_encodings",
+    metadata,
+    Column("registration_id", Text, primary_key=True),
+    Column("person_id", String(48), nullable=False, index=True),
+    Column("birth_key", String(32), nullable=False, index=True, comment="keyed birth date"),
+    Column("swapped_key", String(32), comment="keyed birth date with day and month swapped"),
+    Column("bloom", Text, nullable=False, comment="keyed Bloom filter of the name's bigrams (hex)"),
+    Column("key_version", Integer, nullable=False),
+    schema=VAULT_SCHEMA,
+    comment="Keyed encodings of each registration's name and birth date, for approximate matching.",
+)

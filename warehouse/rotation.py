@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.identity import registration_ids
 from pseudonyms.keys import LoadedKey
 from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, vault_payloads
 from warehouse.bulk import bulk_insert
 from warehouse.ledger import KeyMismatch, utc_now
-from warehouse.privacy_tables import person_links, vault_identities
+from warehouse.approximate import store_encodings
+from warehouse.privacy_tables import name_encodings, person_links, vault_identities
 from warehouse.qualified import qualified_name, temporary_table
 from warehouse.tables import key_fingerprints, registrations
 from warehouse.vault import audit, open_entry, seal_frame
@@ -115,6 +117,9 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
                     for i, k, p in zip(fresh["identifier"], fresh["kind"], fresh["person_id"].map(new_person), strict=True)
                 ],
             )
+        connection.execute(delete(name_encodings))
+        encodings = name_encodings_of(entries, entries["new_registration_id"], new.material)
+        store_encodings(connection, encodings, entries.set_index("new_registration_id")["new_person_id"], new.version)
         connection.execute(
             update(key_fingerprints)
             .where(key_fingerprints.c.purpose == "pseudonym")

@@ -44,12 +44,15 @@ def write_demo_inbox(
     files: int = 7,
     gzip: bool = False,
     partners: bool = True,
+    hard_variant_share: float = 0.0,
 ) -> DemoSummary:
     """Write a synthetic police feed for `persons` invented persons into `inbox`, and (with
     `partners`) one file for every shipped partner, reporting some of the same persons.
 
     The same arguments give byte-identical files. The truth file (default: `<inbox>.truth.csv`
     beside the inbox) must lie outside the inbox, where the pipeline would try to load it.
+    `hard_variant_share` of the repeat reports spelt plainly get a hard variant (typo,
+    transliteration, day and month swapped) that only approximate matching links.
     """
     inbox = Path(inbox)
     truth_path = Path(truth_path) if truth_path is not None else inbox.parent / f"{inbox.name}.truth.csv"
@@ -59,10 +62,11 @@ def write_demo_inbox(
         raise ValueError("the truth file must lie outside the inbox")
 
     # One independent stream per stage, so adding a source later leaves the earlier ones unchanged.
-    people_rng, police_rng, partner_rng = np.random.default_rng(seed).spawn(3)
+    # Spawned children depend only on their position, so the fourth leaves the first three unchanged.
+    people_rng, police_rng, partner_rng, hard_rng = np.random.default_rng(seed).spawn(4)
     # Persons are first seen at the rate that makes all police reports follow the published volumes.
     people = draw_people(people_rng, persons, first_report_years())
-    paths, police = write_police_feed(police_rng, people, inbox / "police", files, gzip)
+    paths, police = write_police_feed(police_rng, people, inbox / "police", files, gzip, hard_rng, hard_variant_share)
     partner_paths, partner_parts = _write_partners(partner_rng, people, inbox) if partners else ([], [])
     write_truth(truth_path, [police, *partner_parts])
     return replace(

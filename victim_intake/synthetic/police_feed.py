@@ -32,10 +32,16 @@ _FIELDS = (
 
 
 def write_police_feed(
-    rng: np.random.Generator, people: People, folder: Path, files: int, compress: bool
+    rng: np.random.Generator,
+    people: People,
+    folder: Path,
+    files: int,
+    compress: bool,
+    hard_rng: np.random.Generator | None = None,
+    hard_share: float = 0.0,
 ) -> tuple[list[Path], Truth]:
     """Write the persons' police reports into `folder`; return the data files and the truth."""
-    table = inject_problems(rng, draw_police_reports(rng, people))
+    table = inject_problems(rng, draw_police_reports(rng, people, hard_rng, hard_share))
     table["toelichting"] = officer_notes(rng, table)
     table, export = add_redeliveries(rng, table, split_into_exports(table["nominal"], files))
 

@@ -13,7 +13,7 @@ import pandas as pd
 from schemas.vocabulary import POLICE_EXPLOITATION, POLICE_GENDER, POLICE_UNITS
 from victim_intake.synthetic.people import People
 from victim_intake.synthetic.sampling import NOBODY, choose, group_rows, recode
-from victim_intake.synthetic.spelling import misspell
+from victim_intake.synthetic.spelling import NO_VARIANT, hard_misspell, misspell
 from victim_intake.synthetic.weights import DUTCH, YEAR_VOLUMES
 
 Table = dict[str, np.ndarray]
@@ -71,8 +71,15 @@ _GENDER_CODES = {canonical: code for code, canonical in POLICE_GENDER.items()}
 _FORM_CODES = {canonical: code for code, canonical in POLICE_EXPLOITATION.items()}
 
 
-def draw_police_reports(rng: np.random.Generator, people: People) -> Table:
-    """Every person's police reports, valid, in chronological order, with registration numbers."""
+def draw_police_reports(
+    rng: np.random.Generator, people: People, hard_rng: np.random.Generator | None = None, hard_share: float = 0.0
+) -> Table:
+    """Every person's police reports, valid, in chronological order, with registration numbers.
+
+    With `hard_share` > 0, that share of the repeat reports spelt as the person's own get a hard
+    variant (typo, transliteration, day and month swapped), drawn from `hard_rng` so that the
+    other draws, and so the files of a seed without hard variants, stay the same.
+    """
     counts = np.array(list(REPORTS_PER_PERSON))[
         rng.choice(len(REPORTS_PER_PERSON), size=len(people), p=list(REPORTS_PER_PERSON.values()))
     ]
@@ -93,6 +100,10 @@ def draw_police_reports(rng: np.random.Generator, people: People) -> Table:
     surname, given_names, variant = misspell(
         rng, people.surname[person], people.given_names[person], repeat & (rng.random(size) < VARIANT_SHARE)
     )
+    birth_date = people.birth_date[person]
+    if hard_share > 0 and hard_rng is not None:
+        plain = repeat & (variant == NO_VARIANT) & (hard_rng.random(size) < hard_share)
+        surname, given_names, birth_date, variant = hard_misspell(hard_rng, surname, given_names, birth_date, plain, variant)
     country = people.exploitation_country[person]
     table: Table = {
         "person": person,
@@ -103,7 +114,7 @@ def draw_police_reports(rng: np.random.Generator, people: People) -> Table:
         "datum_signaal": np.datetime_as_string(nominal, unit="D").astype(object),
         "achternaam": surname,
         "voornamen": given_names,
-        "geboortedatum": np.datetime_as_string(people.birth_date[person], unit="D").astype(object),
+        "geboortedatum": np.datetime_as_string(birth_date, unit="D").astype(object),
         "geslacht": recode(people.gender[person], _GENDER_CODES),
         "nationaliteit": nationality,
         "geboorteland": people.birth_country[person],

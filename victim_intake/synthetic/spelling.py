@@ -86,3 +86,77 @@ def misspell(
         surnames[row], given_names[row] = apply_variant(kind, surnames[row], given_names[row])
         variants[row] = kind
     return surnames, given_names, variants
+
+
+# Hard variants: no canonicalisation step undoes them, so only approximate matching links them.
+HARD_VARIANTS: tuple[str, ...] = ("typo", "transliteration", "day_month_swap")
+# Given names that sources write in another transliteration (both directions).
+TRANSLITERATIONS: dict[str, str] = {
+    "Olena": "Elena", "Oleksandr": "Aleksandr", "Mohamed": "Mohammed", "Mohammed": "Mohamed",
+    "Nataliia": "Natalia", "Yuliia": "Yulia", "Serhii": "Sergei", "Andrii": "Andrei", "Dmytro": "Dmitri",
+    "Tetiana": "Tatiana", "Iryna": "Irina", "Youssef": "Yusuf", "Mustapha": "Mustafa", "Svitlana": "Svetlana",
+    "Elena": "Olena", "Ahmed": "Ahmad", "Yordanka": "Jordanka", "Mykola": "Nikolai", "Kateryna": "Ekaterina",
+}
+
+
+def transliterate(given_names: str) -> str | None:
+    """The given names with the first transliterable name respelt, or None when none is."""
+    names = given_names.split(" ")
+    for position, name in enumerate(names):
+        if name in TRANSLITERATIONS:
+            return " ".join([*names[:position], TRANSLITERATIONS[name], *names[position + 1 :]])
+    return None
+
+
+def typo(rng: np.random.Generator, surname: str) -> str:
+    """One slip of the keyboard inside the surname: a letter dropped, doubled or two swapped."""
+    letters = [position for position, char in enumerate(surname) if char.isalpha()]
+    if len(letters) < 4:
+        return surname + surname[-1]
+    # Not the first letter: people rarely misspell how a name starts.
+    position = letters[int(rng.integers(1, len(letters) - 1))]
+    kind = int(rng.integers(0, 3))
+    if kind == 0:
+        return surname[:position] + surname[position + 1 :]
+    if kind == 1:
+        return surname[:position] + surname[position] + surname[position:]
+    return surname[:position] + surname[position + 1] + surname[position] + surname[position + 2 :]
+
+
+def swap_day_and_month(birth_date: np.datetime64) -> np.datetime64 | None:
+    """The date read the other way round (day as month), or None when that is no other valid date."""
+    text = str(birth_date)
+    year, month, day = text[:4], text[5:7], text[8:10]
+    if day == month or int(day) > 12:
+        return None
+    return np.datetime64(f"{year}-{day}-{month}")
+
+
+def hard_misspell(
+    rng: np.random.Generator,
+    surnames: np.ndarray,
+    given_names: np.ndarray,
+    birth_dates: np.ndarray,
+    chosen: np.ndarray,
+    variants: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Apply one applicable hard variant where `chosen` is true.
+
+    Returns the written surnames, given names, birth dates and every record's variant.
+    """
+    surnames, given_names, birth_dates, variants = surnames.copy(), given_names.copy(), birth_dates.copy(), variants.copy()
+    for row in np.flatnonzero(chosen).tolist():
+        respelt = transliterate(given_names[row])
+        swapped = swap_day_and_month(birth_dates[row])
+        weights = {"typo": 1.0, "transliteration": 3.0 if respelt else 0.0, "day_month_swap": 1.0 if swapped is not None else 0.0}
+        # Transliterations apply to few names, so they weigh more where they apply.
+        cumulative = np.cumsum(list(weights.values()))
+        kind = list(weights)[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))]
+        if kind == "typo":
+            surnames[row] = typo(rng, surnames[row])
+        elif kind == "transliteration":
+            given_names[row] = respelt
+        else:
+            birth_dates[row] = swapped
+        variants[row] = kind
+    return surnames, given_names, birth_dates, variants

@@ -1,0 +1,31 @@
+"""Linkage quality against the truth file: precision and recall over pairs of registrations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def pairs(groups: pd.Series) -> int:
+    """Number of pairs of rows that share a group."""
+    sizes = groups.value_counts().to_numpy(dtype=np.int64)
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def quality(truth: pd.DataFrame, stored: pd.DataFrame) -> dict:
+    """`truth` (valid rows with `person`, `variant`, `registration_id`) against `stored`
+    (`registration_id`, `person_id`): counts, pair precision and recall, unlinked records by variant."""
+    joined = truth.merge(stored, on="registration_id", how="inner", validate="one_to_one")
+    true_pairs = pairs(joined["person"])
+    predicted_pairs = pairs(joined["person_id"])
+    both = pairs(joined["person"] + "|" + joined["person_id"])
+    split = joined.groupby("person")["person_id"].transform(lambda ids: ids != ids.mode().iloc[0])
+    by_variant = joined.assign(split=split).groupby("variant")["split"].agg(["size", "sum"])
+    return {
+        "registrations": len(joined),
+        "true persons": joined["person"].nunique(),
+        "linked persons": joined["person_id"].nunique(),
+        "precision": both / predicted_pairs if predicted_pairs else 1.0,
+        "recall": both / true_pairs if true_pairs else 1.0,
+        "by_variant": by_variant.rename(columns={"size": "records", "sum": "not linked"}),
+    }

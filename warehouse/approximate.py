@@ -1,0 +1,94 @@
+"""Approximate matching on keyed encodings: typos, transliterations, swapped day and month.
+
+Candidates share a keyed birth date (as written, or one side's with day and month swapped);
+they match when the Dice coefficient of their name Bloom filters reaches a threshold. Tuned on
+the demo data for precision >= 0.99 (`bench/linkage_quality.py` prints the figures). A match is
+one more edge in the linkage graph, so it links transitively like a shared identifier.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection, bindparam, column, select, table, update
+
+from pseudonyms.encodings import dice
+from warehouse.bulk import bulk_insert
+from warehouse.privacy_tables import name_encodings
+from warehouse.qualified import qualified_name, temporary_table
+
+# Same birth date: a typo or transliteration leaves most bigrams in common.
+SAME_DATE_THRESHOLD = 0.80
+# Day and month swapped: only a (nearly) identical name makes that likely to be one person.
+SWAPPED_DATE_THRESHOLD = 0.95
+_STAGE = "stage_birth_keys"
+_ENCODING_STAGE = "stage_encodings"
+_COLUMNS = ["registration_id", "person_id", "birth_key", "swapped_key", "bloom"]
+
+
+def known_encodings(connection: Connection, batch: pd.DataFrame) -> pd.DataFrame:
+    """Stored encodings that share a birth key (as written or swapped) with the batch: one query."""
+    keys = pd.concat([batch["birth_key"], batch["swapped_key"]]).dropna().drop_duplicates()
+    connection.execute(temporary_table(connection, _STAGE, "birth_key varchar(32)"))
+    bulk_insert(connection, _STAGE, pd.DataFrame({"birth_key": keys.to_numpy()}, dtype=object))
+    staged = select(table(_STAGE, column("birth_key")).c.birth_key)
+    rows = connection.execute(
+        select(*(name_encodings.c[name] for name in _COLUMNS)).where(name_encodings.c.birth_key.in_(staged))
+    ).all()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
+    return pd.DataFrame(rows, columns=_COLUMNS, dtype=object)
+
+
+def matches(batch: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
+    """Matching pairs (registration_id of the batch, node) where node is `person:<id>` for a stored
+    encoding and `registration:<id>` for another record of the batch."""
+    batch = batch.assign(node="registration:" + batch["registration_id"])
+    known = known.assign(node="person:" + known["person_id"])
+    others = pd.concat([batch, known], ignore_index=True)
+    pairs = []
+    for left_key, right_key, threshold in (
+        ("birth_key", "birth_key", SAME_DATE_THRESHOLD),
+        ("swapped_key", "birth_key", SWAPPED_DATE_THRESHOLD),
+    ):
+        candidates = batch.dropna(subset=[left_key]).merge(
+            others, left_on=left_key, right_on=right_key, suffixes=("", "_other")
+        )
+        candidates = candidates[candidates["registration_id"] != candidates["registration_id_other"]]
+        score = dice(candidates["bloom"], candidates["bloom_other"])
+        pairs.append(candidates.loc[score >= threshold, ["registration_id", "node_other"]])
+    return pd.concat(pairs, ignore_index=True).rename(columns={"node_other": "node"}).drop_duplicates()
+
+
+def store_encodings(connection: Connection, batch: pd.DataFrame, person_of_registration: pd.Series, key_version: int) -> None:
+    """Keep the batch's encodings (with their person) for the matching of later batches; a
+    re-delivered registration replaces its encoding."""
+    if batch.empty:
+        return
+    rows = batch.assign(person_id=batch["registration_id"].map(person_of_registration), key_version=key_version)
+    connection.execute(
+        temporary_table(
+            connection,
+            _ENCODING_STAGE,
+            "registration_id text, person_id text, birth_key text, swapped_key text, bloom text, key_version integer",
+        )
+    )
+    bulk_insert(connection, _ENCODING_STAGE, rows[[*_COLUMNS, "key_version"]])
+    target = qualified_name(connection, name_encodings)
+    columns = ", ".join([*_COLUMNS, "key_version"])
+    connection.exec_driver_sql(
+        f"DELETE FROM {target} WHERE registration_id IN (SELECT registration_id FROM {_ENCODING_STAGE})"
+    )
+    connection.exec_driver_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {_ENCODING_STAGE}")
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DROP TABLE temp.{_ENCODING_STAGE}")
+
+
+def move_merged(connection: Connection, merged: dict[str, str]) -> None:
+    """Encodings of absorbed persons now belong to their survivors."""
+    if merged:
+        connection.execute(
+            update(name_encodings)
+            .where(name_encodings.c.person_id == bindparam("absorbed"))
+            .values(person_id=bindparam("survivor")),
+            [{"absorbed": absorbed, "survivor": survivor} for absorbed, survivor in merged.items()],
+        )
