@@ -23,6 +23,7 @@ from connectors.files import sha256_of
 from connectors.tabular import discover_partner_files
 from flows.errors import value_free_errors
 from flows.faults import crash_point
+from flows.key_blocks import load_key_blocks
 from flows.partner_tasks import ingest_partner_file
 from flows.progress import file_done
 from flows.police_tasks import load, pseudonymise, read_feed, validate
@@ -150,6 +151,7 @@ def ingest(delivery: Delivery, run_id: str) -> FileResult:
 @flow(name="nightly-ingest", description="Load new deliveries from the inbox into the warehouse.", persist_result=False)
 def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
     """Load every new file of the inbox; end Failed when any file failed."""
+    load_key_blocks()
     inbox_path = inbox or str(settings.inbox())
     # A flow run retried from Prefect keeps its id and starts over: loaded files are skipped.
     run_id = str(flow_run.get_id() or uuid.uuid4())
