@@ -10,10 +10,9 @@ swapped, so that comparisons stay within one birth date (a fine block inside the
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
+from cryptography.hazmat.primitives import hashes, hmac
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname
 from pseudonyms.hashing import KeyedHasher, derive_subkey
@@ -29,33 +28,41 @@ def bigrams(name: str) -> set[str]:
     return {padded[i : i + 2] for i in range(len(padded) - 1)}
 
 
-def _bloom_encoder(key: bytes):
-    from cryptography.hazmat.primitives import hashes, hmac
-
+def bigram_positions(grams: list[str], key: bytes) -> np.ndarray:
+    """The Bloom filter bit positions of each bigram: `HASHES_PER_BIGRAM` two-byte slices of its
+    HMAC under the Bloom purpose key (one row per bigram)."""
     template = hmac.HMAC(derive_subkey(key, BLOOM_PURPOSE), hashes.SHA256())
+    digests = bytearray()
+    for gram in grams:
+        context = template.copy()
+        context.update(gram.encode("utf-8"))
+        digests += context.finalize()[: 2 * HASHES_PER_BIGRAM]
+    return (np.frombuffer(bytes(digests), dtype=">u2").reshape(len(grams), HASHES_PER_BIGRAM) % BLOOM_BITS).astype(np.int64)
 
-    @lru_cache(maxsize=65536)  # names repeat; each distinct spelling is encoded once
-    def encode(name: str) -> bytes:
-        bits = np.zeros(BLOOM_BITS, dtype=bool)
-        for gram in bigrams(name):
-            context = template.copy()
-            context.update(gram.encode("utf-8"))
-            digest = np.frombuffer(context.finalize()[: 2 * HASHES_PER_BIGRAM], dtype=">u2")
-            bits[digest % BLOOM_BITS] = True
-        return np.packbits(bits).tobytes()
 
-    return encode
+def blooms(names: list[str], key: bytes) -> np.ndarray:
+    """Packed Bloom filters (one row of BLOOM_BITS / 8 bytes per name).
+
+    Vectorised: the few hundred distinct bigrams are hashed once, then all bits are set at once.
+    """
+    grams_of = [sorted(bigrams(name)) for name in names]
+    rows = np.repeat(np.arange(len(names)), [len(grams) for grams in grams_of])
+    codes, distinct = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
+    positions = bigram_positions(list(distinct), key)
+    bits = np.zeros((len(names), BLOOM_BITS), dtype=bool)
+    bits[np.repeat(rows, HASHES_PER_BIGRAM), positions[codes].ravel()] = True
+    return np.packbits(bits, axis=1)
 
 
 def name_blooms(records: pd.DataFrame, key: bytes) -> pd.Series:
     """Hex Bloom filter of each record's canonical "surname given names" (null without a surname)."""
     surname = canonical_surname(records["surname"])
     names = (surname + " " + canonical_given_names(records["given_names"]).fillna("")).where(surname.notna())
-    encode = _bloom_encoder(key)
     present = names.dropna()
-    return pd.Series([encode(name).hex() for name in present.tolist()], index=present.index, dtype="str").reindex(
-        records.index
-    )
+    codes, distinct = pd.factorize(present)
+    packed = blooms(list(distinct), key)
+    encoded = np.array([row.tobytes().hex() for row in packed], dtype=object)
+    return pd.Series(encoded[codes] if len(codes) else [], index=present.index, dtype="str").reindex(records.index)
 
 
 def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:

@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
-from sqlalchemy import Connection, bindparam, column, insert, select, table, update
+from sqlalchemy import Connection, bindparam, column, select, table, update
 
 from pseudonyms.person_identities import PersonIdentities
 from warehouse.approximate import known_encodings, matches
 from warehouse.bulk import bulk_insert
-from warehouse.ledger import utc_now
 from warehouse.privacy_tables import person_links
-from warehouse.qualified import temporary_table
+from warehouse.qualified import qualified_name, temporary_table, timestamp_text
 
 _STAGE = "stage_identifiers"
 _PERSON_NODE = "person:"
@@ -126,23 +125,17 @@ def link_batch(connection: Connection, identities: PersonIdentities) -> Resoluti
             merge_parameters(resolution.merged),
         )
     new = links[~links["identifier"].isin(known["identifier"])].drop_duplicates("identifier")
-    if not new.empty:
-        connection.execute(
-            insert(person_links),
-            [
-                {
-                    "identifier": identifier,
-                    "kind": kind,
-                    "person_id": person,
-                    "key_version": identities.key_version,
-                    "linked_at": utc_now(),
-                }
-                for identifier, kind, person in zip(
-                    new["identifier"],
-                    new["kind"],
-                    new["registration_id"].map(resolution.person_of_registration),
-                    strict=True,
-                )
-            ],
-        )
+    bulk_insert(
+        connection,
+        qualified_name(connection, person_links),
+        pd.DataFrame(
+            {
+                "identifier": new["identifier"].to_numpy(),
+                "kind": new["kind"].to_numpy(),
+                "person_id": new["registration_id"].map(resolution.person_of_registration).to_numpy(),
+                "key_version": identities.key_version,
+                "linked_at": timestamp_text(),
+            }
+        ),
+    )
     return resolution

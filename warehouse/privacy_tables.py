@@ -29,7 +29,7 @@ vault_identities = Table(
     metadata,
     Column("registration_id", Text, primary_key=True),
     Column("person_id", String(48), index=True, comment="null when the registration names no one"),
-    Column("sealed", Text, nullable=False, comment="base64 AES-256-GCM of the identifying fields"),
+    Column("sealed", Text, nullable=False, comment="hex of nonce, AES-256-GCM ciphertext and tag of the identifying fields"),
     Column("sealed_at", DateTime(timezone=True), nullable=False),
     schema=VAULT_SCHEMA,
     comment="Identifying fields of each registration, sealed under the vault key (person id as associated data).",

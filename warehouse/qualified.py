@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Connection, Table, TextClause, text
 
 
@@ -18,3 +20,8 @@ def temporary_table(connection: Connection, name: str, columns: str) -> TextClau
     if connection.dialect.name == "postgresql":
         return text(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
     return text(f"CREATE TEMPORARY TABLE {name} ({columns})")
+
+
+def timestamp_text(moment: dt.datetime | None = None) -> str:
+    """A UTC time as text that bulk loads accept on both dialects and SQLAlchemy reads back on SQLite."""
+    return (moment or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")

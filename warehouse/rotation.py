@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.identity import registration_ids
@@ -22,7 +22,7 @@ from warehouse.bulk import bulk_insert
 from warehouse.ledger import KeyMismatch, utc_now
 from warehouse.approximate import store_encodings
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities
-from warehouse.qualified import qualified_name, temporary_table
+from warehouse.qualified import qualified_name, temporary_table, timestamp_text
 from warehouse.tables import key_fingerprints, registrations
 from warehouse.vault import audit, open_entry, seal_frame
 
@@ -103,20 +103,25 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
                     "registration_id": entries["new_registration_id"],
                     "person_id": persons,
                     "sealed": seal_frame(vault_key, payloads, persons, entries["new_registration_id"]),
-                    "sealed_at": utc_now().strftime("%Y-%m-%d %H:%M:%S.%f+00:00"),
+                    "sealed_at": timestamp_text(),
                 }
             ),
         )
         connection.execute(delete(person_links))
         fresh = links.dropna(subset=["person_id"]).drop_duplicates("identifier")
-        if not fresh.empty:
-            connection.execute(
-                insert(person_links),
-                [
-                    {"identifier": i, "kind": k, "person_id": p, "key_version": new.version, "linked_at": utc_now()}
-                    for i, k, p in zip(fresh["identifier"], fresh["kind"], fresh["person_id"].map(new_person), strict=True)
-                ],
-            )
+        bulk_insert(
+            connection,
+            qualified_name(connection, person_links),
+            pd.DataFrame(
+                {
+                    "identifier": fresh["identifier"].to_numpy(),
+                    "kind": fresh["kind"].to_numpy(),
+                    "person_id": fresh["person_id"].map(new_person).to_numpy(),
+                    "key_version": new.version,
+                    "linked_at": timestamp_text(),
+                }
+            ),
+        )
         connection.execute(delete(name_encodings))
         encodings = name_encodings_of(entries, entries["new_registration_id"], new.material)
         store_encodings(connection, encodings, entries.set_index("new_registration_id")["new_person_id"], new.version)

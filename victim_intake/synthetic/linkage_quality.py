@@ -19,7 +19,10 @@ def quality(truth: pd.DataFrame, stored: pd.DataFrame) -> dict:
     true_pairs = pairs(joined["person"])
     predicted_pairs = pairs(joined["person_id"])
     both = pairs(joined["person"] + "|" + joined["person_id"])
-    split = joined.groupby("person")["person_id"].transform(lambda ids: ids != ids.mode().iloc[0])
+    # A record is "not linked" when its person id is not the one most of its true person's records carry.
+    sizes = joined.groupby(["person", "person_id"]).size().sort_values(kind="stable")
+    modal = sizes.reset_index().drop_duplicates("person", keep="last").set_index("person")["person_id"]
+    split = joined["person_id"] != joined["person"].map(modal)
     by_variant = joined.assign(split=split).groupby("variant")["split"].agg(["size", "sum"])
     return {
         "registrations": len(joined),
