@@ -276,3 +276,48 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     figures = quality(valid, stored)
     assert figures["precision"] >= 0.99 and figures["recall"] >= 0.95
     assert figures["by_variant"].loc[["typo", "transliteration", "day_month_swap"], "records"].sum() > 50
+
+
+def test_reveal_command_prints_after_auditing_and_refuses_bad_usage(isolated_settings, monkeypatch) -> None:
+    import base64
+
+    from typer.testing import CliRunner
+
+    from victim_intake.cli import app
+
+    monkeypatch.setenv("VICTIM_INTAKE_VAULT_KEY", base64.b64encode(VAULT_KEY).decode())
+    monkeypatch.setenv("VICTIM_INTAKE_ACTOR", "steward-jansen")
+    engine = make_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")
+    load(engine, [{"source_record_id": "A", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    person = person_of(engine, "A")
+    runner = CliRunner()
+
+    result = runner.invoke(app, ["reveal", "--person", person, "--reason", "court order 2025/17 art. 9"])
+    assert result.exit_code == 0, result.output
+    assert "Zwaluwstaart" in result.output and "111222333" in result.output
+    for arguments, message in (
+        (["reveal", "--person", person, "--reason", "because"], "lawful purpose"),
+        (["reveal", "--person", "v1-nobody", "--reason", "court order 2025/17 art. 9"], "no vault entry"),
+        (["reveal", "--person", person, "--reason", "asked about 111222333 by police"], "quotes"),
+        (["erase", "--person", "v1-nobody"], "no person"),
+    ):
+        refused = runner.invoke(app, arguments)
+        assert refused.exit_code == 2 and message in refused.output, refused.output
+    monkeypatch.delenv("VICTIM_INTAKE_VAULT_KEY")
+    assert runner.invoke(app, ["reveal", "--person", person, "--reason", "court order 2025/17 art. 9"]).exit_code == 2
+    with engine.connect() as connection:
+        audits = connection.execute(text("SELECT actor, action, reason FROM privacy_audit")).all()
+    assert audits == [("steward-jansen", "reveal", "court order 2025/17 art. 9")]
+    engine.dispose()
+
+
+def test_another_vault_key_is_refused(pseudonym_key, monkeypatch) -> None:
+    import base64
+
+    from flows.nightly import prepare_warehouse
+    from warehouse.ledger import KeyMismatch
+
+    prepare_warehouse()
+    monkeypatch.setenv("VICTIM_INTAKE_VAULT_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+    with pytest.raises(KeyMismatch, match="vault key"):
+        prepare_warehouse()
