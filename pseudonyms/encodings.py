@@ -76,15 +76,18 @@ def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return pd.DataFrame({"birth_key": hasher.digest_series(written), "swapped_key": hasher.digest_series(swapped)})
 
 
-def dice(left: pd.Series, right: pd.Series) -> np.ndarray:
-    """Dice coefficient of pairs of hex Bloom filters."""
-    if left.empty:
-        return np.zeros(0)
-    a = np.frombuffer(bytes.fromhex("".join(left.tolist())), dtype=np.uint8).reshape(len(left), -1)
-    b = np.frombuffer(bytes.fromhex("".join(right.tolist())), dtype=np.uint8).reshape(len(right), -1)
-    common = np.bitwise_count(a & b).sum(axis=1)
-    total = np.bitwise_count(a).sum(axis=1) + np.bitwise_count(b).sum(axis=1)
-    return 2 * common / np.maximum(total, 1)
+def bloom_matrix(blooms: pd.Series) -> np.ndarray:
+    """Hex Bloom filters decoded once into one row of bytes each."""
+    if blooms.empty:
+        return np.zeros((0, BLOOM_BITS // 8), dtype=np.uint8)
+    return np.frombuffer(bytes.fromhex("".join(blooms.tolist())), dtype=np.uint8).reshape(len(blooms), -1)
+
+
+def dice(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Dice coefficient of the Bloom filters in rows `left[i]` and `right[i]` of `matrix`."""
+    ones = np.bitwise_count(matrix).sum(axis=1, dtype=np.int64)
+    common = np.bitwise_count(matrix[left] & matrix[right]).sum(axis=1, dtype=np.int64)
+    return 2 * common / np.maximum(ones[left] + ones[right], 1)
 
 
 def name_encodings(records: pd.DataFrame, registration_ids: pd.Series, key: bytes) -> pd.DataFrame:

@@ -8,16 +8,17 @@ one more edge in the linkage graph, so it links transitively like a shared ident
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, column, select, table, update
 
-from pseudonyms.encodings import dice
+from pseudonyms.encodings import bloom_matrix, dice
 from warehouse.bulk import bulk_insert
 from warehouse.privacy_tables import name_encodings
 from warehouse.qualified import qualified_name, temporary_table
 
 # Same birth date: a typo or transliteration leaves most bigrams in common.
-SAME_DATE_THRESHOLD = 0.80
+SAME_DATE_THRESHOLD = 0.85
 # Day and month swapped: only a (nearly) identical name makes that likely to be one person.
 SWAPPED_DATE_THRESHOLD = 0.95
 _STAGE = "stage_birth_keys"
@@ -36,27 +37,32 @@ def known_encodings(connection: Connection, batch: pd.DataFrame) -> pd.DataFrame
     ).all()
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
-    return pd.DataFrame(rows, columns=_COLUMNS, dtype=object)
+    # Plain tuples: pandas probes every SQLAlchemy Row for attributes, which is slow.
+    return pd.DataFrame([tuple(row) for row in rows], columns=_COLUMNS, dtype=object)
 
 
 def matches(batch: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
     """Matching pairs (registration_id of the batch, node) where node is `person:<id>` for a stored
     encoding and `registration:<id>` for another record of the batch."""
-    batch = batch.assign(node="registration:" + batch["registration_id"])
-    known = known.assign(node="person:" + known["person_id"])
-    others = pd.concat([batch, known], ignore_index=True)
+    others = pd.concat(
+        [batch.assign(node="registration:" + batch["registration_id"]), known.assign(node="person:" + known["person_id"])],
+        ignore_index=True,
+    )
+    others["row"] = np.arange(len(others))
+    matrix = bloom_matrix(others["bloom"])  # decoded once; the batch's records are its first rows
+    mine = others.iloc[: len(batch)]
     pairs = []
-    for left_key, right_key, threshold in (
-        ("birth_key", "birth_key", SAME_DATE_THRESHOLD),
-        ("swapped_key", "birth_key", SWAPPED_DATE_THRESHOLD),
-    ):
-        candidates = batch.dropna(subset=[left_key]).merge(
-            others, left_on=left_key, right_on=right_key, suffixes=("", "_other")
+    for left_key, threshold in (("birth_key", SAME_DATE_THRESHOLD), ("swapped_key", SWAPPED_DATE_THRESHOLD)):
+        candidates = mine[[left_key, "registration_id", "row"]].dropna().merge(
+            others[["birth_key", "registration_id", "row", "node"]],
+            left_on=left_key,
+            right_on="birth_key",
+            suffixes=("", "_other"),
         )
         candidates = candidates[candidates["registration_id"] != candidates["registration_id_other"]]
-        score = dice(candidates["bloom"], candidates["bloom_other"])
-        pairs.append(candidates.loc[score >= threshold, ["registration_id", "node_other"]])
-    return pd.concat(pairs, ignore_index=True).rename(columns={"node_other": "node"}).drop_duplicates()
+        score = dice(matrix, candidates["row"].to_numpy(), candidates["row_other"].to_numpy())
+        pairs.append(candidates.loc[score >= threshold, ["registration_id", "node"]])
+    return pd.concat(pairs, ignore_index=True).drop_duplicates()
 
 
 def store_encodings(connection: Connection, batch: pd.DataFrame, person_of_registration: pd.Series, key_version: int) -> None:

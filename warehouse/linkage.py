@@ -59,7 +59,7 @@ def known_links(connection: Connection, links: pd.DataFrame) -> pd.DataFrame:
     ).all()
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
-    return pd.DataFrame(rows, columns=["identifier", "person_id"], dtype=object)
+    return pd.DataFrame([tuple(row) for row in rows], columns=["identifier", "person_id"], dtype=object)
 
 
 def _stage_column():

@@ -43,7 +43,7 @@ class Rotated:
 
 def _open_all(rows: list, vault_key: bytes) -> pd.DataFrame:
     """Vault rows (registration_id, person_id, sealed, source) -> identifying fields, in memory."""
-    frame = pd.DataFrame(rows, columns=["registration_id", "person_id", "sealed", "source"], dtype=object)
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=["registration_id", "person_id", "sealed", "source"], dtype=object)
     fields = [
         open_entry(vault_key, sealed, person, registration)
         for registration, person, sealed in zip(frame["registration_id"], frame["person_id"], frame["sealed"], strict=True)
