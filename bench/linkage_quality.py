@@ -1,8 +1,9 @@
 """Precision and recall (pairs of registrations) of person linkage on the synthetic demo data.
 
-Writes a demo inbox (optionally with hard variants: typos, transliterations, swapped day and
-month), loads every file through the same task functions the nightly flow runs (without the
-Prefect server, for speed), and compares the warehouse's `person_id` with the truth file:
+Writes a demo inbox (the police feed, optionally with hard variants: typos, transliterations,
+swapped day and month, and every shipped partner's file), loads every file through the same task
+functions the nightly flow runs (without the Prefect server, for speed), and compares the
+warehouse's `person_id` with the truth file (anonymous CTDC rows left out):
 
     .venv/bin/python bench/linkage_quality.py --persons 5000 --hard-share 0.3
 
@@ -18,6 +19,7 @@ import os
 import secrets
 import tempfile
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +43,7 @@ def main() -> None:
 
     from connectors.files import sha256_of
     from flows.nightly import prepare_warehouse
+    from flows.partner_tasks import ingest_partner_file
     from flows.police_tasks import load, pseudonymise, read_feed, validate
     from pseudonyms.identity import registration_ids
     from victim_intake import settings
@@ -61,14 +64,17 @@ def main() -> None:
         batch = BatchRecord(uuid.uuid4().hex, run_id, "police", path.name, sha256_of(path), utc_now())
         validated = validate.fn(read_feed.fn(str(path), batch.file_sha256))
         load.fn(batch, pseudonymise.fn(validated, batch.batch_id), validated)
+    for path in summary.partner_files:
+        batch = BatchRecord(uuid.uuid4().hex, run_id, path.parent.name, path.name, sha256_of(path), utc_now())
+        ingest_partner_file(str(path), batch, lambda stage: nullcontext())
 
     truth = pd.read_csv(summary.truth_path, dtype=str, keep_default_na=False)
     truth = truth[truth["valid"] == "true"].drop_duplicates(["source", "source_record_id"])
-    truth = truth.assign(registration_id=registration_ids("police", truth["source_record_id"], key).to_numpy())
+    truth = truth.assign(registration_id=registration_ids(truth["source"], truth["source_record_id"], key).to_numpy())
     with engine.connect() as connection:
         stored = pd.read_sql(sa.text("SELECT registration_id, person_id FROM registrations"), connection)
     figures = quality(truth, stored)
-    print(f"demo: {arguments.persons} persons, seed {arguments.seed}, hard-variant share {arguments.hard_share}")
+    print(f"demo: {arguments.persons} persons, seed {arguments.seed}, hard-variant share {arguments.hard_share}, police and partner files")
     for name in ("registrations", "true persons", "linked persons"):
         print(f"{name:16} {figures[name]:,}")
     print(f"{'precision':16} {figures['precision']:.4f}")

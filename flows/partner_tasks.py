@@ -21,6 +21,7 @@ from connectors.tabular import TextTable, read_table
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.retries import LOAD_RETRIES
+from flows.identities import batch_identities
 from pseudonyms.keys import load_key
 from pseudonyms.pseudonymise import to_registrations
 from pseudonyms.quarantine_seal import seal_values
@@ -168,6 +169,7 @@ def load_partner_batch(batch: BatchRecord, registrations: pd.DataFrame, validate
             replace_source=definition.id if definition.delivery == "snapshot" else None,
             lock_timeout_seconds=settings.lock_timeout_seconds(),
             before_commit=lambda: crash_point("load-transaction"),
+            identities=batch_identities(validated.records, registrations["registration_id"]),
         )
 
 

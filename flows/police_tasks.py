@@ -18,8 +18,8 @@ from connectors.police import SOURCE, PoliceFile, read_police_file
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.retries import LOAD_RETRIES
+from flows.identities import batch_identities
 from pseudonyms.keys import load_key
-from pseudonyms.person_identities import person_identities
 from pseudonyms.pseudonymise import to_registrations
 from schemas.canonical import record_schema, registration_schema
 from schemas.police import FRAME_CHECK_COLUMNS, PoliceRecord, to_canonical

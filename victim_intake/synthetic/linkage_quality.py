@@ -15,6 +15,8 @@ def pairs(groups: pd.Series) -> int:
 def quality(truth: pd.DataFrame, stored: pd.DataFrame) -> dict:
     """`truth` (valid rows with `person`, `variant`, `registration_id`) against `stored`
     (`registration_id`, `person_id`): counts, pair precision and recall, unlinked records by variant."""
+    # Anonymous rows (CTDC exchange files) have no true person and cannot be linked by design.
+    truth = truth[truth["person"] != ""]
     joined = truth.merge(stored, on="registration_id", how="inner", validate="one_to_one")
     true_pairs = pairs(joined["person"])
     predicted_pairs = pairs(joined["person_id"])
