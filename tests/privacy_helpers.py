@@ -35,7 +35,16 @@ def canonical(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def load(engine: Engine, rows: list[dict], *, key: bytes, vault_key: bytes, key_version: int = 1, source: str = "police") -> str:
+def load(
+    engine: Engine,
+    rows: list[dict],
+    *,
+    key: bytes,
+    vault_key: bytes,
+    key_version: int = 1,
+    source: str = "police",
+    snapshot: bool = False,
+) -> str:
     """Load the rows as one batch of a new file; returns the batch id."""
     create_tables(engine)
     records = canonical(rows)
@@ -48,7 +57,7 @@ def load(engine: Engine, rows: list[dict], *, key: bytes, vault_key: bytes, key_
     identities = person_identities(
         records, registrations["registration_id"], key=key, key_version=key_version, vault_key=vault_key
     )
-    load_batch(engine, batch, registrations, pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"]), len(rows), identities=identities)
+    load_batch(engine, batch, registrations, pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"]), len(rows), identities=identities, replace_source=source if snapshot else None)
     return batch.batch_id
 
 

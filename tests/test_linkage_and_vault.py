@@ -329,3 +329,12 @@ def test_another_vault_key_is_refused(pseudonym_key, monkeypatch) -> None:
     monkeypatch.setenv("VICTIM_INTAKE_VAULT_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     with pytest.raises(KeyMismatch, match="vault key"):
         prepare_warehouse()
+
+
+def test_a_snapshot_delivery_leaves_no_vault_entry_of_the_rows_it_replaces(engine) -> None:
+    load(engine, [{"source_record_id": "S1", **ANNA}, {"source_record_id": "S2", "surname": "Gone", "birth_date": "1970-01-01"}], key=KEY, vault_key=VAULT_KEY, source="opvang", snapshot=True)
+    load(engine, [{"source_record_id": "S1", **ANNA}], key=KEY, vault_key=VAULT_KEY, source="opvang", snapshot=True)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM registrations")).scalar_one() == 1
+        assert connection.execute(text("SELECT count(*) FROM vault_identities")).scalar_one() == 1
+        assert connection.execute(text("SELECT count(*) FROM name_encodings")).scalar_one() == 1
