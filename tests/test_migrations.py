@@ -13,6 +13,7 @@ from scratch_db import POSTGRES_ADMIN_URL, scratch_url
 
 from warehouse import migrate
 from warehouse.database import create_tables, make_engine
+from warehouse.privacy_tables import VAULT_SCHEMA, vault_metadata
 from warehouse.tables import metadata
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -27,9 +28,28 @@ def engine(request, tmp_path):
 
 
 def differences(engine: sa.Engine) -> list:
+    """Differences between the migrated database and the table definitions, the vault included
+    (its own schema on PostgreSQL; on SQLite, which has no schemas, beside the other tables)."""
+    combined = sa.MetaData()
+    for table in metadata.tables.values():
+        table.to_metadata(combined)
+    if engine.dialect.name == "sqlite":
+        for table in vault_metadata.tables.values():
+            table.to_metadata(combined, schema=None)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return compare_metadata(context, metadata)
+        found = compare_metadata(context, combined)
+        if engine.dialect.name == "postgresql":
+            vault_context = MigrationContext.configure(
+                connection,
+                opts={
+                    "compare_type": True,
+                    "include_schemas": True,
+                    "include_name": lambda name, kind, _: kind != "schema" or name == VAULT_SCHEMA,
+                },
+            )
+            found += compare_metadata(vault_context, vault_metadata)
+        return found
 
 
 def test_head_equals_the_table_definitions(engine) -> None:

@@ -6,38 +6,40 @@ SQLite the schema is mapped away (`database.make_engine`) and the tables sit bes
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text
-
-from warehouse.tables import metadata
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
 VAULT_SCHEMA = "vault"
+# Its own metadata: the vault is a schema of its own, created by migration 0005.
+vault_metadata = MetaData(schema=VAULT_SCHEMA)
 
 person_links = Table(
     "person_links",
-    metadata,
+    vault_metadata,
     Column("identifier", String(32), primary_key=True, comment="keyed pseudonym of one strong identifier"),
     Column("kind", String(8), nullable=False, comment="name (name + birth date) | bsn | vnr"),
-    Column("person_id", String(48), nullable=False, index=True),
+    Column("person_id", String(48), nullable=False),
     Column("key_version", Integer, nullable=False, comment="version of the pseudonym key that made it"),
     Column("linked_at", DateTime(timezone=True), nullable=False),
+    Index("ix_person_links_person_id", "person_id"),
     schema=VAULT_SCHEMA,
     comment="Which person each keyed identifier belongs to: the memory of linkage across batches.",
 )
 
 vault_identities = Table(
     "vault_identities",
-    metadata,
+    vault_metadata,
     Column("registration_id", Text, primary_key=True),
-    Column("person_id", String(48), index=True, comment="null when the registration names no one"),
+    Column("person_id", String(48), comment="null when the registration names no one"),
     Column("sealed", Text, nullable=False, comment="hex of nonce, AES-256-GCM ciphertext and tag of the identifying fields"),
     Column("sealed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_vault_identities_person_id", "person_id"),
     schema=VAULT_SCHEMA,
     comment="Identifying fields of each registration, sealed under the vault key (person id as associated data).",
 )
 
 privacy_audit = Table(
     "privacy_audit",
-    metadata,
+    vault_metadata,
     Column("audit_id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(128), nullable=False, comment="operating-system user or VICTIM_INTAKE_ACTOR"),
@@ -51,13 +53,15 @@ privacy_audit = Table(
 
 name_encodings = Table(
     "name_encodings",
-    metadata,
+    vault_metadata,
     Column("registration_id", Text, primary_key=True),
-    Column("person_id", String(48), nullable=False, index=True),
-    Column("birth_key", String(32), nullable=False, index=True, comment="keyed birth date"),
+    Column("person_id", String(48), nullable=False),
+    Column("birth_key", String(32), nullable=False, comment="keyed birth date"),
     Column("swapped_key", String(32), comment="keyed birth date with day and month swapped"),
     Column("bloom", Text, nullable=False, comment="keyed Bloom filter of the name's bigrams (hex)"),
     Column("key_version", Integer, nullable=False),
+    Index("ix_name_encodings_person_id", "person_id"),
+    Index("ix_name_encodings_birth_key", "birth_key"),
     schema=VAULT_SCHEMA,
     comment="Keyed encodings of each registration's name and birth date, for approximate matching.",
 )
