@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 from warehouse.privacy_tables import VAULT_SCHEMA
+from warehouse.marts import refresh_marts
 
 
 def normalise_url(url: str) -> URL:
@@ -50,10 +51,13 @@ def make_engine(url: str) -> Engine:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create or upgrade the warehouse schema by applying the Alembic migrations (`warehouse.migrate`)."""
+    """Create or upgrade the warehouse schema by applying the Alembic migrations (`warehouse.migrate`),
+    then refresh the marts of any stale year."""
     from warehouse.migrate import upgrade
 
     upgrade(engine)
+    with engine.begin() as connection:
+        refresh_marts(connection)
 
 
 @cache
