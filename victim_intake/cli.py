@@ -12,6 +12,7 @@ from rich.table import Table
 
 from victim_intake import settings
 from victim_intake.commands.estimate import estimate
+from victim_intake.commands.report import report
 from victim_intake.commands.rerun import rerun
 from victim_intake.commands.status import status
 from victim_intake.commands.keys_rotate import keys_rotate
@@ -29,6 +30,7 @@ app.command("reveal")(reveal)
 app.command("erase")(erase)
 app.command("purge")(purge)
 keys_app.command("rotate")(keys_rotate)
+app.command("report")(report)
 
 console = Console()
 errors = Console(stderr=True)

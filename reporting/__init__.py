@@ -1,0 +1,1 @@
+"""The scale-and-nature report: tables from the marts, disclosure control, HTML/Markdown/CSV."""

@@ -1,0 +1,182 @@
+"""Words and numbers of the report in Dutch or English."""
+
+from __future__ import annotations
+
+import gettext
+from functools import cache
+
+import pycountry
+
+LANGUAGES = ("nl", "en")
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Presumed victims of human trafficking: scale and nature, {year}",
+        "registrations": "Registrations",
+        "persons": "Persons",
+        "total": "Total",
+        "share": "%",
+        "year": "Year",
+        "other": "other",
+        "unknown": "unknown",
+        "suppressed": "x",
+        "legend": "x = suppressed to protect small groups (see Methods).",
+        "overview": "Registrations and persons per year",
+        "trend_forms": "Persons per year by form of exploitation",
+        "by": "{measure} by {dimension}",
+        "crossing": "Persons by {row} and {column}",
+        "chart_forms": "Persons by form of exploitation, {year}",
+        "chart_trend": "Registrations and persons, {first}-{last}",
+        "chart_nationality": "Persons by nationality, {year}",
+        "methods": "Methods",
+        "freshness": "Data freshness per source",
+        "source": "Source",
+        "last_load": "Last file loaded",
+        "files": "Files loaded",
+        "failed": "Failed loads",
+        "contents": "Tables",
+        "generated": "Generated {when} from the registry warehouse. All figures are aggregates.",
+    },
+    "nl": {
+        "title": "Vermoedelijke slachtoffers van mensenhandel: aard en omvang, {year}",
+        "registrations": "Registraties",
+        "persons": "Personen",
+        "total": "Totaal",
+        "share": "%",
+        "year": "Jaar",
+        "other": "overig",
+        "unknown": "onbekend",
+        "suppressed": "x",
+        "legend": "x = onderdrukt ter bescherming van kleine groepen (zie Methode).",
+        "overview": "Registraties en personen per jaar",
+        "trend_forms": "Personen per jaar naar vorm van uitbuiting",
+        "by": "{measure} naar {dimension}",
+        "crossing": "Personen naar {row} en {column}",
+        "chart_forms": "Personen naar vorm van uitbuiting, {year}",
+        "chart_trend": "Registraties en personen, {first}-{last}",
+        "chart_nationality": "Personen naar nationaliteit, {year}",
+        "methods": "Methode",
+        "freshness": "Actualiteit van de gegevens per bron",
+        "source": "Bron",
+        "last_load": "Laatste bestand geladen",
+        "files": "Bestanden geladen",
+        "failed": "Mislukte ladingen",
+        "contents": "Tabellen",
+        "generated": "Gemaakt op {when} uit het registratiedatawarehouse. Alle cijfers zijn totalen.",
+    },
+}
+
+_DIMENSIONS = {
+    "en": {
+        "exploitation_type": "form of exploitation",
+        "gender": "gender",
+        "age_group": "age group",
+        "minor": "minor or adult",
+        "nationality": "nationality",
+        "dutch": "Dutch or non-Dutch",
+        "source_kind": "reporting source",
+        "reporting_unit": "reporting unit or region",
+        "exploitation_country": "country of exploitation",
+    },
+    "nl": {
+        "exploitation_type": "vorm van uitbuiting",
+        "gender": "geslacht",
+        "age_group": "leeftijdsgroep",
+        "minor": "minderjarig of meerderjarig",
+        "nationality": "nationaliteit",
+        "dutch": "Nederlands of niet-Nederlands",
+        "source_kind": "melder",
+        "reporting_unit": "eenheid of regio van de melder",
+        "exploitation_country": "land van uitbuiting",
+    },
+}
+
+_CATEGORIES = {
+    "en": {
+        "sexual": "sexual exploitation",
+        "labour": "labour exploitation",
+        "criminal": "criminal exploitation",
+        "begging": "forced begging",
+        "organ_removal": "organ removal",
+        "female": "female",
+        "male": "male",
+        "minor": "minor (under 18)",
+        "adult": "adult",
+        "dutch": "Dutch",
+        "non_dutch": "non-Dutch",
+        "police": "police",
+        "kmar": "Royal Marechaussee",
+        "nla": "Labour Authority",
+        "care_coordination": "care coordination",
+        "fairwork": "FairWork",
+        "shelter": "shelter",
+        "ctdc": "CTDC exchange",
+    },
+    "nl": {
+        "sexual": "seksuele uitbuiting",
+        "labour": "arbeidsuitbuiting",
+        "criminal": "criminele uitbuiting",
+        "begging": "gedwongen bedelarij",
+        "organ_removal": "orgaanverwijdering",
+        "other": "overig",
+        "unknown": "onbekend",
+        "female": "vrouw",
+        "male": "man",
+        "minor": "minderjarig (onder 18)",
+        "adult": "meerderjarig",
+        "dutch": "Nederlands",
+        "non_dutch": "niet-Nederlands",
+        "police": "politie",
+        "kmar": "Koninklijke Marechaussee",
+        "nla": "Nederlandse Arbeidsinspectie",
+        "care_coordination": "zorgcoördinatie",
+        "fairwork": "FairWork",
+        "shelter": "opvang",
+        "ctdc": "CTDC-uitwisseling",
+        "unknown region": "onbekende regio",
+    },
+}
+
+_COUNTRY_DIMENSIONS = ("nationality", "exploitation_country")
+
+
+def word(language: str, name: str, **values: object) -> str:
+    return _WORDS[language][name].format(**values)
+
+
+def dimension(language: str, name: str) -> str:
+    return _DIMENSIONS[language][name]
+
+
+@cache
+def _dutch_countries() -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["nl"], fallback=True)
+
+
+def country(language: str, code: str) -> str:
+    if code == "UNK":
+        return word(language, "unknown")
+    found = pycountry.countries.get(alpha_3=code)
+    if found is None:
+        return code
+    name = getattr(found, "common_name", None) or found.name
+    return _dutch_countries().gettext(found.name) if language == "nl" else name
+
+
+def category(language: str, dimension_name: str, code: str) -> str:
+    """The label of a category code of a dimension (country codes become country names)."""
+    if code == "other":
+        return word(language, "other")
+    if dimension_name in _COUNTRY_DIMENSIONS:
+        return country(language, code)
+    return _CATEGORIES[language].get(code, code)
+
+
+def number(language: str, value: int) -> str:
+    text = f"{value:,}"
+    return text.replace(",", ".") if language == "nl" else text
+
+
+def percentage(language: str, value: float) -> str:
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if language == "nl" else text

@@ -1,0 +1,116 @@
+"""The methods section: what is counted and how, the suppression rule, sources and their freshness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, case, func, select
+
+from disclosure.suppression import MIN_PERCENTAGE_BASE
+from reporting import labels
+from reporting.tables import Report
+from warehouse.tables import ingest_batches
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """What the ledger says about one source: its last loaded file and how many loads failed."""
+
+    source: str
+    last_loaded: datetime | None
+    files_loaded: int
+    failed: int
+
+
+def read_freshness(connection: Connection) -> list[Freshness]:
+    loaded = ingest_batches.c.state == "loaded"
+    query = (
+        select(
+            ingest_batches.c.source,
+            func.max(case((loaded, ingest_batches.c.finished_at))),
+            func.count(case((loaded, 1))),
+            func.count(case((ingest_batches.c.state == "failed", 1))),
+        )
+        .group_by(ingest_batches.c.source)
+        .order_by(ingest_batches.c.source)
+    )
+    return [Freshness(source, last, int(files), int(failed)) for source, last, files, failed in connection.execute(query)]
+
+
+_TEXT = {
+    "en": [
+        "Registrations are reports of a presumed victim by one source; one person may be reported by "
+        "several sources and more than once. Persons are counted once per year, however many sources "
+        "reported them, with the characteristics of their first registration of the year (so persons add "
+        "up over every breakdown). Persons are linked across sources through keyed pseudonyms; no name "
+        "or other identifier is in the warehouse.",
+        "Registrations without identifying fields (for instance CTDC exchange rows) cannot be linked and "
+        "count as one person each, so person counts are an upper bound where such rows occur.",
+        "Small groups are protected. Every cell from 1 to {lowest} is suppressed (primary suppression), "
+        "and further cells, always including at least one more in every row and column that holds a "
+        "suppressed cell, are suppressed until no suppressed cell can be recomputed from any table of this "
+        "report, totals and totals of totals included (secondary suppression; checked by an integer "
+        "program playing the attacker). Suppressed cells are shown as x. Percentages are shown only of a "
+        "total of at least {base}.",
+        "Nationality and country of exploitation show the {top} largest groups of the year; the rest is "
+        "'other'. The trend covers {first}-{last}. Sources in {year}: {kinds}.",
+    ],
+    "nl": [
+        "Registraties zijn meldingen van een vermoedelijk slachtoffer door één melder; één persoon kan door "
+        "meerdere melders en meer dan eens gemeld zijn. Personen worden per jaar één keer geteld, hoeveel "
+        "melders hen ook meldden, met de kenmerken van hun eerste registratie in dat jaar (zo tellen personen "
+        "in elke uitsplitsing op tot het totaal). Personen worden tussen melders gekoppeld via versleutelde "
+        "pseudoniemen; er staat geen naam of ander identificerend gegeven in het datawarehouse.",
+        "Registraties zonder identificerende gegevens (bijvoorbeeld CTDC-uitwisseling) zijn niet te koppelen "
+        "en tellen elk als één persoon; het aantal personen is dan een bovengrens.",
+        "Kleine groepen worden beschermd. Elke cel van 1 tot en met {lowest} wordt onderdrukt (primaire "
+        "onderdrukking), en verdere cellen, in elke rij en kolom met een onderdrukte cel minstens één, worden "
+        "onderdrukt tot geen onderdrukte cel meer uit een tabel van dit rapport is terug te rekenen, totalen en "
+        "totalen van totalen meegerekend (secundaire onderdrukking; gecontroleerd met een geheeltallig programma "
+        "dat de aanvaller speelt). Onderdrukte cellen staan als x. Percentages staan alleen bij een totaal van "
+        "minstens {base}.",
+        "Nationaliteit en land van uitbuiting tonen de {top} grootste groepen van het jaar; de rest is "
+        "'overig'. De trend beslaat {first}-{last}. Melders in {year}: {kinds}.",
+    ],
+}
+
+_UNPROTECTED = {
+    "en": "INTERNAL USE ONLY: this report was made with --min-cell {k}, so small cells are NOT suppressed.",
+    "nl": "ALLEEN VOOR INTERN GEBRUIK: dit rapport is gemaakt met --min-cell {k}; kleine cellen zijn NIET onderdrukt.",
+}
+
+
+def methods_paragraphs(report: Report, language: str, top: int) -> list[str]:
+    source_kinds = next(table for table in report.tables if table.name == "source_kind")
+    kinds = [code for code, cells in zip(source_kinds.rows, source_kinds.cells, strict=True) if report.values[cells[0]] > 0]
+    base = max(MIN_PERCENTAGE_BASE, 5 * report.min_cell)
+    paragraphs = [
+        text.format(
+            lowest=max(report.min_cell - 1, 0),
+            base=base,
+            top=top,
+            first=report.years[0],
+            last=report.years[-1],
+            year=report.year,
+            kinds=", ".join(labels.category(language, "source_kind", kind) for kind in kinds) or "-",
+        )
+        for text in _TEXT[language]
+    ]
+    if report.min_cell <= 1:
+        paragraphs.insert(0, _UNPROTECTED[language].format(k=report.min_cell))
+    return paragraphs
+
+
+def freshness_rows(rows: list[Freshness], language: str) -> tuple[list[str], list[list[str]]]:
+    header = [labels.word(language, name) for name in ("source", "last_load", "files", "failed")]
+    body = [
+        [
+            row.source,
+            row.last_loaded.strftime("%Y-%m-%d %H:%M") if row.last_loaded else "-",
+            labels.number(language, row.files_loaded),
+            labels.number(language, row.failed),
+        ]
+        for row in rows
+    ]
+    return header, body
