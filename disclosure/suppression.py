@@ -68,17 +68,41 @@ def _close_single_gaps(values: Mapping[Key, int], lines: Sequence[Line], hidden:
                 changed |= _hide_one_more(values, line, hidden)
 
 
-def intervals(
-    values: Mapping[Key, int], lines: Sequence[Line], hidden: Iterable[Key]
-) -> dict[Key, tuple[int, int]]:
-    """For each suppressed cell, the least and greatest whole value consistent with what is published."""
-    unknowns = sorted(set(hidden), key=repr)
-    if not unknowns:
-        return {}
-    index = {key: position for position, key in enumerate(unknowns)}
+def _components(lines: Sequence[Line], hidden: set[Key]) -> list[tuple[frozenset, list[Line]]]:
+    """Groups of suppressed cells tied together by shared lines, each with the lines that touch it.
+
+    Groups share no line, so each can be attacked on its own: smaller integer programs, and a group
+    unchanged since the last round need not be attacked again.
+    """
+    parent = {key: key for key in hidden}
+
+    def root(key: Key) -> Key:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    touching = []
+    for line in lines:
+        members = [key for key in (line.total, *line.parts) if key in hidden]
+        if members:
+            touching.append((line, members))
+            for other in members[1:]:
+                parent[root(other)] = root(members[0])
+    groups: dict[Key, tuple[set, list[Line]]] = {}
+    for key in hidden:
+        groups.setdefault(root(key), (set(), []))[0].add(key)
+    for line, members in touching:
+        groups[root(members[0])][1].append(line)
+    return [(frozenset(keys), group_lines) for keys, group_lines in groups.values()]
+
+
+def _attack_group(values: Mapping[Key, int], lines: Sequence[Line], unknowns: frozenset, upper: int) -> dict[Key, tuple[int, int]]:
+    ordered = sorted(unknowns, key=repr)
+    index = {key: position for position, key in enumerate(ordered)}
     rows, right = [], []
     for line in lines:
-        row = np.zeros(len(unknowns))
+        row = np.zeros(len(ordered))
         constant = 0.0
         # total - sum(parts) = 0, with published values moved to the right-hand side.
         for key, sign in ((line.total, 1.0), *((part, -1.0) for part in line.parts)):
@@ -89,15 +113,12 @@ def intervals(
         if row.any():
             rows.append(row)
             right.append(constant)
-    # A bound the attacker could state too (no cell exceeds everything published put together);
-    # it keeps the integer programs bounded.
-    upper = sum(values.values()) + 1
-    bounds = Bounds(np.ones(len(unknowns)), np.full(len(unknowns), upper))
+    bounds = Bounds(np.ones(len(ordered)), np.full(len(ordered), upper))
     constraints = [LinearConstraint(np.array(rows), right, right)] if rows else []
-    integrality = np.ones(len(unknowns))
+    integrality = np.ones(len(ordered))
     result = {}
     for key, position in index.items():
-        objective = np.zeros(len(unknowns))
+        objective = np.zeros(len(ordered))
         objective[position] = 1.0
         low = milp(objective, constraints=constraints, bounds=bounds, integrality=integrality)
         high = milp(-objective, constraints=constraints, bounds=bounds, integrality=integrality)
@@ -107,9 +128,30 @@ def intervals(
     return result
 
 
-def recoverable(values: Mapping[Key, int], lines: Sequence[Line], hidden: Iterable[Key]) -> set[Key]:
+def intervals(
+    values: Mapping[Key, int],
+    lines: Sequence[Line],
+    hidden: Iterable[Key],
+    _memory: dict | None = None,
+) -> dict[Key, tuple[int, int]]:
+    """For each suppressed cell, the least and greatest whole value consistent with what is published."""
+    # A bound the attacker could state too (no cell exceeds everything published put together);
+    # it keeps the integer programs bounded.
+    upper = sum(values.values()) + 1
+    memory = {} if _memory is None else _memory
+    result: dict[Key, tuple[int, int]] = {}
+    for unknowns, group_lines in _components(lines, set(hidden)):
+        if unknowns not in memory:
+            memory[unknowns] = _attack_group(values, group_lines, unknowns, upper)
+        result |= memory[unknowns]
+    return result
+
+
+def recoverable(
+    values: Mapping[Key, int], lines: Sequence[Line], hidden: Iterable[Key], _memory: dict | None = None
+) -> set[Key]:
     """Suppressed cells whose value follows exactly from the published values and lines."""
-    return {key for key, (low, high) in intervals(values, lines, hidden).items() if low == high}
+    return {key for key, (low, high) in intervals(values, lines, hidden, _memory).items() if low == high}
 
 
 def protect(values: Mapping[Key, int], lines: Sequence[Line], min_cell: int = DEFAULT_MIN_CELL) -> frozenset[Key]:
@@ -124,9 +166,10 @@ def protect(values: Mapping[Key, int], lines: Sequence[Line], min_cell: int = DE
     for line in lines:
         for key in (line.total, *line.parts):
             lines_of.setdefault(key, []).append(line)
+    memory: dict = {}
     while True:
         _close_single_gaps(values, lines, hidden)
-        exposed = recoverable(values, lines, hidden)
+        exposed = recoverable(values, lines, hidden, memory)
         if not exposed:
             return frozenset(hidden)
         progress = False

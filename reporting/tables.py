@@ -35,6 +35,10 @@ def key(measure: str, year: int, *pairs: tuple[str, str]) -> Key:
     return (measure, year, tuple(sorted(pairs)))
 
 
+class NoRegistrations(LookupError):
+    """The warehouse holds no registration of the year asked for."""
+
+
 @dataclass
 class ReportTable:
     """A table as published: row and column codes, cell keys and the margins it prints."""
@@ -171,6 +175,8 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
     """All tables of `year` (and the trend of the years before it), suppressed together."""
     years = list(range(year - TREND_YEARS + 1, year + 1))
     values = _read_counts(connection, years[0], year)
+    if key("registrations", year) not in values:
+        raise NoRegistrations(f"the warehouse holds no registrations of {year}")
     values |= _read_crossings(connection, year)
     for dimension in _FOLDED:
         ranked = [code for code in _categories(values, year, dimension) if code != "UNK"]

@@ -51,7 +51,7 @@ def report(
     from reporting.html import render_html
     from reporting.markdown import render_markdown
     from reporting.methods import read_freshness
-    from reporting.tables import build_report, key
+    from reporting.tables import NoRegistrations, build_report
     from warehouse.database import make_engine
     from warehouse.marts import refresh_marts
 
@@ -67,13 +67,13 @@ def report(
             built = build_report(connection, year, min_cell, top)
             freshness = read_freshness(connection)
         engine.dispose()
+    except NoRegistrations as error:
+        _fail(str(error))
     except ArgumentError:
         _fail("VICTIM_INTAKE_DATABASE_URL is not a valid SQLAlchemy URL")
     except SQLAlchemyError as error:
         detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         _fail(f"cannot read the warehouse {settings.redact_url(url)}: {detail}")
-    if key("registrations", year) not in built.values:
-        _fail(f"the warehouse holds no registrations of {year}")
 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     target = (out or _default_out(year, output)).resolve()

@@ -1,0 +1,161 @@
+"""The scale-and-nature report: marts against the raw rows, suppression across all tables, outputs."""
+
+from __future__ import annotations
+
+import csv
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from disclosure_attack import attack
+from test_flow_end_to_end import run_cli, scratch_postgres  # noqa: F401  (fixture)
+
+from reporting.tables import build_report, key
+from victim_intake.synthetic.registrations import synthetic_registrations
+from warehouse.bulk import bulk_insert
+from warehouse.database import create_tables, make_engine
+from warehouse.marts import refresh_marts
+
+YEARS = range(2020, 2025)
+
+
+def warehouse_with(url: str, frame: pd.DataFrame) -> sa.Engine:
+    engine = make_engine(url)
+    create_tables(engine)
+    with engine.begin() as connection:
+        bulk_insert(connection, "registrations", frame)
+        refresh_marts(connection, YEARS)
+    return engine
+
+
+@pytest.fixture
+def rows() -> pd.DataFrame:
+    # Few persons per year: plenty of small cells to suppress.
+    frame = synthetic_registrations(1500, YEARS, seed=5, persons=1200)
+    # A reporting unit that a spreadsheet would run as a formula.
+    frame.loc[frame.index[:40], "reporting_unit"] = "=HYPERLINK(1)"
+    return frame
+
+
+def expected_persons(frame: pd.DataFrame, dimension: str) -> pd.Series:
+    """Persons per year and category, computed here from the raw rows: first registration wins."""
+    people = frame.assign(person_key=frame["person_id"].fillna("registration:" + frame["registration_id"]))
+    people = people.sort_values(["registration_year", "person_key", "reported_on", "registration_id"])
+    first = people.drop_duplicates(["registration_year", "person_key"])
+    return first.groupby(["registration_year", dimension]).size()
+
+
+def mart_counts(engine: sa.Engine, measure: str, dimension: str) -> pd.Series:
+    with engine.connect() as connection:
+        found = pd.read_sql(
+            sa.text(
+                "SELECT registration_year, category, count FROM mart_yearly_counts "
+                "WHERE measure = :measure AND dimension = :dimension"
+            ),
+            connection,
+            params={"measure": measure, "dimension": dimension},
+        )
+    return found.set_index(["registration_year", "category"])["count"].sort_index()
+
+
+def check_marts(engine: sa.Engine, frame: pd.DataFrame) -> None:
+    for dimension in ("exploitation_type", "gender", "source_kind", "nationality"):
+        persons = expected_persons(frame, dimension).rename_axis(["registration_year", "category"])
+        assert mart_counts(engine, "persons", dimension).to_dict() == persons.sort_index().to_dict()
+        registrations = frame.groupby(["registration_year", dimension]).size().rename_axis(["registration_year", "category"])
+        assert mart_counts(engine, "registrations", dimension).to_dict() == registrations.sort_index().to_dict()
+
+
+def test_marts_count_persons_once_per_year(tmp_path, rows) -> None:
+    engine = warehouse_with(f"sqlite:///{tmp_path / 'w.sqlite'}", rows)
+    check_marts(engine, rows)
+    # Several sources reported some persons, and rows without a pseudonym count one each.
+    assert rows["person_id"].isna().any()
+    year = rows[rows["registration_year"] == 2024]
+    linked = year["person_id"].nunique()
+    with engine.connect() as connection:
+        persons = connection.execute(sa.text("SELECT count(*) FROM mart_person_years WHERE registration_year = 2024")).scalar_one()
+    assert persons == linked + year["person_id"].isna().sum() < len(year)
+
+
+def test_a_registration_moved_to_another_year_refreshes_both_years(tmp_path, rows) -> None:
+    engine = warehouse_with(f"sqlite:///{tmp_path / 'w.sqlite'}", rows)
+    moved = rows.iloc[0]["registration_id"]
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE registrations SET registration_year = 2019 WHERE registration_id = :id"), {"id": moved})
+        refreshed = refresh_marts(connection)
+    assert {2019, int(rows.iloc[0]["registration_year"])} <= refreshed
+    changed = rows.copy()
+    changed.loc[changed.index[0], "registration_year"] = 2019
+    check_marts(engine, changed)
+
+
+def test_no_published_cell_is_small_or_recoverable(tmp_path, rows) -> None:
+    engine = warehouse_with(f"sqlite:///{tmp_path / 'w.sqlite'}", rows)
+    with engine.connect() as connection:
+        report = build_report(connection, 2024, min_cell=10)
+    keys = {cell for table in report.tables for cell in table.keys()}
+    assert report.hidden, "the synthetic year should have small cells"
+    assert not [cell for cell in keys - report.hidden if 0 < report.values[cell] < 10]
+    values = {cell: report.values[cell] for cell in keys}
+    lines = [line for table in report.tables for line in table.lines()]
+    for cell, (least, most) in attack(values, lines, report.hidden).items():
+        assert least < most, f"{cell} recovered"
+    # Percentages only where the denominator is published and at least 50.
+    forms = next(table for table in report.tables if table.name == "exploitation_type")
+    assert report.share(forms.cells[0][1], forms.column_totals[1]) is not None
+    assert all(report.share(cell, key("persons", 2024)) is None for cell in report.hidden)
+
+
+@pytest.mark.postgres
+def test_postgres_gives_the_same_report_as_sqlite(tmp_path, rows, scratch_postgres) -> None:  # noqa: F811
+    reports = []
+    for url in (scratch_postgres, f"sqlite:///{tmp_path / 'w.sqlite'}"):
+        engine = warehouse_with(url, rows)
+        check_marts(engine, rows)
+        with engine.connect() as connection:
+            reports.append(build_report(connection, 2024, min_cell=10))
+        engine.dispose()
+    on_postgres, on_sqlite = reports
+    assert on_postgres.values == on_sqlite.values
+    assert on_postgres.hidden == on_sqlite.hidden
+
+
+def test_report_command_writes_md_csv_html(tmp_path, rows, isolated_settings) -> None:
+    warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", rows).dispose()
+    code, output = run_cli("report", "--year", "2024", "--format", "md", "--lang", "en", "--out", str(tmp_path / "r.md"))
+    assert code == 0, output
+    markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "## Methods" in markdown and "| x |" in markdown
+
+    code, output = run_cli("report", "--year", "2024", "--format", "csv", "--out", str(tmp_path / "csv"))
+    assert code == 0, output
+    files = sorted((tmp_path / "csv").glob("*.csv"))
+    assert len(files) >= 12
+    cells = [cell for path in files for row in csv.reader(path.open(encoding="utf-8")) for cell in row]
+    assert "'=HYPERLINK(1)" in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    numbers = [int(cell) for cell in cells if cell.isdigit()]
+    assert not [number for number in numbers if 0 < number < 10]
+
+    code, output = run_cli("report", "--year", "2024", "--lang", "nl", "--out", str(tmp_path / "r.html"))
+    assert code == 0, output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == 3 and "Methode" in page and "<script" not in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
+
+
+def test_report_of_an_empty_year_or_missing_warehouse_exits_2(tmp_path, rows, isolated_settings) -> None:
+    code, output = run_cli("report", "--year", "2024")
+    assert code == 2 and "no warehouse" in output
+    warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", rows).dispose()
+    code, output = run_cli("report", "--year", "2031")
+    assert code == 2 and "no registrations of 2031" in output
+
+
+def test_min_cell_zero_publishes_small_cells_with_a_warning(tmp_path, rows, isolated_settings) -> None:
+    warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", rows).dispose()
+    code, output = run_cli("report", "--year", "2024", "--format", "md", "--min-cell", "0", "--lang", "en", "--out", str(tmp_path / "r.md"))
+    assert code == 0
+    assert "INTERNAL USE ONLY" in (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "| x |" not in (tmp_path / "r.md").read_text(encoding="utf-8")
