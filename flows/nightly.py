@@ -24,6 +24,7 @@ from connectors.tabular import discover_partner_files
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.key_blocks import load_key_blocks
+from flows.mart_tasks import refresh_marts_after_run
 from flows.partner_tasks import ingest_partner_file
 from flows.progress import file_done
 from flows.police_tasks import load, pseudonymise, read_feed, validate
@@ -172,6 +173,7 @@ def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult
         logger.info("file %d of %d, %s: %s", number, len(new), result.file, result.state)
         file_done(number, len(new), result.file)
         results.append(result)
+    refresh_marts_after_run()
     failed = [result for result in results if result.state == "failed"]
     reason = f"{len(failed)} of {len(results)} file(s) failed" if failed else None
     finish_run(engine, run_id, failed=bool(failed), reason=reason)

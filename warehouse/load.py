@@ -18,8 +18,8 @@ from schemas.canonical import REGISTRATION_COLUMNS
 from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch
 from warehouse.locks import lock_source
+from warehouse.marts import mark_stale
 from warehouse.persons import assign_persons, forget_source
-from warehouse.marts import refresh_marts
 
 QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
 # Loaded when the entries carry them: the offending value, sealed under the vault key.
@@ -143,8 +143,8 @@ def load_batch(
                 rows_new = len(registrations) - replaced
             quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]
             bulk_insert(connection, "quarantine", quarantined.assign(batch_id=batch.batch_id)[quarantine_columns])
-            # The marts move with the registrations, in the same transaction.
-            refresh_marts(connection, registrations["registration_year"].dropna().unique())
+            # The marts of these years are recomputed after the run (or by the next reader).
+            mark_stale(connection, registrations["registration_year"].dropna().unique())
             if before_commit is not None:
                 before_commit()
     except exc.IntegrityError as error:

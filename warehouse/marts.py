@@ -1,12 +1,14 @@
 """Marts: aggregate tables over `registrations` that analysts and the scale-and-nature report read.
 
 Tables refreshed after each load, not views: distinct persons need a window over every
-registration of a year, which on a million rows takes seconds on SQLite, while the marts are read
-far more often than loaded. `load_batch` refreshes the years a batch touches in the same
-transaction as the batch itself, so the marts are never out of step with `registrations`; any
-other year whose registration count disagrees with the marts (a registration moved to another
-year, an erasure) is refreshed too. Each mart states its grain and documents its columns; the
-data dictionary is generated from these declarations.
+registration of a year, which on a million rows takes many seconds on SQLite, while the marts are
+read far more often than loaded. `load_batch` marks the years a batch touches as stale in the same
+transaction as the batch itself (cheap); the nightly flow refreshes the stale years once at the
+end of its run, and every reader (`victim-intake report`, `create_tables`) refreshes whatever is
+still stale before reading, so nobody reads a stale mart. A year whose registration count
+disagrees with the marts (a registration moved to another year, an erasure) counts as stale too.
+Each mart states its grain and documents its columns; the data dictionary is generated from these
+declarations.
 
 How persons are counted: a person is counted once per registration year however many sources
 reported them. Their characteristics in that year are those of their first registration of the
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Column, Connection, Integer, Table, Text, bindparam, func, select, text
+from sqlalchemy import Boolean, Column, Connection, Integer, Table, Text, bindparam, delete, func, select, text
 
 from warehouse.tables import metadata, registrations
 
@@ -66,59 +68,6 @@ CROSSINGS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _person_years_sql() -> str:
-    person_key = "COALESCE(person_id, 'registration:' || registration_id)"
-    characteristics = ",\n           ".join(f"{d.expression} AS {d.name}" for d in DIMENSIONS)
-    return f"""
-SELECT registration_year, person_key, linked, registrations, {", ".join(DIMENSION_NAMES)}
-FROM (
-    SELECT registration_year,
-           {person_key} AS person_key,
-           CASE WHEN person_id IS NULL THEN 0 ELSE 1 END AS linked,
-           COUNT(*) OVER person_year AS registrations,
-           {characteristics},
-           ROW_NUMBER() OVER (
-               PARTITION BY registration_year, {person_key}
-               ORDER BY CASE WHEN reported_on IS NULL THEN 1 ELSE 0 END, reported_on, registration_id
-           ) AS rank_in_year
-    FROM registrations
-    WINDOW person_year AS (PARTITION BY registration_year, {person_key})
-) AS ranked
-WHERE rank_in_year = 1"""
-
-
-def _counts_sql() -> str:
-    branches = []
-    for dimension in DIMENSIONS:
-        branches.append(
-            f"SELECT registration_year, 'registrations' AS measure, '{dimension.name}' AS dimension, "
-            f"{dimension.expression} AS category, COUNT(*) AS count "
-            f"FROM registrations GROUP BY registration_year, {dimension.expression}"
-        )
-        branches.append(
-            f"SELECT registration_year, 'persons', '{dimension.name}', {dimension.name}, COUNT(*) "
-            f"FROM mart_person_years GROUP BY registration_year, {dimension.name}"
-        )
-    return "\nUNION ALL\n".join(branches)
-
-
-def _crossings_sql() -> str:
-    expression = {dimension.name: dimension.expression for dimension in DIMENSIONS}
-    branches = []
-    for row, column in CROSSINGS:
-        branches.append(
-            f"SELECT registration_year, 'registrations' AS measure, '{row}' AS row_dimension, "
-            f"{expression[row]} AS row_category, '{column}' AS column_dimension, "
-            f"{expression[column]} AS column_category, COUNT(*) AS count "
-            f"FROM registrations GROUP BY registration_year, {expression[row]}, {expression[column]}"
-        )
-        branches.append(
-            f"SELECT registration_year, 'persons', '{row}', {row}, '{column}', {column}, COUNT(*) "
-            f"FROM mart_person_years GROUP BY registration_year, {row}, {column}"
-        )
-    return "\nUNION ALL\n".join(branches)
-
-
 _YEARS = bindparam("years", expanding=True)
 
 
@@ -130,7 +79,7 @@ SELECT registration_year, person_key, linked, registrations, {", ".join(DIMENSIO
 FROM (
     SELECT registration_year,
            {person_key} AS person_key,
-           CASE WHEN person_id IS NULL THEN FALSE ELSE TRUE END AS linked,
+           person_id IS NOT NULL AS linked,
            COUNT(*) OVER person_year AS registrations,
            {characteristics},
            ROW_NUMBER() OVER (
@@ -144,34 +93,40 @@ FROM (
 WHERE rank_in_year = 1"""
 
 
+_CUBE = "mart_refresh_cube"
+
+
+def _cube_sql() -> str:
+    """Both measures by year and every dimension at once: one pass over each source table.
+
+    The counts and crossings are then sums over this small cube instead of one pass over a million
+    registrations per breakdown.
+    """
+    expressions = ", ".join(f"{d.expression} AS {d.name}" for d in DIMENSIONS)
+    names = ", ".join(DIMENSION_NAMES)
+    return (
+        f"SELECT 'registrations' AS measure, registration_year, {names}, COUNT(*) AS n FROM "
+        f"(SELECT registration_year, {expressions} FROM registrations WHERE registration_year IN :years) AS r "
+        f"GROUP BY registration_year, {names} "
+        f"UNION ALL "
+        f"SELECT 'persons', registration_year, {names}, COUNT(*) FROM mart_person_years "
+        f"WHERE registration_year IN :years GROUP BY registration_year, {names}"
+    )
+
+
 def _counts_sql() -> str:
-    branches = []
-    for dimension in DIMENSIONS:
-        branches.append(
-            f"SELECT registration_year, 'registrations', '{dimension.name}', {dimension.expression}, COUNT(*) "
-            f"FROM registrations WHERE registration_year IN :years GROUP BY registration_year, {dimension.expression}"
-        )
-        branches.append(
-            f"SELECT registration_year, 'persons', '{dimension.name}', {dimension.name}, COUNT(*) "
-            f"FROM mart_person_years WHERE registration_year IN :years GROUP BY registration_year, {dimension.name}"
-        )
-    return "\nUNION ALL\n".join(branches)
+    return "\nUNION ALL\n".join(
+        f"SELECT registration_year, measure, '{name}', {name}, SUM(n) FROM {_CUBE} GROUP BY registration_year, measure, {name}"
+        for name in DIMENSION_NAMES
+    )
 
 
 def _crossings_sql() -> str:
-    expression = {dimension.name: dimension.expression for dimension in DIMENSIONS}
-    branches = []
-    for row, column in CROSSINGS:
-        branches.append(
-            f"SELECT registration_year, 'registrations', '{row}', {expression[row]}, '{column}', "
-            f"{expression[column]}, COUNT(*) FROM registrations WHERE registration_year IN :years "
-            f"GROUP BY registration_year, {expression[row]}, {expression[column]}"
-        )
-        branches.append(
-            f"SELECT registration_year, 'persons', '{row}', {row}, '{column}', {column}, COUNT(*) "
-            f"FROM mart_person_years WHERE registration_year IN :years GROUP BY registration_year, {row}, {column}"
-        )
-    return "\nUNION ALL\n".join(branches)
+    return "\nUNION ALL\n".join(
+        f"SELECT registration_year, measure, '{row}', {row}, '{column}', {column}, SUM(n) FROM {_CUBE} "
+        f"GROUP BY registration_year, measure, {row}, {column}"
+        for row, column in CROSSINGS
+    )
 
 
 _DIMENSIONS_LIST = ", ".join(f"`{name}`" for name in DIMENSION_NAMES)
@@ -234,15 +189,29 @@ mart_yearly_crossings = Table(
 )
 
 MARTS: tuple[Table, ...] = (mart_person_years, mart_yearly_counts, mart_yearly_crossings)
-_DEFINITIONS = {
-    mart_person_years.name: _person_years_sql(),
-    mart_yearly_counts.name: _counts_sql(),
-    mart_yearly_crossings.name: _crossings_sql(),
-}
+
+
+mart_stale_years = Table(
+    "mart_stale_years",
+    metadata,
+    Column("registration_year", Integer, primary_key=True, comment="a year whose marts must be recomputed"),
+    comment="Years loaded since the marts were last refreshed; emptied by every refresh.",
+)
+
+
+def mark_stale(connection: Connection, years: Iterable[int]) -> None:
+    """Note that these years changed (inside the load's transaction); cheap, refreshed later."""
+    rows = [{"year": int(year)} for year in set(years)]
+    if rows:
+        connection.execute(
+            text("INSERT INTO mart_stale_years (registration_year) VALUES (:year) ON CONFLICT (registration_year) DO NOTHING"),
+            rows,
+        )
 
 
 def stale_years(connection: Connection) -> set[int]:
-    """Years whose registration count in the marts differs from `registrations` (or is missing)."""
+    """Years marked stale, and years whose registration count in the marts differs from `registrations`."""
+    marked = set(connection.execute(select(mart_stale_years.c.registration_year)).scalars())
     held = dict(
         connection.execute(
             select(registrations.c.registration_year, func.count()).group_by(registrations.c.registration_year)
@@ -250,28 +219,34 @@ def stale_years(connection: Connection) -> set[int]:
     )
     counted = dict(
         connection.execute(
-            text(
-                "SELECT registration_year, SUM(registrations) FROM mart_person_years GROUP BY registration_year"
+            select(mart_person_years.c.registration_year, func.sum(mart_person_years.c.registrations)).group_by(
+                mart_person_years.c.registration_year
             )
         ).all()
     )
-    return {year for year in held.keys() | counted.keys() if held.get(year) != counted.get(year)}
+    return marked | {year for year in held.keys() | counted.keys() if held.get(year) != counted.get(year)}
 
 
 def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]:
-    """Recompute the marts for `years` and for every stale year, in the caller's transaction.
+    """Recompute the marts for `years` and every stale year, in the caller's transaction.
 
-    Returns the years refreshed.
+    Returns the years refreshed (empty when nothing was stale).
     """
     todo = {int(year) for year in years} | stale_years(connection)
     if not todo:
         return todo
     parameters = {"years": sorted(todo)}
-    # Dependants first on delete; mart_person_years first on insert (the counts read it).
     for mart in reversed(MARTS):
         connection.execute(text(f"DELETE FROM {mart.name} WHERE registration_year IN :years").bindparams(_YEARS), parameters)
-    for mart in MARTS:
+    columns = ", ".join(column.name for column in mart_person_years.columns)
+    connection.execute(
+        text(f"INSERT INTO mart_person_years ({columns}) {_person_years_sql()}").bindparams(_YEARS), parameters
+    )
+    connection.execute(text(f"DROP TABLE IF EXISTS {_CUBE}"))
+    connection.execute(text(f"CREATE TEMPORARY TABLE {_CUBE} AS {_cube_sql()}").bindparams(_YEARS), parameters)
+    for mart, statement in ((mart_yearly_counts, _counts_sql()), (mart_yearly_crossings, _crossings_sql())):
         columns = ", ".join(column.name for column in mart.columns)
-        statement = text(f"INSERT INTO {mart.name} ({columns}) {_DEFINITIONS[mart.name]}").bindparams(_YEARS)
-        connection.execute(statement, parameters)
+        connection.execute(text(f"INSERT INTO {mart.name} ({columns}) {statement}"))
+    connection.execute(text(f"DROP TABLE {_CUBE}"))
+    connection.execute(delete(mart_stale_years).where(mart_stale_years.c.registration_year.in_(sorted(todo))))
     return todo
