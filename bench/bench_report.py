@@ -1,0 +1,65 @@
+"""Benchmark `victim-intake report` on a warehouse of synthetic registrations.
+
+Builds a SQLite warehouse (or uses the PostgreSQL URL given) with N synthetic registrations over
+five years, all of them inside the report's trend window, times the mart refresh the nightly flow
+would run, then times the report command in every format as a separate process.
+
+    .venv/bin/python bench/bench_report.py --rows 1000000
+    .venv/bin/python bench/bench_report.py --rows 1000000 --url postgresql+psycopg://postgres@127.0.0.1/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from victim_intake.synthetic.registrations import synthetic_registrations
+from warehouse.bulk import bulk_insert
+from warehouse.database import create_tables, make_engine
+from warehouse.marts import mark_stale, refresh_marts
+
+YEARS = range(2020, 2025)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--url", help="an empty warehouse to fill (default: a temporary SQLite file)")
+    arguments = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="victim-intake-bench-report-"))
+    url = arguments.url or f"sqlite:///{work / 'warehouse.sqlite'}"
+    engine = make_engine(url)
+    create_tables(engine)
+
+    started = time.perf_counter()
+    frame = synthetic_registrations(arguments.rows, YEARS)
+    with engine.begin() as connection:
+        bulk_insert(connection, "registrations", frame)
+        mark_stale(connection, YEARS)
+    print(f"inserted {arguments.rows:,} registrations in {time.perf_counter() - started:.1f} s")
+
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        refresh_marts(connection)
+    print(f"mart refresh (once per nightly run, all {len(YEARS)} years): {time.perf_counter() - started:.1f} s")
+    engine.dispose()
+
+    environment = {**os.environ, "VICTIM_INTAKE_DATABASE_URL": url, "VICTIM_INTAKE_HOME": str(work)}
+    command = Path(sys.executable).parent / "victim-intake"
+    for output in ("html", "md", "csv"):
+        started = time.perf_counter()
+        subprocess.run(
+            [str(command), "report", "--year", str(YEARS[-1]), "--format", output, "--out", str(work / f"report.{output}")],
+            check=True, env=environment, capture_output=True,
+        )
+        print(f"victim-intake report --format {output}: {time.perf_counter() - started:.1f} s (whole process)")
+    print(f"outputs under {work}")
+
+
+if __name__ == "__main__":
+    main()
