@@ -107,7 +107,7 @@ def freshness_rows(rows: list[Freshness], language: str) -> tuple[list[str], lis
     body = [
         [
             row.source,
-            row.last_loaded.strftime("%Y-%m-%d %H:%M") if row.last_loaded else "-",
+            row.last_loaded.strftime("%Y-%m-%d %H:%M UTC") if row.last_loaded else "-",
             labels.number(language, row.files_loaded),
             labels.number(language, row.failed),
         ]
