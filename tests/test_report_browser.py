@@ -10,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_report import rows, warehouse_with  # noqa: F401  (fixture)
 from test_flow_end_to_end import run_cli
+from test_report import rows, warehouse_with  # noqa: F401  (fixture)
+from warehouse_checks import feed_records, find_in_bytes, partner_personal_values, personal_values
+
+from victim_intake.synthetic import write_demo_inbox
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 _FLAGS = (
@@ -64,12 +67,13 @@ def png_pixels(data: bytes) -> np.ndarray:
     return image.reshape(height, width, channels)[:, :, :3]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH (apt-get install -y chromium; .ci/run installs it)")
-def test_html_report_renders_tables_and_charts_in_chromium(tmp_path, rows, isolated_settings) -> None:  # noqa: F811
-    warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", rows).dispose()
-    page = tmp_path / "report.html"
-    code, output = run_cli("report", "--year", "2024", "--format", "html", "--lang", "en", "--out", str(page))
-    assert code == 0, output
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install -y chromium; .ci/run installs it)"
+)
+
+
+def render(page: Path, tmp_path: Path) -> tuple[str, np.ndarray]:
+    """The DOM Chromium builds from the page, and a 1200x1600 screenshot as RGB pixels."""
     shot = tmp_path / "shot.png"
     profile = tmp_path / "chromium-profile"
     base = [CHROMIUM, *_FLAGS, f"--user-data-dir={profile}"]
@@ -78,11 +82,43 @@ def test_html_report_renders_tables_and_charts_in_chromium(tmp_path, rows, isola
         check=True, capture_output=True, timeout=120,
     )
     dom = subprocess.run([*base, "--dump-dom", page.as_uri()], check=True, capture_output=True, timeout=120, text=True).stdout
+    return dom, png_pixels(shot.read_bytes())
+
+
+@needs_chromium
+def test_html_report_renders_tables_and_charts_in_chromium(tmp_path, rows, isolated_settings) -> None:  # noqa: F811
+    warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", rows).dispose()
+    page = tmp_path / "report.html"
+    code, output = run_cli("report", "--year", "2024", "--format", "html", "--lang", "en", "--out", str(page))
+    assert code == 0, output
+    dom, pixels = render(page, tmp_path)
     # The browser parsed the tables and the three charts.
     assert dom.count("<svg") == 3 and dom.count("<table") >= 14
-    pixels = png_pixels(shot.read_bytes())
     assert pixels.shape[:2] == (1600, 1200)
     blue = np.all(pixels == BAR_BLUE, axis=2).sum()
     orange = np.all(pixels == BAR_ORANGE, axis=2).sum()
     # Bars of the form chart and both series of the trend chart are painted in the first screen.
     assert blue > 5000 and orange > 2000, (blue, orange)
+
+
+@needs_chromium
+@pytest.mark.usefixtures("prefect_server")
+def test_report_of_the_demo_warehouse_renders_and_holds_no_personal_value(tmp_path, pseudonym_key, vault_key, isolated_settings) -> None:
+    inbox = tmp_path / "inbox"
+    write_demo_inbox(inbox, persons=400, seed=3, files=2)
+    code, text = run_cli("run", "--inbox", str(inbox))
+    assert code == 0, text
+    outputs = {}
+    for output in ("html", "md", "csv"):
+        target = tmp_path / f"report-{output}"
+        code, text = run_cli("report", "--year", "2024", "--format", output, "--out", str(target))
+        assert code == 0, text
+        files = sorted(target.glob("*.csv")) if output == "csv" else [target]
+        outputs |= {f"{output}:{path.name}": path.read_bytes() for path in files}
+    page = tmp_path / "report.html"
+    page.write_bytes(outputs["html:report-html"])
+    dom, pixels = render(page, tmp_path)
+    assert dom.count("<svg") == 3 and "Methode" in dom
+    assert np.all(pixels == BAR_BLUE, axis=2).sum() > 1000
+    values = personal_values(feed_records(inbox)) | partner_personal_values(inbox)
+    assert find_in_bytes(values, outputs) == []
