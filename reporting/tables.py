@@ -133,7 +133,7 @@ def _categories(values: dict[Key, int], year: int, dimension: str) -> list[str]:
     return sorted(persons, key=lambda code: (code == "other", code in ("unknown", "UNK"), -persons[code], code))
 
 
-def _fold(values: dict[Key, int], years: list[int], dimension: str, keep: list[str]) -> None:
+def _fold(values: dict[Key, int], dimension: str, keep: list[str]) -> None:
     """Replace the categories outside `keep` by one `other` category, in every key that names them."""
     for old in list(values):
         measure, year, pairs = old
@@ -180,7 +180,7 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
     values |= _read_crossings(connection, year)
     for dimension in _FOLDED:
         ranked = [code for code in _categories(values, year, dimension) if code != "UNK"]
-        _fold(values, years, dimension, ranked[:top] + ["UNK"])
+        _fold(values, dimension, ranked[:top] + ["UNK"])
     years = [y for y in years if key("registrations", y) in values]
     tables = [
         ReportTable(
