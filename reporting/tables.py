@@ -104,17 +104,17 @@ def _read_counts(connection: Connection, first: int, last: int) -> dict[Key, int
     return values
 
 
-def _read_crossings(connection: Connection, year: int) -> dict[Key, int]:
+def _read_crossings(connection: Connection, first: int, last: int) -> dict[Key, int]:
     rows = connection.execute(
         text(
-            "SELECT measure, row_dimension, row_category, column_dimension, column_category, count "
-            "FROM mart_yearly_crossings WHERE registration_year = :year AND measure = 'persons'"
+            "SELECT registration_year, measure, row_dimension, row_category, column_dimension, column_category, count "
+            "FROM mart_yearly_crossings WHERE registration_year BETWEEN :first AND :last AND measure = 'persons'"
         ),
-        {"year": year},
+        {"first": first, "last": last},
     )
     return {
         key(measure, year, (row_dim, row_cat), (col_dim, col_cat)): int(count)
-        for measure, row_dim, row_cat, col_dim, col_cat, count in rows
+        for year, measure, row_dim, row_cat, col_dim, col_cat, count in rows
     }
 
 
@@ -133,11 +133,11 @@ def _categories(values: dict[Key, int], year: int, dimension: str) -> list[str]:
     return sorted(persons, key=lambda code: (code == "other", code in ("unknown", "UNK"), -persons[code], code))
 
 
-def _fold(values: dict[Key, int], dimension: str, keep: list[str]) -> None:
-    """Replace the categories outside `keep` by one `other` category, in every key that names them."""
+def _fold(values: dict[Key, int], year: int, dimension: str, keep: list[str]) -> None:
+    """Replace the categories outside `keep` by one `other` category, in every key of the year naming them."""
     for old in list(values):
-        measure, year, pairs = old
-        if any(name == dimension and code not in keep for name, code in pairs):
+        measure, key_year, pairs = old
+        if key_year == year and any(name == dimension and code not in keep for name, code in pairs):
             new_pairs = tuple((name, "other" if name == dimension and code not in keep else code) for name, code in pairs)
             new = (measure, year, tuple(sorted(new_pairs)))
             values[new] = values.get(new, 0) + values.pop(old)
@@ -171,46 +171,65 @@ def _crossing(row: str, column: str, year: int, rows: list[str], columns: list[s
     )
 
 
+def _year_tables(values: dict[Key, int], year: int, top: int) -> list[ReportTable]:
+    """The one-way tables and crossings of one year (folding its long tails into `other`)."""
+    for dimension in _FOLDED:
+        ranked = [code for code in _categories(values, year, dimension) if code != "UNK"]
+        _fold(values, year, dimension, ranked[:top] + ["UNK"])
+    categories = {dimension: _categories(values, year, dimension) for dimension in DIMENSION_NAMES}
+    tables = [_one_way(dimension, year, categories[dimension]) for dimension in DIMENSION_NAMES]
+    return tables + [_crossing(row, column, year, categories[row], categories[column]) for row, column in CROSSINGS]
+
+
+def _protect_tables(values: dict[Key, int], tables: list[ReportTable], min_cell: int) -> frozenset:
+    # A combination that never occurs is a published zero.
+    used = {cell for table in tables for cell in table.keys()}
+    for cell in used:
+        values.setdefault(cell, 0)
+    lines = [line for table in tables for line in table.lines()]
+    return protect({cell: values[cell] for cell in used}, lines, min_cell)
+
+
 def build_report(connection: Connection, year: int, min_cell: int, top: int = TOP_COUNTRIES) -> Report:
-    """All tables of `year` (and the trend of the years before it), suppressed together."""
+    """All tables of `year` and the trend of the years before it, protected.
+
+    Each year's cells are suppressed as that year's own report suppresses them (its tables
+    protected together), and the trend shows earlier years with exactly that pattern: the reports
+    of two years then publish the same cells of a shared year, so putting them side by side
+    reveals nothing that either hides (as long as the data of that year did not change between them).
+    """
     years = list(range(year - TREND_YEARS + 1, year + 1))
     values = _read_counts(connection, years[0], year)
     if key("registrations", year) not in values:
         raise NoRegistrations(f"the warehouse holds no registrations of {year}")
-    values |= _read_crossings(connection, year)
-    for dimension in _FOLDED:
-        ranked = [code for code in _categories(values, year, dimension) if code != "UNK"]
-        _fold(values, dimension, ranked[:top] + ["UNK"])
+    values |= _read_crossings(connection, years[0], year)
     years = [y for y in years if key("registrations", y) in values]
-    tables = [
-        ReportTable(
-            name="overview",
-            kind="overview",
-            row_dimension="year",
-            column_dimension="measure",
-            rows=[str(y) for y in years],
-            columns=list(MEASURES),
-            cells=[[key(measure, y) for measure in MEASURES] for y in years],
-        ),
-        ReportTable(
-            name="trend_exploitation_type",
-            kind="trend",
-            row_dimension="year",
-            column_dimension="exploitation_type",
-            rows=[str(y) for y in years],
-            columns=list(EXPLOITATION_TYPES),
-            cells=[[key("persons", y, ("exploitation_type", f)) for f in EXPLOITATION_TYPES] for y in years],
-            row_totals=[key("persons", y) for y in years],
-        ),
-    ]
-    categories = {dimension: _categories(values, year, dimension) for dimension in DIMENSION_NAMES}
-    tables += [_one_way(dimension, year, categories[dimension]) for dimension in DIMENSION_NAMES]
-    tables += [_crossing(row, column, year, categories[row], categories[column]) for row, column in CROSSINGS]
-    # A combination that never occurs is a published zero.
-    for table in tables:
-        for cell in table.keys():
-            values.setdefault(cell, 0)
-    used = {cell for table in tables for cell in table.keys()}
-    lines = [line for table in tables for line in table.lines()]
-    hidden = protect({cell: values[cell] for cell in used}, lines, min_cell)
-    return Report(year, years, tables, values, hidden, min_cell)
+    hidden: set = set()
+    tables: list[ReportTable] = []
+    for each in years:
+        own = _year_tables(values, each, top)
+        hidden |= _protect_tables(values, own, min_cell)
+        if each == year:
+            tables = own
+    overview = ReportTable(
+        name="overview",
+        kind="overview",
+        row_dimension="year",
+        column_dimension="measure",
+        rows=[str(y) for y in years],
+        columns=list(MEASURES),
+        cells=[[key(measure, y) for measure in MEASURES] for y in years],
+    )
+    trend = ReportTable(
+        name="trend_exploitation_type",
+        kind="trend",
+        row_dimension="year",
+        column_dimension="exploitation_type",
+        rows=[str(y) for y in years],
+        columns=list(EXPLOITATION_TYPES),
+        cells=[[key("persons", y, ("exploitation_type", f)) for f in EXPLOITATION_TYPES] for y in years],
+        row_totals=[key("persons", y) for y in years],
+    )
+    published = [overview, trend, *tables]
+    shown = {cell for table in published for cell in table.keys()}
+    return Report(year, years, published, values, frozenset(hidden & shown), min_cell)

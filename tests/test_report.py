@@ -159,3 +159,14 @@ def test_min_cell_zero_publishes_small_cells_with_a_warning(tmp_path, rows, isol
     assert code == 0
     assert "INTERNAL USE ONLY" in (tmp_path / "r.md").read_text(encoding="utf-8")
     assert "| x |" not in (tmp_path / "r.md").read_text(encoding="utf-8")
+
+
+def test_reports_of_two_years_publish_the_same_cells_of_a_shared_year(tmp_path, rows) -> None:
+    """Side by side, the 2023 and 2024 reports must not reveal a 2023 cell that either hides."""
+    engine = warehouse_with(f"sqlite:///{tmp_path / 'w.sqlite'}", rows)
+    with engine.connect() as connection:
+        earlier, later = (build_report(connection, year, min_cell=10) for year in (2023, 2024))
+    shared = [cell for cell in later.values if cell[1] == 2023 and cell in {c for t in later.tables for c in t.keys()}]
+    assert shared and any(cell in later.hidden for cell in shared)
+    for cell in shared:
+        assert later.published(cell) == earlier.published(cell), cell
