@@ -54,7 +54,8 @@ _TEXT = {
         "program playing the attacker). Suppressed cells are shown as x. Percentages are shown only of a "
         "total of at least {base}.",
         "Nationality and country of exploitation show the {top} largest groups of the year; the rest is "
-        "'other'. The trend covers {first}-{last}. Sources in {year}: {kinds}.",
+        "'other'. The trend covers {first}-{last}; each earlier year is suppressed exactly as in that year's own "
+        "report, so reports of different years agree on every cell they share. Sources in {year}: {kinds}.",
     ],
     "nl": [
         "Registraties zijn meldingen van een vermoedelijk slachtoffer door één melder; één persoon kan door "
@@ -71,7 +72,8 @@ _TEXT = {
         "dat de aanvaller speelt). Onderdrukte cellen staan als x. Percentages staan alleen bij een totaal van "
         "minstens {base}.",
         "Nationaliteit en land van uitbuiting tonen de {top} grootste groepen van het jaar; de rest is "
-        "'overig'. De trend beslaat {first}-{last}. Melders in {year}: {kinds}.",
+        "'overig'. De trend beslaat {first}-{last}; elk eerder jaar is onderdrukt zoals in het rapport van dat jaar "
+        "zelf, zodat rapporten van verschillende jaren op elke gedeelde cel overeenkomen. Melders in {year}: {kinds}.",
     ],
 }
 
