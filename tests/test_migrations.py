@@ -149,7 +149,8 @@ def test_the_analyst_role_reads_registrations_and_nothing_else(tmp_path) -> None
                     sa.text("SELECT DISTINCT table_name FROM information_schema.role_table_grants WHERE grantee = 'victim_intake_analyst'")
                 ).scalars().all()
             owner.dispose()
-            assert readable == ["registrations"]
+            # The analyst relations: registrations and the marts (migration 0005); no bookkeeping table.
+            assert sorted(readable) == ["mart_person_years", "mart_yearly_counts", "mart_yearly_crossings", "registrations"]
             as_analyst = make_engine(sa.make_url(url).set(username=analyst).render_as_string(hide_password=False))
             with as_analyst.connect() as connection:
                 assert connection.execute(sa.text("SELECT count(*) FROM registrations")).scalar_one() == 0
@@ -159,6 +160,7 @@ def test_the_analyst_role_reads_registrations_and_nothing_else(tmp_path) -> None
                 "SELECT * FROM quarantine",
                 "SELECT * FROM key_fingerprints",
                 "SELECT * FROM alembic_version",
+                "SELECT * FROM mart_stale_years",
                 "DELETE FROM registrations",
                 "CREATE TABLE analyst_scratch (id integer)",
             ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import warehouse.marts  # noqa: F401  (registers the mart tables on the metadata)
 from warehouse.tables import metadata
 
 
