@@ -149,7 +149,7 @@ def test_the_analyst_role_reads_registrations_and_nothing_else(tmp_path) -> None
                     sa.text("SELECT DISTINCT table_name FROM information_schema.role_table_grants WHERE grantee = 'victim_intake_analyst'")
                 ).scalars().all()
             owner.dispose()
-            # The analyst relations: registrations and the marts (migration 0005); no bookkeeping table.
+            # The analyst relations: registrations and the marts (migration 0006); no bookkeeping table.
             assert sorted(readable) == ["mart_person_years", "mart_yearly_counts", "mart_yearly_crossings", "registrations"]
             as_analyst = make_engine(sa.make_url(url).set(username=analyst).render_as_string(hide_password=False))
             with as_analyst.connect() as connection:

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, column, delete, func, or_, select, table
 
 from warehouse.bulk import bulk_insert
+from warehouse.marts import forget_person, mark_all_stale, refresh_marts
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities
 from warehouse.qualified import temporary_table
 from warehouse.tables import ingest_batches, quarantine, registrations
@@ -80,6 +81,7 @@ def erase_person(engine: Engine, person_id: str, vault_key: bytes) -> Removed:
             quarantine_entries=_quarantine_of(connection, records),
             persons=1,
         )
+        forget_person(connection, person_id)
         audit(connection, "erase", person_id=person_id, detail=str(removed))
     return removed
 
@@ -134,5 +136,8 @@ def purge_older_than(engine: Engine, years: int, *, today: dt.date | None = None
         )
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql(f"DROP TABLE temp.{_EXPIRED}")
+        # Purged pseudonyms leave the marts in the same transaction.
+        mark_all_stale(connection)
+        refresh_marts(connection)
         audit(connection, "purge", reason=f"retention period of {years} year(s)", detail=f"before {first_kept}: {removed}")
     return removed

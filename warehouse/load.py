@@ -18,7 +18,7 @@ from schemas.canonical import REGISTRATION_COLUMNS
 from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch
 from warehouse.locks import lock_source
-from warehouse.marts import mark_stale
+from warehouse.marts import mark_all_stale
 from warehouse.persons import assign_persons, forget_source
 
 QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
@@ -143,8 +143,9 @@ def load_batch(
                 rows_new = len(registrations) - replaced
             quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]
             bulk_insert(connection, "quarantine", quarantined.assign(batch_id=batch.batch_id)[quarantine_columns])
-            # The marts of these years are recomputed after the run (or by the next reader).
-            mark_stale(connection, registrations["registration_year"].dropna().unique())
+            # Recomputed after the run (or by the next reader). Every year, not only the batch's:
+            # linking may have merged persons whose registrations lie in other years.
+            mark_all_stale(connection)
             if before_commit is not None:
                 before_commit()
     except exc.IntegrityError as error:

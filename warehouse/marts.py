@@ -209,6 +209,26 @@ def mark_stale(connection: Connection, years: Iterable[int]) -> None:
         )
 
 
+def mark_all_stale(connection: Connection) -> None:
+    """Mark every year that holds registrations stale (cheap: the year index).
+
+    A load may merge persons and so change person counts and pseudonyms in years it did not deliver;
+    erasure, retention and key rotation change pseudonyms everywhere.
+    """
+    connection.execute(
+        text(
+            "INSERT INTO mart_stale_years (registration_year) SELECT DISTINCT registration_year FROM registrations "
+            "WHERE true ON CONFLICT (registration_year) DO NOTHING"
+        )
+    )
+
+
+def forget_person(connection: Connection, person_id: str) -> None:
+    """Erasure: the person's pseudonym leaves the marts now; their years are recomputed later."""
+    connection.execute(delete(mart_person_years).where(mart_person_years.c.person_key == person_id))
+    mark_all_stale(connection)
+
+
 def stale_years(connection: Connection) -> set[int]:
     """Years marked stale, and years whose registration count in the marts differs from `registrations`."""
     marked = set(connection.execute(select(mart_stale_years.c.registration_year)).scalars())

@@ -18,9 +18,10 @@ from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.identity import registration_ids
 from pseudonyms.keys import LoadedKey
 from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, vault_payloads
+from warehouse.approximate import store_encodings
 from warehouse.bulk import bulk_insert
 from warehouse.ledger import KeyMismatch, utc_now
-from warehouse.approximate import store_encodings
+from warehouse.marts import mark_all_stale, refresh_marts
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities
 from warehouse.qualified import qualified_name, temporary_table, timestamp_text
 from warehouse.tables import key_fingerprints, registrations
@@ -91,6 +92,9 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
         )
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
+        # The marts hold person pseudonyms: recompute them under the new key in the same transaction.
+        mark_all_stale(connection)
+        refresh_marts(connection)
 
         persons = entries["new_person_id"].astype(object).where(entries["new_person_id"].notna(), None)
         payloads = vault_payloads(entries)

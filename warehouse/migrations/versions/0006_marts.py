@@ -5,8 +5,8 @@
 filled on the first `create_tables` after the upgrade (every year counts as stale while the marts
 disagree with `registrations`). `mart_stale_years` is bookkeeping, not granted to analysts.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
