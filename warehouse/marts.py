@@ -2,11 +2,13 @@
 
 Tables refreshed after each load, not views: distinct persons need a window over every
 registration of a year, which on a million rows takes many seconds on SQLite, while the marts are
-read far more often than loaded. `load_batch` marks the years a batch touches as stale in the same
-transaction as the batch itself (cheap); the nightly flow refreshes the stale years once at the
-end of its run, and every reader (`victim-intake report`, `create_tables`) refreshes whatever is
-still stale before reading, so nobody reads a stale mart. A year whose registration count
-disagrees with the marts (a registration moved to another year, an erasure) counts as stale too.
+read far more often than loaded. `load_batch` marks every year stale in the same transaction as
+the batch itself (cheap; every year because linking may merge persons whose registrations lie in
+other years); the nightly flow refreshes the stale years once at the end of its run, and every
+reader (`victim-intake report`, `create_tables`) refreshes whatever is still stale before reading,
+so nobody reads a stale mart. A year whose registration count disagrees with the marts counts as
+stale too. Erasure removes the person's pseudonym from the marts in its own transaction; retention
+and key rotation recompute the marts in theirs.
 Each mart states its grain and documents its columns; the data dictionary is generated from these
 declarations.
 
