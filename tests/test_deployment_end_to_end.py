@@ -14,7 +14,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from test_deployments import ROOT, deployments
 from warehouse_checks import expected_from_truth

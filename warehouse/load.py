@@ -45,7 +45,7 @@ class LoadOutcome:
 
 
 _UPSERT = (
-    f"ON CONFLICT (registration_id) DO UPDATE SET "
+    "ON CONFLICT (registration_id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS if name != "registration_id")
     # A delivery exported earlier than the stored row never overwrites it, whatever order files
     # arrive in.

@@ -13,20 +13,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import typer
-from rich.console import Console
-from rich.markup import escape
 
 from victim_intake import settings
+from victim_intake.commands.common import console, usage_error
 
-console = Console()
-errors = Console(stderr=True)
 NEXT_KEY_VARIABLE = "VICTIM_INTAKE_NEXT_PSEUDONYM_KEY"
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(2)
 
 
 def _pending(keys_dir: Path, version: int) -> Path:
@@ -58,21 +49,21 @@ def keys_rotate() -> None:
         old = load_key("pseudonym", keys_dir)
         vault_key = load_key("vault", keys_dir).material
     except KeyConfigError as error:
-        raise _fail(str(error)) from None
+        raise usage_error(str(error)) from None
     engine = shared_engine(settings.database_url())
     create_tables(engine)
     version = old.version + 1
     from_environment = old.origin.startswith("$")
     if from_environment:
         if not os.environ.get(NEXT_KEY_VARIABLE):
-            raise _fail(
+            raise usage_error(
                 f"the pseudonym key comes from the environment: put the new key (base64 of 32 random bytes) "
                 f"in ${NEXT_KEY_VARIABLE} and run `victim-intake keys rotate` again"
             )
         try:
             new = LoadedKey("pseudonym", decode_key(os.environ[NEXT_KEY_VARIABLE], f"${NEXT_KEY_VARIABLE}"), f"${NEXT_KEY_VARIABLE}", version)
         except KeyConfigError as error:
-            raise _fail(str(error)) from None
+            raise usage_error(str(error)) from None
     else:
         pending = _pending(keys_dir, version)
         if not pending.exists():
@@ -82,7 +73,7 @@ def keys_rotate() -> None:
         try:
             outcome = rotate_pseudonyms(engine, old, new, vault_key)
         except (KeyMismatch, RotationImpossible) as error:
-            raise _fail(str(error)) from None
+            raise usage_error(str(error)) from None
         console.print(
             f"Re-keyed {outcome.registrations:,} registrations of {outcome.persons:,} persons "
             f"({outcome.links:,} identifier links) to pseudonym key version {outcome.version}, "

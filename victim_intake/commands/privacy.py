@@ -9,27 +9,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from victim_intake import settings
+from victim_intake.commands.common import console, usage_error, warehouse_engine
 
-console = Console()
-errors = Console(stderr=True)
-EXIT_USAGE = 2
 MIN_REASON_LENGTH = 10
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(EXIT_USAGE)
-
-
 def _engine():
-    from warehouse.database import create_tables, shared_engine
+    from warehouse.database import create_tables
 
-    engine = shared_engine(settings.database_url())
+    engine = warehouse_engine()
     create_tables(engine)
     return engine
 
@@ -40,7 +32,7 @@ def _vault_key() -> bytes:
     try:
         return load_key("vault", settings.keys_dir()).material
     except KeyConfigError as error:
-        raise _fail(str(error)) from None
+        raise usage_error(str(error)) from None
 
 
 def reveal(
@@ -52,14 +44,14 @@ def reveal(
     from warehouse.vault import ReasonQuotesValues, UnknownPerson, reveal as open_person
 
     if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise _fail(f"state the lawful purpose in --reason (at least {MIN_REASON_LENGTH} characters)")
+        raise usage_error(f"state the lawful purpose in --reason (at least {MIN_REASON_LENGTH} characters)")
     vault_key = _vault_key()
     try:
         entries = open_person(_engine(), person, reason.strip(), vault_key)
     except (UnknownPerson, ReasonQuotesValues) as error:
-        raise _fail(str(error)) from None
+        raise usage_error(str(error)) from None
     except SealBroken:
-        raise _fail("the vault entries do not open with the configured vault key") from None
+        raise usage_error("the vault entries do not open with the configured vault key") from None
     table = Table(title=f"Person {person}: {len(entries)} registration(s) (this reveal is audited)")
     for name in ("source", "source record", "surname", "given names", "birth date", "BSN", "V-number"):
         table.add_column(name)
@@ -88,7 +80,7 @@ def erase(
     try:
         removed = erase_person(_engine(), person, vault_key)
     except UnknownPerson as error:
-        raise _fail(str(error)) from None
+        raise usage_error(str(error)) from None
     console.print(f"Erased person {person}: removed {removed}.")
 
 

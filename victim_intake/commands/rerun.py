@@ -5,23 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from victim_intake import settings
-
-console = Console()
+from victim_intake.commands.common import EXIT_FAILED_FILES, console, errors, usage_error, warehouse_engine
+from victim_intake.commands.ingest import check_home_writable, preflight, print_totals, summary_table
 
 
 def _resolve_batch(prefix: str) -> str:
     """The full id of the batch the steward named, or exit 2 saying why."""
-    from victim_intake.cli import _engine, _fail
     from warehouse.reruns import find_batches
 
-    matches = find_batches(_engine(), prefix)
+    matches = find_batches(warehouse_engine(), prefix)
     if not matches:
-        raise _fail(f"no batch {prefix!r} (see `victim-intake status` for batch ids)")
+        raise usage_error(f"no batch {prefix!r} (see `victim-intake status` for batch ids)")
     if len(matches) > 1:
-        raise _fail(f"batch {prefix!r} is ambiguous: type more of its id (see `victim-intake status`)")
+        raise usage_error(f"batch {prefix!r} is ambiguous: type more of its id (see `victim-intake status`)")
     return matches[0].batch_id
 
 
@@ -31,25 +28,15 @@ def rerun(
 ) -> None:
     """Process failed files again, or the file of one batch; a file already loaded is skipped."""
     from victim_intake import prefect_env
-    from victim_intake.cli import (
-        EXIT_FAILED_FILES,
-        _check_home_writable,
-        _fail,
-        _preflight,
-        _print_totals,
-        _summary_table,
-        errors,
-    )
 
     if failed == (batch_id is not None):
-        raise _fail("give either --failed or a BATCH_ID (see `victim-intake status`)")
-    _check_home_writable()
+        raise usage_error("give either --failed or a BATCH_ID (see `victim-intake status`)")
+    check_home_writable()
     prefect_env.configure()
-    _preflight()
-    from warehouse.database import shared_engine
+    preflight()
     from warehouse.reruns import outstanding_failures
 
-    if failed and not outstanding_failures(shared_engine(settings.database_url())):
+    if failed and not outstanding_failures(warehouse_engine()):
         console.print("Nothing to rerun: no failed file is waiting (see `victim-intake status`).")
         return
     full_id = _resolve_batch(batch_id) if batch_id else None
@@ -60,9 +47,9 @@ def rerun(
         state = rerun_failed(batch_id=full_id, return_state=True)
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
-        raise _fail(f"the flow run crashed: {results}")
-    console.print(_summary_table(results))
-    _print_totals()
+        raise usage_error(f"the flow run crashed: {results}")
+    console.print(summary_table(results))
+    print_totals()
     if state.is_failed():
         errors.print(
             "[bold red]Some files failed again[/]: see the reason and next step in `victim-intake status`, "

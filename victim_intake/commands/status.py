@@ -59,13 +59,13 @@ def status(
     """Recent runs and files with their state, counts, failure reason and next step, newest first."""
     from sqlalchemy.exc import DBAPIError
 
-    from victim_intake.cli import _fail
+    from victim_intake.commands.common import usage_error
 
     try:
         report = gather(limit, runs)
     except DBAPIError as error:
         first_line = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-        raise _fail(f"cannot read the warehouse {settings.redact_url(settings.database_url())}: {first_line}") from None
+        raise usage_error(f"cannot read the warehouse {settings.redact_url(settings.database_url())}: {first_line}") from None
     if as_json:
         json.dump(report, sys.stdout, default=str, indent=2)
         sys.stdout.write("\n")

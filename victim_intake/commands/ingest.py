@@ -1,0 +1,122 @@
+"""`victim-intake run`: the nightly flow now, with the checks before it and the summary after it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from victim_intake import settings
+from victim_intake.commands.common import EXIT_FAILED_FILES, console, errors, usage_error, warehouse_engine
+
+
+def summary_table(results) -> Table:
+    table = Table(title="Nightly ingestion")
+    # File names must stay whole on a narrow terminal: the reason wraps instead.
+    table.add_column("file", no_wrap=True, min_width=max((len(result.file) for result in results), default=4))
+    table.add_column("source")
+    table.add_column("state", no_wrap=True)
+    for column in ("rows in", "loaded", "new", "quarantined"):
+        table.add_column(column, justify="right")
+    table.add_column("reason", overflow="fold")
+    styles = {"loaded": "green", "failed": "bold red", "skipped": "dim"}
+    for result in results:
+        counts = (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined)
+        table.add_row(
+            result.file,
+            result.source,
+            f"[{styles[result.state]}]{result.state}[/]",
+            *("" if value is None else f"{value:,}" for value in counts),
+            result.reason or "",
+        )
+    return table
+
+
+def print_totals() -> None:
+    from warehouse.steward import totals
+
+    held = totals(warehouse_engine())
+    console.print(
+        f"Warehouse {settings.redact_url(settings.database_url())} holds {held.registrations:,} registrations "
+        f"of {held.persons:,} persons from {held.files_loaded:,} files; {held.quarantined_rows:,} rows quarantined."
+    )
+
+
+def print_source_warnings() -> None:
+    from victim_intake.commands.status import print_warnings
+    from warehouse.monitoring import source_warnings
+
+    print_warnings(source_warnings(warehouse_engine(), settings.source_expectations()), errors)
+
+
+def check_home_writable() -> None:
+    """A read-only or full home folder is a configuration problem, said plainly before any work."""
+    import tempfile
+
+    home = settings.home()
+    writes_home = settings.database_url().startswith("sqlite") or "PREFECT_HOME" not in os.environ
+    if not writes_home:
+        return
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as error:
+        raise usage_error(
+            f"cannot write to {home} ({error.strerror}): the home folder holds the SQLite warehouse, keys and "
+            "Prefect's files; make it writable (and check the disk has space) or point VICTIM_INTAKE_HOME elsewhere"
+        ) from None
+
+
+def preflight() -> None:
+    """Configuration problems become exit 2 before a flow run starts."""
+    from flows.nightly import prepare_warehouse
+    from pseudonyms.keys import KeyConfigError
+    from schemas.partner_definition import DefinitionError, load_definitions
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+    from warehouse.ledger import KeyMismatch
+
+    try:
+        load_definitions(settings.partners_dir())
+        prepare_warehouse()
+    except (KeyConfigError, KeyMismatch, DefinitionError) as error:
+        raise usage_error(str(error)) from None
+    except ArgumentError:
+        raise usage_error("VICTIM_INTAKE_DATABASE_URL is not a valid SQLAlchemy URL") from None
+    except DBAPIError as error:
+        first_line = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise usage_error(f"cannot use the warehouse {settings.redact_url(settings.database_url())}: {first_line}") from None
+
+
+def run(
+    inbox: Annotated[Path | None, typer.Option(help="Inbox to read (default: the configured inbox).")] = None,
+) -> None:
+    """Run the nightly ingestion flow now (a real Prefect flow run) and print a summary."""
+    from victim_intake import prefect_env
+
+    check_home_writable()
+    prefect_env.configure()
+    target = (inbox or settings.inbox()).resolve()
+    if not target.is_dir():
+        raise usage_error(f"inbox {target} does not exist (write a synthetic one with `victim-intake demo`)")
+    preflight()
+    from flows.nightly import nightly_ingest
+    from victim_intake.commands.progress import file_progress
+
+    with file_progress(errors, "nightly-ingest"):
+        state = nightly_ingest(inbox=str(target), return_state=True)
+    results = state.result(raise_on_failure=False)
+    if isinstance(results, BaseException):
+        raise usage_error(f"the flow run crashed: {results}")
+    console.print(summary_table(results))
+    print_totals()
+    print_source_warnings()
+    if state.is_failed():
+        errors.print(
+            "[bold red]Some files failed[/]: fix the cause named above (`victim-intake status` shows the next "
+            "step), then run `victim-intake rerun --failed`."
+        )
+        raise typer.Exit(EXIT_FAILED_FILES)
