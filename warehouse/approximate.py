@@ -41,6 +41,19 @@ def known_encodings(connection: Connection, batch: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame([tuple(row) for row in rows], columns=_COLUMNS, dtype=object)
 
 
+# Candidate pairs scored at a time: each pair gathers two Bloom filters, so this bounds memory.
+_PAIRS_PER_CHUNK = 1_000_000
+
+
+def _scored_pairs(matrix: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float) -> np.ndarray:
+    """Indexes of the candidate pairs (left[i], right[i]) whose Dice coefficient reaches `threshold`."""
+    kept = []
+    for start in range(0, len(left), _PAIRS_PER_CHUNK):
+        chunk = slice(start, start + _PAIRS_PER_CHUNK)
+        kept.append(start + np.flatnonzero(dice(matrix, left[chunk], right[chunk]) >= threshold))
+    return np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+
+
 def matches(batch: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
     """Matching pairs (registration_id of the batch, node) where node is `person:<id>` for a stored
     encoding and `registration:<id>` for another record of the batch."""
@@ -48,20 +61,30 @@ def matches(batch: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
         [batch.assign(node="registration:" + batch["registration_id"]), known.assign(node="person:" + known["person_id"])],
         ignore_index=True,
     )
-    others["row"] = np.arange(len(others))
     matrix = bloom_matrix(others["bloom"])  # decoded once; the batch's records are its first rows
-    mine = others.iloc[: len(batch)]
+    # Candidates are joined on integer codes, not on the 32-character keys: millions of pairs at
+    # bulk-load sizes, and only the few that match are turned back into ids.
+    size = len(batch)
+    codes, _ = pd.factorize(pd.concat([others["birth_key"], batch["birth_key"], batch["swapped_key"]], ignore_index=True))
+    registration_codes, _ = pd.factorize(others["registration_id"])
+    stored = pd.DataFrame({"code": codes[: len(others)], "row_other": np.arange(len(others))})
+    stored = stored[stored["code"] >= 0]
     pairs = []
-    for left_key, threshold in (("birth_key", SAME_DATE_THRESHOLD), ("swapped_key", SWAPPED_DATE_THRESHOLD)):
-        candidates = mine[[left_key, "registration_id", "row"]].dropna().merge(
-            others[["birth_key", "registration_id", "row", "node"]],
-            left_on=left_key,
-            right_on="birth_key",
-            suffixes=("", "_other"),
+    for offset, threshold in ((len(others), SAME_DATE_THRESHOLD), (len(others) + size, SWAPPED_DATE_THRESHOLD)):
+        mine = pd.DataFrame({"code": codes[offset : offset + size], "row": np.arange(size)})
+        candidates = mine[mine["code"] >= 0].merge(stored, on="code")
+        row, row_other = candidates["row"].to_numpy(), candidates["row_other"].to_numpy()
+        different = registration_codes[row] != registration_codes[row_other]
+        row, row_other = row[different], row_other[different]
+        hits = _scored_pairs(matrix, row, row_other, threshold)
+        pairs.append(
+            pd.DataFrame(
+                {
+                    "registration_id": others["registration_id"].to_numpy()[row[hits]],
+                    "node": others["node"].to_numpy()[row_other[hits]],
+                }
+            )
         )
-        candidates = candidates[candidates["registration_id"] != candidates["registration_id_other"]]
-        score = dice(matrix, candidates["row"].to_numpy(), candidates["row_other"].to_numpy())
-        pairs.append(candidates.loc[score >= threshold, ["registration_id", "node"]])
     return pd.concat(pairs, ignore_index=True).drop_duplicates()
 
 
