@@ -45,11 +45,6 @@ def _fold(values: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(pc.replace_substring_regex(folded, r"[^a-z]+", " "))
 
 
-def fold_text(values: pd.Series) -> pd.Series:
-    """Lower-case ASCII letters and single spaces; everything else becomes a word break."""
-    return _series(_fold(_arrow(values)), values.index)
-
-
 def canonical_surname(values: pd.Series) -> pd.Series:
     """Surname without particles, spaces or punctuation; a surname made only of particles is kept."""
     folded = _fold(_arrow(values))

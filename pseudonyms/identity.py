@@ -20,15 +20,13 @@ def identity_keys(identities: pd.DataFrame) -> pd.Series:
     identifies a person whose name or birth date is missing. Each kind of key has its own prefix,
     so a BSN can never equal a name.
     """
-    surname = canonical_surname(identities["surname"])
-    given = canonical_given_names(identities["given_names"])
-    birth = pd.to_datetime(identities["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
-    by_name = ("name|" + surname + "|" + given.fillna("") + "|" + birth).where(
-        surname.notna() & birth.notna()
+    strings = identifier_strings(identities)
+    # identifier_strings lists every name first, then BSNs, then V-numbers: a row's first entry is
+    # its preferred identifier.
+    preferred = strings.drop_duplicates("row")
+    return pd.Series(preferred["value"].to_numpy(), index=preferred["row"].to_numpy(), dtype="str").reindex(
+        identities.index
     )
-    by_bsn = "bsn|" + digits_only(identities["bsn"])
-    by_alien_number = "vnr|" + digits_only(identities["alien_number"])
-    return by_name.fillna(by_bsn).fillna(by_alien_number)
 
 
 def person_ids(identities: pd.DataFrame, key: bytes) -> pd.Series:
