@@ -77,17 +77,22 @@ def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
 
 
 def bloom_matrix(blooms: pd.Series) -> np.ndarray:
-    """Hex Bloom filters decoded once into one row of bytes each."""
+    """Hex Bloom filters decoded once into one row of 64-bit words each (popcounts run per word)."""
     if blooms.empty:
-        return np.zeros((0, BLOOM_BITS // 8), dtype=np.uint8)
-    return np.frombuffer(bytes.fromhex("".join(blooms.tolist())), dtype=np.uint8).reshape(len(blooms), -1)
+        return np.zeros((0, BLOOM_BITS // 64), dtype=np.uint64)
+    return np.frombuffer(bytes.fromhex("".join(blooms.tolist())), dtype=np.uint64).reshape(len(blooms), -1)
 
 
-def dice(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Dice coefficient of the Bloom filters in rows `left[i]` and `right[i]` of `matrix`."""
-    ones = np.bitwise_count(matrix).sum(axis=1, dtype=np.int64)
+def ones(matrix: np.ndarray) -> np.ndarray:
+    """Bits set in each row's Bloom filter."""
+    return np.bitwise_count(matrix).sum(axis=1, dtype=np.int64)
+
+
+def dice(matrix: np.ndarray, ones_of: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Dice coefficient of the Bloom filters in rows `left[i]` and `right[i]` of `matrix`
+    (`ones_of`: the rows' bit counts, computed once for all pairs)."""
     common = np.bitwise_count(matrix[left] & matrix[right]).sum(axis=1, dtype=np.int64)
-    return 2 * common / np.maximum(ones[left] + ones[right], 1)
+    return 2 * common / np.maximum(ones_of[left] + ones_of[right], 1)
 
 
 def name_encodings(records: pd.DataFrame, registration_ids: pd.Series, key: bytes) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, column, select, table, update
 
-from pseudonyms.encodings import bloom_matrix, dice
+from pseudonyms.encodings import bloom_matrix, dice, ones
 from warehouse.bulk import bulk_insert
 from warehouse.privacy_tables import name_encodings
 from warehouse.qualified import qualified_name, temporary_table
@@ -41,17 +41,52 @@ def known_encodings(connection: Connection, batch: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame([tuple(row) for row in rows], columns=_COLUMNS, dtype=object)
 
 
-# Candidate pairs scored at a time: each pair gathers two Bloom filters, so this bounds memory.
-_PAIRS_PER_CHUNK = 1_000_000
+# Candidate pairs gathered and scored at a time: each pair gathers two Bloom filters of 128 bytes,
+# so this bounds memory (about 64 MB) however many candidates a bulk load brings.
+_PAIRS_PER_CHUNK = 250_000
 
 
-def _scored_pairs(matrix: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float) -> np.ndarray:
-    """Indexes of the candidate pairs (left[i], right[i]) whose Dice coefficient reaches `threshold`."""
-    kept = []
-    for start in range(0, len(left), _PAIRS_PER_CHUNK):
-        chunk = slice(start, start + _PAIRS_PER_CHUNK)
-        kept.append(start + np.flatnonzero(dice(matrix, left[chunk], right[chunk]) >= threshold))
-    return np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+def _candidate_chunks(mine: np.ndarray, stored: np.ndarray):
+    """Pairs (i, j) with mine[i] == stored[j] >= 0, in chunks of about `_PAIRS_PER_CHUNK` pairs.
+
+    A sort and two binary searches instead of a hash join: the pairs are enumerated from index
+    ranges, and never more than a chunk of them exists at once.
+    """
+    order = np.argsort(stored, kind="stable")
+    ordered = stored[order]
+    first = np.searchsorted(ordered, mine, "left")
+    counts = np.where(mine >= 0, np.searchsorted(ordered, mine, "right") - first, 0)
+    ends = np.cumsum(counts)
+    row = 0
+    while row < len(mine):
+        # Rows whose pairs fit in one chunk (at least one row, however many candidates it has).
+        stop = max(row + 1, int(np.searchsorted(ends, ends[row] - counts[row] + _PAIRS_PER_CHUNK, "right")))
+        rows = np.arange(row, min(stop, len(mine)))
+        per_row = counts[rows]
+        left = np.repeat(rows, per_row)
+        offsets = np.arange(len(left)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        yield left, order[np.repeat(first[rows], per_row) + offsets]
+        row = stop
+
+
+def _matching_pairs(
+    matrix: np.ndarray, mine: np.ndarray, stored: np.ndarray, same_record: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (row of the batch, row of `matrix`) that share a code and whose Dice coefficient
+    reaches `threshold`; `same_record[i]` is the registration code of row i."""
+    bit_counts = ones(matrix)
+    kept_left, kept_right = [], []
+    for left, right in _candidate_chunks(mine, stored):
+        a, b = bit_counts[left], bit_counts[right]
+        # Dice <= 2 min(a, b) / (a + b): names of very different lengths are dismissed before
+        # their filters are gathered.
+        plausible = (same_record[left] != same_record[right]) & (2 * np.minimum(a, b) >= threshold * (a + b))
+        left, right = left[plausible], right[plausible]
+        hits = dice(matrix, bit_counts, left, right) >= threshold
+        kept_left.append(left[hits])
+        kept_right.append(right[hits])
+    empty = np.zeros(0, dtype=np.int64)
+    return (np.concatenate(kept_left) if kept_left else empty), (np.concatenate(kept_right) if kept_right else empty)
 
 
 def matches(batch: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
@@ -67,21 +102,15 @@ def matches(batch: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
     size = len(batch)
     codes, _ = pd.factorize(pd.concat([others["birth_key"], batch["birth_key"], batch["swapped_key"]], ignore_index=True))
     registration_codes, _ = pd.factorize(others["registration_id"])
-    stored = pd.DataFrame({"code": codes[: len(others)], "row_other": np.arange(len(others))})
-    stored = stored[stored["code"] >= 0]
+    stored = codes[: len(others)]
     pairs = []
     for offset, threshold in ((len(others), SAME_DATE_THRESHOLD), (len(others) + size, SWAPPED_DATE_THRESHOLD)):
-        mine = pd.DataFrame({"code": codes[offset : offset + size], "row": np.arange(size)})
-        candidates = mine[mine["code"] >= 0].merge(stored, on="code")
-        row, row_other = candidates["row"].to_numpy(), candidates["row_other"].to_numpy()
-        different = registration_codes[row] != registration_codes[row_other]
-        row, row_other = row[different], row_other[different]
-        hits = _scored_pairs(matrix, row, row_other, threshold)
+        row, row_other = _matching_pairs(matrix, codes[offset : offset + size], stored, registration_codes, threshold)
         pairs.append(
             pd.DataFrame(
                 {
-                    "registration_id": others["registration_id"].to_numpy()[row[hits]],
-                    "node": others["node"].to_numpy()[row_other[hits]],
+                    "registration_id": others["registration_id"].to_numpy()[row],
+                    "node": others["node"].to_numpy()[row_other],
                 }
             )
         )
