@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
 import pandas as pd
 
 from pseudonyms.encodings import name_encodings
@@ -39,8 +38,11 @@ def vault_payloads(records: pd.DataFrame) -> pd.Series:
     """JSON text of each record's identifying fields (dates as ISO text, missing as null)."""
     fields = records[list(VAULT_FIELDS)].copy()
     fields["birth_date"] = pd.to_datetime(fields["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
-    rows = fields.astype(object).where(fields.notna(), None).to_dict("records")
-    return pd.Series([orjson.dumps(row).decode() for row in rows], index=records.index, dtype="str")
+    if fields.empty:
+        return pd.Series([], index=records.index, dtype="str")
+    # pandas writes JSON lines in C; a newline inside a value is escaped, so "\n" only ends a record.
+    lines = fields.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
+    return pd.Series(lines, index=records.index, dtype="str")
 
 
 def identifier_links(records: pd.DataFrame, registration_ids: pd.Series, key: bytes, key_version: int) -> pd.DataFrame:

@@ -23,6 +23,17 @@ def seal(key: bytes, plaintext: str, associated_data: str) -> bytes:
     return nonce + AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), associated_data.encode("utf-8"))
 
 
+def seal_many(key: bytes, plaintexts: list[str], associated_data: list[str]) -> list[bytes]:
+    """`seal` for many values: one cipher object and one draw of random nonces for all of them."""
+    cipher = AESGCM(key)
+    nonces = os.urandom(NONCE_BYTES * len(plaintexts))
+    sealed = []
+    for index, (plaintext, context) in enumerate(zip(plaintexts, associated_data, strict=True)):
+        nonce = nonces[index * NONCE_BYTES : (index + 1) * NONCE_BYTES]
+        sealed.append(nonce + cipher.encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8")))
+    return sealed
+
+
 def unseal(key: bytes, sealed: bytes, associated_data: str) -> str:
     try:
         plaintext = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated_data.encode("utf-8"))

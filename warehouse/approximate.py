@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, column, select, table, update
 
 from pseudonyms.encodings import bloom_matrix, dice, ones
-from warehouse.bulk import bulk_insert
+from warehouse.bulk import bulk_insert, upsert_rows
 from warehouse.privacy_tables import name_encodings
 from warehouse.qualified import qualified_name, temporary_table
 
@@ -22,7 +22,6 @@ SAME_DATE_THRESHOLD = 0.85
 # Day and month swapped: only a (nearly) identical name makes that likely to be one person.
 SWAPPED_DATE_THRESHOLD = 0.95
 _STAGE = "stage_birth_keys"
-_ENCODING_STAGE = "stage_encodings"
 _COLUMNS = ["registration_id", "person_id", "birth_key", "swapped_key", "bloom"]
 
 
@@ -123,22 +122,7 @@ def store_encodings(connection: Connection, batch: pd.DataFrame, person_of_regis
     if batch.empty:
         return
     rows = batch.assign(person_id=batch["registration_id"].map(person_of_registration), key_version=key_version)
-    connection.execute(
-        temporary_table(
-            connection,
-            _ENCODING_STAGE,
-            "registration_id text, person_id text, birth_key text, swapped_key text, bloom text, key_version integer",
-        )
-    )
-    bulk_insert(connection, _ENCODING_STAGE, rows[[*_COLUMNS, "key_version"]])
-    target = qualified_name(connection, name_encodings)
-    columns = ", ".join([*_COLUMNS, "key_version"])
-    connection.exec_driver_sql(
-        f"DELETE FROM {target} WHERE registration_id IN (SELECT registration_id FROM {_ENCODING_STAGE})"
-    )
-    connection.exec_driver_sql(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {_ENCODING_STAGE}")
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"DROP TABLE temp.{_ENCODING_STAGE}")
+    upsert_rows(connection, qualified_name(connection, name_encodings), rows[[*_COLUMNS, "key_version"]], "registration_id")
 
 
 def move_merged(connection: Connection, merged: dict[str, str]) -> None:

@@ -61,3 +61,26 @@ def bulk_insert(connection: Connection, table_name: str, frame: pd.DataFrame) ->
         return
     placeholders = ", ".join("?" for _ in frame.columns)
     execute_rows(connection, f"INSERT INTO {table_name} ({', '.join(frame.columns)}) VALUES ({placeholders})", frame)
+
+
+def upsert_rows(connection: Connection, table_name: str, frame: pd.DataFrame, key: str) -> None:
+    """Write the frame's rows into `table_name`, replacing the stored rows with the same `key`.
+
+    SQLite: one executemany of an upsert straight into the table. PostgreSQL: COPY into a staging
+    table shaped like the target, then one merge. Either way each row is written once, not staged,
+    deleted and copied again.
+    """
+    if frame.empty:
+        return
+    columns = ", ".join(frame.columns)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in frame.columns if name != key)
+    conflict = f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    if connection.dialect.name == "postgresql":
+        stage = "stage_upsert"
+        connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {table_name}) ON COMMIT DROP")
+        copy_rows(connection, stage, frame)
+        connection.exec_driver_sql(f"INSERT INTO {table_name} ({columns}) SELECT {columns} FROM {stage} {conflict}")
+        connection.exec_driver_sql(f"DROP TABLE {stage}")
+        return
+    placeholders = ", ".join("?" for _ in frame.columns)
+    execute_rows(connection, f"INSERT INTO {table_name} ({columns}) VALUES ({placeholders}) {conflict}", frame)

@@ -16,14 +16,11 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from pseudonyms.person_identities import PersonIdentities
-from pseudonyms.sealing import seal, unseal
-from warehouse.bulk import bulk_insert
+from pseudonyms.sealing import seal, seal_many, unseal
+from warehouse.bulk import upsert_rows
 from warehouse.ledger import utc_now
 from warehouse.privacy_tables import privacy_audit, vault_identities
-from warehouse.qualified import qualified_name, temporary_table, timestamp_text
-
-_STAGE = "stage_vault"
-
+from warehouse.qualified import qualified_name, timestamp_text
 
 class UnknownPerson(Exception):
     """No vault entry holds this person id (never existed, erased, or purged)."""
@@ -43,12 +40,11 @@ def seal_frame(key: bytes, payloads: pd.Series, person_ids: pd.Series, registrat
 
     Hex, not base64: base64 text of random bytes contains any four-letter word by chance now and
     then, which would make leak scans of the database report false hits (and hide real ones)."""
-    return [
-        seal(key, payload, associated_data(person, registration)).hex()
-        for payload, person, registration in zip(
-            payloads.tolist(), person_ids.tolist(), registration_ids.tolist(), strict=True
-        )
+    contexts = [
+        associated_data(person, registration)
+        for person, registration in zip(person_ids.tolist(), registration_ids.tolist(), strict=True)
     ]
+    return [sealed.hex() for sealed in seal_many(key, payloads.tolist(), contexts)]
 
 
 def open_entry(key: bytes, sealed: str, person_id: str | None, registration_id: str) -> dict:
@@ -69,19 +65,8 @@ def store_batch(connection: Connection, identities: PersonIdentities, person_of_
             "sealed_at": timestamp_text(),
         }
     )
-    # Staged, then swapped in with two set-based statements: a re-delivered registration
-    # replaces its entry.
-    connection.execute(temporary_table(connection, _STAGE, "registration_id text, person_id text, sealed text, sealed_at text"))
-    bulk_insert(connection, _STAGE, entries)
-    target = qualified_name(connection, vault_identities)
-    connection.exec_driver_sql(f"DELETE FROM {target} WHERE registration_id IN (SELECT registration_id FROM {_STAGE})")
-    timestamp = "CAST(sealed_at AS timestamptz)" if connection.dialect.name == "postgresql" else "sealed_at"
-    connection.exec_driver_sql(
-        f"INSERT INTO {target} (registration_id, person_id, sealed, sealed_at) "
-        f"SELECT registration_id, person_id, sealed, {timestamp} FROM {_STAGE}"
-    )
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
+    # A re-delivered registration replaces its entry.
+    upsert_rows(connection, qualified_name(connection, vault_identities), entries, "registration_id")
 
 
 def reseal_merged(connection: Connection, vault_key: bytes, merged: dict[str, str]) -> None:
