@@ -44,7 +44,7 @@ def main() -> None:
     from connectors.files import sha256_of
     from flows.nightly import prepare_warehouse
     from flows.partner_tasks import ingest_partner_file
-    from flows.police_tasks import load, pseudonymise, read_feed, validate
+    from flows.police_tasks import ingest_police_file
     from pseudonyms.identity import registration_ids
     from victim_intake import settings
     from victim_intake.synthetic import write_demo_inbox
@@ -62,8 +62,7 @@ def main() -> None:
     start_run(engine, run_id)
     for path in sorted(summary.files):
         batch = BatchRecord(uuid.uuid4().hex, run_id, "police", path.name, sha256_of(path), utc_now())
-        validated = validate.fn(read_feed.fn(str(path), batch.file_sha256))
-        load.fn(batch, pseudonymise.fn(validated, batch.batch_id), validated)
+        ingest_police_file(str(path), batch, lambda stage: nullcontext())
     for path in summary.partner_files:
         batch = BatchRecord(uuid.uuid4().hex, run_id, path.parent.name, path.name, sha256_of(path), utc_now())
         ingest_partner_file(str(path), batch, lambda stage: nullcontext())

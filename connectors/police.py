@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from connectors.files import FileRejected, check_size
@@ -49,6 +51,7 @@ READ_SCHEMA = pa.schema(
         ("b8", pa.struct([("bedenktijd_aangeboden", pa.bool_()), ("aangifte", pa.bool_())])),
     ]
 )
+_ID_SCHEMA = pa.schema([("registratie_id", _TEXT)])
 BOOLEAN_FIELDS = ("bedenktijd_aangeboden", "aangifte")
 _MANIFEST_KEYS = ("bestand", "sha256", "aantal_records", "schema_version")
 _WRONG_TYPE = re.compile(r"Column\((/[\w/]*)\) changed from (\w+) to (\w+)")
@@ -56,12 +59,36 @@ _WRONG_TYPE = re.compile(r"Column\((/[\w/]*)\) changed from (\w+) to (\w+)")
 
 @dataclass(frozen=True)
 class PoliceFile:
-    """One verified feed file: its identity, its manifest and its records as text columns."""
+    """One verified feed file: its identity and manifest, read in parts of about `part_bytes`.
+
+    The records are never all in memory at once: `parts()` parses one part at a time, so a file
+    larger than memory loads with bounded memory.
+    """
 
     path: Path
     sha256: str
     exported_at: str | None
-    records: pd.DataFrame  # one row per line, index = line number - 1
+    record_count: int
+    part_bytes: int
+    # registratie_id values that occur more than once anywhere in the file: every copy is invalid,
+    # also when the copies fall in different parts.
+    duplicate_ids: frozenset[str]
+
+    def parts(self) -> Iterator[pd.DataFrame]:
+        """The records, one frame per part; the index is the line number - 1 across the file."""
+        offset = 0
+        for block in _blocks(self.path, self.part_bytes):
+            frame = flatten(_parse(block, READ_SCHEMA))
+            frame.index += offset
+            offset += len(frame)
+            yield frame
+        if offset != self.record_count:
+            raise FileRejected(f"{offset} records read but {self.record_count} counted before: the file changed while being read")
+
+    def records(self) -> pd.DataFrame:
+        """All records at once (small files and tests)."""
+        parts = list(self.parts())
+        return pd.concat(parts) if parts else flatten(READ_SCHEMA.empty_table())
 
 
 def is_feed_file(path: Path) -> bool:
@@ -110,12 +137,28 @@ def verify_manifest(path: Path, sha256: str) -> dict:
     return manifest
 
 
-def _parse(path: Path) -> pa.Table:
+def _blocks(path: Path, size: int) -> Iterator[bytes]:
+    """The file's (decompressed) bytes in blocks of about `size` that end at a line break."""
     compression = "gzip" if path.name.endswith(".gz") else None
-    options = pajson.ParseOptions(explicit_schema=READ_SCHEMA, unexpected_field_behavior="ignore")
     try:
         with pa.input_stream(str(path), compression=compression) as stream:
-            return pajson.read_json(stream, parse_options=options)
+            rest = b""
+            while chunk := stream.read(size):
+                data = rest + chunk
+                cut = data.rfind(b"\n") + 1
+                if cut:
+                    yield data[:cut]
+                rest = data[cut:]
+            if rest.strip():
+                yield rest
+    except OSError:
+        raise FileRejected("not valid NDJSON (the file is truncated or its compression is damaged)") from None
+
+
+def _parse(block: bytes, schema: pa.Schema) -> pa.Table:
+    options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    try:
+        return pajson.read_json(pa.BufferReader(block), parse_options=options)
     except (pa.ArrowInvalid, OSError) as error:
         # Arrow's own message may quote input; build ours from the structure of the error only.
         wrong_type = _WRONG_TYPE.search(str(error))
@@ -126,6 +169,18 @@ def _parse(path: Path) -> pa.Table:
                 f"expected a {expected}"
             ) from None
         raise FileRejected("not valid NDJSON (a line is not a JSON object, or the file is truncated)") from None
+
+
+def _count_and_duplicates(path: Path, part_bytes: int) -> tuple[int, frozenset[str]]:
+    """Records in the file and the registratie_id values that occur more than once, from a first
+    pass that parses only that field (so a count mismatch stops the file before any row loads)."""
+    blocks = [_parse(block, _ID_SCHEMA).column(0).combine_chunks() for block in _blocks(path, part_bytes)]
+    if not blocks:
+        return 0, frozenset()
+    ids = pa.chunked_array(blocks, type=_TEXT)
+    counts = pc.value_counts(ids.drop_null())
+    repeated = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
+    return len(ids), frozenset(repeated.to_pylist())
 
 
 def flatten(table: pa.Table) -> pd.DataFrame:
@@ -139,17 +194,17 @@ def flatten(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def read_police_file(path: Path, sha256: str, max_bytes: int) -> PoliceFile:
-    """Verify and read one feed file whose content hash is `sha256`.
+def read_police_file(path: Path, sha256: str, max_bytes: int, part_bytes: int = 256 * 2**20) -> PoliceFile:
+    """Verify one feed file whose content hash is `sha256`, count its records and find repeated
+    ids; the records themselves are read part by part by `PoliceFile.parts`.
 
     Raises FileRejected when the file must not be loaded at all.
     """
     check_size(path, max_bytes)
     manifest = verify_manifest(path, sha256)
-    records = flatten(_parse(path))
-    if len(records) != manifest["aantal_records"]:
+    count, duplicates = _count_and_duplicates(path, part_bytes)
+    if count != manifest["aantal_records"]:
         raise FileRejected(
-            f"{len(records)} records in the file but {manifest['aantal_records']} in the manifest "
-            "(partial delivery)"
+            f"{count} records in the file but {manifest['aantal_records']} in the manifest (partial delivery)"
         )
-    return PoliceFile(path, sha256, manifest.get("geexporteerd_op"), records)
+    return PoliceFile(path, sha256, manifest.get("geexporteerd_op"), count, part_bytes, duplicates)

@@ -1,12 +1,16 @@
-"""Tasks that take one police feed file from disk to the warehouse.
+"""Tasks that take one police feed file from disk to the warehouse, part by part.
 
-They pass DataFrames of personal data to each other in memory only: no task caches or persists
+A file is verified first (manifest, record count, repeated ids), then read, validated,
+pseudonymised and loaded one part at a time inside a single transaction, so a file larger than
+memory loads with bounded memory and still completely or not at all. The tasks pass DataFrames of personal data to each other in memory only: no task caches or persists
 its result (Prefect would write it unencrypted under its home folder), and task parameters are
 not stored by Prefect.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,14 +26,15 @@ from flows.identities import batch_identities
 from pseudonyms.keys import load_key
 from pseudonyms.pseudonymise import to_registrations
 from schemas.canonical import record_schema, registration_schema
-from schemas.police import FRAME_CHECK_COLUMNS, PoliceRecord, to_canonical
+from schemas.police import FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
 from schemas.validation import SchemaViolation, split_valid
 from victim_intake import settings
 from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord
-from warehouse.load import LoadOutcome, load_batch
+from warehouse.load import LoadOutcome, loading
 
 SOURCE_KIND = "police"
+Clock = Callable[[str], AbstractContextManager[None]]  # times a stage (flows.nightly.StageClock)
 _IN_MEMORY_ONLY = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
@@ -52,16 +57,17 @@ def _utc_text(timestamp: str | None) -> str | None:
 @task(name="read_feed", **_IN_MEMORY_ONLY)
 def read_feed(path: str, sha256: str) -> PoliceFile:
     with value_free_errors("read"):
-        return read_police_file(Path(path), sha256, settings.max_file_bytes())
+        return read_police_file(Path(path), sha256, settings.max_file_bytes(), settings.part_bytes())
 
 
 @task(name="validate", **_IN_MEMORY_ONLY)
-def validate(feed: PoliceFile) -> ValidatedFile:
+def validate(raw: pd.DataFrame, feed: PoliceFile) -> ValidatedFile:
+    """Validate one part of `feed`: valid canonical records and value-free quarantine entries."""
     with value_free_errors("validate"):
-        raw = feed.records
         raw_split = split_valid(raw, PoliceRecord.to_schema(), FRAME_CHECK_COLUMNS)
-        canonical_split = split_valid(to_canonical(raw_split.valid), record_schema())
-        failures = pd.concat([raw_split.failures, canonical_split.failures], ignore_index=True)
+        repeated = repeated_id_failures(raw, feed.duplicate_ids)
+        canonical_split = split_valid(to_canonical(raw_split.valid.drop(index=repeated["row"], errors="ignore")), record_schema())
+        failures = pd.concat([raw_split.failures, repeated, canonical_split.failures], ignore_index=True).drop_duplicates()
         quarantined = pd.DataFrame(
             {
                 "row_number": failures["row"].to_numpy() + 1,
@@ -91,16 +97,35 @@ def pseudonymise(validated: ValidatedFile, batch_id: str) -> pd.DataFrame:
         return registrations
 
 
-@task(name="load_batch", **LOAD_RETRIES, **_IN_MEMORY_ONLY)
-def load(batch: BatchRecord, registrations: pd.DataFrame, validated: ValidatedFile) -> LoadOutcome:
+@task(name="load_feed", **LOAD_RETRIES, **_IN_MEMORY_ONLY)
+def load(batch: BatchRecord, feed: PoliceFile, clock: Clock) -> LoadOutcome:
+    """Validate, pseudonymise and load every part of `feed` in one transaction (retried whole)."""
     with value_free_errors("load"):
-        return load_batch(
+        with loading(
             shared_engine(settings.database_url()),
             batch,
-            registrations,
-            validated.quarantined,
-            validated.rows_in,
             lock_timeout_seconds=settings.lock_timeout_seconds(),
             before_commit=lambda: crash_point("load-transaction"),
-            identities=batch_identities(validated.records, registrations["registration_id"]),
-        )
+        ) as transaction:
+            parts = feed.parts()
+            while True:
+                with clock("read"):
+                    raw = next(parts, None)
+                if raw is None:
+                    return transaction.finish(feed.record_count)
+                with clock("validate"):
+                    crash_point("validate")
+                    validated = validate(raw, feed)
+                with clock("pseudonymise"):
+                    crash_point("pseudonymise")
+                    registrations = pseudonymise(validated, batch.batch_id)
+                with clock("load"):
+                    identities = batch_identities(validated.records, registrations["registration_id"])
+                    transaction.add(registrations, validated.quarantined, identities)
+
+
+def ingest_police_file(path: str, batch: BatchRecord, clock: Clock) -> LoadOutcome:
+    """Verify one feed file, then load it part by part; `clock` times each stage."""
+    with clock("read"):
+        feed = read_feed(path, batch.file_sha256)
+    return load(batch, feed, clock)

@@ -82,6 +82,14 @@ FRAME_CHECK_COLUMNS: dict[str, str] = {
 }
 
 
+def repeated_id_failures(raw: pd.DataFrame, repeated_ids: frozenset[str]) -> pd.DataFrame:
+    """Failure entries (row, column, rule) for the records whose `registratie_id` occurs more than
+    once in the whole file: every copy fails, as Pandera's uniqueness check does within one part,
+    also when the copies fall in different parts of a large file."""
+    rows = raw.index[raw["registratie_id"].isin(repeated_ids)] if repeated_ids else raw.index[:0]
+    return pd.DataFrame({"row": rows.astype("int64"), "column": "registratie_id", "rule": "field_uniqueness"})
+
+
 def to_canonical(raw: pd.DataFrame) -> pd.DataFrame:
     """Valid police rows -> canonical records (rename and cast only; the index is kept)."""
     reported_on = checks.parse_iso_dates(raw["datum_signaal"])

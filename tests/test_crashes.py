@@ -276,7 +276,8 @@ def test_a_full_disk_fails_the_file_whole_and_is_not_retried(small_inbox, pseudo
     from warehouse.steward import next_step
 
     path = sorted((small_inbox / "police").glob("*.ndjson"))[0]
-    validated = validate.fn(read_feed.fn(str(path), sha256_of(path)))
+    feed = read_feed.fn(str(path), sha256_of(path))
+    validated = validate.fn(feed.records(), feed)
     registrations = pseudonymise.fn(validated, "batch-full")
     engine = make_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")
     create_tables(engine)

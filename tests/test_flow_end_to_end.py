@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from pathlib import Path
@@ -110,6 +111,48 @@ def test_demo_inbox_loads_exactly_once_on_sqlite(demo_inbox, pseudonym_key, vaul
     assert find_in_bytes(values, sqlite_blobs(isolated_settings / "warehouse.sqlite")) == []
     assert find_in_bytes(values, {"console": console.encode()}) == []
     assert find_in_bytes(values, {"prefect": flow_run_texts().encode()}) == []
+
+
+def test_files_loaded_in_small_parts_match_the_truth(demo_inbox, pseudonym_key, vault_key, isolated_settings, monkeypatch) -> None:
+    # Parts of ~10 KB: every demo file is read, validated, linked and loaded in many parts, inside
+    # one transaction per file; the result must be exactly that of whole files.
+    monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "0.01")
+    inbox, truth = demo_inbox
+    largest = max(path.stat().st_size for path in (inbox / "police").glob("*.ndjson"))
+    assert largest > 5 * 0.01 * 2**20
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 0, output
+    assert_matches_truth(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", truth, pseudonym_key)
+
+
+def test_a_bad_line_in_a_later_part_fails_the_whole_file(tmp_path, pseudonym_key, isolated_settings, monkeypatch) -> None:
+    monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "0.004")  # about 4 KB: a handful of records a part
+    inbox = tmp_path / "inbox"
+    records = [record(f"A-{number}", bsn=None) for number in range(60)]
+    records[5] = record("A-50", bsn=None)  # the same id as a record many parts later: both copies fail
+    path = write_feed(inbox / "police", "politie-2025-03-15", records)
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 0, output
+    url = f"sqlite:///{isolated_settings / 'warehouse.sqlite'}"
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        quarantined = connection.execute(sa.text("SELECT row_number, column_name, rule FROM quarantine ORDER BY row_number")).all()
+    engine.dispose()
+    assert [tuple(row) for row in quarantined] == [(6, "registratie_id", "field_uniqueness"), (51, "registratie_id", "field_uniqueness")]
+    assert counts(url)[0] == 58
+
+    # A record that is not JSON, in a part after several good ones: nothing of that file loads.
+    lines = path.read_bytes().splitlines(keepends=True)
+    broken = write_feed(inbox / "police", "politie-2025-03-16", [record(f"B-{number}", bsn=None) for number in range(60)])
+    data = b"".join(broken.read_bytes().splitlines(keepends=True)[:50]) + b"{not json\n" + b"".join(lines[:9])
+    broken.write_bytes(data)
+    manifest = json.loads((inbox / "police" / "politie-2025-03-16.manifest.json").read_text())
+    manifest.update(sha256=hashlib.sha256(data).hexdigest(), aantal_records=60)
+    (inbox / "police" / "politie-2025-03-16.manifest.json").write_text(json.dumps(manifest))
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 1
+    assert "not valid NDJSON" in output
+    assert counts(url)[0] == 58
 
 
 def test_failed_file_does_not_stop_the_others(tmp_path, pseudonym_key, isolated_settings) -> None:

@@ -256,8 +256,7 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     from connectors.files import sha256_of
     from flows.nightly import prepare_warehouse
     from flows.partner_tasks import ingest_partner_file
-    from flows.police_tasks import load as load_task
-    from flows.police_tasks import pseudonymise, read_feed, validate
+    from flows.police_tasks import ingest_police_file
     from victim_intake import settings
     from victim_intake.synthetic import write_demo_inbox
     from victim_intake.synthetic.linkage_quality import quality
@@ -272,8 +271,7 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     start_run(engine, "quality")
     for path in summary.files:
         batch = BatchRecord(uuid.uuid4().hex, "quality", "police", path.name, sha256_of(path), utc_now())
-        validated = validate.fn(read_feed.fn(str(path), batch.file_sha256))
-        load_task.fn(batch, pseudonymise.fn(validated, batch.batch_id), validated)
+        ingest_police_file(str(path), batch, lambda stage: nullcontext())
     for path in summary.partner_files:
         batch = BatchRecord(uuid.uuid4().hex, "quality", path.parent.name, path.name, sha256_of(path), utc_now())
         ingest_partner_file(str(path), batch, lambda stage: nullcontext())

@@ -18,7 +18,7 @@ from schemas.validation import SchemaViolation, split_valid
 
 def frame(tmp_path: Path, records: list[dict]) -> pd.DataFrame:
     path = write_feed(tmp_path, "f", records)
-    return read_police_file(path, sha256_of(path), 10**9).records
+    return read_police_file(path, sha256_of(path), 10**9).records()
 
 
 def failures_of(tmp_path: Path, bad: dict) -> set[tuple[str, str]]:

@@ -47,6 +47,12 @@ def max_file_bytes() -> int:
     return int(float(os.environ.get("VICTIM_INTAKE_MAX_FILE_MB", "2048")) * 1024 * 1024)
 
 
+def part_bytes() -> int:
+    """Police feed files are read, validated and loaded in parts of about this much text
+    (`VICTIM_INTAKE_PART_MB`, default 256): memory stays bounded however large a file is."""
+    return int(float(os.environ.get("VICTIM_INTAKE_PART_MB", "256")) * 1024 * 1024)
+
+
 def lock_timeout_seconds() -> float:
     """How long a load waits for another run's load of the same source (`VICTIM_INTAKE_LOCK_TIMEOUT_S`, default 300)."""
     return float(os.environ.get("VICTIM_INTAKE_LOCK_TIMEOUT_S", "300"))

@@ -86,6 +86,13 @@ def insert_batch(connection: Connection, batch: BatchRecord, state: str, **count
     )
 
 
+def record_counts(connection: Connection, batch_id: str, **counts: int) -> None:
+    """A batch's row counts, known once its last part is loaded (same transaction as the rows)."""
+    connection.execute(
+        update(ingest_batches).where(ingest_batches.c.batch_id == batch_id).values(finished_at=utc_now(), **counts)
+    )
+
+
 def record_failed_batch(engine: Engine, batch: BatchRecord, reason: str, rows_in: int | None = None) -> None:
     with engine.begin() as connection:
         insert_batch(connection, batch, "failed", reason=reason, rows_in=rows_in)

@@ -7,7 +7,8 @@ completely or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, Engine, exc, text
 from pseudonyms.person_identities import PersonIdentities
 from schemas.canonical import REGISTRATION_COLUMNS
 from warehouse.bulk import bulk_insert, copy_rows, execute_rows
-from warehouse.ledger import BatchRecord, insert_batch
+from warehouse.ledger import BatchRecord, insert_batch, record_counts
 from warehouse.locks import lock_source
 from warehouse.marts import mark_all_stale
 from warehouse.persons import assign_persons, forget_source
@@ -82,13 +83,95 @@ def _upsert_sqlite(connection: Connection, registrations: pd.DataFrame) -> int:
     return connection.execute(count).scalar_one() - before
 
 
-def _replace_source(connection: Connection, source: str, registrations: pd.DataFrame) -> int:
+def _replace_source(connection: Connection, source: str) -> set[str]:
     """Delete every registration `source` delivered before (a snapshot replaces them all); return
-    how many of the batch's registrations were among them, so the rest count as new."""
+    their ids, so that the batch's rows among them do not count as new."""
     previous = text("SELECT registration_id FROM registrations WHERE source = :source")
     known = {row[0] for row in connection.execute(previous, {"source": source})}
     connection.execute(text("DELETE FROM registrations WHERE source = :source"), {"source": source})
-    return int(registrations["registration_id"].isin(known).sum())
+    return known
+
+
+class BatchLoad:
+    """One file's open load transaction: its rows arrive in one or more parts (chunks of a file
+    larger than memory), and are committed together or not at all."""
+
+    def __init__(self, connection: Connection, batch_id: str, replaced: set[str] | None) -> None:
+        self._connection = connection
+        self._batch_id = batch_id
+        self._replaced = replaced
+        self._loaded = self._new = self._quarantined = 0
+        self.outcome: LoadOutcome | None = None
+
+    def add(self, registrations: pd.DataFrame, quarantined: pd.DataFrame, identities: PersonIdentities | None = None) -> None:
+        """Load one part: link its persons (with `identities`), upsert its registrations and record
+        its quarantine entries. Later parts see the links and encodings of earlier ones."""
+        connection = self._connection
+        if identities is not None:
+            registrations = assign_persons(connection, identities, registrations)
+        upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
+        rows_new = upsert(connection, registrations) if len(registrations) else 0
+        if self._replaced is not None:
+            rows_new = int((~registrations["registration_id"].isin(self._replaced)).sum())
+        quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]
+        bulk_insert(connection, "quarantine", quarantined.assign(batch_id=self._batch_id)[quarantine_columns])
+        self._loaded += len(registrations)
+        self._new += rows_new
+        # Parts never share a row, so distinct rows per part add up.
+        self._quarantined += int(quarantined["row_number"].nunique()) if len(quarantined) else 0
+
+    def finish(self, rows_in: int) -> LoadOutcome:
+        """Check that every row is loaded or quarantined and record the counts in the ledger."""
+        if self._loaded + self._quarantined != rows_in:
+            raise CountMismatch(f"{rows_in} rows in, but {self._loaded} to load and {self._quarantined} quarantined")
+        record_counts(
+            self._connection, self._batch_id, rows_in=rows_in, rows_loaded=self._loaded, rows_quarantined=self._quarantined
+        )
+        # Recomputed after the run (or by the next reader). Every year, not only the batch's:
+        # linking may have merged persons whose registrations lie in other years.
+        mark_all_stale(self._connection)
+        self.outcome = LoadOutcome(rows_in, self._loaded, self._new, self._quarantined)
+        return self.outcome
+
+
+@contextmanager
+def loading(
+    engine: Engine,
+    batch: BatchRecord,
+    *,
+    replace_source: str | None = None,
+    lock_timeout_seconds: float = 300,
+    before_commit: Callable[[], None] | None = None,
+) -> Iterator[BatchLoad]:
+    """The transaction of one file: its `loaded` ledger entry, its registrations and quarantine.
+
+    The caller adds the file's parts and calls `finish`; nothing is committed unless it does.
+    `replace_source` (a snapshot delivery) first deletes every registration that source delivered
+    before (with their vault entries and name encodings), in the same transaction, so the
+    warehouse holds exactly the latest snapshot. Loads of the same source are serialised
+    (`warehouse.locks`), so two runs never interleave a source's updates. `before_commit` runs
+    last inside the transaction (fault-injection tests).
+    """
+    try:
+        with engine.begin() as connection:
+            lock_source(connection, batch.source, lock_timeout_seconds)
+            # The ledger row goes first: its unique index makes a concurrent load of the same file
+            # wait here and then fail, before either writes a registration.
+            insert_batch(connection, batch, "loaded")
+            replaced = None
+            if replace_source:
+                forget_source(connection, replace_source)
+                replaced = _replace_source(connection, replace_source)
+            load = BatchLoad(connection, batch.batch_id, replaced)
+            yield load
+            if load.outcome is None:
+                raise CountMismatch("the load ended before every row was counted; nothing was committed")
+            if before_commit is not None:
+                before_commit()
+    except exc.IntegrityError as error:
+        if "uq_ingest_batches_loaded_file" in str(error.orig) or "ingest_batches.file_sha256" in str(error.orig):
+            raise AlreadyLoaded(f"{batch.file_name} was loaded by another run meanwhile") from None
+        raise
 
 
 def load_batch(
@@ -103,53 +186,14 @@ def load_batch(
     before_commit: Callable[[], None] | None = None,
     identities: PersonIdentities | None = None,
 ) -> LoadOutcome:
-    """Commit the batch's registrations, quarantine entries and `loaded` ledger entry together.
-
-    `replace_source` (a snapshot delivery) first deletes every registration that source delivered
-    before (with their vault entries and name encodings), in the same transaction, so the
-    warehouse holds exactly the latest snapshot. Loads of the same source are serialised
-    (`warehouse.locks`), so two runs never interleave a source's updates. `before_commit` runs last inside the transaction (fault-injection tests).
+    """Commit a whole file's registrations, quarantine entries and `loaded` ledger entry together.
 
     With `identities`, the rows' `person_id` is resolved by linkage with the persons already known
     and their identifying fields go sealed into the vault, in the same transaction; without, the
     rows keep the `person_id` they carry (sources without identifying fields).
     """
-    rows_quarantined = int(quarantined["row_number"].nunique()) if len(quarantined) else 0
-    if len(registrations) + rows_quarantined != rows_in:
-        raise CountMismatch(
-            f"{rows_in} rows in, but {len(registrations)} to load and {rows_quarantined} quarantined"
-        )
-    try:
-        with engine.begin() as connection:
-            lock_source(connection, batch.source, lock_timeout_seconds)
-            # The ledger row goes first: its unique index makes a concurrent load of the same file
-            # wait here and then fail, before either writes a registration.
-            insert_batch(
-                connection,
-                batch,
-                "loaded",
-                rows_in=rows_in,
-                rows_loaded=len(registrations),
-                rows_quarantined=rows_quarantined,
-            )
-            if replace_source:
-                forget_source(connection, replace_source)
-            replaced = _replace_source(connection, replace_source, registrations) if replace_source else None
-            if identities is not None:
-                registrations = assign_persons(connection, identities, registrations)
-            upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
-            rows_new = upsert(connection, registrations) if len(registrations) else 0
-            if replaced is not None:
-                rows_new = len(registrations) - replaced
-            quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]
-            bulk_insert(connection, "quarantine", quarantined.assign(batch_id=batch.batch_id)[quarantine_columns])
-            # Recomputed after the run (or by the next reader). Every year, not only the batch's:
-            # linking may have merged persons whose registrations lie in other years.
-            mark_all_stale(connection)
-            if before_commit is not None:
-                before_commit()
-    except exc.IntegrityError as error:
-        if "uq_ingest_batches_loaded_file" in str(error.orig) or "ingest_batches.file_sha256" in str(error.orig):
-            raise AlreadyLoaded(f"{batch.file_name} was loaded by another run meanwhile") from None
-        raise
-    return LoadOutcome(rows_in, len(registrations), rows_new, rows_quarantined)
+    with loading(
+        engine, batch, replace_source=replace_source, lock_timeout_seconds=lock_timeout_seconds, before_commit=before_commit
+    ) as load:
+        load.add(registrations, quarantined, identities)
+        return load.finish(rows_in)
