@@ -150,13 +150,14 @@ def test_independence_on_uk_5_matches_msetools() -> None:
 
 
 def test_stepwise_on_ned() -> None:
-    # Reference: no published SparseMSE stepwise figure for `Ned` could be found with the search
-    # tool (SparseMSE and MultipleSystemsEstimation docs, vignettes and tests, the 2021 and 2024
-    # papers' reproduction vignettes, Silverman 2020's modslavmse scripts, MSETools); Silverman
-    # (2020, JRSS A) tabulates AIC-stepwise, not SparseMSE, results for Ned. The figure below is
-    # this implementation's, which matches SparseMSE exactly on every published example above.
-    # Selection path: O:Z, P:Z, I:Z, P:R and O:P (p-values 1e-33 .. 1e-9), then K:R and I:K,
-    # which share no person (structural zeros), then K:O (p = 0.015); K:Z stops at p = 0.041.
+    # No published SparseMSE stepwise figure for `Ned` exists; these figures were checked against
+    # SparseMSE 2.0.1's own R/routines.R (stepwisefit, estimatepopulation.0), run in R 4.2.2 with
+    # lpSolve 5.6.18 on 2026-11-29 on /work/shared/data/ned_overlap_6_lists.csv.
+    # `estimatepopulation.0(Ned, method="stepwise", quantiles=c(0.025,0.975))` printed
+    # 2.5% 92439.8581114, point est. 111139.3712304, 97.5% 133991.4670643, with the formula
+    # count ~ I + K + O + P + R + Z + O:Z + P:Z + I:Z + P:R + O:P + K:O and empty overlaps K:R, I:K.
+    # Selection path in R: O:Z, P:Z, I:Z, P:R and O:P (p-values 1e-33 .. 1e-9), then K:R and
+    # I:K, which share no person (structural zeros), then K:O (p = 0.015); K:Z stops at p = 0.041.
     ned = table(NED)
     model = select_stepwise(ned)
     assert pair_names(ned, model.pairs) == ["O:Z", "P:Z", "I:Z", "P:R", "O:P", "K:R", "I:K", "K:O"]
@@ -166,11 +167,17 @@ def test_stepwise_on_ned() -> None:
 
 
 def test_stepwise_on_ned_5() -> None:
+    # Checked as `Ned` above (SparseMSE 2.0.1's routines.R, R 4.2.2, 2026-11-29) on
+    # /work/shared/data/ned_overlap_5_lists.csv: `estimatepopulation.0(Ned_5, method="stepwise",
+    # quantiles=c(0.025,0.975))` printed 2.5% 98675.4322695, point est. 121521.6137123,
+    # 97.5% 150138.9112621, with count ~ IO + K + P + R + Z + IO:Z + P:Z + P:R + IO:P + IO:K
+    # and empty overlap K:R (entered fifth, before IO:K; K:Z stops at p = 0.0695).
     ned_5 = table(NED_5)
     model = select_stepwise(ned_5)
     assert pair_names(ned_5, model.pairs) == ["IO:Z", "P:Z", "P:R", "IO:P", "K:R", "IO:K"]
     assert pair_names(ned_5, model.empty_pairs) == ["K:R"]
     assert model.total == pytest.approx(121_521.61, abs=0.5)
+    assert conditional_interval(model) == pytest.approx((98_675.4, 150_138.9), abs=1)
 
 
 def test_overlap_p_values_are_the_smaller_poisson_tail() -> None:
