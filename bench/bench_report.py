@@ -2,7 +2,8 @@
 
 Builds a SQLite warehouse (or uses the PostgreSQL URL given) with N synthetic registrations over
 five years, all of them inside the report's trend window, times the mart refresh the nightly flow
-would run, then times the report command in every format as a separate process.
+would run, then times the report command in every format and the estimate command (without and
+with its default bootstrap) as separate processes.
 
     .venv/bin/python bench/bench_report.py --rows 1000000
     .venv/bin/python bench/bench_report.py --rows 1000000 --url postgresql+psycopg://postgres@127.0.0.1/bench
@@ -58,6 +59,15 @@ def main() -> None:
             check=True, env=environment, capture_output=True,
         )
         print(f"victim-intake report --format {output}: {time.perf_counter() - started:.1f} s (whole process)")
+    # The estimate reads distinct persons per source kind over the years; by default it also runs the
+    # bootstrap (1000 replicates, each repeating the model selection).
+    for replicates in ("0", "1000"):
+        started = time.perf_counter()
+        subprocess.run(
+            [str(command), "estimate", "--from", str(YEARS[0]), "--to", str(YEARS[-1]), "--bootstrap", replicates],
+            check=True, env=environment, capture_output=True,
+        )
+        print(f"victim-intake estimate --bootstrap {replicates}: {time.perf_counter() - started:.1f} s (whole process)")
     print(f"outputs under {work}")
 
 

@@ -17,6 +17,8 @@ os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_RESULTS_PERSIST_BY_DEFAULT"] = "false"
 os.environ["PREFECT_TASKS_DEFAULT_NO_CACHE"] = "true"
+# Some tests call the file-level task functions directly, outside a flow run: their logs stay local.
+os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
 # Wide enough that rich never wraps a table cell in captured output.
 os.environ["COLUMNS"] = "250"
 
@@ -32,6 +34,7 @@ _CONFIG_VARIABLES = (
     "VICTIM_INTAKE_PSEUDONYM_KEY",
     "VICTIM_INTAKE_VAULT_KEY",
     "VICTIM_INTAKE_MAX_FILE_MB",
+    "VICTIM_INTAKE_PART_MB",
 )
 
 
