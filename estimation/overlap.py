@@ -7,22 +7,39 @@ read to link registrations and never leave this function.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 from estimation.table import COUNT_COLUMN
 
 # Registrations without a person pseudonym (sources without identifying fields) cannot be linked
 # across sources, so they cannot tell whether two lists share a person: they are left out.
-_PERSONS_BY_KIND = text(
-    """
-    SELECT DISTINCT person_id, source_kind
+_REPORTED = """
     FROM registrations
     WHERE person_id IS NOT NULL
       AND source_kind IS NOT NULL
-      AND registration_year BETWEEN :year_from AND :year_to
+      AND registration_year BETWEEN :year_from AND :year_to"""
+
+
+def _persons_by_lists(kinds: list[str]) -> TextClause:
+    """Distinct persons per set of source kinds, the set as a bit mask (bit i: kinds[i]).
+
+    Counted in the database: a person's bits are summed over their distinct (person, kind) pairs,
+    so only one row per combination that occurs leaves it, never a pseudonym.
     """
-)
+    bits = " ".join(f"WHEN :kind_{index} THEN {1 << index}" for index in range(len(kinds)))
+    return text(
+        f"""
+        SELECT lists, count(*) AS persons FROM (
+            SELECT person_id, SUM(bit) AS lists FROM (
+                SELECT DISTINCT person_id, CASE source_kind {bits} END AS bit {_REPORTED}
+            ) AS person_kinds
+            GROUP BY person_id
+        ) AS person_lists
+        GROUP BY lists
+        """
+    ).bindparams(**{f"kind_{index}": kind for index, kind in enumerate(kinds)})
 
 
 def overlap_from_registrations(
@@ -32,13 +49,12 @@ def overlap_from_registrations(
 
     Each distinct person counts once, on every source kind that reported them in the years.
     """
-    rows = connection.execute(_PERSONS_BY_KIND, {"year_from": year_from, "year_to": year_to})
-    links = pd.DataFrame(rows.fetchall(), columns=["person_id", "source_kind"])
-    if links.empty:
+    years = {"year_from": year_from, "year_to": year_to}
+    kinds = sorted(str(kind) for kind in connection.execute(text(f"SELECT DISTINCT source_kind {_REPORTED}"), years).scalars())
+    if not kinds:
         return pd.DataFrame({COUNT_COLUMN: pd.Series([], dtype="int64")})
-    # Rows are distinct (person, kind) pairs, so the crosstab holds 0/1 already.
-    on_list = pd.crosstab(links["person_id"], links["source_kind"])
-    kinds = [str(kind) for kind in on_list.columns]
-    on_list.columns = kinds
-    table = on_list.groupby(kinds).size().rename(COUNT_COLUMN).reset_index()
+    rows = connection.execute(_persons_by_lists(kinds), years).all()
+    lists = np.array([int(row[0]) for row in rows], dtype=np.int64)
+    table = pd.DataFrame({kind: (lists >> index) & 1 for index, kind in enumerate(kinds)})
+    table[COUNT_COLUMN] = np.array([int(row[1]) for row in rows], dtype=np.int64)
     return table.astype("int64").sort_values(kinds, ascending=False, ignore_index=True)
