@@ -234,15 +234,15 @@ def test_read_only_home_folder_is_a_clear_message(small_inbox, pseudonym_key, tm
 
 @pytest.mark.postgres
 def test_connection_lost_mid_load_is_retried_and_the_run_completes(small_inbox, pseudonym_key, tmp_path, monkeypatch) -> None:
-    from warehouse.locks import _lock_key
+    from warehouse.locks import LOAD_LOCK_KEY
 
     with scratch_url("postgresql", tmp_path) as clean_url, scratch_url("postgresql", tmp_path) as url:
         monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", clean_url)
         assert run_cli("run", "--inbox", str(small_inbox))[0] == 0
         engine = sa.create_engine(url)
         holder = engine.connect()
-        # Hold the police source's load lock, so the run's first load waits inside its transaction.
-        holder.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key("police")})
+        # Hold the warehouse's load lock, so the run's first load waits inside its transaction.
+        holder.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
         process = start(small_inbox, command_env(url, pseudonym_key, tmp_path / "home"))
         waiting = sa.text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "

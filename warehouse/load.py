@@ -18,7 +18,7 @@ from pseudonyms.person_identities import PersonIdentities
 from schemas.canonical import REGISTRATION_COLUMNS
 from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch, record_counts
-from warehouse.locks import lock_source
+from warehouse.locks import lock_loads
 from warehouse.marts import mark_all_stale
 from warehouse.persons import assign_persons, forget_source
 
@@ -148,13 +148,13 @@ def loading(
     The caller adds the file's parts and calls `finish`; nothing is committed unless it does.
     `replace_source` (a snapshot delivery) first deletes every registration that source delivered
     before (with their vault entries and name encodings), in the same transaction, so the
-    warehouse holds exactly the latest snapshot. Loads of the same source are serialised
-    (`warehouse.locks`), so two runs never interleave a source's updates. `before_commit` runs
-    last inside the transaction (fault-injection tests).
+    warehouse holds exactly the latest snapshot. Load transactions are serialised warehouse-wide
+    (`warehouse.locks`): linkage crosses sources, so two loads never interleave their links,
+    merges or updates. `before_commit` runs last inside the transaction (fault-injection tests).
     """
     try:
         with engine.begin() as connection:
-            lock_source(connection, batch.source, lock_timeout_seconds)
+            lock_loads(connection, lock_timeout_seconds)
             # The ledger row goes first: its unique index makes a concurrent load of the same file
             # wait here and then fail, before either writes a registration.
             insert_batch(connection, batch, "loaded")

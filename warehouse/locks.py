@@ -1,4 +1,11 @@
-"""Serialise loads of the same source across processes, on PostgreSQL and SQLite.
+"""Serialise the load transactions of every source across processes, on PostgreSQL and SQLite.
+
+Linkage crosses sources: a police file and a partner file can name the same new person, and a load
+that merges two persons rewrites links, vault entries and encodings that another source's load
+reads. Two loads whose transactions overlap would each miss the other's uncommitted persons and
+then collide on `person_links` (or split a person silently when only an approximate match joins
+them). So one load transaction at a time writes the warehouse, whatever its source; reading,
+validating and pseudonymising files still run in parallel.
 
 Prefect concurrency limits are not enough: their slots leak when a worker is killed. The
 database's own locks are released by the database when the transaction or connection ends,
@@ -11,14 +18,12 @@ import hashlib
 
 from sqlalchemy import Connection, text
 
-
-def _lock_key(source: str) -> int:
-    """A stable signed 64-bit key per source for PostgreSQL's advisory locks."""
-    return int.from_bytes(hashlib.sha256(f"victim-intake:load:{source}".encode()).digest()[:8], "big", signed=True)
+# One key for the whole warehouse (a database): every load takes the same lock.
+LOAD_LOCK_KEY = int.from_bytes(hashlib.sha256(b"victim-intake:load").digest()[:8], "big", signed=True)
 
 
-def lock_source(connection: Connection, source: str, timeout_seconds: float) -> None:
-    """Hold the source's load lock until the connection's transaction ends.
+def lock_loads(connection: Connection, timeout_seconds: float) -> None:
+    """Hold the warehouse's load lock until the connection's transaction ends.
 
     PostgreSQL: a transaction-level advisory lock, waited for at most `timeout_seconds` (then a
     lock-timeout error, which the flow retries with back-off). SQLite has one writer at a time:
@@ -28,4 +33,4 @@ def lock_source(connection: Connection, source: str, timeout_seconds: float) -> 
     if connection.dialect.name != "postgresql":
         return
     connection.execute(text(f"SET LOCAL lock_timeout = '{int(timeout_seconds * 1000)}ms'"))
-    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(source)})
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
