@@ -17,6 +17,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
+from sqlalchemy import Engine
 
 from connectors import police
 from connectors.files import sha256_of
@@ -82,14 +83,27 @@ def prepare_warehouse() -> None:
     vault_key = load_key("vault", settings.keys_dir())
     engine = shared_engine(settings.database_url())
     create_tables(engine)
-    check_key_fingerprint(engine, "pseudonym", key.fingerprint)
-    check_key_fingerprint(engine, "vault", vault_key.fingerprint)
+    check_keys(engine, key.fingerprint, vault_key.fingerprint)
+
+
+def check_keys(engine: Engine, pseudonym_fingerprint: str, vault_fingerprint: str) -> None:
+    check_key_fingerprint(engine, "pseudonym", pseudonym_fingerprint)
+    check_key_fingerprint(engine, "vault", vault_fingerprint)
 
 
 @task(name="prepare_warehouse", cache_policy=NO_CACHE, persist_result=False)
 def prepare_warehouse_task() -> None:
     with value_free_errors("prepare"):
         prepare_warehouse()
+
+
+@task(name="check_keys", cache_policy=NO_CACHE, persist_result=False)
+def check_keys_task() -> None:
+    """Refuse keys other than the warehouse's, without migrating or refreshing anything (a process
+    that joins a run another process prepared)."""
+    with value_free_errors("check keys"):
+        keys = (load_key("pseudonym", settings.keys_dir()), load_key("vault", settings.keys_dir()))
+        check_keys(shared_engine(settings.database_url()), *(key.fingerprint for key in keys))
 
 
 @task(name="discover_deliveries", cache_policy=NO_CACHE, persist_result=False)
@@ -155,7 +169,6 @@ def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
 def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult]) -> list[FileResult] | State:
     """Load each delivery, close the run's bookkeeping and publish the summary artifact."""
     logger = get_run_logger()
-    engine = shared_engine(settings.database_url())
     logger.info("%d new file(s), %d already loaded", len(new), len(skipped))
     results = [*skipped]
     for number, delivery in enumerate(new, start=1):
@@ -163,6 +176,12 @@ def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult
         logger.info("file %d of %d, %s: %s", number, len(new), result.file, result.state)
         file_done(number, len(new), result.file)
         results.append(result)
+    return close_run(run_id, results)
+
+
+def close_run(run_id: str, results: list[FileResult]) -> list[FileResult] | State:
+    """Refresh the marts once, record the run's end and publish the summary artifact; Failed when any file failed."""
+    engine = shared_engine(settings.database_url())
     refresh_marts_after_run()
     failed = [result for result in results if result.state == "failed"]
     reason = f"{len(failed)} of {len(results)} file(s) failed" if failed else None

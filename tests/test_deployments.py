@@ -38,3 +38,26 @@ def test_rerun_failed_is_started_by_hand() -> None:
 def test_no_secret_is_written_inline() -> None:
     text = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
     assert "KEY:" not in text and "postgresql" not in text and "password" not in text.lower()
+
+
+def _deployment(name: str) -> dict:
+    return next(deployment for deployment in deployments() if deployment["name"] == name)
+
+
+def test_fan_out_starts_the_ingest_file_deployment_on_the_same_pool() -> None:
+    from flows.fan_out import INGEST_FILE
+
+    flow_name, deployment_name = INGEST_FILE.split("/")
+    ingest_file, fan_out = _deployment(deployment_name), _deployment("nightly-fan-out")
+    path, name = ingest_file["entrypoint"].split(":")
+    assert load_flow_from_entrypoint(f"{ROOT / path}:{name}").name == flow_name
+    pool = _deployment("nightly-ingest")["work_pool"]["name"]
+    assert ingest_file["work_pool"]["name"] == fan_out["work_pool"]["name"] == pool
+    # Only nightly-ingest is scheduled: switching a night to the fan-out is a deliberate change.
+    assert "schedules" not in ingest_file and "schedules" not in fan_out
+
+
+def test_ingest_file_takes_a_path_and_a_checksum_only() -> None:
+    path, name = _deployment("ingest-file")["entrypoint"].split(":")
+    schema = load_flow_from_entrypoint(f"{ROOT / path}:{name}").parameters
+    assert set(schema.properties) == {"path", "sha256"} and set(schema.required) == {"path", "sha256"}

@@ -69,6 +69,24 @@ def loaded_hashes(engine: Engine, hashes: Iterable[str]) -> set[str]:
         return {row.file_sha256 for row in rows}
 
 
+def is_recorded_run(engine: Engine, run_id: str) -> bool:
+    """Whether a run with this id is in the ledger (a fan-out run that file loads join)."""
+    with engine.connect() as connection:
+        return connection.execute(select(ingest_runs.c.run_id).where(ingest_runs.c.run_id == run_id)).first() is not None
+
+
+def latest_batch(engine: Engine, run_id: str, file_sha256: str):
+    """The last attempt of run `run_id` to load this file content, or None (state, counts, reason)."""
+    columns = ingest_batches.c
+    with engine.connect() as connection:
+        return connection.execute(
+            select(columns.state, columns.rows_in, columns.rows_loaded, columns.rows_quarantined, columns.reason)
+            .where(columns.run_id == run_id, columns.file_sha256 == file_sha256)
+            .order_by(columns.finished_at.desc())
+            .limit(1)
+        ).first()
+
+
 def insert_batch(connection: Connection, batch: BatchRecord, state: str, **counts: object) -> None:
     connection.execute(
         insert(ingest_batches).values(

@@ -1,0 +1,71 @@
+"""The `ingest-file` flow: load one delivered file, in a process of its own.
+
+`nightly-fan-out` starts one run of it per new file on the work pool, so that the files of one
+night are read, validated and pseudonymised by several workers at once. Its parameters are the
+file's path and SHA-256, nothing read from the file. Started by a fan-out run it joins that run's
+ledger entry and leaves the marts and the summary to it; started on its own it is a run of one file.
+Either way its final state's message says what happened to the file (loaded, or why not).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from prefect import flow
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
+
+from connectors.files import sha256_of
+from flows.errors import value_free_errors
+from flows.key_blocks import load_key_blocks
+from flows.nightly import Delivery, FileResult, check_keys_task, close_run, ingest, prepare_warehouse_task
+from victim_intake import settings
+from warehouse.database import shared_engine
+from warehouse.ledger import is_recorded_run, loaded_hashes, start_run
+
+
+def delivery_of(path: str, sha256: str) -> Delivery:
+    """The inbox folder names the source (`police` or the partner's id), as discovery found it."""
+    return Delivery(path, Path(path).parent.name, sha256)
+
+
+def not_to_load(delivery: Delivery) -> FileResult | None:
+    """Why this delivery is skipped (loaded meanwhile, or changed since it was found), or None."""
+    name = Path(delivery.path).name
+    with value_free_errors("check file"):
+        if sha256_of(Path(delivery.path)) != delivery.sha256:
+            # The ledger must name the content that was loaded: the next run finds the new content.
+            return FileResult(name, delivery.source, "skipped", reason="content changed since it was found; the next run loads it")
+        if loaded_hashes(shared_engine(settings.database_url()), [delivery.sha256]):
+            return FileResult(name, delivery.source, "skipped", reason="already loaded")
+    return None
+
+
+def fan_out_run_id() -> str | None:
+    """The ledger run this flow run belongs to: the fan-out run that started it, if it is one."""
+    parent = flow_run.parent_flow_run_id
+    with value_free_errors("find run"):
+        return parent if parent and is_recorded_run(shared_engine(settings.database_url()), parent) else None
+
+
+@flow(name="ingest-file", description="Load one delivered file (path and SHA-256) into the warehouse.", persist_result=False)
+def ingest_file(path: str, sha256: str) -> State:
+    """Load one file; end Failed with the reason when it failed, Completed with what happened otherwise."""
+    load_key_blocks()
+    delivery = delivery_of(path, sha256)
+    run_id = fan_out_run_id()
+    on_its_own = run_id is None
+    if on_its_own:
+        # A run of one file, with its own bookkeeping, marts refresh and summary.
+        run_id = str(flow_run.get_id() or uuid.uuid4())
+        prepare_warehouse_task()
+        start_run(shared_engine(settings.database_url()), run_id)
+    else:
+        check_keys_task()
+    result = not_to_load(delivery) or ingest(delivery, run_id)
+    if on_its_own:
+        close_run(run_id, [result])
+    if result.state == "failed":
+        return Failed(message=result.reason, data=result)
+    return Completed(message=result.reason or result.state, data=result)
