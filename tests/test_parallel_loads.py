@@ -49,7 +49,8 @@ def _batch(path: Path, source: str) -> BatchRecord:
 def prepare(inbox: Path) -> Prepared:
     police_path = sorted((inbox / "police").glob("*.ndjson"))[0]
     police_batch = _batch(police_path, "police")
-    validated = validate.fn(read_feed.fn(str(police_path), police_batch.file_sha256))
+    feed = read_feed.fn(str(police_path), police_batch.file_sha256)
+    validated = validate.fn(pd.concat(list(feed.parts())), feed)
     registrations = pseudonymise.fn(validated, police_batch.batch_id)
     identities = batch_identities(validated.records, registrations["registration_id"])
     partner_path = sorted((inbox / PARTNER).glob("*.csv"))[0]

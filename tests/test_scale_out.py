@@ -92,12 +92,10 @@ def _workers_of(port: int, flow_run_ids: set[str], seconds: float = 60) -> dict[
 
 
 def _wait_for_loads_waiting(url: str, loads: int, seconds: float = 180) -> None:
-    """Until `loads` sessions wait for the load lock (watched from a connection of its own:
-    activity statistics are frozen inside a transaction)."""
-    waiting = sa.text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
-    )
+    """Until `loads` sessions wait for a lock: the load lock, or the ledger entry of a file another
+    load is loading (watched from a connection of its own: activity statistics are frozen inside a
+    transaction)."""
+    waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     deadline = time.monotonic() + seconds
     with engine.connect() as connection:
@@ -182,8 +180,9 @@ def test_one_night_fans_out_over_two_process_workers(tmp_path, pseudonym_key, va
                         cwd=ROOT, env=environment, stdout=(tmp_path / f"{name}.log").open("w"), stderr=subprocess.STDOUT,
                     )
                 )
-            # Every load queues at the warehouse's load lock until two are waiting (the racers below
-            # start first): then two runs of the same file race each other for its ledger entry.
+            # Every load queues at the warehouse's load lock until two loads wait: the racers below,
+            # which start first, one at the load lock and the other at the first one's uncommitted
+            # ledger entry, so that two runs of the same file truly race for it.
             holder = sa.create_engine(url, poolclass=sa.NullPool).connect()
             holder.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
             # Two runs race the fan-out for the same file, on whichever workers take them.

@@ -18,7 +18,7 @@ from pseudonyms.person_identities import PersonIdentities
 from schemas.canonical import REGISTRATION_COLUMNS
 from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch, record_counts
-from warehouse.locks import lock_loads
+from warehouse.locks import bound_lock_waits, lock_loads
 from warehouse.marts import mark_all_stale
 from warehouse.persons import assign_persons, forget_source
 
@@ -107,6 +107,8 @@ class BatchLoad:
         """Load one part: link its persons (with `identities`), upsert its registrations and record
         its quarantine entries. Later parts see the links and encodings of earlier ones."""
         connection = self._connection
+        # Linkage crosses sources: from here to the commit, one load at a time (warehouse.locks).
+        lock_loads(connection)
         if identities is not None:
             registrations = assign_persons(connection, identities, registrations)
         upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
@@ -124,6 +126,7 @@ class BatchLoad:
         """Check that every row is loaded or quarantined and record the counts in the ledger."""
         if self._loaded + self._quarantined != rows_in:
             raise CountMismatch(f"{rows_in} rows in, but {self._loaded} to load and {self._quarantined} quarantined")
+        lock_loads(self._connection)
         record_counts(
             self._connection, self._batch_id, rows_in=rows_in, rows_loaded=self._loaded, rows_quarantined=self._quarantined
         )
@@ -148,18 +151,21 @@ def loading(
     The caller adds the file's parts and calls `finish`; nothing is committed unless it does.
     `replace_source` (a snapshot delivery) first deletes every registration that source delivered
     before (with their vault entries and name encodings), in the same transaction, so the
-    warehouse holds exactly the latest snapshot. Load transactions are serialised warehouse-wide
-    (`warehouse.locks`): linkage crosses sources, so two loads never interleave their links,
-    merges or updates. `before_commit` runs last inside the transaction (fault-injection tests).
+    warehouse holds exactly the latest snapshot. Every load's linkage and writing, from its first
+    part to its commit, is serialised across sources (`warehouse.locks`): linkage crosses sources.
+    `before_commit` runs last inside the transaction (fault-injection tests).
     """
     try:
         with engine.begin() as connection:
-            lock_loads(connection, lock_timeout_seconds)
+            bound_lock_waits(connection, lock_timeout_seconds)
             # The ledger row goes first: its unique index makes a concurrent load of the same file
-            # wait here and then fail, before either writes a registration.
+            # wait here and then fail, before either writes a registration. The load lock comes
+            # later (`BatchLoad.add`), so other files are read and validated meanwhile.
             insert_batch(connection, batch, "loaded")
             replaced = None
             if replace_source:
+                # The deletions touch rows that another source's linkage may merge.
+                lock_loads(connection)
                 forget_source(connection, replace_source)
                 replaced = _replace_source(connection, replace_source)
             load = BatchLoad(connection, batch.batch_id, replaced)
