@@ -1,8 +1,8 @@
 """Marts: aggregate tables over `registrations` that analysts and the scale-and-nature report read.
 
-Tables refreshed after each load, not views: distinct persons need a window over every
-registration of a year, which on a million rows takes many seconds on SQLite, while the marts are
-read far more often than loaded. `load_batch` marks every year stale in the same transaction as
+Tables refreshed after each load, not views: distinct persons need each person's first
+registration of the year, which on a million rows takes seconds, while the marts are read far more
+often than loaded. `load_batch` marks every year stale in the same transaction as
 the batch itself (cheap; every year because linking may merge persons whose registrations lie in
 other years); the nightly flow refreshes the stale years once at the end of its run, and every
 reader (`victim-intake report`, `create_tables`) refreshes whatever is still stale before reading,
@@ -25,8 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Column, Connection, Integer, Table, Text, bindparam, delete, func, select, text
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Boolean, Column, Connection, Integer, Table, Text, delete, func, select, text
 
+from warehouse.bulk import Read, bulk_insert, read_columns
+from warehouse.mart_counts import dimension_frame, first_registrations, yearly_counts, yearly_crossings
 from warehouse.tables import metadata, registrations
 
 MEASURES = ("registrations", "persons")
@@ -34,11 +39,17 @@ MEASURES = ("registrations", "persons")
 
 @dataclass(frozen=True)
 class Dimension:
-    """A characteristic a mart breaks counts down by, as an SQL expression over registrations."""
+    """A characteristic a mart breaks counts down by, as an SQL expression over registrations.
+
+    The expression is the only definition: the refresh reads it, writes `mart_person_years` with
+    it, and the data dictionary prints it. `free_text` marks values written freely by sources
+    (any character), which are read quoted.
+    """
 
     name: str
     expression: str
     description: str
+    free_text: bool = False
 
 
 DIMENSIONS: tuple[Dimension, ...] = (
@@ -57,7 +68,9 @@ DIMENSIONS: tuple[Dimension, ...] = (
         "`dutch`, `non_dutch` or `unknown` nationality",
     ),
     Dimension("source_kind", "source_kind", "category of the reporting source"),
-    Dimension("reporting_unit", "COALESCE(reporting_unit, 'unknown')", "police unit or region of the reporter"),
+    Dimension(
+        "reporting_unit", "COALESCE(reporting_unit, 'unknown')", "police unit or region of the reporter", free_text=True
+    ),
     Dimension("exploitation_country", "exploitation_country", "country of exploitation, ISO alpha-3"),
 )
 DIMENSION_NAMES = tuple(dimension.name for dimension in DIMENSIONS)
@@ -70,65 +83,8 @@ CROSSINGS: tuple[tuple[str, str], ...] = (
 )
 
 
-_YEARS = bindparam("years", expanding=True)
-
-
-def _person_years_sql() -> str:
-    person_key = "COALESCE(person_id, 'registration:' || registration_id)"
-    characteristics = ",\n           ".join(f"{d.expression} AS {d.name}" for d in DIMENSIONS)
-    return f"""
-SELECT registration_year, person_key, linked, registrations, {", ".join(DIMENSION_NAMES)}
-FROM (
-    SELECT registration_year,
-           {person_key} AS person_key,
-           person_id IS NOT NULL AS linked,
-           COUNT(*) OVER person_year AS registrations,
-           {characteristics},
-           ROW_NUMBER() OVER (
-               PARTITION BY registration_year, {person_key}
-               ORDER BY CASE WHEN reported_on IS NULL THEN 1 ELSE 0 END, reported_on, registration_id
-           ) AS rank_in_year
-    FROM registrations
-    WHERE registration_year IN :years
-    WINDOW person_year AS (PARTITION BY registration_year, {person_key})
-) AS ranked
-WHERE rank_in_year = 1"""
-
-
-_CUBE = "mart_refresh_cube"
-
-
-def _cube_sql() -> str:
-    """Both measures by year and every dimension at once: one pass over each source table.
-
-    The counts and crossings are then sums over this small cube instead of one pass over a million
-    registrations per breakdown.
-    """
-    expressions = ", ".join(f"{d.expression} AS {d.name}" for d in DIMENSIONS)
-    names = ", ".join(DIMENSION_NAMES)
-    return (
-        f"SELECT 'registrations' AS measure, registration_year, {names}, COUNT(*) AS n FROM "
-        f"(SELECT registration_year, {expressions} FROM registrations WHERE registration_year IN :years) AS r "
-        f"GROUP BY registration_year, {names} "
-        f"UNION ALL "
-        f"SELECT 'persons', registration_year, {names}, COUNT(*) FROM mart_person_years "
-        f"WHERE registration_year IN :years GROUP BY registration_year, {names}"
-    )
-
-
-def _counts_sql() -> str:
-    return "\nUNION ALL\n".join(
-        f"SELECT registration_year, measure, '{name}', {name}, SUM(n) FROM {_CUBE} GROUP BY registration_year, measure, {name}"
-        for name in DIMENSION_NAMES
-    )
-
-
-def _crossings_sql() -> str:
-    return "\nUNION ALL\n".join(
-        f"SELECT registration_year, measure, '{row}', {row}, '{column}', {column}, SUM(n) FROM {_CUBE} "
-        f"GROUP BY registration_year, measure, {row}, {column}"
-        for row, column in CROSSINGS
-    )
+# How a registration's person is keyed in the marts.
+_PERSON_KEY = "COALESCE(person_id, 'registration:' || registration_id)"
 
 
 _DIMENSIONS_LIST = ", ".join(f"`{name}`" for name in DIMENSION_NAMES)
@@ -249,26 +205,53 @@ def stale_years(connection: Connection) -> set[int]:
     return marked | {year for year in held.keys() | counted.keys() if held.get(year) != counted.get(year)}
 
 
+def _read_registrations(connection: Connection, years: list[int]) -> pa.Table:
+    """The stale years' registrations with what the marts need: dimensions as dictionary columns."""
+    category = pa.dictionary(pa.int32(), pa.string())
+    columns = {
+        "registration_year": Read("registration_year", pa.int32()),
+        "person_key": Read(_PERSON_KEY),
+        "linked": Read("person_id IS NOT NULL", pa.bool_()),
+        "reported_on": Read("reported_on", quoted=True),
+        "registration_id": Read("registration_id"),
+        **{d.name: Read(d.expression, category, quoted=d.free_text) for d in DIMENSIONS},
+    }
+    if connection.dialect.name == "postgresql":
+        # Dates as ISO text whatever the session's DateStyle: the order SQLite's text dates have.
+        columns["reported_on"] = Read("to_char(reported_on, 'YYYY-MM-DD')")
+    listed = ", ".join(str(int(year)) for year in years)
+    return read_columns(connection, columns, f"FROM registrations WHERE registration_year IN ({listed})")
+
+
+def _person_years(registrations_read: pa.Table, positions: np.ndarray, sizes: np.ndarray) -> pd.DataFrame:
+    """`mart_person_years` rows: each person-year's first registration, in primary-key order."""
+    firsts = registrations_read.take(positions)
+    frame = firsts.select(["registration_year", "person_key", "linked"]).to_pandas()
+    frame["registrations"] = sizes
+    for name in DIMENSION_NAMES:
+        frame[name] = firsts[name].combine_chunks().to_pandas()
+    return frame[[column.name for column in mart_person_years.columns]]
+
+
 def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]:
     """Recompute the marts for `years` and every stale year, in the caller's transaction.
 
-    Returns the years refreshed (empty when nothing was stale).
+    Reads the years' registrations once into Arrow; persons and counts are computed there
+    (`warehouse.mart_counts`) and written back in bulk. Returns the years refreshed (empty when
+    nothing was stale).
     """
     todo = {int(year) for year in years} | stale_years(connection)
     if not todo:
         return todo
-    parameters = {"years": sorted(todo)}
+    listed = sorted(todo)
+    registrations_read = _read_registrations(connection, listed)
+    positions, sizes = first_registrations(registrations_read)
+    every = dimension_frame(registrations_read, DIMENSION_NAMES)
+    frames = {"registrations": every, "persons": every.take(positions)}
     for mart in reversed(MARTS):
-        connection.execute(text(f"DELETE FROM {mart.name} WHERE registration_year IN :years").bindparams(_YEARS), parameters)
-    columns = ", ".join(column.name for column in mart_person_years.columns)
-    connection.execute(
-        text(f"INSERT INTO mart_person_years ({columns}) {_person_years_sql()}").bindparams(_YEARS), parameters
-    )
-    connection.execute(text(f"DROP TABLE IF EXISTS {_CUBE}"))
-    connection.execute(text(f"CREATE TEMPORARY TABLE {_CUBE} AS {_cube_sql()}").bindparams(_YEARS), parameters)
-    for mart, statement in ((mart_yearly_counts, _counts_sql()), (mart_yearly_crossings, _crossings_sql())):
-        columns = ", ".join(column.name for column in mart.columns)
-        connection.execute(text(f"INSERT INTO {mart.name} ({columns}) {statement}"))
-    connection.execute(text(f"DROP TABLE {_CUBE}"))
-    connection.execute(delete(mart_stale_years).where(mart_stale_years.c.registration_year.in_(sorted(todo))))
+        connection.execute(delete(mart).where(mart.c.registration_year.in_(listed)))
+    bulk_insert(connection, mart_person_years.name, _person_years(registrations_read, positions, sizes))
+    bulk_insert(connection, mart_yearly_counts.name, yearly_counts(frames, DIMENSION_NAMES))
+    bulk_insert(connection, mart_yearly_crossings.name, yearly_crossings(frames, CROSSINGS))
+    connection.execute(delete(mart_stale_years).where(mart_stale_years.c.registration_year.in_(listed)))
     return todo
