@@ -33,7 +33,10 @@ from victim_intake.synthetic import write_demo_inbox  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 RECORDS_PER_PERSON = 1.24  # what the generator writes on average (repeat reports, a few invalid rows)
-_STAGE_LINE = re.compile(r"\.ndjson(?:\.gz)?: ((?:\w+ [\d.]+ s(?:, )?)+)")
+# The flow logs "<file>: read 1.23 s, validate ..." per file (police feeds and partner files alike)
+# and "marts refreshed for <years> in 4.2 s" once per run.
+_STAGE_LINE = re.compile(r"\.(?:ndjson(?:\.gz)?|csv|xlsx): ((?:\w+ [\d.]+ s(?:, )?)+)")
+_MARTS_LINE = re.compile(r"marts refreshed for [\d, ]+ in ([\d.]+) s")
 
 
 def stage_seconds(output: str) -> dict[str, float]:
@@ -43,6 +46,12 @@ def stage_seconds(output: str) -> dict[str, float]:
         for stage, seconds in re.findall(r"(\w+) ([\d.]+) s", match.group(1)):
             totals[stage] += float(seconds)
     return dict(totals)
+
+
+def mart_seconds(output: str) -> float | None:
+    """The run's mart refresh, when the flow logged one."""
+    match = _MARTS_LINE.search(output)
+    return float(match.group(1)) if match else None
 
 
 def scratch_database(admin_url: str) -> str:
