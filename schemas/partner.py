@@ -8,7 +8,6 @@ cells, unique record ids. `to_canonical` then only renames and converts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -20,7 +19,9 @@ from schemas.partner_definition import BOOLEAN_FIELDS, CODED_FIELDS, COUNTRY_FIE
 from schemas.vocabulary import FIRST_REGISTRATION_YEAR, MAX_PLAUSIBLE_AGE, UNKNOWN_COUNTRY
 
 # Spreadsheet formula triggers (CSV injection); "-" only when no number follows (flags are -99).
-_FORMULA = re.compile(r"^(?:[=+@\t\r]|-(?![0-9]))")
+# A pattern string without look-ahead, so pandas hands it to pyarrow's regex engine instead of
+# calling Python's `re` once per cell.
+_FORMULA = r"^(?:[=+@\t\r]|-(?:[^0-9]|$))"
 _BOOLEAN_WORDS = {
     "true": "true", "false": "false", "ja": "true", "nee": "false", "yes": "true", "no": "false",
     "j": "true", "n": "false", "y": "true", "1": "true", "0": "false",
@@ -32,6 +33,17 @@ UNREADABLE_COLUMNS = ("notes",)  # mapped so the header is known, never read
 
 def _fold(values: pd.Series) -> pd.Series:
     return values.str.strip().str.casefold()
+
+
+def per_distinct(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`convert` applied to each distinct value once, spread back over the rows (nulls stay null).
+
+    A column holds far fewer distinct codes, countries and dates than rows: a million rows of
+    birth dates hold a few tens of thousands, so parsing those is what costs."""
+    codes, distinct = pd.factorize(values)
+    converted = convert(pd.Series(distinct, dtype=values.dtype)).reset_index(drop=True)
+    # Code -1 (a null) is no label of `converted`, so reindexing makes it null.
+    return converted.reindex(codes).set_axis(values.index)
 
 
 def value_table(definition: PartnerDefinition, field: str) -> dict[str, str]:
@@ -50,27 +62,37 @@ def read_columns(definition: PartnerDefinition) -> list[str]:
 def coded_values(definition: PartnerDefinition, field: str, values: pd.Series) -> pd.Series:
     """File values -> canonical codes through the value table; canonical codes pass as they are."""
     table = value_table(definition, field)
-    folded = _fold(values)
     allowed = CODED_FIELDS.get(field, ())
-    mapped = folded.map(table).astype(object)
-    return mapped.fillna(folded.where(folded.isin(allowed)).astype(object))
+
+    def convert(distinct: pd.Series) -> pd.Series:
+        folded = _fold(distinct)
+        return folded.map(table).astype(object).fillna(folded.where(folded.isin(allowed)).astype(object))
+
+    return per_distinct(values, convert).astype(object)
 
 
 def boolean_values(definition: PartnerDefinition, field: str, values: pd.Series) -> pd.Series:
-    folded = _fold(values)
-    mapped = folded.map(value_table(definition, field)).astype(object).fillna(folded.map(_BOOLEAN_WORDS).astype(object))
-    return mapped.map({"true": True, "false": False}).astype("boolean")
+    table = value_table(definition, field)
+
+    def convert(distinct: pd.Series) -> pd.Series:
+        folded = _fold(distinct)
+        return folded.map(table).astype(object).fillna(folded.map(_BOOLEAN_WORDS).astype(object))
+
+    return per_distinct(values, convert).map({"true": True, "false": False}).astype("boolean")
 
 
 def country_values(definition: PartnerDefinition, field: str, values: pd.Series) -> pd.Series:
     """ISO alpha-3 of each value (after the value table, e.g. CTDC's "00" -> UNK); null if unknown."""
     table = value_table(definition, field)
-    mapped = _fold(values).map(table).astype(object)
-    return mapped.fillna(to_alpha3(values).astype(object))
+
+    def convert(distinct: pd.Series) -> pd.Series:
+        return _fold(distinct).map(table).astype(object).fillna(to_alpha3(distinct).astype(object))
+
+    return per_distinct(values, convert).astype(object)
 
 
 def parse_dates(definition: PartnerDefinition, values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, format=definition.date_format, errors="coerce")
+    return per_distinct(values, lambda distinct: pd.to_datetime(distinct, format=definition.date_format, errors="coerce"))
 
 
 def _check(name: str, test: Callable[[pd.Series], pd.Series]) -> pa.Check:
