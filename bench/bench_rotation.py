@@ -2,10 +2,11 @@
 
 Builds the warehouse by loading a synthetic police feed of `--records` records (bench_run's
 inbox, written by the demo generator) with the real `victim-intake run`, then times the real
-`victim-intake keys rotate` (keys from the environment, the new one in
-`VICTIM_INTAKE_NEXT_PSEUDONYM_KEY`) as its own process and prints wall time, registrations and
-persons per second and the peak resident memory of its process tree. `--rotations N` rotates N
-times in a row (each to a fresh key), to see the spread.
+`victim-intake keys rotate` (key files under the home, made by `victim-intake keys init`) as its
+own process and prints wall time, registrations and persons per second and the peak resident
+memory of its process tree. `--rotations N` rotates N times in a row, to see the spread. The
+SQLite home is kept, so `VICTIM_INTAKE_HOME=<home> victim-intake keys rotate` can be run (or
+profiled) again on the same warehouse.
 
     .venv/bin/python bench/bench_rotation.py --records 1000000
 """
@@ -13,10 +14,8 @@ times in a row (each to a fresh key), to see the spread.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import re
-import secrets
 import shutil
 import sys
 import time
@@ -30,10 +29,6 @@ from victim_intake.synthetic import write_demo_inbox  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 _REKEYED = re.compile(r"Re-keyed ([\d,]+) registrations of ([\d,]+) persons")
-
-
-def new_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def rekeyed(output: str) -> tuple[int, int]:
@@ -64,7 +59,6 @@ def main() -> None:
     arguments.workdir.mkdir(parents=True, exist_ok=True)
     base_env = {
         **os.environ,
-        "VICTIM_INTAKE_VAULT_KEY": new_key(),
         "PREFECT_HOME": str(arguments.workdir / "prefect"),
         "DO_NOT_TRACK": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -83,21 +77,19 @@ def main() -> None:
             url = f"sqlite:///{home / 'warehouse.sqlite'}"
             if backend == "postgres":
                 url = scratch_database(arguments.postgres_admin_url)
-            env = {**base_env, "VICTIM_INTAKE_HOME": str(home), "VICTIM_INTAKE_DATABASE_URL": url,
-                   "VICTIM_INTAKE_PSEUDONYM_KEY": new_key(), "VICTIM_INTAKE_PSEUDONYM_KEY_VERSION": "1"}
+            env = {**base_env, "VICTIM_INTAKE_HOME": str(home), "VICTIM_INTAKE_DATABASE_URL": url}
+            for variable in ("VICTIM_INTAKE_PSEUDONYM_KEY", "VICTIM_INTAKE_VAULT_KEY"):
+                env.pop(variable, None)  # key files, which `keys rotate` replaces itself
             try:
+                checked("victim-intake keys init", measure([str(VENV_BIN / "victim-intake"), "keys", "init"], env))
                 load = checked("victim-intake run", measure([str(VENV_BIN / "victim-intake"), "run", "--inbox", str(inbox)], env))
                 print(f"\n== {backend}: warehouse of {records:,} police records loaded in {load.seconds:.1f} s")
                 for version in range(2, arguments.rotations + 2):
-                    env["VICTIM_INTAKE_NEXT_PSEUDONYM_KEY"] = new_key()
                     rotation = checked("victim-intake keys rotate", measure([str(VENV_BIN / "victim-intake"), "keys", "rotate"], env))
                     registrations, persons = rekeyed(rotation.output)
                     print(f"rotate to v{version}: {rotation.seconds:7.1f} s  {registrations:,} registrations "
                           f"({registrations / rotation.seconds:,.0f}/s), {persons:,} persons ({persons / rotation.seconds:,.0f}/s)  "
                           f"peak {rotation.peak_rss_bytes / 2**30:.2f} GiB")
-                    # The secret store now hands out the new key as the current one.
-                    env["VICTIM_INTAKE_PSEUDONYM_KEY"] = env.pop("VICTIM_INTAKE_NEXT_PSEUDONYM_KEY")
-                    env["VICTIM_INTAKE_PSEUDONYM_KEY_VERSION"] = str(version)
             finally:
                 if backend == "postgres":
                     drop_database(arguments.postgres_admin_url, url)

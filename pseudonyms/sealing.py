@@ -34,6 +34,18 @@ def seal_many(key: bytes, plaintexts: list[str], associated_data: list[str]) -> 
     return sealed
 
 
+def unseal_many(key: bytes, sealed: list[bytes], associated_data: list[str]) -> list[str]:
+    """`unseal` for many values with one cipher object; any value that does not open fails them all."""
+    cipher = AESGCM(key)
+    try:
+        return [
+            cipher.decrypt(value[:NONCE_BYTES], value[NONCE_BYTES:], context.encode("utf-8")).decode("utf-8")
+            for value, context in zip(sealed, associated_data, strict=True)
+        ]
+    except InvalidTag:
+        raise SealBroken("a sealed value does not open with this key and context") from None
+
+
 def unseal(key: bytes, sealed: bytes, associated_data: str) -> str:
     try:
         plaintext = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated_data.encode("utf-8"))

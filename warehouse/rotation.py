@@ -9,15 +9,19 @@ were made by a report since erased.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pa_json
 from sqlalchemy import Engine, delete, func, select, update
 
 from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.identity import registration_ids
 from pseudonyms.keys import LoadedKey
 from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, vault_payloads
+from pseudonyms.sealing import unseal_many
 from warehouse.approximate import store_encodings
 from warehouse.bulk import bulk_insert
 from warehouse.ledger import KeyMismatch, utc_now
@@ -25,7 +29,7 @@ from warehouse.marts import mark_all_stale, refresh_marts
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities
 from warehouse.qualified import qualified_name, temporary_table, timestamp_text
 from warehouse.tables import key_fingerprints, registrations
-from warehouse.vault import audit, open_entry, seal_frame
+from warehouse.vault import associated_data, audit, seal_frame
 
 _STAGE = "stage_rotation"
 
@@ -42,14 +46,26 @@ class Rotated:
     version: int
 
 
+_PAYLOAD_SCHEMA = pa.schema([(field, pa.string()) for field in VAULT_FIELDS])
+
+
 def _open_all(rows: list, vault_key: bytes) -> pd.DataFrame:
     """Vault rows (registration_id, person_id, sealed, source) -> identifying fields, in memory."""
     frame = pd.DataFrame([tuple(row) for row in rows], columns=["registration_id", "person_id", "sealed", "source"], dtype=object)
-    fields = [
-        open_entry(vault_key, sealed, person, registration)
-        for registration, person, sealed in zip(frame["registration_id"], frame["person_id"], frame["sealed"], strict=True)
-    ]
-    opened = pd.DataFrame(fields, columns=list(VAULT_FIELDS), index=frame.index)
+    payloads = unseal_many(
+        vault_key,
+        [bytes.fromhex(sealed) for sealed in frame["sealed"].tolist()],
+        [associated_data(person, registration) for person, registration in zip(frame["person_id"].tolist(), frame["registration_id"].tolist(), strict=True)],
+    )
+    # Each payload is one JSON object on one line: parsed in one call, every field as text.
+    opened = (
+        pa_json.read_json(
+            io.BytesIO("\n".join(payloads).encode("utf-8")),
+            parse_options=pa_json.ParseOptions(explicit_schema=_PAYLOAD_SCHEMA, unexpected_field_behavior="error"),
+        ).to_pandas().set_axis(frame.index)
+        if payloads
+        else pd.DataFrame({field: pd.Series(dtype="str") for field in VAULT_FIELDS})
+    )
     opened["birth_date"] = pd.to_datetime(opened["birth_date"])
     return pd.concat([frame.drop(columns=["sealed"]), opened], axis=1)
 
@@ -75,6 +91,7 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
             ).join(registrations, registrations.c.registration_id == vault_identities.c.registration_id)
         ).all()
         entries = _open_all(rows, vault_key)
+        del rows  # a million result rows, no longer needed while the rest is built
         entries["new_registration_id"] = pd.concat(
             [registration_ids(source, group["source_record_id"], new.material) for source, group in entries.groupby("source")]
         ).reindex(entries.index) if len(entries) else pd.Series(dtype="str")
@@ -85,7 +102,13 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
         entries["new_person_id"] = entries["person_id"].map(new_person)
 
         connection.execute(temporary_table(connection, _STAGE, "old_id text, new_id text, new_person text"))
-        bulk_insert(connection, _STAGE, entries[["registration_id", "new_registration_id", "new_person_id"]].set_axis(["old_id", "new_id", "new_person"], axis=1))
+        # Rows are written in key order throughout: a B-tree filled in order appends to its last
+        # page instead of splitting pages all over the index for random pseudonym keys.
+        bulk_insert(
+            connection,
+            _STAGE,
+            entries[["registration_id", "new_registration_id", "new_person_id"]].set_axis(["old_id", "new_id", "new_person"], axis=1).sort_values("old_id"),
+        )
         connection.exec_driver_sql(
             f"UPDATE registrations SET registration_id = m.new_id, person_id = m.new_person "
             f"FROM {_STAGE} m WHERE registrations.registration_id = m.old_id"
@@ -109,10 +132,10 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
                     "sealed": seal_frame(vault_key, payloads, persons, entries["new_registration_id"]),
                     "sealed_at": timestamp_text(),
                 }
-            ),
+            ).sort_values("registration_id"),
         )
         connection.execute(delete(person_links))
-        fresh = links.dropna(subset=["person_id"]).drop_duplicates("identifier")
+        fresh = links.dropna(subset=["person_id"]).drop_duplicates("identifier").sort_values("identifier")
         bulk_insert(
             connection,
             qualified_name(connection, person_links),
@@ -127,7 +150,7 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
             ),
         )
         connection.execute(delete(name_encodings))
-        encodings = name_encodings_of(entries, entries["new_registration_id"], new.material)
+        encodings = name_encodings_of(entries, entries["new_registration_id"], new.material).sort_values("registration_id")
         store_encodings(connection, encodings, entries.set_index("new_registration_id")["new_person_id"], new.version)
         connection.execute(
             update(key_fingerprints)
