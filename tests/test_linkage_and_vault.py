@@ -336,3 +336,27 @@ def test_a_snapshot_delivery_leaves_no_vault_entry_of_the_rows_it_replaces(engin
         assert connection.execute(text("SELECT count(*) FROM registrations")).scalar_one() == 1
         assert connection.execute(text("SELECT count(*) FROM vault_identities")).scalar_one() == 1
         assert connection.execute(text("SELECT count(*) FROM name_encodings")).scalar_one() == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_rotation_refuses_registrations_without_vault_entry_and_changes_nothing(backend, request, tmp_path) -> None:
+    from sqlalchemy import delete
+
+    from pseudonyms.keys import LoadedKey
+    from warehouse.privacy_tables import vault_identities
+    from warehouse.rotation import RotationImpossible, rotate_pseudonyms
+
+    url = request.getfixturevalue("scratch_postgres") if backend == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
+    engine = make_engine(url)
+    records = [{"source_record_id": "A", **ANNA}, {"source_record_id": "B", "bsn": "111222333"}, {"source_record_id": "C", "bsn": "123456782"}]
+    load(engine, records, key=KEY, vault_key=VAULT_KEY)
+    import pandas as pd
+
+    lost = registration_ids("police", pd.Series(["B"]), KEY).iloc[0]
+    with engine.begin() as connection:
+        connection.execute(delete(vault_identities).where(vault_identities.c.registration_id == lost))
+    before = persons(engine)
+    with pytest.raises(RotationImpossible, match="^1 registration"):
+        rotate_pseudonyms(engine, LoadedKey("pseudonym", KEY, "test", 1), LoadedKey("pseudonym", secrets.token_bytes(32), "test", 2), VAULT_KEY)
+    assert persons(engine) == before
+    engine.dispose()
