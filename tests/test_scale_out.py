@@ -105,6 +105,15 @@ def _wait_for_loads_waiting(url: str, loads: int, seconds: float = 180) -> None:
     engine.dispose()
 
 
+def _wait_for_file_runs(port: int, deployment_id: str, count: int, seconds: float = 180) -> None:
+    """Until `count` runs of the file deployment exist: the racers and every run the fan-out
+    started, so that its discovery is over before the held lock lets any load commit."""
+    deadline = time.monotonic() + seconds
+    while sum(run["deployment_id"] == deployment_id for run in _every(port, "flow_runs")) < count:
+        assert time.monotonic() < deadline, "the fan-out never started its file runs"
+        time.sleep(1)
+
+
 def _started_run(output: str) -> str:
     return re.search(r"UUID: ([0-9a-f-]{36})", output).group(1)
 
@@ -197,6 +206,9 @@ def test_one_night_fans_out_over_two_process_workers(tmp_path, pseudonym_key, va
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             )
             _wait_for_loads_waiting(url, 2)
+            # Had a racer committed before the fan-out's discovery, the fan-out would skip the raced
+            # file as already loaded: the lock is held until every file run exists.
+            _wait_for_file_runs(port, ingest_file, len(racers) + len(contents))
             holder.rollback()
             holder.close()
             ended = _wait_until_final(port, [fan_out, *racers])
