@@ -40,11 +40,11 @@ _IN_MEMORY_ONLY = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @dataclass(frozen=True)
 class ValidatedFile:
-    """Valid canonical records of a file, and value-free quarantine entries for the rest."""
+    """Valid canonical records of one part of a file, and value-free quarantine entries for the rest."""
 
     records: pd.DataFrame
-    quarantined: pd.DataFrame  # row_number, column_name, rule, source_record_id
-    rows_in: int
+    quarantined: pd.DataFrame  # row_number (in the file), column_name, rule, source_record_id
+    rows_in: int  # rows of the part
     exported_at: str | None
 
 

@@ -125,6 +125,15 @@ def test_files_loaded_in_small_parts_match_the_truth(demo_inbox, pseudonym_key, 
     assert_matches_truth(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", truth, pseudonym_key)
 
 
+def test_files_loaded_in_small_parts_match_the_truth_on_postgres(demo_inbox, pseudonym_key, vault_key, scratch_postgres, monkeypatch) -> None:
+    # Staging tables are created again for every part, inside the file's one transaction.
+    monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "0.01")
+    inbox, truth = demo_inbox
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 0, output
+    assert_matches_truth(scratch_postgres, truth, pseudonym_key)
+
+
 def test_a_bad_line_in_a_later_part_fails_the_whole_file(tmp_path, pseudonym_key, isolated_settings, monkeypatch) -> None:
     monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "0.004")  # about 4 KB: a handful of records a part
     inbox = tmp_path / "inbox"

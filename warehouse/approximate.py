@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, column, select, table, update
 from pseudonyms.encodings import bloom_matrix, dice, ones
 from warehouse.bulk import bulk_insert, upsert_rows
 from warehouse.privacy_tables import name_encodings
-from warehouse.qualified import qualified_name, temporary_table
+from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table
 
 # Same birth date: a typo or transliteration leaves most bigrams in common.
 SAME_DATE_THRESHOLD = 0.85
@@ -34,8 +34,7 @@ def known_encodings(connection: Connection, batch: pd.DataFrame) -> pd.DataFrame
     rows = connection.execute(
         select(*(name_encodings.c[name] for name in _COLUMNS)).where(name_encodings.c.birth_key.in_(staged))
     ).all()
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
+    drop_temporary_table(connection, _STAGE)
     # Plain tuples: pandas probes every SQLAlchemy Row for attributes, which is slow.
     return pd.DataFrame([tuple(row) for row in rows], columns=_COLUMNS, dtype=object)
 

@@ -85,6 +85,8 @@ def upsert_rows(connection: Connection, table_name: str, frame: pd.DataFrame, ke
     """
     if frame.empty:
         return
+    # In key order, the key's index is filled page by page rather than at random.
+    frame = frame.sort_values(key)
     columns = ", ".join(frame.columns)
     updates = ", ".join(f"{name} = excluded.{name}" for name in frame.columns if name != key)
     conflict = f"ON CONFLICT ({key}) DO UPDATE SET {updates}"

@@ -22,7 +22,7 @@ from pseudonyms.person_identities import PersonIdentities
 from warehouse.approximate import known_encodings, matches
 from warehouse.bulk import bulk_insert
 from warehouse.privacy_tables import person_links
-from warehouse.qualified import qualified_name, temporary_table, timestamp_text
+from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table, timestamp_text
 
 _STAGE = "stage_identifiers"
 _PERSON_NODE = "person:"
@@ -57,8 +57,7 @@ def known_links(connection: Connection, links: pd.DataFrame) -> pd.DataFrame:
             person_links.c.identifier.in_(select(_stage_column()))
         )
     ).all()
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(f"DROP TABLE temp.{_STAGE}")
+    drop_temporary_table(connection, _STAGE)
     return pd.DataFrame([tuple(row) for row in rows], columns=["identifier", "person_id"], dtype=object)
 
 
@@ -124,7 +123,8 @@ def link_batch(connection: Connection, identities: PersonIdentities) -> Resoluti
             ),
             merge_parameters(resolution.merged),
         )
-    new = links[~links["identifier"].isin(known["identifier"])].drop_duplicates("identifier")
+    # In key order, the identifier index is filled page by page rather than at random.
+    new = links[~links["identifier"].isin(known["identifier"])].drop_duplicates("identifier").sort_values("identifier")
     bulk_insert(
         connection,
         qualified_name(connection, person_links),

@@ -21,6 +21,7 @@ from warehouse.ledger import BatchRecord, insert_batch, record_counts
 from warehouse.locks import bound_lock_waits, lock_loads
 from warehouse.marts import mark_all_stale
 from warehouse.persons import assign_persons, forget_source
+from warehouse.qualified import drop_temporary_table
 
 QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
 # Loaded when the entries carry them: the offending value, sealed under the vault key.
@@ -63,6 +64,7 @@ def _upsert_postgresql(connection: Connection, registrations: pd.DataFrame) -> i
         text(f"SELECT count(*) FROM {_STAGE} s JOIN registrations r ON r.registration_id = s.registration_id")
     ).scalar_one()
     connection.execute(text(f"INSERT INTO registrations ({columns}) SELECT {columns} FROM {_STAGE} {_UPSERT}"))
+    drop_temporary_table(connection, _STAGE)
     return len(registrations) - existing
 
 
@@ -112,7 +114,8 @@ class BatchLoad:
         if identities is not None:
             registrations = assign_persons(connection, identities, registrations)
         upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
-        rows_new = upsert(connection, registrations) if len(registrations) else 0
+        # In key order, the primary key index is filled page by page rather than at random.
+        rows_new = upsert(connection, registrations.sort_values("registration_id")) if len(registrations) else 0
         if self._replaced is not None:
             rows_new = int((~registrations["registration_id"].isin(self._replaced)).sum())
         quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]

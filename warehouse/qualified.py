@@ -22,6 +22,12 @@ def temporary_table(connection: Connection, name: str, columns: str) -> TextClau
     return text(f"CREATE TEMPORARY TABLE {name} ({columns})")
 
 
+def drop_temporary_table(connection: Connection, name: str) -> None:
+    """Drop a staging table as soon as it has served: a file loaded in parts stages again in the
+    same transaction."""
+    connection.exec_driver_sql(f"DROP TABLE temp.{name}" if connection.dialect.name == "sqlite" else f"DROP TABLE {name}")
+
+
 def timestamp_text(moment: dt.datetime | None = None) -> str:
     """A UTC time as text that bulk loads accept on both dialects and SQLAlchemy reads back on SQLite."""
     return (moment or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
