@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, column, delete, func, or_, select, table
 
 from warehouse.bulk import bulk_insert
+from warehouse.locks import lock_loads
 from warehouse.marts import forget_person, mark_all_stale, refresh_marts
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities
 from warehouse.qualified import temporary_table
@@ -54,6 +55,8 @@ def _quarantine_of(connection: Connection, records: dict[str, set[str]]) -> int:
 def erase_person(engine: Engine, person_id: str, vault_key: bytes) -> Removed:
     """Remove one person from every table that holds anything of them, and audit it."""
     with engine.begin() as connection:
+        # Not while a load links or writes: it would link to persons this removes (warehouse.locks).
+        lock_loads(connection)
         entries = connection.execute(
             select(vault_identities.c.registration_id, vault_identities.c.sealed, registrations.c.source)
             .select_from(
@@ -103,6 +106,8 @@ def purge_older_than(engine: Engine, years: int, *, today: dt.date | None = None
     first_kept = cutoff_year(years, today)
     cutoff_moment = dt.datetime(first_kept, 1, 1, tzinfo=dt.UTC)
     with engine.begin() as connection:
+        # Not while a load links or writes: it would link to persons this removes (warehouse.locks).
+        lock_loads(connection)
         expired = connection.execute(
             select(registrations.c.person_id)
             .where(registrations.c.person_id.is_not(None))

@@ -24,6 +24,7 @@ from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, vault_p
 from pseudonyms.sealing import unseal_many
 from warehouse.approximate import store_encodings
 from warehouse.bulk import bulk_insert
+from warehouse.locks import lock_loads
 from warehouse.ledger import KeyMismatch, utc_now
 from warehouse.marts import mark_all_stale, refresh_marts
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities
@@ -73,6 +74,8 @@ def _open_all(rows: list, vault_key: bytes) -> pd.DataFrame:
 def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key: bytes) -> Rotated:
     """Re-pseudonymise the whole warehouse from key `old` to key `new` in one transaction."""
     with engine.begin() as connection:
+        # Not while a load links or writes: its links would carry the old key's pseudonyms.
+        lock_loads(connection)
         recorded = connection.execute(
             select(key_fingerprints.c.fingerprint).where(key_fingerprints.c.purpose == "pseudonym").with_for_update()
         ).scalar_one_or_none()
