@@ -18,15 +18,13 @@ from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
-from prefect.runtime import flow_run
 from prefect.states import State
 
 from flows.errors import value_free_errors
-from flows.key_blocks import load_key_blocks
-from flows.nightly import Delivery, FileResult, close_run, discover_deliveries, prepare_warehouse_task
+from flows.nightly import Delivery, FileResult, close_run, open_night
 from victim_intake import settings
 from warehouse.database import shared_engine
-from warehouse.ledger import BatchRecord, latest_batch, record_failed_batch, start_run, utc_now
+from warehouse.ledger import BatchRecord, latest_batch, record_failed_batch, utc_now
 
 INGEST_FILE = "ingest-file/ingest-file"  # flow name / deployment name, as in prefect.yaml
 POLL_SECONDS = 2.0
@@ -80,13 +78,8 @@ def file_result(run_id: str, delivery: Delivery, file_run: FlowRun) -> FileResul
 @flow(name="nightly-fan-out", description="Load new deliveries in parallel: one ingest-file run per file.", persist_result=False)
 def nightly_fan_out(inbox: str | None = None, max_wait_minutes: float = 360) -> list[FileResult] | State:
     """Start one `ingest-file` run per new file, wait for all, then close the run; Failed when any file failed."""
-    load_key_blocks()
-    inbox_path = inbox or str(settings.inbox())
     # The file runs find this run's id as their parent's and record their batches under it.
-    run_id = str(flow_run.get_id() or uuid.uuid4())
-    prepare_warehouse_task()
-    start_run(shared_engine(settings.database_url()), run_id)
-    new, skipped = discover_deliveries(inbox_path)
+    run_id, new, skipped = open_night(inbox)
     logger = get_run_logger()
     logger.info("%d new file(s) fanned out to %s, %d already loaded", len(new), INGEST_FILE, len(skipped))
     started = [start_file_run(delivery) for delivery in new]

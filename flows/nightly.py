@@ -27,8 +27,8 @@ from flows.faults import crash_point
 from flows.key_blocks import load_key_blocks
 from flows.mart_tasks import refresh_marts_after_run
 from flows.partner_tasks import ingest_partner_file
-from flows.progress import file_done
 from flows.police_tasks import ingest_police_file
+from flows.progress import file_done
 from pseudonyms.keys import load_key
 from victim_intake import settings
 from warehouse.database import create_tables, shared_engine
@@ -153,9 +153,9 @@ def ingest(delivery: Delivery, run_id: str) -> FileResult:
     return FileResult(name, delivery.source, "loaded", **asdict(outcome))
 
 
-@flow(name="nightly-ingest", description="Load new deliveries from the inbox into the warehouse.", persist_result=False)
-def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
-    """Load every new file of the inbox; end Failed when any file failed."""
+def open_night(inbox: str | None) -> tuple[str, list[Delivery], list[FileResult]]:
+    """The start of a night's flow run: keys, warehouse, ledger run; then the inbox's new files
+    and the ones already loaded. Returns the run id (the flow run's own)."""
     load_key_blocks()
     inbox_path = inbox or str(settings.inbox())
     # A flow run retried from Prefect keeps its id and starts over: loaded files are skipped.
@@ -163,7 +163,13 @@ def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
     prepare_warehouse_task()
     start_run(shared_engine(settings.database_url()), run_id)
     new, skipped = discover_deliveries(inbox_path)
-    return ingest_deliveries(run_id, new, skipped)
+    return run_id, new, skipped
+
+
+@flow(name="nightly-ingest", description="Load new deliveries from the inbox into the warehouse.", persist_result=False)
+def nightly_ingest(inbox: str | None = None) -> list[FileResult] | State:
+    """Load every new file of the inbox; end Failed when any file failed."""
+    return ingest_deliveries(*open_night(inbox))
 
 
 def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult]) -> list[FileResult] | State:

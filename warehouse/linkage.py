@@ -123,19 +123,21 @@ def link_batch(connection: Connection, identities: PersonIdentities) -> Resoluti
             ),
             merge_parameters(resolution.merged),
         )
-    # In key order, the identifier index is filled page by page rather than at random.
-    new = links[~links["identifier"].isin(known["identifier"])].drop_duplicates("identifier").sort_values("identifier")
-    bulk_insert(
-        connection,
-        qualified_name(connection, person_links),
-        pd.DataFrame(
-            {
-                "identifier": new["identifier"].to_numpy(),
-                "kind": new["kind"].to_numpy(),
-                "person_id": new["registration_id"].map(resolution.person_of_registration).to_numpy(),
-                "key_version": identities.key_version,
-                "linked_at": timestamp_text(),
-            }
-        ),
-    )
+    new = links[~links["identifier"].isin(known["identifier"])].drop_duplicates("identifier")
+    store_links(connection, new["identifier"], new["kind"], new["registration_id"].map(resolution.person_of_registration), identities.key_version)
     return resolution
+
+
+def store_links(connection: Connection, identifiers: pd.Series, kinds: pd.Series, person_ids: pd.Series, key_version: int) -> None:
+    """Record which person each identifier belongs to (aligned series, one row per identifier)."""
+    links = pd.DataFrame(
+        {
+            "identifier": identifiers.to_numpy(),
+            "kind": kinds.to_numpy(),
+            "person_id": person_ids.to_numpy(),
+            "key_version": key_version,
+            "linked_at": timestamp_text(),
+        }
+    )
+    # In key order, the identifier index is filled page by page rather than at random.
+    bulk_insert(connection, qualified_name(connection, person_links), links.sort_values("identifier"))

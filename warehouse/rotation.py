@@ -24,8 +24,9 @@ from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, vault_p
 from pseudonyms.sealing import unseal_many
 from warehouse.approximate import store_encodings
 from warehouse.bulk import bulk_insert
-from warehouse.locks import lock_loads
 from warehouse.ledger import KeyMismatch, utc_now
+from warehouse.linkage import store_links
+from warehouse.locks import lock_loads
 from warehouse.marts import mark_all_stale, refresh_marts
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities
 from warehouse.qualified import qualified_name, temporary_table, timestamp_text
@@ -140,20 +141,8 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
             ).sort_values("registration_id"),
         )
         connection.execute(delete(person_links))
-        fresh = links.dropna(subset=["person_id"]).drop_duplicates("identifier").sort_values("identifier")
-        bulk_insert(
-            connection,
-            qualified_name(connection, person_links),
-            pd.DataFrame(
-                {
-                    "identifier": fresh["identifier"].to_numpy(),
-                    "kind": fresh["kind"].to_numpy(),
-                    "person_id": fresh["person_id"].map(new_person).to_numpy(),
-                    "key_version": new.version,
-                    "linked_at": timestamp_text(),
-                }
-            ),
-        )
+        fresh = links.dropna(subset=["person_id"]).drop_duplicates("identifier")
+        store_links(connection, fresh["identifier"], fresh["kind"], fresh["person_id"].map(new_person), new.version)
         connection.execute(delete(name_encodings))
         encodings = name_encodings_of(entries, entries["new_registration_id"], new.material).sort_values("registration_id")
         store_encodings(connection, encodings, entries.set_index("new_registration_id")["new_person_id"], new.version)
