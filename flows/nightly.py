@@ -31,6 +31,7 @@ from flows.police_tasks import ingest_police_file
 from flows.progress import file_done
 from pseudonyms.keys import load_key
 from victim_intake import settings
+from victim_intake.memory import return_freed_memory
 from warehouse.database import create_tables, shared_engine
 from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
 from warehouse.load import AlreadyLoaded
@@ -131,6 +132,7 @@ def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
 
 def ingest(delivery: Delivery, run_id: str) -> FileResult:
     """Read, validate, pseudonymise and load one file; a failure is recorded, not raised."""
+    return_freed_memory()
     name = Path(delivery.path).name
     batch = BatchRecord(uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now(), delivery.path)
     clock = StageClock()

@@ -9,7 +9,7 @@ not stored by Prefect.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,11 @@ from prefect.cache_policies import NO_CACHE
 from connectors.police import SOURCE, PoliceFile, read_police_file
 from flows.errors import value_free_errors
 from flows.faults import crash_point
-from flows.retries import LOAD_RETRIES
 from flows.identities import batch_identities
+from flows.prefetch import prefetched
+from flows.retries import LOAD_RETRIES
 from pseudonyms.keys import load_key
+from pseudonyms.person_identities import PersonIdentities
 from pseudonyms.pseudonymise import to_registrations
 from schemas.canonical import record_schema, registration_schema
 from schemas.police import FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
@@ -97,9 +99,38 @@ def pseudonymise(validated: ValidatedFile, batch_id: str) -> pd.DataFrame:
         return registrations
 
 
+@dataclass(frozen=True)
+class PreparedPart:
+    """One part of a file, ready for the warehouse: its rows, quarantine entries and linkage input."""
+
+    registrations: pd.DataFrame
+    quarantined: pd.DataFrame
+    identities: PersonIdentities
+
+
+def prepared_parts(feed: PoliceFile, batch: BatchRecord, clock: Clock) -> Generator[PreparedPart, None, None]:
+    """Read, validate and pseudonymise each part of `feed`; no database is needed for any of it."""
+    parts = feed.parts()
+    while True:
+        with clock("read"):
+            raw = next(parts, None)
+        if raw is None:
+            return
+        with clock("validate"):
+            crash_point("validate")
+            validated = validate(raw, feed)
+        with clock("pseudonymise"):
+            crash_point("pseudonymise")
+            registrations = pseudonymise(validated, batch.batch_id)
+            identities = batch_identities(validated.records, registrations["registration_id"])
+        yield PreparedPart(registrations, validated.quarantined, identities)
+
+
 @task(name="load_feed", **LOAD_RETRIES, **_IN_MEMORY_ONLY)
 def load(batch: BatchRecord, feed: PoliceFile, clock: Clock) -> LoadOutcome:
-    """Validate, pseudonymise and load every part of `feed` in one transaction (retried whole)."""
+    """Validate, pseudonymise and load every part of `feed` in one transaction (retried whole).
+
+    The next part is prepared while the current one loads (`flows.prefetch`)."""
     with value_free_errors("load"):
         with loading(
             shared_engine(settings.database_url()),
@@ -107,21 +138,10 @@ def load(batch: BatchRecord, feed: PoliceFile, clock: Clock) -> LoadOutcome:
             lock_timeout_seconds=settings.lock_timeout_seconds(),
             before_commit=lambda: crash_point("load-transaction"),
         ) as transaction:
-            parts = feed.parts()
-            while True:
-                with clock("read"):
-                    raw = next(parts, None)
-                if raw is None:
-                    return transaction.finish(feed.record_count)
-                with clock("validate"):
-                    crash_point("validate")
-                    validated = validate(raw, feed)
-                with clock("pseudonymise"):
-                    crash_point("pseudonymise")
-                    registrations = pseudonymise(validated, batch.batch_id)
+            for part in prefetched(prepared_parts(feed, batch, clock)):
                 with clock("load"):
-                    identities = batch_identities(validated.records, registrations["registration_id"])
-                    transaction.add(registrations, validated.quarantined, identities)
+                    transaction.add(part.registrations, part.quarantined, part.identities)
+            return transaction.finish(feed.record_count)
 
 
 def ingest_police_file(path: str, batch: BatchRecord, clock: Clock) -> LoadOutcome:

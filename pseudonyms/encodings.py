@@ -10,8 +10,12 @@ swapped, so that comparisons stay within one birth date (a fine block inside the
 
 from __future__ import annotations
 
+import binascii
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from cryptography.hazmat.primitives import hashes, hmac
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname
@@ -21,6 +25,7 @@ BLOOM_PURPOSE = "victim-intake name bloom v1"
 BIRTH_PURPOSE = "victim-intake birth date v1"
 BLOOM_BITS = 1024
 HASHES_PER_BIGRAM = 15  # 15 two-byte positions from one 32-byte HMAC
+_NAMES_PER_SLICE = 32_768
 
 
 def bigrams(name: str) -> set[str]:
@@ -48,10 +53,17 @@ def blooms(names: list[str], key: bytes) -> np.ndarray:
     grams_of = [sorted(bigrams(name)) for name in names]
     rows = np.repeat(np.arange(len(names)), [len(grams) for grams in grams_of])
     codes, distinct = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
-    positions = bigram_positions(list(distinct), key)
-    bits = np.zeros((len(names), BLOOM_BITS), dtype=bool)
-    bits[np.repeat(rows, HASHES_PER_BIGRAM), positions[codes].ravel()] = True
-    return np.packbits(bits, axis=1)
+    positions = bigram_positions(list(distinct), key)[codes].reshape(-1)
+    rows = np.repeat(rows, HASHES_PER_BIGRAM)
+    packed = np.zeros((len(names), BLOOM_BITS // 8), dtype=np.uint8)
+    # A byte per bit is eight times the filters' size: unpacked a slice of names at a time.
+    for first in range(0, len(names), _NAMES_PER_SLICE):
+        last = min(first + _NAMES_PER_SLICE, len(names))
+        start, stop = np.searchsorted(rows, [first, last])
+        bits = np.zeros((last - first, BLOOM_BITS), dtype=bool)
+        bits[rows[start:stop] - first, positions[start:stop]] = True
+        packed[first:last] = np.packbits(bits, axis=1)
+    return packed
 
 
 def name_blooms(records: pd.DataFrame, key: bytes) -> pd.Series:
@@ -61,8 +73,12 @@ def name_blooms(records: pd.DataFrame, key: bytes) -> pd.Series:
     present = names.dropna()
     codes, distinct = pd.factorize(present)
     packed = blooms(list(distinct), key)
-    encoded = np.array([row.tobytes().hex() for row in packed], dtype=object)
-    return pd.Series(encoded[codes] if len(codes) else [], index=present.index, dtype="str").reindex(records.index)
+    # One hex text for all filters, cut into equal widths by Arrow: no Python string per row.
+    width = BLOOM_BITS // 4
+    offsets = pa.py_buffer(np.arange(len(packed) + 1, dtype=np.int64) * width)
+    text = pa.LargeStringArray.from_buffers(len(packed), offsets, pa.py_buffer(binascii.hexlify(packed.tobytes())))
+    encoded = pa.chunked_array([text.take(codes)], type=pa.large_string()).to_pandas()
+    return pd.Series(encoded.array, index=present.index).reindex(records.index)
 
 
 def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -76,11 +92,23 @@ def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return pd.DataFrame({"birth_key": hasher.digest_series(written), "swapped_key": hasher.digest_series(swapped)})
 
 
-def bloom_matrix(blooms: pd.Series) -> np.ndarray:
-    """Hex Bloom filters decoded once into one row of 64-bit words each (popcounts run per word)."""
-    if blooms.empty:
+def bloom_matrix(blooms: pd.Series | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Hex Bloom filters decoded once into one row of 64-bit words each (popcounts run per word).
+
+    Decoded in one pass over Arrow's character buffer, without a Python object per filter: a
+    bulk load compares against hundreds of thousands of stored filters.
+    """
+    text = pc.cast(blooms if isinstance(blooms, pa.Array | pa.ChunkedArray) else pa.array(blooms), pa.large_string())
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    width = BLOOM_BITS // 4
+    if not len(text):
         return np.zeros((0, BLOOM_BITS // 64), dtype=np.uint64)
-    return np.frombuffer(bytes.fromhex("".join(blooms.tolist())), dtype=np.uint64).reshape(len(blooms), -1)
+    if text.null_count or not pc.all(pc.equal(pc.binary_length(text), width)).as_py():
+        raise ValueError(f"a Bloom filter is missing or not {width} hex digits")
+    # Equal widths: the filters lie back to back in the character buffer.
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[[text.offset, text.offset + len(text)]]
+    characters = memoryview(text.buffers()[2])[offsets[0] : offsets[1]]
+    return np.frombuffer(binascii.unhexlify(characters), dtype=np.uint64).reshape(len(text), -1)
 
 
 def ones(matrix: np.ndarray) -> np.ndarray:

@@ -143,6 +143,9 @@ def test_read_columns_keeps_nulls_and_any_text_in_quoted_columns(tmp_path, backe
             read = read_columns(
                 connection, {"position": Read("position", pa.int64()), "value": Read("value", quoted=True)}, "FROM sample"
             )
+            # No row: empty columns of the asked types (PostgreSQL's COPY then sends no byte at all).
+            empty = read_columns(connection, {"position": Read("position", pa.int64())}, "FROM sample WHERE position < 0")
+            assert empty.num_rows == 0 and empty.schema.field("position").type == pa.int64()
             if backend == "sqlite":
                 with pytest.raises(ValueError, match="line break"):
                     read_columns(connection, {"value": Read("COALESCE(value, '-')")}, "FROM sample")

@@ -8,12 +8,15 @@ one more edge in the linkage graph, so it links transitively like a shared ident
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, column, select, table, update
+import pyarrow as pa
+from sqlalchemy import Connection, bindparam, update
 
 from pseudonyms.encodings import bloom_matrix, dice, ones
-from warehouse.bulk import bulk_insert, upsert_rows
+from warehouse.bulk import Read, bulk_insert, read_columns, upsert_rows
 from warehouse.privacy_tables import name_encodings
 from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table
 
@@ -22,21 +25,44 @@ SAME_DATE_THRESHOLD = 0.85
 # Day and month swapped: only a (nearly) identical name makes that likely to be one person.
 SWAPPED_DATE_THRESHOLD = 0.95
 _STAGE = "stage_birth_keys"
+# Birth keys looked up per query: about 100,000 stored filters at a million stored registrations.
+_KEYS_PER_SLICE = 4096
 _COLUMNS = ["registration_id", "person_id", "birth_key", "swapped_key", "bloom"]
 
 
-def known_encodings(connection: Connection, batch: pd.DataFrame) -> pd.DataFrame:
-    """Stored encodings that share a birth key (as written or swapped) with the batch: one query."""
+@dataclass(frozen=True, repr=False)
+class StoredEncodings:
+    """Stored encodings that share a birth key with a batch: ids and birth keys, with their Bloom
+    filters decoded (one row of `matrix` each)."""
+
+    frame: pd.DataFrame  # registration_id, person_id, birth_key
+    matrix: np.ndarray
+
+
+def known_encodings(connection: Connection, batch: pd.DataFrame) -> StoredEncodings:
+    """Stored encodings that share a birth key (as written or swapped) with the batch.
+
+    Read as Arrow columns and the filters decoded at once: at bulk-load sizes nearly every stored
+    encoding shares a birth date with the batch, and a Python object per value would cost seconds
+    and gigabytes. Read a slice of the birth keys at a time, so the text of no more than a slice
+    of filters is in memory at once.
+    """
     keys = pd.concat([batch["birth_key"], batch["swapped_key"]]).dropna().drop_duplicates()
-    connection.execute(temporary_table(connection, _STAGE, "birth_key varchar(32)"))
-    bulk_insert(connection, _STAGE, pd.DataFrame({"birth_key": keys.to_numpy()}, dtype=object))
-    staged = select(table(_STAGE, column("birth_key")).c.birth_key)
-    rows = connection.execute(
-        select(*(name_encodings.c[name] for name in _COLUMNS)).where(name_encodings.c.birth_key.in_(staged))
-    ).all()
+    connection.execute(temporary_table(connection, _STAGE, "birth_key varchar(32), slice integer"))
+    staged = pd.DataFrame({"birth_key": keys.to_numpy(), "slice": np.arange(len(keys)) // _KEYS_PER_SLICE}, dtype=object)
+    bulk_insert(connection, _STAGE, staged)
+    columns = {name: Read(name) for name in ("registration_id", "person_id", "birth_key", "bloom")}
+    frames, matrices = [], []
+    for number in range(max(1, -(-len(keys) // _KEYS_PER_SLICE))):  # one query even for no key
+        source = (
+            f"FROM {qualified_name(connection, name_encodings)} "
+            f"WHERE birth_key IN (SELECT birth_key FROM {_STAGE} WHERE slice = {number})"
+        )
+        known = read_columns(connection, columns, source)
+        matrices.append(bloom_matrix(known.column("bloom")))
+        frames.append(known.drop_columns("bloom"))
     drop_temporary_table(connection, _STAGE)
-    # Plain tuples: pandas probes every SQLAlchemy Row for attributes, which is slow.
-    return pd.DataFrame([tuple(row) for row in rows], columns=_COLUMNS, dtype=object)
+    return StoredEncodings(pa.concat_tables(frames).to_pandas(), np.concatenate(matrices))
 
 
 # Candidate pairs gathered and scored at a time: each pair gathers two Bloom filters of 128 bytes,
@@ -87,32 +113,43 @@ def _matching_pairs(
     return (np.concatenate(kept_left) if kept_left else empty), (np.concatenate(kept_right) if kept_right else empty)
 
 
-def matches(batch: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
+def matches(batch: pd.DataFrame, known: StoredEncodings) -> pd.DataFrame:
     """Matching pairs (registration_id of the batch, node) where node is `person:<id>` for a stored
     encoding and `registration:<id>` for another record of the batch."""
-    others = pd.concat(
-        [batch.assign(node="registration:" + batch["registration_id"]), known.assign(node="person:" + known["person_id"])],
-        ignore_index=True,
-    )
-    matrix = bloom_matrix(others["bloom"])  # decoded once; the batch's records are its first rows
+    # Rows of the batch first, then the stored ones; the batch's filters are decoded once.
+    size = len(batch)
+    matrix = np.concatenate([bloom_matrix(batch["bloom"]), known.matrix])
+    registration_ids = pd.concat([batch["registration_id"], known.frame["registration_id"]], ignore_index=True)
     # Candidates are joined on integer codes, not on the 32-character keys: millions of pairs at
     # bulk-load sizes, and only the few that match are turned back into ids.
-    size = len(batch)
-    codes, _ = pd.factorize(pd.concat([others["birth_key"], batch["birth_key"], batch["swapped_key"]], ignore_index=True))
-    registration_codes, _ = pd.factorize(others["registration_id"])
-    stored = codes[: len(others)]
+    codes, _ = pd.factorize(
+        pd.concat([batch["birth_key"], known.frame["birth_key"], batch["birth_key"], batch["swapped_key"]], ignore_index=True)
+    )
+    registration_codes, _ = pd.factorize(registration_ids)
+    others = len(matrix)
+    stored = codes[:others]
     pairs = []
-    for offset, threshold in ((len(others), SAME_DATE_THRESHOLD), (len(others) + size, SWAPPED_DATE_THRESHOLD)):
+    for offset, threshold in ((others, SAME_DATE_THRESHOLD), (others + size, SWAPPED_DATE_THRESHOLD)):
         row, row_other = _matching_pairs(matrix, codes[offset : offset + size], stored, registration_codes, threshold)
         pairs.append(
             pd.DataFrame(
                 {
-                    "registration_id": others["registration_id"].to_numpy()[row],
-                    "node": others["node"].to_numpy()[row_other],
+                    "registration_id": registration_ids.iloc[row].to_numpy(dtype=object),
+                    "node": _nodes(row_other, size, registration_ids, known.frame["person_id"]),
                 }
             )
         )
     return pd.concat(pairs, ignore_index=True).drop_duplicates()
+
+
+def _nodes(rows: np.ndarray, size: int, registration_ids: pd.Series, person_ids: pd.Series) -> np.ndarray:
+    """Graph node of each matched row: `registration:<id>` for the batch's first `size` rows,
+    `person:<id>` for the stored ones after them (built for the matches only)."""
+    nodes = np.empty(len(rows), dtype=object)
+    from_batch = rows < size
+    nodes[from_batch] = ("registration:" + registration_ids.iloc[rows[from_batch]]).to_numpy(dtype=object)
+    nodes[~from_batch] = ("person:" + person_ids.iloc[rows[~from_batch] - size]).to_numpy(dtype=object)
+    return nodes
 
 
 def store_encodings(connection: Connection, batch: pd.DataFrame, person_of_registration: pd.Series, key_version: int) -> None:

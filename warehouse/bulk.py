@@ -135,6 +135,10 @@ def _parse(data: bytes, columns: Mapping[str, pa.DataType], quote_char: str | bo
     )
 
 
+def _empty(columns: Mapping[str, Read]) -> pa.Table:
+    return pa.table({name: pa.array([], read.type) for name, read in columns.items()})
+
+
 def _sqlite_columns(connection: Connection, columns: Mapping[str, Read], source: str) -> pa.Table:
     """One row of `group_concat` aggregates, one line per value: SQLite builds each column's text in C.
 
@@ -145,7 +149,7 @@ def _sqlite_columns(connection: Connection, columns: Mapping[str, Read], source:
     )
     count, *texts = connection.execute(text(f"SELECT count(*), {aggregates} {source}")).one()
     if not count:
-        return pa.table({name: pa.array([], read.type) for name, read in columns.items()})
+        return _empty(columns)
     unquoted = ValueError("a value read unquoted holds a line break or U+001F: its column must be read quoted")
     try:
         parsed = {
@@ -167,6 +171,8 @@ def _copy_columns(connection: Connection, columns: Mapping[str, Read], source: s
         with cursor.copy(f"COPY ({select}) TO STDOUT (FORMAT csv)") as copy:
             for block in copy:
                 sink.write(block)
+    if not sink.tell():
+        return _empty(columns)
     return _parse(sink.getvalue(), {name: read.type for name, read in columns.items()}, '"', ",", "")
 
 
