@@ -125,7 +125,6 @@ def dice(matrix: np.ndarray, ones_of: np.ndarray, left: np.ndarray, right: np.nd
 
 def name_encodings(records: pd.DataFrame, registration_ids: pd.Series, key: bytes) -> pd.DataFrame:
     """registration_id, birth_key, swapped_key, bloom of the records with a surname and birth date."""
-    frame = birth_keys(records, key).assign(
-        registration_id=registration_ids.to_numpy(), bloom=name_blooms(records, key).to_numpy()
-    )
+    # name_blooms is indexed like `records`, as birth_keys is: aligned without a Python string per row.
+    frame = birth_keys(records, key).assign(registration_id=registration_ids.to_numpy(), bloom=name_blooms(records, key))
     return frame.dropna(subset=["birth_key", "bloom"])[["registration_id", "birth_key", "swapped_key", "bloom"]].reset_index(drop=True)
