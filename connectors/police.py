@@ -141,7 +141,7 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
     """The file's (decompressed) bytes in blocks of about `size` that end at a line break.
 
     An uncompressed file is cut into equal blocks (a 300 MB file in 256 MB parts: two of 150 MB,
-    not 256 and 44), so that while one part loads the next, as large, is prepared."""
+    not 256 and 44): the largest part sets the load's peak memory."""
     compression = "gzip" if path.name.endswith(".gz") else None
     if compression is None:
         file_size = path.stat().st_size

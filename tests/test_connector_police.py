@@ -120,8 +120,8 @@ def test_parts_cover_the_file_in_order_with_file_line_numbers(tmp_path: Path) ->
 
 
 def test_a_file_is_cut_into_parts_of_equal_size(tmp_path: Path) -> None:
-    """Just over one part's size gives two halves, not a full part and a sliver: the part prepared
-    while another loads is then as large as that one."""
+    """Just over one part's size gives two halves, not a full part and a sliver: the largest part
+    sets the load's peak memory."""
     path = write_feed(tmp_path, "politie-2025-03-14", [record(f"P-{number:03}") for number in range(100)])
     feed = read_police_file(path, sha256_of(path), MAX, part_bytes=path.stat().st_size * 3 // 5)
     sizes = [len(part) for part in feed.parts()]
