@@ -8,11 +8,13 @@ import json
 import pytest
 import sqlalchemy as sa
 from feed import record, write_feed
+from scratch_db import scratch_url
 from test_flow_end_to_end import counts, run_cli
 
 from warehouse.database import create_tables, make_engine
 from warehouse.ledger import start_run
 from warehouse.monitoring import SourceExpectations, source_warnings
+from warehouse.steward import totals
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -118,3 +120,27 @@ def test_monitoring_warns_of_silence_and_volume_drops(isolated_settings) -> None
     [drop] = source_warnings(engine, expected, two_days_later)
     assert "20 rows, far below its recent average of 100" in drop
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_totals_count_registrations_and_distinct_persons(tmp_path, backend) -> None:
+    with scratch_url(backend, tmp_path) as url:
+        engine = make_engine(url)
+        create_tables(engine)
+        # Pseudonyms that a locale-aware comparison might order or fold differently; and no pseudonym.
+        persons = ["v1-Ab", "v1-ab", "v1-aB", "v1-ab", "v1-Z", "v1-é", "v1-e\u0301", None, None]
+        with engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO ingest_runs (run_id, started_at, state) VALUES ('r', '2026-03-01', 'completed')"))
+        _loaded(engine, "police", len(persons), dt.datetime(2026, 3, 1, tzinfo=dt.UTC), 1)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO registrations (registration_id, source, source_kind, registration_year, person_id, "
+                    "age_group, gender, nationality, exploitation_type, exploitation_country, batch_id) "
+                    "VALUES (:id, 'police', 'police', 2026, :person, 'unknown', 'unknown', 'UNK', 'unknown', 'UNK', 'b1')"
+                ),
+                [{"id": f"r{number}", "person": person} for number, person in enumerate(persons)],
+            )
+        held = totals(engine)
+        engine.dispose()
+    assert (held.registrations, held.persons, held.files_loaded) == (9, 6, 1)

@@ -18,9 +18,21 @@ class Totals:
 
 
 def totals(engine: Engine) -> Totals:
+    """What the warehouse holds: registrations, distinct persons, files loaded, rows quarantined."""
     with engine.connect() as connection:
+        person_id = registrations.c.person_id
+        if connection.dialect.name == "postgresql":
+            # The database's collation is deterministic (equal only when the bytes are equal), so
+            # comparing bytewise ("C") counts the same persons without locale-aware comparisons:
+            # about half the time over a million registrations.
+            person_id = person_id.collate("C")
+        # Two scalar subqueries in one statement (one snapshot): each scans its own index, where
+        # both counts over one scan would sort every row for the distinct count on SQLite.
         registration_count, person_count = connection.execute(
-            select(func.count(), func.count(distinct(registrations.c.person_id)))
+            select(
+                select(func.count()).select_from(registrations).scalar_subquery(),
+                select(func.count(distinct(person_id))).scalar_subquery(),
+            )
         ).one()
         files_loaded, quarantined_rows = connection.execute(
             select(func.count(), func.coalesce(func.sum(ingest_batches.c.rows_quarantined), 0)).where(
