@@ -32,9 +32,10 @@ from flows.progress import file_done
 from pseudonyms.keys import load_key
 from victim_intake import settings
 from victim_intake.memory import return_freed_memory
-from warehouse.database import create_tables, shared_engine
+from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
 from warehouse.load import AlreadyLoaded
+from warehouse.migrate import upgrade
 
 
 class StageClock:
@@ -79,11 +80,15 @@ class FileResult:
 
 
 def prepare_warehouse() -> None:
-    """Create missing tables and refuse pseudonym or vault keys other than the ones the warehouse knows."""
+    """Create or upgrade the tables and refuse pseudonym or vault keys other than the ones the warehouse knows.
+
+    Stale marts are left to the end of the run (`close_run`), which refreshes every stale year
+    once after the loads: refreshing them here too would check every year twice per run.
+    """
     key = load_key("pseudonym", settings.keys_dir())
     vault_key = load_key("vault", settings.keys_dir())
     engine = shared_engine(settings.database_url())
-    create_tables(engine)
+    upgrade(engine)
     check_keys(engine, key.fingerprint, vault_key.fingerprint)
 
 
