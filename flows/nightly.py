@@ -20,7 +20,7 @@ from prefect.states import Failed, State
 from sqlalchemy import Engine
 
 from connectors import police
-from connectors.files import sha256_of
+from connectors.hash_cache import HashCache
 from connectors.tabular import discover_partner_files
 from flows.errors import value_free_errors
 from flows.faults import crash_point
@@ -117,9 +117,15 @@ def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
     """New files in the inbox, and the ones skipped because their content is already loaded."""
     crash_point("discover")
     with value_free_errors("discover"):
-        found = [Delivery(str(path), police.SOURCE, sha256_of(path)) for path in police.discover(Path(inbox) / "police")]
-        found += [Delivery(str(path), partner, sha256_of(path)) for partner, path in discover_partner_files(Path(inbox), police.SOURCE)]
-        done = loaded_hashes(shared_engine(settings.database_url()), (delivery.sha256 for delivery in found))
+        engine = shared_engine(settings.database_url())
+        hashes = HashCache(settings.hash_cache_file())
+        # Only a file whose content is loaded is taken from memory; any other is hashed from its
+        # bytes, so the manifest check and the ledger always get the hash of what will be read.
+        hashes.keep_only(loaded_hashes(engine, hashes.digests()))
+        found = [Delivery(str(path), police.SOURCE, hashes.sha256(path)) for path in police.discover(Path(inbox) / "police")]
+        found += [Delivery(str(path), partner, hashes.sha256(path)) for partner, path in discover_partner_files(Path(inbox), police.SOURCE)]
+        hashes.save()
+        done = loaded_hashes(engine, (delivery.sha256 for delivery in found))
     new: list[Delivery] = []
     skipped: list[FileResult] = []
     seen: set[str] = set()

@@ -36,6 +36,11 @@ def keys_dir() -> Path:
     return home() / "keys"
 
 
+def hash_cache_file() -> Path:
+    """Where the SHA-256 of unchanged inbox files is remembered between runs (`connectors.hash_cache`)."""
+    return home() / "file-hashes.json"
+
+
 def prefect_home() -> Path:
     """Prefect's own folder for embedded runs, unless `PREFECT_HOME` is set."""
     configured = os.environ.get("PREFECT_HOME")
