@@ -1,9 +1,17 @@
-"""A night with nothing new: fast, yet a changed file is never taken for a loaded one, and the
-warehouse is left as complete as by any other night."""
+"""A night with nothing new: fast, yet a changed file is never taken for a loaded one, the run is
+still a real Prefect flow run on the temporary server that `victim-intake run` starts early, and
+the warehouse is left as complete as by any other night."""
 
 from __future__ import annotations
 
+import base64
 import os
+import re
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +21,8 @@ from feed import record, write_feed
 from test_flow_end_to_end import run_cli
 
 from connectors import hash_cache
+
+VICTIM_INTAKE = str(Path(sys.executable).parent / "victim-intake")
 
 
 def registration_count(home: Path) -> int:
@@ -54,6 +64,91 @@ def test_a_feed_rewritten_with_the_same_size_and_mtime_is_loaded(tmp_path, pseud
     assert code == 0, output
     assert registration_count(isolated_settings) == 2
     assert loaded_files(isolated_settings) == [feed.name, feed.name]
+
+
+def steward_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A steward's shell: no Prefect server configured, so `run` starts the temporary one."""
+    environment = {
+        **os.environ,
+        "VICTIM_INTAKE_HOME": str(tmp_path / "home"),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "VICTIM_INTAKE_PSEUDONYM_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "VICTIM_INTAKE_VAULT_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        **extra,
+    }
+    if "VICTIM_INTAKE_DATABASE_URL" not in extra:
+        environment.pop("VICTIM_INTAKE_DATABASE_URL", None)
+    environment.pop("PREFECT_API_URL", None)
+    return {name: value for name, value in environment.items() if value}
+
+
+def run_command(inbox: Path, environment: dict[str, str]) -> tuple[int, str]:
+    result = subprocess.run(
+        [VICTIM_INTAKE, "run", "--inbox", str(inbox)], env=environment, capture_output=True, text=True, timeout=300, check=False
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def server_ports(output: str) -> list[int]:
+    return [int(port) for port in re.findall(r"Starting temporary server on http://127\.0\.0\.1:(\d+)", output)]
+
+
+def accepts_connections(port: int) -> bool:
+    with socket.socket() as connection:
+        connection.settimeout(1)
+        return connection.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_run_is_a_real_flow_run_on_one_temporary_server_that_ends_with_it(tmp_path) -> None:
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "politie-2025-03-15", [record("PL-0001")])
+    environment = steward_env(tmp_path)
+    for _ in range(2):  # the second night has nothing new
+        code, output = run_command(inbox, environment)
+        assert code == 0, output
+        ports = server_ports(output)
+        assert len(ports) == 1, output
+        assert not accepts_connections(ports[0]), "the temporary server outlived the command"
+    assert "already loaded" in output
+
+    # Prefect's own record of both nights: completed flow runs, with their task runs and summary.
+    database = sqlite3.connect(tmp_path / "prefect" / "prefect.db")
+    flow_runs = database.execute(
+        "SELECT flow_run.id, flow_run.state_type FROM flow_run JOIN flow ON flow.id = flow_run.flow_id "
+        "WHERE flow.name = 'nightly-ingest'"
+    ).fetchall()
+    assert [state for _, state in flow_runs] == ["COMPLETED", "COMPLETED"]
+    for flow_run_id, _ in flow_runs:
+        tasks = {
+            re.sub(r"-\w+$", "", name)
+            for (name,) in database.execute("SELECT name FROM task_run WHERE flow_run_id = ?", (flow_run_id,))
+        }
+        assert {"prepare_warehouse", "discover_deliveries", "refresh_marts"} <= tasks
+        artifacts = database.execute(
+            "SELECT count(*) FROM artifact WHERE flow_run_id = ? AND key = 'nightly-ingest-summary'", (flow_run_id,)
+        ).fetchone()[0]
+        assert artifacts == 1
+    database.close()
+
+
+def test_a_run_without_keys_stops_before_any_server_starts(tmp_path) -> None:
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "politie-2025-03-15", [record("PL-0001")])
+    code, output = run_command(inbox, steward_env(tmp_path, VICTIM_INTAKE_PSEUDONYM_KEY=""))
+    assert code == 2, output
+    assert "victim-intake keys init" in output
+    assert server_ports(output) == []
+
+
+def test_a_run_stopped_by_the_warehouse_check_leaves_no_server_running(tmp_path) -> None:
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "politie-2025-03-15", [record("PL-0001")])
+    code, output = run_command(inbox, steward_env(tmp_path, VICTIM_INTAKE_DATABASE_URL="not a database url"))
+    assert code == 2, output
+    assert "not a valid SQLAlchemy URL" in output
+    # The server was starting while the warehouse was checked; it is stopped, not left behind.
+    [port] = server_ports(output)
+    assert not accepts_connections(port)
 
 
 @pytest.mark.usefixtures("prefect_server")

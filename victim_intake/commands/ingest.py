@@ -71,24 +71,43 @@ def check_home_writable() -> None:
         ) from None
 
 
-def preflight() -> None:
-    """Configuration problems become exit 2 before a flow run starts."""
-    from flows.nightly import prepare_warehouse
-    from pseudonyms.keys import KeyConfigError
+def check_configuration() -> None:
+    """Keys and partner definitions, the usual mistakes of a first run: exit 2 within a moment,
+    before Prefect's temporary server is started."""
+    from pseudonyms.keys import KeyConfigError, load_key
     from schemas.partner_definition import DefinitionError, load_definitions
-    from sqlalchemy.exc import ArgumentError, DBAPIError
-    from warehouse.ledger import KeyMismatch
 
     try:
         load_definitions(settings.partners_dir())
+        for purpose in ("pseudonym", "vault"):
+            load_key(purpose, settings.keys_dir())
+    except (KeyConfigError, DefinitionError) as error:
+        raise usage_error(str(error)) from None
+
+
+def check_warehouse() -> None:
+    """The warehouse migrated and built with the configured keys; problems become exit 2."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from flows.nightly import prepare_warehouse
+    from pseudonyms.keys import KeyConfigError
+    from warehouse.ledger import KeyMismatch
+
+    try:
         prepare_warehouse()
-    except (KeyConfigError, KeyMismatch, DefinitionError) as error:
+    except (KeyConfigError, KeyMismatch) as error:
         raise usage_error(str(error)) from None
     except ArgumentError:
         raise usage_error("VICTIM_INTAKE_DATABASE_URL is not a valid SQLAlchemy URL") from None
     except DBAPIError as error:
         first_line = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         raise usage_error(f"cannot use the warehouse {settings.redact_url(settings.database_url())}: {first_line}") from None
+
+
+def preflight() -> None:
+    """Configuration problems become exit 2 before a flow run starts."""
+    check_configuration()
+    check_warehouse()
 
 
 def run(
@@ -102,11 +121,16 @@ def run(
     target = (inbox or settings.inbox()).resolve()
     if not target.is_dir():
         raise usage_error(f"inbox {target} does not exist (write a synthetic one with `victim-intake demo`)")
-    preflight()
+    from victim_intake.temporary_server import EarlyServer
+
+    check_configuration()
+    # Prefect's temporary server (seconds of start-up) starts while the warehouse is checked, not after.
+    server = EarlyServer()
+    check_warehouse()
     from flows.nightly import nightly_ingest
     from victim_intake.commands.progress import file_progress
 
-    with file_progress(errors, "nightly-ingest"):
+    with file_progress(errors, "nightly-ingest"), server.ready():
         state = nightly_ingest(inbox=str(target), return_state=True)
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
