@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -23,12 +22,15 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from victim_intake.settings import database_url, redact_url
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from estimation import MSEReport, OverlapTable
 
-# `estimation` pulls in scipy and statsmodels (seconds to import); every other command of the
-# command line would pay for it, so it is imported inside the functions that need it.
+# `estimation` pulls in scipy and statsmodels (seconds to import), and pandas alone takes a third
+# of a second; every other command of the command line would pay for them, so they are imported
+# inside the functions that need them.
 
-OverlapSource = Callable[[int, int], pd.DataFrame]
+OverlapSource = Callable[[int, int], "pd.DataFrame"]
 """Gives the overlap table (one 0/1 column per list plus `count`) for years `from`..`to`."""
 
 
