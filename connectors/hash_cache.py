@@ -7,10 +7,10 @@ is used only while its path, device, inode, size, modification time and status-c
 `ctime`; setting `mtime` back (`touch -d`, `cp -p`, `rsync -t`) changes `ctime` again, and no
 program can set `ctime` short of setting the system clock back (the kernel stamps it with the
 current time); a file put in its place under the same name is another inode or, if the number is
-reused, has a newer `ctime`. A write
-in the same clock tick as the stat would leave both times as they were, so a hash is remembered
-only for a file whose last change lies `SETTLE_SECONDS` before the hashing began and whose stat
-did not change while it was read. A file that does not qualify is simply hashed again next time.
+reused, has a newer `ctime`. A write in the same clock tick as the stat would leave both times as
+they were, so a hash is remembered only for a file whose last change lies `SETTLE_SECONDS` before
+the hashing began and whose stat did not change while it was read. A file that does not qualify
+is simply hashed again next time.
 """
 
 from __future__ import annotations
