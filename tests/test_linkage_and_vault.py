@@ -243,6 +243,31 @@ def test_approximate_matching_links_typos_transliterations_and_swapped_dates(eng
     assert [person_of(engine, record) == first for record in "BCDEF"] == [True, True, True, False, False]
 
 
+@pytest.mark.parametrize("reading", ["birth-key index", "table in rowid slices"])
+def test_stored_encodings_are_found_however_they_are_read(engine, monkeypatch, reading) -> None:
+    """A night's few keys go through the birth-key index; a bulk load's many keys make SQLite read
+    the table in rowid order, a slice at a time. Either way every stored candidate is compared."""
+    from warehouse import approximate
+
+    if reading == "table in rowid slices":
+        monkeypatch.setattr(approximate, "_KEYS_PER_SLICE", 1)
+        monkeypatch.setattr(approximate, "_ROWS_PER_SLICE", 2)
+    shevchenko = {"surname": "Shevchenko", "given_names": "Olena", "birth_date": "1990-03-04"}
+    others = [
+        {"source_record_id": f"X{number}", "surname": f"Anders{'abcde'[number]}", "given_names": "Piet", "birth_date": f"1980-01-0{number + 1}"}
+        for number in range(5)
+    ]
+    load(engine, [*others, {"source_record_id": "A", **shevchenko}], key=KEY, vault_key=VAULT_KEY)
+    load(engine, [
+        {"source_record_id": "B", **shevchenko, "given_names": "Elena"},
+        {"source_record_id": "D", **shevchenko, "birth_date": "1990-04-03"},
+        {"source_record_id": "E", **shevchenko, "surname": "Kovalenko"},
+        {**others[4], "source_record_id": "Y", "surname": "Andersf"},
+    ], key=KEY, vault_key=VAULT_KEY)
+    assert [person_of(engine, record) == person_of(engine, "A") for record in "BDE"] == [True, True, False]
+    assert person_of(engine, "Y") == person_of(engine, "X4")
+
+
 @pytest.mark.usefixtures("prefect_server")  # partner files go through their Prefect tasks
 def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pseudonym_key) -> None:
     """The nightly flow's task functions on a demo inbox (police with hard variants, and every

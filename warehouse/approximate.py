@@ -27,6 +27,8 @@ SWAPPED_DATE_THRESHOLD = 0.95
 _STAGE = "stage_birth_keys"
 # Birth keys looked up per query: about 100,000 stored filters at a million stored registrations.
 _KEYS_PER_SLICE = 4096
+# Rows of the table read per query when SQLite reads it in rowid order (about 64 MB of filter text).
+_ROWS_PER_SLICE = 250_000
 _COLUMNS = ["registration_id", "person_id", "birth_key", "swapped_key", "bloom"]
 
 
@@ -44,8 +46,8 @@ def known_encodings(connection: Connection, batch: pd.DataFrame) -> StoredEncodi
 
     Read as Arrow columns and the filters decoded at once: at bulk-load sizes nearly every stored
     encoding shares a birth date with the batch, and a Python object per value would cost seconds
-    and gigabytes. Read a slice of the birth keys at a time, so the text of no more than a slice
-    of filters is in memory at once.
+    and gigabytes. Read a slice at a time (of the birth keys, or of the table: `_slices`), so the
+    text of no more than a slice of filters is in memory at once.
     """
     keys = pd.concat([batch["birth_key"], batch["swapped_key"]]).dropna().drop_duplicates()
     connection.execute(temporary_table(connection, _STAGE, "birth_key varchar(32), slice integer"))
@@ -53,16 +55,31 @@ def known_encodings(connection: Connection, batch: pd.DataFrame) -> StoredEncodi
     bulk_insert(connection, _STAGE, staged)
     columns = {name: Read(name) for name in ("registration_id", "person_id", "birth_key", "bloom")}
     frames, matrices = [], []
-    for number in range(max(1, -(-len(keys) // _KEYS_PER_SLICE))):  # one query even for no key
-        source = (
-            f"FROM {qualified_name(connection, name_encodings)} "
-            f"WHERE birth_key IN (SELECT birth_key FROM {_STAGE} WHERE slice = {number})"
-        )
-        known = read_columns(connection, columns, source)
+    for where in _slices(connection, len(keys)):
+        known = read_columns(connection, columns, f"FROM {qualified_name(connection, name_encodings)} WHERE {where}")
         matrices.append(bloom_matrix(known.column("bloom")))
         frames.append(known.drop_columns("bloom"))
     drop_temporary_table(connection, _STAGE)
     return StoredEncodings(pa.concat_tables(frames).to_pandas(), np.concatenate(matrices))
+
+
+def _slices(connection: Connection, keys: int) -> list[str]:
+    """WHERE clauses that together select the stored encodings of the staged birth keys."""
+    if connection.dialect.name == "sqlite" and keys > _KEYS_PER_SLICE:
+        # A bulk load's keys cover most birth dates: reading the table in rowid order beats a
+        # visit at random per row through the birth-key index (0.9 s against 2.5 s for 972k
+        # rows). The `+` keeps SQLite from using that index.
+        table_name = qualified_name(connection, name_encodings)
+        last = connection.exec_driver_sql(f"SELECT coalesce(max(rowid), 0) FROM {table_name}").scalar_one()
+        return [
+            f"rowid > {low} AND rowid <= {low + _ROWS_PER_SLICE} AND +birth_key IN (SELECT birth_key FROM {_STAGE})"
+            for low in range(0, max(last, 1), _ROWS_PER_SLICE)
+        ]
+    # A few keys (a night's delivery), or PostgreSQL, whose planner chooses for itself: the index.
+    return [
+        f"birth_key IN (SELECT birth_key FROM {_STAGE} WHERE slice = {number})"
+        for number in range(max(1, -(-keys // _KEYS_PER_SLICE)))  # one query even for no key
+    ]
 
 
 # Candidate pairs gathered and scored at a time: each pair gathers two Bloom filters of 128 bytes,
