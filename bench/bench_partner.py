@@ -17,7 +17,6 @@ import base64
 import datetime as dt
 import os
 import secrets
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_run import drop_database, mart_seconds, scratch_database, stage_seconds  # noqa: E402
+from bench_run import mart_seconds, scratch_warehouse, stage_seconds  # noqa: E402
 from process_tree import Measured, measure  # noqa: E402
 
 from schemas.partner_definition import load_definitions  # noqa: E402
@@ -98,18 +97,10 @@ def main() -> None:
             print(f"generated {rows:,} {PARTNER} rows in {time.perf_counter() - started:.1f} s")
         for backend in arguments.backends:
             home = arguments.workdir / f"partner-home-{rows}-{backend}"
-            shutil.rmtree(home, ignore_errors=True)
-            home.mkdir(parents=True)
-            url = f"sqlite:///{home / 'warehouse.sqlite'}"
-            if backend == "postgres":
-                url = scratch_database(arguments.postgres_admin_url)
-            env = {**base_env, "VICTIM_INTAKE_HOME": str(home), "VICTIM_INTAKE_DATABASE_URL": url}
-            try:
+            with scratch_warehouse(home, backend, arguments.postgres_admin_url) as url:
+                env = {**base_env, "VICTIM_INTAKE_HOME": str(home), "VICTIM_INTAKE_DATABASE_URL": url}
                 run = measure([str(VENV_BIN / "victim-intake"), "run", "--inbox", str(inbox)], env)
                 loaded = registration_count(url) if run.returncode in (0, 1) else 0
-            finally:
-                if backend == "postgres":
-                    drop_database(arguments.postgres_admin_url, url)
             report(backend, rows, run, loaded)
 
 

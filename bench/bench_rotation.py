@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_run import RECORDS_PER_PERSON, drop_database, scratch_database  # noqa: E402
+from bench_run import RECORDS_PER_PERSON, scratch_warehouse  # noqa: E402
 from process_tree import Measured, measure  # noqa: E402
 
 from victim_intake.synthetic import write_demo_inbox  # noqa: E402
@@ -72,15 +71,10 @@ def main() -> None:
             print(f"generated {summary.records:,} records in {time.perf_counter() - started:.1f} s")
         for backend in arguments.backends:
             home = arguments.workdir / f"rotation-home-{records}-{backend}"
-            shutil.rmtree(home, ignore_errors=True)
-            home.mkdir(parents=True)
-            url = f"sqlite:///{home / 'warehouse.sqlite'}"
-            if backend == "postgres":
-                url = scratch_database(arguments.postgres_admin_url)
-            env = {**base_env, "VICTIM_INTAKE_HOME": str(home), "VICTIM_INTAKE_DATABASE_URL": url}
-            for variable in ("VICTIM_INTAKE_PSEUDONYM_KEY", "VICTIM_INTAKE_VAULT_KEY"):
-                env.pop(variable, None)  # key files, which `keys rotate` replaces itself
-            try:
+            with scratch_warehouse(home, backend, arguments.postgres_admin_url) as url:
+                env = {**base_env, "VICTIM_INTAKE_HOME": str(home), "VICTIM_INTAKE_DATABASE_URL": url}
+                for variable in ("VICTIM_INTAKE_PSEUDONYM_KEY", "VICTIM_INTAKE_VAULT_KEY"):
+                    env.pop(variable, None)  # key files, which `keys rotate` replaces itself
                 checked("victim-intake keys init", measure([str(VENV_BIN / "victim-intake"), "keys", "init"], env))
                 load = checked("victim-intake run", measure([str(VENV_BIN / "victim-intake"), "run", "--inbox", str(inbox)], env))
                 print(f"\n== {backend}: warehouse of {records:,} police records loaded in {load.seconds:.1f} s")
@@ -90,10 +84,6 @@ def main() -> None:
                     print(f"rotate to v{version}: {rotation.seconds:7.1f} s  {registrations:,} registrations "
                           f"({registrations / rotation.seconds:,.0f}/s), {persons:,} persons ({persons / rotation.seconds:,.0f}/s)  "
                           f"peak {rotation.peak_rss_bytes / 2**30:.2f} GiB")
-            finally:
-                if backend == "postgres":
-                    drop_database(arguments.postgres_admin_url, url)
-
 
 if __name__ == "__main__":
     main()

@@ -21,6 +21,8 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -54,20 +56,32 @@ def mart_seconds(output: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def scratch_database(admin_url: str) -> str:
-    name = f"victim_intake_bench_{uuid.uuid4().hex[:8]}"
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
+@contextmanager
+def scratch_postgres(admin_url: str, prefix: str = "victim_intake_bench") -> Iterator[str]:
+    """The URL of a new PostgreSQL database `<prefix>_<random>`, dropped afterwards (also on failure)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-def drop_database(admin_url: str, url: str) -> None:
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    engine.dispose()
+@contextmanager
+def scratch_warehouse(home: Path, backend: str, admin_url: str) -> Iterator[str]:
+    """An empty home folder and the warehouse URL to measure on: a SQLite file in that home, or
+    a scratch PostgreSQL database."""
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    if backend == "postgres":
+        with scratch_postgres(admin_url) as url:
+            yield url
+    else:
+        yield f"sqlite:///{home / 'warehouse.sqlite'}"
 
 
 def report(label: str, records: int, project: Measured, baseline: Measured, idle: Measured) -> None:
@@ -113,23 +127,15 @@ def main() -> None:
         written = sum(1 for path in (inbox / "police").glob("*.ndjson") for _ in path.open("rb"))
         for backend in arguments.backends:
             home = arguments.workdir / f"home-{records}-{backend}"
-            shutil.rmtree(home, ignore_errors=True)
-            env = {**base_env, "VICTIM_INTAKE_HOME": str(home)}
-            baseline_target = ["--sqlite", str(home / "baseline.sqlite")]
-            url = None
-            if backend == "postgres":
-                url = scratch_database(arguments.postgres_admin_url)
-                env["VICTIM_INTAKE_DATABASE_URL"] = url
-                baseline_target = ["--postgres-url", url.replace("+psycopg", "")]
-            home.mkdir(parents=True)
-            try:
+            with scratch_warehouse(home, backend, arguments.postgres_admin_url) as url:
+                env = {**base_env, "VICTIM_INTAKE_HOME": str(home), "VICTIM_INTAKE_DATABASE_URL": url}
+                baseline_target = (
+                    ["--postgres-url", url.replace("+psycopg", "")] if backend == "postgres" else ["--sqlite", str(home / "baseline.sqlite")]
+                )
                 run = [str(VENV_BIN / "victim-intake"), "run", "--inbox", str(inbox)]
                 project = measure(run, env)
                 idle = measure(run, env)
                 baseline = measure([sys.executable, str(ROOT / "bench" / "baseline.py"), str(inbox), *baseline_target], env)
-            finally:
-                if url:
-                    drop_database(arguments.postgres_admin_url, url)
             report(backend, written, project, baseline, idle)
 
 

@@ -28,6 +28,9 @@ import numpy as np
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_run import scratch_postgres  # noqa: E402
+
 from warehouse.database import _sqlite_pragmas, make_engine  # noqa: E402
 from warehouse.migrate import upgrade  # noqa: E402
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities  # noqa: E402
@@ -253,12 +256,7 @@ def insert_postgres(admin_url: str, batches: list[dict[str, list[tuple]]]) -> li
             batch[table] = copy_csv(batch[table])
     import psycopg
 
-    name = f"write_floor_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with scratch_postgres(admin_url, "write_floor") as url:
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
@@ -285,10 +283,6 @@ def insert_postgres(admin_url: str, batches: list[dict[str, list[tuple]]]) -> li
                 timings.append(seconds)
             size = connection.execute("SELECT pg_database_size(current_database())").fetchone()[0]
             print(f"database {size / 2**30:.2f} GiB")
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return timings
 
 
