@@ -19,7 +19,6 @@ import os
 import secrets
 import tempfile
 import uuid
-from contextlib import nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +44,7 @@ def main() -> None:
     from flows.nightly import prepare_warehouse
     from flows.partner_tasks import ingest_partner_file
     from flows.police_tasks import ingest_police_file
+    from flows.stage_clock import StageClock
     from pseudonyms.identity import registration_ids
     from victim_intake import settings
     from victim_intake.synthetic import write_demo_inbox
@@ -62,10 +62,10 @@ def main() -> None:
     start_run(engine, run_id)
     for path in sorted(summary.files):
         batch = BatchRecord(uuid.uuid4().hex, run_id, "police", path.name, sha256_of(path), utc_now())
-        ingest_police_file(str(path), batch, lambda stage: nullcontext())
+        ingest_police_file(str(path), batch, StageClock())
     for path in summary.partner_files:
         batch = BatchRecord(uuid.uuid4().hex, run_id, path.parent.name, path.name, sha256_of(path), utc_now())
-        ingest_partner_file(str(path), batch, lambda stage: nullcontext())
+        ingest_partner_file(str(path), batch, StageClock())
 
     truth = pd.read_csv(summary.truth_path, dtype=str, keep_default_na=False)
     truth = truth[truth["valid"] == "true"].drop_duplicates(["source", "source_record_id"])

@@ -73,6 +73,7 @@ class PoliceFile:
     # registratie_id values that occur more than once anywhere in the file: every copy is invalid,
     # also when the copies fall in different parts.
     duplicate_ids: frozenset[str]
+    part_count: int  # how many frames `parts()` yields, so a reader knows which part is the last
 
     def parts(self) -> Iterator[pd.DataFrame]:
         """The records, one frame per part; the index is the line number - 1 across the file."""
@@ -177,16 +178,17 @@ def _parse(block: bytes, schema: pa.Schema) -> pa.Table:
         raise FileRejected("not valid NDJSON (a line is not a JSON object, or the file is truncated)") from None
 
 
-def _count_and_duplicates(path: Path, part_bytes: int) -> tuple[int, frozenset[str]]:
-    """Records in the file and the registratie_id values that occur more than once, from a first
-    pass that parses only that field (so a count mismatch stops the file before any row loads)."""
+def _count_and_duplicates(path: Path, part_bytes: int) -> tuple[int, frozenset[str], int]:
+    """Records in the file, the registratie_id values that occur more than once and the number of
+    parts, from a first pass that parses only that field (so a count mismatch stops the file
+    before any row loads)."""
     blocks = [_parse(block, _ID_SCHEMA).column(0).combine_chunks() for block in _blocks(path, part_bytes)]
     if not blocks:
-        return 0, frozenset()
+        return 0, frozenset(), 0
     ids = pa.chunked_array(blocks, type=_TEXT)
     counts = pc.value_counts(ids.drop_null())
     repeated = counts.filter(pc.greater(counts.field("counts"), 1)).field("values")
-    return len(ids), frozenset(repeated.to_pylist())
+    return len(ids), frozenset(repeated.to_pylist()), len(blocks)
 
 
 def flatten(table: pa.Table) -> pd.DataFrame:
@@ -208,9 +210,9 @@ def read_police_file(path: Path, sha256: str, max_bytes: int, part_bytes: int = 
     """
     check_size(path, max_bytes)
     manifest = verify_manifest(path, sha256)
-    count, duplicates = _count_and_duplicates(path, part_bytes)
+    count, duplicates, part_count = _count_and_duplicates(path, part_bytes)
     if count != manifest["aantal_records"]:
         raise FileRejected(
             f"{count} records in the file but {manifest['aantal_records']} in the manifest (partial delivery)"
         )
-    return PoliceFile(path, sha256, manifest.get("geexporteerd_op"), count, part_bytes, duplicates)
+    return PoliceFile(path, sha256, manifest.get("geexporteerd_op"), count, part_bytes, duplicates, part_count)

@@ -79,7 +79,7 @@ def value_free_errors(stage: str) -> Iterator[None]:
     """Re-raise unforeseen errors of `stage` without their message (and without chaining it)."""
     try:
         yield
-    except VALUE_FREE:
+    except (*VALUE_FREE, StageFailed):  # StageFailed: already made value-free by an inner guard
         raise
     except sqlalchemy_errors.DBAPIError as error:
         # The driver's first line names the problem (connection refused, constraint); later lines

@@ -5,10 +5,7 @@ Reads like a table of contents; the work happens in the tasks and the packages b
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,13 +19,15 @@ from sqlalchemy import Engine
 from connectors import police
 from connectors.hash_cache import HashCache
 from connectors.tabular import discover_partner_files
+from flows.ahead import part_supply
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.key_blocks import load_key_blocks
 from flows.mart_tasks import refresh_marts_after_run
 from flows.partner_tasks import ingest_partner_file
-from flows.police_tasks import ingest_police_file
+from flows.police_tasks import FeedJob, PartSupply, ingest_police_file
 from flows.progress import file_done
+from flows.stage_clock import StageClock
 from pseudonyms.keys import load_key
 from victim_intake import settings
 from victim_intake.memory import return_freed_memory
@@ -36,24 +35,6 @@ from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
 from warehouse.load import AlreadyLoaded
 from warehouse.migrate import upgrade
-
-
-class StageClock:
-    """Wall time per stage of one file (summed over its parts), for the run log and the benchmarks."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
-
-    def __str__(self) -> str:
-        return ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in self.seconds.items())
 
 
 @dataclass(frozen=True)
@@ -141,16 +122,19 @@ def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
     return new, skipped
 
 
-def ingest(delivery: Delivery, run_id: str) -> FileResult:
-    """Read, validate, pseudonymise and load one file; a failure is recorded, not raised."""
+def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, batch_id: str | None = None) -> FileResult:
+    """Read, validate, pseudonymise and load one file; a failure is recorded, not raised.
+
+    A police file's parts come from `supply` (prepared ahead), under `batch_id` (the id the
+    supply prepared them for); by default they are prepared here, under a new batch id."""
     return_freed_memory()
     name = Path(delivery.path).name
-    batch = BatchRecord(uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now(), delivery.path)
+    batch = BatchRecord(batch_id or uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now(), delivery.path)
     clock = StageClock()
     try:
         crash_point("read")
         if delivery.source == police.SOURCE:
-            outcome = ingest_police_file(delivery.path, batch, clock)
+            outcome = ingest_police_file(delivery.path, batch, clock, supply)
         else:
             outcome = ingest_partner_file(delivery.path, batch, clock)
         crash_point("after-commit")
@@ -190,11 +174,18 @@ def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult
     logger = get_run_logger()
     logger.info("%d new file(s), %d already loaded", len(new), len(skipped))
     results = [*skipped]
-    for number, delivery in enumerate(new, start=1):
-        result = ingest(delivery, run_id)
-        logger.info("file %d of %d, %s: %s", number, len(new), result.file, result.state)
-        file_done(number, len(new), result.file)
-        results.append(result)
+    batch_ids = [uuid.uuid4().hex for _ in new]
+    police_jobs = [
+        FeedJob(delivery.path, delivery.sha256, batch_id)
+        for delivery, batch_id in zip(new, batch_ids, strict=True)
+        if delivery.source == police.SOURCE
+    ]
+    with part_supply(police_jobs) as supply:
+        for number, (delivery, batch_id) in enumerate(zip(new, batch_ids, strict=True), start=1):
+            result = ingest(delivery, run_id, supply, batch_id)
+            logger.info("file %d of %d, %s: %s", number, len(new), result.file, result.state)
+            file_done(number, len(new), result.file)
+            results.append(result)
     return close_run(run_id, results)
 
 

@@ -1,28 +1,32 @@
 """Tasks that take one police feed file from disk to the warehouse, part by part.
 
-A file is verified first (manifest, record count, repeated ids), then read, validated,
-pseudonymised and loaded one part at a time inside a single transaction, so a file larger than
-memory loads with bounded memory and still completely or not at all. The tasks pass DataFrames of personal data to each other in memory only: no task caches or persists
-its result (Prefect would write it unencrypted under its home folder), and task parameters are
-not stored by Prefect.
+A file is verified first (manifest, record count, repeated ids), then read, validated and
+pseudonymised one part at a time (`Preparer`), and its parts loaded inside a single transaction,
+so a file larger than memory loads with bounded memory and still completely or not at all. The
+nightly flow has the next part prepared in a second process while one loads (`flows.ahead`).
+Parts of personal data pass between the stages in memory only: no task caches or persists its
+result (Prefect would write it unencrypted under its home folder), and task parameters are not
+stored by Prefect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from connectors.files import FileRejected
 from connectors.police import SOURCE, PoliceFile, read_police_file
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.identities import batch_identities
 from flows.retries import LOAD_RETRIES
+from flows.stage_clock import StageClock
 from pseudonyms.keys import load_key
 from pseudonyms.person_identities import PersonIdentities
 from pseudonyms.pseudonymise import to_registrations
@@ -35,7 +39,6 @@ from warehouse.ledger import BatchRecord
 from warehouse.load import LoadOutcome, loading
 
 SOURCE_KIND = "police"
-Clock = Callable[[str], AbstractContextManager[None]]  # times a stage (flows.nightly.StageClock)
 _IN_MEMORY_ONLY = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
@@ -107,31 +110,103 @@ class PreparedPart:
     identities: PersonIdentities
 
 
-def prepared_parts(feed: PoliceFile, batch: BatchRecord, clock: Clock) -> Generator[PreparedPart, None, None]:
-    """Read, validate and pseudonymise each part of `feed`; no database is needed for any of it."""
-    parts = feed.parts()
-    while True:
-        with clock("read"):
-            raw = next(parts, None)
-        if raw is None:
-            return
+@dataclass(frozen=True)
+class FeedJob:
+    """A police feed file to prepare, and the batch its rows belong to."""
+
+    path: str
+    sha256: str
+    batch_id: str
+
+
+@dataclass(frozen=True, repr=False)
+class Prepared:
+    """Part `number` of a file, prepared; `part` is None past the file's last part."""
+
+    part: PreparedPart | None
+    last: bool  # no part follows
+    record_count: int  # records in the whole file
+    seconds: dict[str, float]  # stage times spent preparing it
+
+
+class PartSupply(Protocol):
+    """Where the load task takes a file's prepared parts from, in order."""
+
+    def prepared(self, job: FeedJob, clock: StageClock) -> Iterator[Prepared]: ...
+
+
+class Preparer:
+    """Reads, validates and pseudonymises parts of feed files in the order they are asked for,
+    keeping the file being read open. No database is needed for any of it.
+
+    In the flow's own process the stages run as Prefect tasks; in a helper process (flows.ahead)
+    as plain functions, since there is no flow run there, and without crash points: the flow's
+    process meets those when it takes the part.
+    """
+
+    def __init__(self, *, in_flow: bool = True) -> None:
+        self._in_flow = in_flow
+        self._job: FeedJob | None = None
+        self._feed: PoliceFile | None = None
+        self._parts: Iterator[pd.DataFrame] = iter(())
+        self._next = 0  # number of the part `_parts` yields next
+
+    def _stage(self, task_function, *arguments):
+        return task_function(*arguments) if self._in_flow else task_function.fn(*arguments)
+
+    def _crash_point(self, stage: str) -> None:
+        if self._in_flow:
+            crash_point(stage)
+
+    def prepare(self, job: FeedJob, number: int, clock: StageClock) -> Prepared:
+        """Part `number` (from 0) of `job`'s file. Reopens the file when asked for another file or
+        for an earlier part (a retried load starts over); skips parts prepared elsewhere."""
+        if job != self._job or number < self._next:
+            self._job = None  # stays closed if the file is rejected
+            with clock("read"):
+                self._feed = self._stage(read_feed, job.path, job.sha256)
+            self._job, self._parts, self._next = job, self._feed.parts(), 0
+        feed = self._feed
+        if number >= feed.part_count:
+            return Prepared(None, True, feed.record_count, clock.seconds)
+        with clock("read"), value_free_errors("read"):
+            while self._next <= number:
+                raw = next(self._parts, None)
+                if raw is None:
+                    raise FileRejected("the file changed while being read")
+                self._next += 1
+            last = number + 1 == feed.part_count
+            if last and next(self._parts, None) is not None:  # also runs the file's final record count check
+                raise FileRejected("the file changed while being read")
         with clock("validate"):
-            crash_point("validate")
-            validated = validate(raw, feed)
+            self._crash_point("validate")
+            validated = self._stage(validate, raw, feed)
         with clock("pseudonymise"):
-            crash_point("pseudonymise")
-            registrations = pseudonymise(validated, batch.batch_id)
-            identities = batch_identities(validated.records, registrations["registration_id"])
-        yield PreparedPart(registrations, validated.quarantined, identities)
+            self._crash_point("pseudonymise")
+            registrations = self._stage(pseudonymise, validated, job.batch_id)
+            with value_free_errors("pseudonymise"):
+                identities = batch_identities(validated.records, registrations["registration_id"])
+        return Prepared(PreparedPart(registrations, validated.quarantined, identities), last, feed.record_count, clock.seconds)
+
+    def prepared(self, job: FeedJob, clock: StageClock) -> Iterator[Prepared]:
+        """Every part of `job`'s file, prepared here one after the other (a `PartSupply`)."""
+        number = 0
+        while True:
+            prepared = self.prepare(job, number, clock)
+            yield prepared
+            if prepared.last:
+                return
+            number += 1
 
 
 @task(name="load_feed", **LOAD_RETRIES, **_IN_MEMORY_ONLY)
-def load(batch: BatchRecord, feed: PoliceFile, clock: Clock) -> LoadOutcome:
-    """Validate, pseudonymise and load every part of `feed` in one transaction (retried whole).
+def load(batch: BatchRecord, job: FeedJob, supply: PartSupply, clock: StageClock) -> LoadOutcome:
+    """Load every part of the file in one transaction (retried whole), as `supply` prepares them.
 
-    One part after the other, in this thread: preparing the next part in a second thread while
-    one loads made the load slower, not faster (every row sqlite3 inserts releases and retakes the
-    GIL, and waits for it while another thread runs Python: 250,000 rows took 2.8-10 s, not 0.7 s)."""
+    Not in a second thread of this process: preparing the next part in a thread while one loads
+    made the load slower, not faster (every row sqlite3 inserts releases and retakes the GIL, and
+    waits for it while another thread runs Python: 250,000 rows took 2.8-10 s, not 0.7 s). The
+    nightly flow's supply prepares it in a second process instead (flows.ahead)."""
     with value_free_errors("load"):
         with loading(
             shared_engine(settings.database_url()),
@@ -139,14 +214,16 @@ def load(batch: BatchRecord, feed: PoliceFile, clock: Clock) -> LoadOutcome:
             lock_timeout_seconds=settings.lock_timeout_seconds(),
             before_commit=lambda: crash_point("load-transaction"),
         ) as transaction:
-            for part in prepared_parts(feed, batch, clock):
-                with clock("load"):
-                    transaction.add(part.registrations, part.quarantined, part.identities)
-            return transaction.finish(feed.record_count)
+            rows_in = 0
+            for prepared in supply.prepared(job, clock):
+                rows_in = prepared.record_count
+                if prepared.part is not None:
+                    with clock("load"):
+                        transaction.add(prepared.part.registrations, prepared.part.quarantined, prepared.part.identities)
+            return transaction.finish(rows_in)
 
 
-def ingest_police_file(path: str, batch: BatchRecord, clock: Clock) -> LoadOutcome:
-    """Verify one feed file, then load it part by part; `clock` times each stage."""
-    with clock("read"):
-        feed = read_feed(path, batch.file_sha256)
-    return load(batch, feed, clock)
+def ingest_police_file(path: str, batch: BatchRecord, clock: StageClock, supply: PartSupply | None = None) -> LoadOutcome:
+    """Verify one feed file, then load it part by part; `clock` times each stage. Without a
+    `supply`, the parts are prepared here, one after the other."""
+    return load(batch, FeedJob(path, batch.file_sha256, batch.batch_id), supply or Preparer(), clock)

@@ -109,16 +109,15 @@ def exception_texts(inbox: Path) -> str:
     import uuid
 
     from connectors.files import sha256_of
-    from contextlib import nullcontext
-
     from flows.police_tasks import ingest_police_file
+    from flows.stage_clock import StageClock
     from warehouse.ledger import BatchRecord, utc_now
 
     texts = []
     for path in sorted((inbox / "police").glob("*.ndjson")):
         batch = BatchRecord(uuid.uuid4().hex, "canary", "police", path.name, sha256_of(path), utc_now())
         try:
-            ingest_police_file(str(path), batch, lambda stage: nullcontext())
+            ingest_police_file(str(path), batch, StageClock())
         except Exception as error:  # noqa: BLE001 - every exception is what we inspect
             texts.append("".join(traceback.format_exception(error)))
     return "\n".join(texts)

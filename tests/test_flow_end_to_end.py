@@ -115,8 +115,10 @@ def test_demo_inbox_loads_exactly_once_on_sqlite(demo_inbox, pseudonym_key, vaul
 
 def test_files_loaded_in_small_parts_match_the_truth(demo_inbox, pseudonym_key, vault_key, isolated_settings, monkeypatch) -> None:
     # Parts of ~10 KB: every demo file is read, validated, linked and loaded in many parts, inside
-    # one transaction per file; the result must be exactly that of whole files.
+    # one transaction per file, each part prepared ahead in the helper process while the one before
+    # loads; the result must be exactly that of whole files.
     monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "0.01")
+    monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", "1")
     inbox, truth = demo_inbox
     largest = max(path.stat().st_size for path in (inbox / "police").glob("*.ndjson"))
     assert largest > 5 * 0.01 * 2**20
@@ -128,6 +130,7 @@ def test_files_loaded_in_small_parts_match_the_truth(demo_inbox, pseudonym_key, 
 def test_files_loaded_in_small_parts_match_the_truth_on_postgres(demo_inbox, pseudonym_key, vault_key, scratch_postgres, monkeypatch) -> None:
     # Staging tables are created again for every part, inside the file's one transaction.
     monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "0.01")
+    monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", "1")
     inbox, truth = demo_inbox
     code, output = run_cli("run", "--inbox", str(inbox))
     assert code == 0, output
@@ -136,6 +139,7 @@ def test_files_loaded_in_small_parts_match_the_truth_on_postgres(demo_inbox, pse
 
 def test_a_bad_line_in_a_later_part_fails_the_whole_file(tmp_path, pseudonym_key, isolated_settings, monkeypatch) -> None:
     monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "0.004")  # about 4 KB: a handful of records a part
+    monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", "1")  # the later part fails in the helper process
     inbox = tmp_path / "inbox"
     records = [record(f"A-{number}", bsn=None) for number in range(60)]
     records[5] = record("A-50", bsn=None)  # the same id as a record many parts later: both copies fail

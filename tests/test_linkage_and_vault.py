@@ -8,8 +8,8 @@ import secrets
 import numpy as np
 import pytest
 from privacy_helpers import load, persons
-from test_flow_end_to_end import scratch_postgres  # noqa: F401 - the shared scratch-database fixture
 from sqlalchemy import text
+from test_flow_end_to_end import scratch_postgres  # noqa: F401 - the shared scratch-database fixture
 
 from pseudonyms.identity import registration_ids
 from warehouse.database import make_engine
@@ -276,12 +276,11 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
 
     import pandas as pd
 
-    from contextlib import nullcontext
-
     from connectors.files import sha256_of
     from flows.nightly import prepare_warehouse
     from flows.partner_tasks import ingest_partner_file
     from flows.police_tasks import ingest_police_file
+    from flows.stage_clock import StageClock
     from victim_intake import settings
     from victim_intake.synthetic import write_demo_inbox
     from victim_intake.synthetic.linkage_quality import quality
@@ -296,10 +295,10 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     start_run(engine, "quality")
     for path in summary.files:
         batch = BatchRecord(uuid.uuid4().hex, "quality", "police", path.name, sha256_of(path), utc_now())
-        ingest_police_file(str(path), batch, lambda stage: nullcontext())
+        ingest_police_file(str(path), batch, StageClock())
     for path in summary.partner_files:
         batch = BatchRecord(uuid.uuid4().hex, "quality", path.parent.name, path.name, sha256_of(path), utc_now())
-        ingest_partner_file(str(path), batch, lambda stage: nullcontext())
+        ingest_partner_file(str(path), batch, StageClock())
     valid = truth[truth["valid"] == "true"].drop_duplicates(["source", "source_record_id"])
     valid = valid.assign(registration_id=registration_ids(valid["source"], valid["source_record_id"], pseudonym_key).to_numpy())
     with engine.connect() as connection:

@@ -58,6 +58,16 @@ def part_bytes() -> int:
     return int(float(os.environ.get("VICTIM_INTAKE_PART_MB", "256")) * 1024 * 1024)
 
 
+def prepare_ahead() -> str:
+    """`VICTIM_INTAKE_PREPARE_AHEAD`: `auto` (default: a second process prepares the next police
+    feed part while one loads, when the run's feeds are large enough to gain), `1` (whenever a run
+    has two parts or more) or `0` (never)."""
+    value = os.environ.get("VICTIM_INTAKE_PREPARE_AHEAD", "auto").strip().lower()
+    if value not in ("auto", "1", "0"):
+        raise ValueError(f"VICTIM_INTAKE_PREPARE_AHEAD must be auto, 1 or 0, not {value!r:.20}")
+    return value
+
+
 def lock_timeout_seconds() -> float:
     """How long a load waits for another run's load of the same source (`VICTIM_INTAKE_LOCK_TIMEOUT_S`, default 300)."""
     return float(os.environ.get("VICTIM_INTAKE_LOCK_TIMEOUT_S", "300"))

@@ -1,0 +1,192 @@
+"""Police feed parts prepared ahead in a second process (flows.ahead) are exactly the parts the
+flow's own process prepares, in any order a load asks for them, and failures arrive as the same
+value-free errors."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from feed import record, write_feed
+from test_crashes import command_env, run_command
+from test_flow_end_to_end import run_cli
+
+from connectors.files import FileRejected, sha256_of
+from flows.ahead import AheadSupply, part_supply
+from flows.police_tasks import FeedJob, Prepared, Preparer
+from flows.stage_clock import StageClock
+from victim_intake.synthetic import write_demo_inbox
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+@pytest.fixture
+def jobs(tmp_path: Path, pseudonym_key: bytes, monkeypatch: pytest.MonkeyPatch) -> list[FeedJob]:
+    """Three demo feed files of several parts each (parts of about 20 KB)."""
+    monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "0.02")
+    write_demo_inbox(tmp_path / "inbox", persons=300, seed=3, files=3, partners=False)
+    paths = sorted((tmp_path / "inbox" / "police").glob("*.ndjson"))
+    return [FeedJob(str(path), sha256_of(path), f"batch{number}") for number, path in enumerate(paths)]
+
+
+def here(job: FeedJob) -> list[Prepared]:
+    """The file's parts as the flow's own process prepares them."""
+    return list(Preparer(in_flow=False).prepared(job, StageClock()))
+
+
+def assert_same(ahead: list[Prepared], reference: list[Prepared]) -> None:
+    assert [(item.last, item.record_count) for item in ahead] == [(item.last, item.record_count) for item in reference]
+    for mine, theirs in zip(ahead, reference, strict=True):
+        assert (mine.part is None) == (theirs.part is None)
+        if mine.part is None:
+            continue
+        pd.testing.assert_frame_equal(mine.part.registrations, theirs.part.registrations)
+        pd.testing.assert_frame_equal(mine.part.quarantined, theirs.part.quarantined)
+        for name in ("links", "encodings", "payloads"):
+            pd.testing.assert_frame_equal(getattr(mine.part.identities, name), getattr(theirs.part.identities, name))
+        assert mine.part.identities.key_version == theirs.part.identities.key_version
+
+
+def test_parts_prepared_ahead_are_the_parts_prepared_here(jobs) -> None:
+    supply = AheadSupply(jobs)
+    try:
+        for job in jobs:
+            clock = StageClock()
+            ahead = list(supply.prepared(job, clock))
+            assert len(ahead) >= 3
+            assert_same(ahead, here(job))
+            assert {"read", "validate", "pseudonymise"} <= set(clock.seconds)
+    finally:
+        supply.close()
+    assert not supply._process.is_alive()
+
+
+def test_a_load_that_starts_over_or_stops_midway_gets_the_right_parts(jobs) -> None:
+    supply = AheadSupply(jobs)
+    try:
+        first = supply.prepared(jobs[0], StageClock())
+        next(first), next(first)  # a load that failed after two parts...
+        assert_same(list(supply.prepared(jobs[0], StageClock())), here(jobs[0]))  # ...and its retry
+        next(supply.prepared(jobs[1], StageClock()))  # a load that gave up after one part
+        assert_same(list(supply.prepared(jobs[2], StageClock())), here(jobs[2]))
+        assert_same(list(supply.prepared(jobs[1], StageClock())), here(jobs[1]))
+    finally:
+        supply.close()
+
+
+def test_a_rejected_file_raises_the_same_value_free_error_and_the_next_file_loads(tmp_path, jobs) -> None:
+    bad = write_feed(tmp_path / "bad", "politie-2025-03-15", [record("PL-1")], manifest_changes={"aantal_records": 2})
+    mixed = [jobs[0], FeedJob(str(bad), sha256_of(bad), "bad"), jobs[1]]
+    with pytest.raises(FileRejected) as here_error:
+        here(mixed[1])
+    supply = AheadSupply(mixed)
+    try:
+        assert_same(list(supply.prepared(mixed[0], StageClock())), here(mixed[0]))
+        with pytest.raises(FileRejected) as ahead_error:
+            list(supply.prepared(mixed[1], StageClock()))
+        assert str(ahead_error.value) == str(here_error.value)
+        assert_same(list(supply.prepared(mixed[2], StageClock())), here(mixed[2]))
+    finally:
+        supply.close()
+
+
+def test_when_the_helper_dies_the_parts_are_prepared_here(jobs, caplog) -> None:
+    supply = AheadSupply(jobs)
+    try:
+        parts = supply.prepared(jobs[0], StageClock())
+        taken = [next(parts)]
+        supply._process.kill()
+        taken += list(parts)
+        assert_same(taken, here(jobs[0]))
+        assert_same(list(supply.prepared(jobs[1], StageClock())), here(jobs[1]))
+    finally:
+        supply.close()
+    assert "ended unexpectedly" in caplog.text
+
+
+def test_the_helper_is_used_only_where_it_can_gain(jobs, monkeypatch) -> None:
+    def kind(selected: list[FeedJob]) -> type:
+        with part_supply(selected) as supply:
+            return type(supply)
+
+    monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", "1")
+    assert kind(jobs) is AheadSupply
+    monkeypatch.setenv("VICTIM_INTAKE_PART_MB", "256")
+    assert kind(jobs[:1]) is Preparer  # one part in all: nothing to overlap
+    assert kind(jobs) is AheadSupply
+    monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", "auto")
+    assert kind(jobs) is Preparer  # a few hundred KB: the helper's start would cost more than it saves
+    monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", "0")
+    assert kind(jobs) is Preparer
+    monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", "yes")
+    with pytest.raises(ValueError, match="auto, 1 or 0"):
+        kind(jobs)
+
+
+def test_a_run_prepared_ahead_loads_what_a_run_prepared_here_loads(jobs, tmp_path, monkeypatch) -> None:
+    inbox = Path(jobs[0].path).parent.parent
+    started = []
+    monkeypatch.setattr(AheadSupply, "__init__", lambda self, jobs, start=AheadSupply.__init__: started.append(1) or start(self, jobs))
+    warehouses = {}
+    for mode in ("1", "0"):
+        monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", mode)
+        monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", f"sqlite:///{tmp_path / f'warehouse-{mode}.sqlite'}")
+        code, output = run_cli("run", "--inbox", str(inbox))
+        assert code == 0, output
+        warehouses[mode] = contents(tmp_path / f"warehouse-{mode}.sqlite")
+    assert started == [1]  # one helper, in the first run only
+    assert warehouses["1"] == warehouses["0"]
+    assert len(warehouses["1"]["registrations"]) > 300
+
+
+def contents(path: Path) -> dict[str, list[tuple]]:
+    """Every table a load writes, without the random batch ids and the load times."""
+    import sqlite3
+
+    database = sqlite3.connect(path)
+    registration_columns = [row[1] for row in database.execute("PRAGMA table_info(registrations)") if row[1] != "batch_id"]
+    queries = {
+        "registrations": f"SELECT {', '.join(registration_columns)} FROM registrations",
+        "quarantine": "SELECT row_number, column_name, rule, source_record_id FROM quarantine",
+        "links": "SELECT identifier, kind, person_id, key_version FROM person_links",
+        "encodings": "SELECT registration_id, person_id, birth_key, swapped_key, bloom FROM name_encodings",
+        "vault": "SELECT registration_id, person_id FROM vault_identities",
+    }
+    result = {name: sorted(database.execute(query).fetchall(), key=repr) for name, query in queries.items()}
+    database.close()
+    return result
+
+
+def test_a_crash_while_a_part_is_prepared_ahead_kills_the_run_and_leaves_no_helper(jobs, pseudonym_key, tmp_path) -> None:
+    inbox = Path(jobs[0].path).parent.parent
+    url = f"sqlite:///{tmp_path / 'crashed.sqlite'}"
+    environment = command_env(url, pseudonym_key, tmp_path / "crashed", VICTIM_INTAKE_PREPARE_AHEAD="1", VICTIM_INTAKE_CRASH_AT="validate")
+    code, output = run_command(inbox, environment)
+    assert code == -signal.SIGKILL, output
+    # The helper sees its pipe close with the killed process and ends by itself.
+    deadline = time.monotonic() + 30
+    while helpers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert helpers() == []
+    code, output = run_command(inbox, command_env(url, pseudonym_key, tmp_path / "crashed", VICTIM_INTAKE_PREPARE_AHEAD="1"))
+    assert code == 0, output
+
+
+def helpers() -> list[str]:
+    """Processes still running the helper's code that were started from this test's inbox runs."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = status.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "multiprocessing.spawn" in command and status.parent.joinpath("environ").exists():
+            try:
+                if b"VICTIM_INTAKE_CRASH_AT" in status.parent.joinpath("environ").read_bytes():
+                    found.append(command)
+            except OSError:
+                continue
+    return found
