@@ -116,11 +116,11 @@ def ones(matrix: np.ndarray) -> np.ndarray:
     return np.bitwise_count(matrix).sum(axis=1, dtype=np.int64)
 
 
-def dice(matrix: np.ndarray, ones_of: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Dice coefficient of the Bloom filters in rows `left[i]` and `right[i]` of `matrix`
-    (`ones_of`: the rows' bit counts, computed once for all pairs)."""
-    common = np.bitwise_count(matrix[left] & matrix[right]).sum(axis=1, dtype=np.int64)
-    return 2 * common / np.maximum(ones_of[left] + ones_of[right], 1)
+def dice(first: np.ndarray, second: np.ndarray, first_ones: np.ndarray, second_ones: np.ndarray) -> np.ndarray:
+    """Dice coefficient of the Bloom filters in row i of `first` and of `second` (rows of 64-bit
+    words, as `bloom_matrix` gives; their bit counts computed once, by `ones`)."""
+    common = np.bitwise_count(first & second).sum(axis=1, dtype=np.int64)
+    return 2 * common / np.maximum(first_ones + second_ones, 1)
 
 
 def name_encodings(records: pd.DataFrame, registration_ids: pd.Series, key: bytes) -> pd.DataFrame:

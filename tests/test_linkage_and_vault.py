@@ -384,3 +384,32 @@ def test_rotation_refuses_registrations_without_vault_entry_and_changes_nothing(
         rotate_pseudonyms(engine, LoadedKey("pseudonym", KEY, "test", 1), LoadedKey("pseudonym", secrets.token_bytes(32), "test", 2), VAULT_KEY)
     assert persons(engine) == before
     engine.dispose()
+
+
+def test_matching_in_birth_key_order_finds_exactly_the_pairs_of_a_full_comparison() -> None:
+    from pseudonyms.encodings import dice, ones
+    from warehouse.approximate import _ByCode, _matching_pairs
+
+    generator = np.random.default_rng(11)
+    # Filters of about 20 % ones, as names give, and variants of them with a few bits moved, so
+    # that many pairs lie just above or below the thresholds.
+    originals = generator.random((400, 1024)) < 0.2
+    variants = originals.copy()
+    for row in variants:
+        row[generator.choice(1024, size=generator.integers(0, 40), replace=False)] ^= True
+    matrix = np.packbits(np.concatenate([originals, variants]), axis=1).view(np.uint64)
+    size = 300  # the batch: rows 0-299; candidates: every row
+    codes = np.tile(generator.integers(0, 25, len(originals)), 2)  # birth dates shared by many rows, and by each variant
+    codes[generator.choice(size, 20, replace=False)] = -1  # no birth date: no candidates
+    records = np.arange(len(matrix))
+    records[generator.choice(len(matrix), 50, replace=False)] = 7  # some rows are one record's copies
+    left, right = np.nonzero((codes[:size, None] == codes[None, :]) & (codes[:size, None] >= 0))
+    left, right = left[records[left] != records[right]], right[records[left] != records[right]]
+    bit_counts = ones(matrix)
+    reference = dice(matrix[left], matrix[right], bit_counts[left], bit_counts[right])
+    candidates = _ByCode.of(codes, matrix, bit_counts, records)
+    for threshold in (0.85, 0.95):
+        expected = sorted(zip(left[reference >= threshold].tolist(), right[reference >= threshold].tolist(), strict=True))
+        assert 50 < len(expected) < len(left) / 4
+        found = _matching_pairs(matrix, bit_counts, codes[:size], records, candidates, threshold)
+        assert sorted(zip(*(side.tolist() for side in found), strict=True)) == expected

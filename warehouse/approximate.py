@@ -87,16 +87,36 @@ def _slices(connection: Connection, keys: int) -> list[str]:
 _PAIRS_PER_CHUNK = 250_000
 
 
-def _candidate_chunks(mine: np.ndarray, stored: np.ndarray):
-    """Pairs (i, j) with mine[i] == stored[j] >= 0, in chunks of about `_PAIRS_PER_CHUNK` pairs.
+@dataclass(frozen=True, repr=False)
+class _ByCode:
+    """The rows that candidates are drawn from, sorted by their code (birth key): the candidates
+    of one birth date lie side by side, so gathering them reads memory in order instead of at
+    random (the gather, not the arithmetic, is what a bulk load's millions of pairs cost)."""
 
-    A sort and two binary searches instead of a hash join: the pairs are enumerated from index
-    ranges, and never more than a chunk of them exists at once.
+    order: np.ndarray  # row of `matrix` at each sorted position
+    codes: np.ndarray
+    matrix: np.ndarray
+    ones: np.ndarray
+    records: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray, matrix: np.ndarray, bit_counts: np.ndarray, records: np.ndarray) -> _ByCode:
+        order = np.argsort(codes, kind="stable")
+        return cls(order, codes[order], matrix[order], bit_counts[order], records[order])
+
+
+def _candidate_chunks(mine: np.ndarray, ordered: np.ndarray):
+    """Pairs (i, j) with mine[i] == ordered[j] >= 0 (`ordered` sorted), in chunks of about
+    `_PAIRS_PER_CHUNK` pairs, the rows of `mine` taken in the order of their codes.
+
+    Two binary searches instead of a hash join: the pairs are enumerated from index ranges, and
+    never more than a chunk of them exists at once. Rows with the same code come one after the
+    other, so their candidates are read while still in the cache.
     """
-    order = np.argsort(stored, kind="stable")
-    ordered = stored[order]
-    first = np.searchsorted(ordered, mine, "left")
-    counts = np.where(mine >= 0, np.searchsorted(ordered, mine, "right") - first, 0)
+    rows_by_code = np.argsort(mine, kind="stable")
+    codes = mine[rows_by_code]
+    first = np.searchsorted(ordered, codes, "left")
+    counts = np.where(codes >= 0, np.searchsorted(ordered, codes, "right") - first, 0)
     ends = np.cumsum(counts)
     row = 0
     while row < len(mine):
@@ -104,28 +124,27 @@ def _candidate_chunks(mine: np.ndarray, stored: np.ndarray):
         stop = max(row + 1, int(np.searchsorted(ends, ends[row] - counts[row] + _PAIRS_PER_CHUNK, "right")))
         rows = np.arange(row, min(stop, len(mine)))
         per_row = counts[rows]
-        left = np.repeat(rows, per_row)
-        offsets = np.arange(len(left)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-        yield left, order[np.repeat(first[rows], per_row) + offsets]
+        offsets = np.arange(per_row.sum()) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        yield np.repeat(rows_by_code[rows], per_row), np.repeat(first[rows], per_row) + offsets
         row = stop
 
 
 def _matching_pairs(
-    matrix: np.ndarray, mine: np.ndarray, stored: np.ndarray, same_record: np.ndarray, threshold: float
+    matrix: np.ndarray, bit_counts: np.ndarray, mine: np.ndarray, records: np.ndarray, candidates: _ByCode, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (row of the batch, row of `matrix`) that share a code and whose Dice coefficient
-    reaches `threshold`; `same_record[i]` is the registration code of row i."""
-    bit_counts = ones(matrix)
+    """Pairs (row of the batch, row of `matrix`) whose codes are equal and whose Dice coefficient
+    reaches `threshold`: batch row i has code `mine[i]`, its filter in row i of `matrix` (bit
+    counts in `bit_counts`), and `records[i]` is its registration code."""
     kept_left, kept_right = [], []
-    for left, right in _candidate_chunks(mine, stored):
-        a, b = bit_counts[left], bit_counts[right]
+    for left, right in _candidate_chunks(mine, candidates.codes):
+        a, b = bit_counts[left], candidates.ones[right]
         # Dice <= 2 min(a, b) / (a + b): names of very different lengths are dismissed before
         # their filters are gathered.
-        plausible = (same_record[left] != same_record[right]) & (2 * np.minimum(a, b) >= threshold * (a + b))
+        plausible = (records[left] != candidates.records[right]) & (2 * np.minimum(a, b) >= threshold * (a + b))
         left, right = left[plausible], right[plausible]
-        hits = dice(matrix, bit_counts, left, right) >= threshold
+        hits = dice(matrix[left], candidates.matrix[right], bit_counts[left], candidates.ones[right]) >= threshold
         kept_left.append(left[hits])
-        kept_right.append(right[hits])
+        kept_right.append(candidates.order[right[hits]])
     empty = np.zeros(0, dtype=np.int64)
     return (np.concatenate(kept_left) if kept_left else empty), (np.concatenate(kept_right) if kept_right else empty)
 
@@ -144,10 +163,11 @@ def matches(batch: pd.DataFrame, known: StoredEncodings) -> pd.DataFrame:
     )
     registration_codes, _ = pd.factorize(registration_ids)
     others = len(matrix)
-    stored = codes[:others]
+    bit_counts = ones(matrix)
+    candidates = _ByCode.of(codes[:others], matrix, bit_counts, registration_codes)
     pairs = []
     for offset, threshold in ((others, SAME_DATE_THRESHOLD), (others + size, SWAPPED_DATE_THRESHOLD)):
-        row, row_other = _matching_pairs(matrix, codes[offset : offset + size], stored, registration_codes, threshold)
+        row, row_other = _matching_pairs(matrix, bit_counts, codes[offset : offset + size], registration_codes, candidates, threshold)
         pairs.append(
             pd.DataFrame(
                 {
