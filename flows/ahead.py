@@ -113,6 +113,7 @@ def _serve(requests: Connection, answers: Connection) -> None:
             _send(answers, answer)
         except (BrokenPipeError, OSError):
             return
+        del answer  # not held while the next part is prepared: one part in memory at a time
 
 
 class AheadSupply:
@@ -137,8 +138,10 @@ class AheadSupply:
         number = 0
         while True:
             prepared = self._take((job, number), clock)
+            last = prepared.last
             yield prepared
-            if prepared.last:
+            del prepared  # the part is loaded: not held while the next one arrives
+            if last:
                 return
             number += 1
 

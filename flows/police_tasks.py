@@ -193,8 +193,10 @@ class Preparer:
         number = 0
         while True:
             prepared = self.prepare(job, number, clock)
+            last = prepared.last
             yield prepared
-            if prepared.last:
+            del prepared  # loaded: not held while the next part is prepared
+            if last:
                 return
             number += 1
 
@@ -220,6 +222,7 @@ def load(batch: BatchRecord, job: FeedJob, supply: PartSupply, clock: StageClock
                 if prepared.part is not None:
                     with clock("load"):
                         transaction.add(prepared.part.registrations, prepared.part.quarantined, prepared.part.identities)
+                del prepared  # loaded: not held while the next part is taken
             return transaction.finish(rows_in)
 
 
