@@ -407,7 +407,7 @@ def test_matching_in_birth_key_order_finds_exactly_the_pairs_of_a_full_compariso
     left, right = left[records[left] != records[right]], right[records[left] != records[right]]
     bit_counts = ones(matrix)
     reference = dice(matrix[left], matrix[right], bit_counts[left], bit_counts[right])
-    candidates = _ByCode.of(codes, matrix, bit_counts, records)
+    candidates = _ByCode.of(codes, [matrix[:size], matrix[size:]], bit_counts, records)
     for threshold in (0.85, 0.95):
         expected = sorted(zip(left[reference >= threshold].tolist(), right[reference >= threshold].tolist(), strict=True))
         assert 50 < len(expected) < len(left) / 4

@@ -100,9 +100,17 @@ class _ByCode:
     records: np.ndarray
 
     @classmethod
-    def of(cls, codes: np.ndarray, matrix: np.ndarray, bit_counts: np.ndarray, records: np.ndarray) -> _ByCode:
+    def of(cls, codes: np.ndarray, blocks: list[np.ndarray], bit_counts: np.ndarray, records: np.ndarray) -> _ByCode:
+        """Sorted from the filters of `blocks` (their rows one after the other), gathered straight
+        into place: the blocks are never concatenated, which would copy every filter once more."""
         order = np.argsort(codes, kind="stable")
-        return cls(order, codes[order], matrix[order], bit_counts[order], records[order])
+        matrix = np.empty((len(order), blocks[0].shape[1]), dtype=blocks[0].dtype)
+        start = 0
+        for block in blocks:
+            positions = np.flatnonzero((order >= start) & (order < start + len(block)))
+            matrix[positions] = block[order[positions] - start]
+            start += len(block)
+        return cls(order, codes[order], matrix, bit_counts[order], records[order])
 
 
 def _candidate_chunks(mine: np.ndarray, ordered: np.ndarray):
@@ -132,9 +140,9 @@ def _candidate_chunks(mine: np.ndarray, ordered: np.ndarray):
 def _matching_pairs(
     matrix: np.ndarray, bit_counts: np.ndarray, mine: np.ndarray, records: np.ndarray, candidates: _ByCode, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (row of the batch, row of `matrix`) whose codes are equal and whose Dice coefficient
-    reaches `threshold`: batch row i has code `mine[i]`, its filter in row i of `matrix` (bit
-    counts in `bit_counts`), and `records[i]` is its registration code."""
+    """Pairs (row of the batch, row of the candidates) whose codes are equal and whose Dice
+    coefficient reaches `threshold`: batch row i has code `mine[i]`, its filter in row i of
+    `matrix` (bit counts in `bit_counts`), and `records[i]` is its registration code."""
     kept_left, kept_right = [], []
     for left, right in _candidate_chunks(mine, candidates.codes):
         a, b = bit_counts[left], candidates.ones[right]
@@ -154,7 +162,7 @@ def matches(batch: pd.DataFrame, known: StoredEncodings) -> pd.DataFrame:
     encoding and `registration:<id>` for another record of the batch."""
     # Rows of the batch first, then the stored ones; the batch's filters are decoded once.
     size = len(batch)
-    matrix = np.concatenate([bloom_matrix(batch["bloom"]), known.matrix])
+    mine = bloom_matrix(batch["bloom"])
     registration_ids = pd.concat([batch["registration_id"], known.frame["registration_id"]], ignore_index=True)
     # Candidates are joined on integer codes, not on the 32-character keys: millions of pairs at
     # bulk-load sizes, and only the few that match are turned back into ids.
@@ -162,12 +170,12 @@ def matches(batch: pd.DataFrame, known: StoredEncodings) -> pd.DataFrame:
         pd.concat([batch["birth_key"], known.frame["birth_key"], batch["birth_key"], batch["swapped_key"]], ignore_index=True)
     )
     registration_codes, _ = pd.factorize(registration_ids)
-    others = len(matrix)
-    bit_counts = ones(matrix)
-    candidates = _ByCode.of(codes[:others], matrix, bit_counts, registration_codes)
+    others = size + len(known.matrix)
+    bit_counts = np.concatenate([ones(mine), ones(known.matrix)])
+    candidates = _ByCode.of(codes[:others], [mine, known.matrix], bit_counts, registration_codes)
     pairs = []
     for offset, threshold in ((others, SAME_DATE_THRESHOLD), (others + size, SWAPPED_DATE_THRESHOLD)):
-        row, row_other = _matching_pairs(matrix, bit_counts, codes[offset : offset + size], registration_codes, candidates, threshold)
+        row, row_other = _matching_pairs(mine, bit_counts, codes[offset : offset + size], registration_codes, candidates, threshold)
         pairs.append(
             pd.DataFrame(
                 {
