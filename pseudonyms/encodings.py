@@ -48,20 +48,22 @@ def bigram_positions(grams: list[str], key: bytes) -> np.ndarray:
 def blooms(names: list[str], key: bytes) -> np.ndarray:
     """Packed Bloom filters (one row of BLOOM_BITS / 8 bytes per name).
 
-    Vectorised: the few hundred distinct bigrams are hashed once, then all bits are set at once.
+    Vectorised: the few hundred distinct bigrams are hashed once, then the bits of a slice of
+    names are set at once. Bit positions are expanded a slice at a time too: for a whole bulk
+    load (millions of bigrams, 15 positions each) they would take close to a gigabyte.
     """
     grams_of = [sorted(bigrams(name)) for name in names]
-    rows = np.repeat(np.arange(len(names)), [len(grams) for grams in grams_of])
+    counts = np.array([len(grams) for grams in grams_of], dtype=np.int64)
     codes, distinct = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
-    positions = bigram_positions(list(distinct), key)[codes].reshape(-1)
-    rows = np.repeat(rows, HASHES_PER_BIGRAM)
+    del grams_of
+    positions = bigram_positions(list(distinct), key)
+    starts = np.concatenate([[0], np.cumsum(counts)])  # each name's first bigram in `codes`
     packed = np.zeros((len(names), BLOOM_BITS // 8), dtype=np.uint8)
-    # A byte per bit is eight times the filters' size: unpacked a slice of names at a time.
     for first in range(0, len(names), _NAMES_PER_SLICE):
         last = min(first + _NAMES_PER_SLICE, len(names))
-        start, stop = np.searchsorted(rows, [first, last])
+        rows = np.repeat(np.arange(last - first), counts[first:last] * HASHES_PER_BIGRAM)
         bits = np.zeros((last - first, BLOOM_BITS), dtype=bool)
-        bits[rows[start:stop] - first, positions[start:stop]] = True
+        bits[rows, positions[codes[starts[first] : starts[last]]].reshape(-1)] = True
         packed[first:last] = np.packbits(bits, axis=1)
     return packed
 

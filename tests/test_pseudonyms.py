@@ -181,3 +181,20 @@ def test_sealed_values_open_only_with_their_key_and_context() -> None:
         unseal(KEY, sealed, "person:other")
     with pytest.raises(SealBroken):
         unseal(bytes(32), sealed, "person:abc")
+
+
+def test_bloom_filters_built_in_slices_are_each_names_own(monkeypatch) -> None:
+    import numpy as np
+
+    from pseudonyms import encodings
+
+    names = ["de vries anna", "jansen", "", "ødegård ola", "de vries anna maria", "ng", "van der berg piet"]
+    key = b"k" * 32
+    alone = np.concatenate([encodings.blooms([name], key) for name in names])
+    # Slices of two names: slice boundaries fall inside the list, as in a bulk load of 32,768-name slices.
+    monkeypatch.setattr(encodings, "_NAMES_PER_SLICE", 2)
+    together = encodings.blooms(names, key)
+    assert np.array_equal(together, alone)
+    assert len({row.tobytes() for row in together}) == len(names)
+    # A name sets 15 bits for each of its bigrams, some of them shared.
+    assert all(0 < bits <= 15 * len(encodings.bigrams(name)) for bits, name in zip(encodings.ones(together.view(np.uint64)), names, strict=True))
