@@ -86,6 +86,8 @@ def test_nightly_ingest_runs_through_a_server_and_a_process_worker(tmp_path, pse
         "PREFECT_SERVER_UI_ENABLED": "false",
         "VICTIM_INTAKE_HOME": str(home),
         "VICTIM_INTAKE_PSEUDONYM_KEY": base64.b64encode(pseudonym_key).decode(),
+        # The second police file is prepared in the helper process of a worker-started flow run.
+        "VICTIM_INTAKE_PREPARE_AHEAD": "1",
     }
     server = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
