@@ -42,7 +42,7 @@ SOURCE_KIND = "police"
 _IN_MEMORY_ONLY = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # holds personal data: never shown in a log or traceback
 class ValidatedFile:
     """Valid canonical records of one part of a file, and value-free quarantine entries for the rest."""
 
@@ -101,7 +101,7 @@ def pseudonymise(validated: ValidatedFile, batch_id: str) -> pd.DataFrame:
         return registrations
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # holds personal data: never shown in a log or traceback
 class PreparedPart:
     """One part of a file, ready for the warehouse: its rows, quarantine entries and linkage input."""
 
@@ -119,7 +119,7 @@ class FeedJob:
     batch_id: str
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False)  # holds personal data: never shown in a log or traceback
 class Prepared:
     """Part `number` of a file, prepared; `part` is None past the file's last part."""
 
