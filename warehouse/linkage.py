@@ -10,6 +10,7 @@ the smallest id; a component without one becomes a new person.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,14 +51,24 @@ def components(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def known_links(connection: Connection, links: pd.DataFrame) -> pd.DataFrame:
     """identifier -> person_id of the batch's identifiers that are linked already (one query)."""
-    connection.execute(temporary_table(connection, _STAGE, "identifier varchar(32)"))
-    bulk_insert(connection, _STAGE, links[["identifier"]].drop_duplicates())
-    rows = connection.execute(
-        select(person_links.c.identifier, person_links.c.person_id).where(
-            person_links.c.identifier.in_(select(_stage_column()))
+    identifiers = links["identifier"].drop_duplicates()
+    if connection.dialect.name == "sqlite":
+        # The identifiers as one JSON array that SQLite unpacks in C: a staging table filled row by
+        # row took 1.8 s for a 250k part's 340k identifiers, this takes 0.8 s.
+        statement = (
+            f"SELECT identifier, person_id FROM {qualified_name(connection, person_links)} "
+            "WHERE identifier IN (SELECT value FROM json_each(?))"
         )
-    ).all()
-    drop_temporary_table(connection, _STAGE)
+        rows = connection.exec_driver_sql(statement, (json.dumps(identifiers.tolist()),)).all()
+    else:
+        connection.execute(temporary_table(connection, _STAGE, "identifier varchar(32)"))
+        bulk_insert(connection, _STAGE, identifiers.to_frame())
+        rows = connection.execute(
+            select(person_links.c.identifier, person_links.c.person_id).where(
+                person_links.c.identifier.in_(select(_stage_column()))
+            )
+        ).all()
+        drop_temporary_table(connection, _STAGE)
     return pd.DataFrame([tuple(row) for row in rows], columns=["identifier", "person_id"], dtype=object)
 
 
