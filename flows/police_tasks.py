@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
-from prefect import task
+from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.files import FileRejected
@@ -151,7 +151,7 @@ class Preparer:
         self._parts: Iterator[pd.DataFrame] = iter(())
         self._next = 0  # number of the part `_parts` yields next
 
-    def _stage(self, task_function, *arguments):
+    def _stage(self, task_function: Task[..., Any], *arguments: Any) -> Any:
         return task_function(*arguments) if self._in_flow else task_function.fn(*arguments)
 
     def _crash_point(self, stage: str) -> None:
