@@ -138,6 +138,14 @@ def verify_manifest(path: Path, sha256: str) -> dict:
     return manifest
 
 
+def planned_parts(path: Path, part_bytes: int) -> int:
+    """How many parts of at most `part_bytes` an uncompressed file is cut into, known from its size
+    before it is read; a compressed file's count is known only once it is read (1 is assumed)."""
+    if path.name.endswith(".gz"):
+        return 1
+    return max(1, -(-path.stat().st_size // part_bytes))
+
+
 def _blocks(path: Path, size: int) -> Iterator[bytes]:
     """The file's (decompressed) bytes in blocks of about `size` that end at a line break.
 
@@ -145,8 +153,7 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
     not 256 and 44): the largest part sets the load's peak memory."""
     compression = "gzip" if path.name.endswith(".gz") else None
     if compression is None:
-        file_size = path.stat().st_size
-        size = -(-file_size // max(1, -(-file_size // size)))
+        size = -(-path.stat().st_size // planned_parts(path, size))
     try:
         with pa.input_stream(str(path), compression=compression) as stream:
             rest = b""

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from connectors.police import planned_parts
 from flows.errors import StageFailed, value_free_errors
 from flows.faults import crash_point
 from flows.police_tasks import FeedJob, PartSupply, Prepared, Preparer
@@ -220,8 +221,11 @@ def _size(path: str) -> int:
 
 
 def _expected_parts(path: str) -> int:
-    """How many parts a file is cut into, from its size (a compressed file: a guess of one)."""
-    return 1 if path.endswith(".gz") else max(1, -(-_size(path) // settings.part_bytes()))
+    """How many parts the file will be cut into, as far as its size tells."""
+    try:
+        return planned_parts(Path(path), settings.part_bytes())
+    except OSError:  # gone meanwhile: its load reports that
+        return 1
 
 
 def _worth_a_helper(jobs: list[FeedJob]) -> bool:
