@@ -66,6 +66,13 @@ def test_a_feed_rewritten_with_the_same_size_and_mtime_is_loaded(tmp_path, pseud
     assert loaded_files(isolated_settings) == [feed.name, feed.name]
 
 
+def one_record_inbox(tmp_path: Path) -> Path:
+    """An inbox holding one police feed file with one valid record."""
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "politie-2025-03-15", [record("PL-0001")])
+    return inbox
+
+
 def steward_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """A steward's shell: no Prefect server configured, so `run` starts the temporary one."""
     environment = {
@@ -100,8 +107,7 @@ def accepts_connections(port: int) -> bool:
 
 
 def test_run_is_a_real_flow_run_on_one_temporary_server_that_ends_with_it(tmp_path) -> None:
-    inbox = tmp_path / "inbox"
-    write_feed(inbox / "police", "politie-2025-03-15", [record("PL-0001")])
+    inbox = one_record_inbox(tmp_path)
     environment = steward_env(tmp_path)
     for _ in range(2):  # the second night has nothing new
         code, output = run_command(inbox, environment)
@@ -132,8 +138,7 @@ def test_run_is_a_real_flow_run_on_one_temporary_server_that_ends_with_it(tmp_pa
 
 
 def test_a_run_without_keys_stops_before_any_server_starts(tmp_path) -> None:
-    inbox = tmp_path / "inbox"
-    write_feed(inbox / "police", "politie-2025-03-15", [record("PL-0001")])
+    inbox = one_record_inbox(tmp_path)
     code, output = run_command(inbox, steward_env(tmp_path, VICTIM_INTAKE_PSEUDONYM_KEY=""))
     assert code == 2, output
     assert "victim-intake keys init" in output
@@ -141,8 +146,7 @@ def test_a_run_without_keys_stops_before_any_server_starts(tmp_path) -> None:
 
 
 def test_a_run_stopped_by_the_warehouse_check_leaves_no_server_running(tmp_path) -> None:
-    inbox = tmp_path / "inbox"
-    write_feed(inbox / "police", "politie-2025-03-15", [record("PL-0001")])
+    inbox = one_record_inbox(tmp_path)
     code, output = run_command(inbox, steward_env(tmp_path, VICTIM_INTAKE_DATABASE_URL="not a database url"))
     assert code == 2, output
     assert "not a valid SQLAlchemy URL" in output
@@ -155,8 +159,7 @@ def test_a_run_stopped_by_the_warehouse_check_leaves_no_server_running(tmp_path)
 def test_marts_left_stale_are_refreshed_by_a_night_with_nothing_new(tmp_path, pseudonym_key, isolated_settings) -> None:
     from warehouse.marts import mark_all_stale, stale_years
 
-    inbox = tmp_path / "inbox"
-    write_feed(inbox / "police", "politie-2025-03-15", [record("PL-0001")])
+    inbox = one_record_inbox(tmp_path)
     assert run_cli("run", "--inbox", str(inbox))[0] == 0
     engine = sa.create_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")
     with engine.begin() as connection:
