@@ -4,12 +4,13 @@ and fast bulk reads into Arrow."""
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, text
 
@@ -23,21 +24,35 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table:
     return table
 
 
-def _python_rows(frame: pd.DataFrame) -> list[tuple]:
-    """Row tuples for the sqlite3 driver; Arrow builds the Python values column by column in C."""
+def _python_rows(frame: pd.DataFrame) -> Iterator[tuple]:
+    """Row tuples for the sqlite3 driver, made as it binds them: Arrow builds the Python values
+    column by column in C, and a lazy zip reuses its tuple once the driver has bound it, where a
+    list of a part's rows would hold hundreds of thousands of tuples at once."""
     table = _arrow_table(frame)
     columns = []
     for column in table.columns:
         if pa.types.is_date(column.type):
             column = column.cast(pa.string())  # ISO text, as SQLAlchemy stores dates in SQLite
-        columns.append(_dictionary_values(column) if pa.types.is_dictionary(column.type) else column.to_pylist())
-    return list(zip(*columns, strict=True))
+        columns.append(_python_values(column))
+    return zip(*columns, strict=True)
 
 
-def _dictionary_values(column: pa.ChunkedArray) -> list:
-    """A categorical column's values, sharing one Python object per category (`to_pylist` builds
-    one per row: ten times slower)."""
-    encoded = column.combine_chunks()
+def _python_values(column: pa.ChunkedArray) -> list:
+    """A column's values as Python objects, one object per distinct value where values repeat
+    (codes, sources, batch ids): building a string per row costs several times more."""
+    if pa.types.is_dictionary(column.type):
+        return _dictionary_values(column.combine_chunks())
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        # Mostly distinct (ids, keys, sealed text): the plain conversion, without a lookup per row.
+        if 2 * len(encoded.dictionary) <= len(encoded):
+            return _dictionary_values(encoded)
+    return column.to_pylist()
+
+
+def _dictionary_values(encoded: pa.DictionaryArray) -> list:
+    """A dictionary-encoded column's values, sharing one Python object per category (`to_pylist`
+    builds one per row: ten times slower)."""
     categories = np.array(encoded.dictionary.to_pylist() + [None], dtype=object)
     indices = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()
     return categories[indices].tolist()

@@ -1,0 +1,57 @@
+"""Bulk writes to SQLite store every value exactly as the frame holds it, whichever way the
+values are turned into Python objects (shared per distinct value, or one per row)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+from sqlalchemy import create_engine
+
+from warehouse.bulk import bulk_insert
+
+ROWS = 1_000
+
+
+def frame_of_every_kind() -> pd.DataFrame:
+    numbers = pd.Series(range(ROWS))
+    return pd.DataFrame(
+        {
+            "repeated": numbers.map(lambda n: f"code-{n % 7}").astype("str"),
+            "unique_ids": numbers.map(lambda n: f"id-{n:05d}").astype("str"),
+            "repeated_with_gaps": numbers.map(lambda n: None if n % 5 == 0 else f"unit-{n % 3}").astype("str"),
+            "unique_with_gaps": numbers.map(lambda n: None if n % 4 == 0 else f"key-{n}").astype("str"),
+            "all_missing": pd.Series([None] * ROWS, dtype="str"),
+            "category": pd.Categorical(numbers.map(lambda n: None if n % 6 == 0 else ("a", "b", "c")[n % 3])),
+            "number": pd.array([None if n % 9 == 0 else n for n in range(ROWS)], dtype="Int64"),
+            "flag": pd.array([None if n % 8 == 0 else n % 2 == 0 for n in range(ROWS)], dtype="boolean"),
+            "day": pd.to_datetime("2024-01-01") + pd.to_timedelta(numbers % 366, unit="D"),
+        }
+    )
+
+
+def expected_rows(frame: pd.DataFrame) -> list[tuple]:
+    def value(column: str, row: int) -> object:
+        item = frame[column].iloc[row]
+        if pd.isna(item):
+            return None
+        if column == "day":
+            return item.strftime("%Y-%m-%d")
+        if column == "flag":
+            return int(item)
+        return int(item) if column == "number" else str(item)
+
+    return [tuple(value(column, row) for column in frame.columns) for row in range(len(frame))]
+
+
+def test_bulk_insert_stores_every_value_of_every_column_kind(tmp_path):
+    path = tmp_path / "bulk.sqlite"
+    frame = frame_of_every_kind()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE TABLE target (position INTEGER PRIMARY KEY, {', '.join(frame.columns)})")
+        bulk_insert(connection, "target", frame)
+    engine.dispose()
+    with sqlite3.connect(path) as raw:
+        stored = raw.execute(f"SELECT {', '.join(frame.columns)} FROM target ORDER BY position").fetchall()
+    assert stored == expected_rows(frame)
