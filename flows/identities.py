@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from pseudonyms.keys import load_key
 from pseudonyms.person_identities import PersonIdentities, person_identities
 from victim_intake import settings
+from warehouse.approximate import own_matches
 
 
 def batch_identities(records: pd.DataFrame, registration_ids: pd.Series) -> PersonIdentities:
-    """Keyed identifiers, encodings and vault plaintext of `records` (same index as the ids)."""
+    """Keyed identifiers, encodings and vault plaintext of `records` (same index as the ids), and
+    the approximate matches among them: found here, they need no database, and where the batch is
+    prepared ahead (`flows.ahead`) that is time the load no longer spends."""
     key = load_key("pseudonym", settings.keys_dir())
-    return person_identities(
+    identities = person_identities(
         records,
         registration_ids,
         key=key.material,
         key_version=key.version,
         vault_key=load_key("vault", settings.keys_dir()).material,
     )
+    if identities.encodings.empty:
+        return identities
+    return dataclasses.replace(identities, own_matches=own_matches(identities.encodings))

@@ -29,6 +29,9 @@ class PersonIdentities:
     payloads: pd.DataFrame  # registration_id, payload (JSON of VAULT_FIELDS, clear)
     vault_key: bytes
     key_version: int
+    # registration_id, node: approximate matches among the batch's own records, where they were
+    # found already (while the batch was prepared); None: found with the stored ones at the load.
+    own_matches: pd.DataFrame | None = None
 
     def __repr__(self) -> str:  # never show values in tracebacks or logs
         return f"PersonIdentities(<{len(self.payloads)} registrations>, key_version={self.key_version})"

@@ -413,3 +413,37 @@ def test_matching_in_birth_key_order_finds_exactly_the_pairs_of_a_full_compariso
         assert 50 < len(expected) < len(left) / 4
         found = _matching_pairs(matrix, bit_counts, codes[:size], records, candidates, threshold)
         assert sorted(zip(*(side.tolist() for side in found), strict=True)) == expected
+
+
+def test_matches_found_ahead_among_the_batch_and_then_with_the_stored_are_the_matches_found_at_once() -> None:
+    """The helper that prepares a part finds its records' matches among themselves (no database);
+    the load then searches only the stored encodings. Together: exactly the pairs of one search."""
+    import pandas as pd
+
+    from pseudonyms.encodings import bloom_matrix, name_encodings
+    from warehouse.approximate import StoredEncodings, matches, own_matches
+
+    surnames = ["Shevchenko", "Shevcenko", "Shevtsjenko", "Kovalenko", "Zwaluwstaart", "Zwaluwstart", "de Vries", "de Vriess"]
+    given = ["Olena", "Elena", "Anna", "Piet"]
+    dates = ["1990-03-04", "1990-04-03", "1985-11-12"]  # the first two: day and month swapped
+    records = pd.DataFrame(
+        [
+            {"surname": surname, "given_names": given[number % len(given)], "birth_date": dates[number % len(dates)]}
+            for number, surname in enumerate(surnames * 6)
+        ]
+    )
+    ids = pd.Series([f"r{number:03d}" for number in range(len(records))])
+    encodings = name_encodings(records, ids, KEY)
+    stored, batch = encodings.iloc[::2].reset_index(drop=True), encodings.iloc[1::2].reset_index(drop=True)
+    known = StoredEncodings(
+        stored[["registration_id", "birth_key"]].assign(person_id="v1-" + stored["registration_id"]), bloom_matrix(stored["bloom"])
+    )
+
+    def pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
+        return set(zip(frame["registration_id"], frame["node"], strict=True))
+
+    at_once = pairs(matches(batch, known))
+    own = own_matches(batch)
+    assert pairs(own) and all(node.startswith("registration:") for _, node in pairs(own))
+    assert {node.split(":")[0] for _, node in at_once} == {"registration", "person"}
+    assert pairs(matches(batch, known, own)) == at_once

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, bindparam, update
 
-from pseudonyms.encodings import bloom_matrix, dice, ones
+from pseudonyms.encodings import BLOOM_BITS, bloom_matrix, dice, ones
 from warehouse.bulk import Read, bulk_insert, read_columns, upsert_rows
 from warehouse.privacy_tables import name_encodings
 from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table
@@ -39,6 +39,12 @@ class StoredEncodings:
 
     frame: pd.DataFrame  # registration_id, person_id, birth_key
     matrix: np.ndarray
+
+
+_NOTHING_STORED = StoredEncodings(
+    pd.DataFrame({name: pd.Series(dtype=object) for name in ("registration_id", "person_id", "birth_key")}),
+    np.zeros((0, BLOOM_BITS // 64), dtype=np.uint64),
+)
 
 
 def known_encodings(connection: Connection, batch: pd.DataFrame) -> StoredEncodings:
@@ -157,9 +163,13 @@ def _matching_pairs(
     return (np.concatenate(kept_left) if kept_left else empty), (np.concatenate(kept_right) if kept_right else empty)
 
 
-def matches(batch: pd.DataFrame, known: StoredEncodings) -> pd.DataFrame:
+def matches(batch: pd.DataFrame, known: StoredEncodings, own: pd.DataFrame | None = None) -> pd.DataFrame:
     """Matching pairs (registration_id of the batch, node) where node is `person:<id>` for a stored
-    encoding and `registration:<id>` for another record of the batch."""
+    encoding and `registration:<id>` for another record of the batch.
+
+    `own`: the pairs among the batch's own records, when `own_matches` found them already (where
+    the batch was prepared, ahead of its load); then only the stored encodings are searched here.
+    """
     # Rows of the batch first, then the stored ones; the batch's filters are decoded once.
     size = len(batch)
     mine = bloom_matrix(batch["bloom"])
@@ -172,10 +182,14 @@ def matches(batch: pd.DataFrame, known: StoredEncodings) -> pd.DataFrame:
     registration_codes, _ = pd.factorize(registration_ids)
     others = size + len(known.matrix)
     bit_counts = np.concatenate([ones(mine), ones(known.matrix)])
-    candidates = _ByCode.of(codes[:others], [mine, known.matrix], bit_counts, registration_codes)
-    pairs = []
+    # The candidates: the batch's rows and the stored ones, or the stored ones only (rows from `first`).
+    first = 0 if own is None else size
+    blocks = [mine, known.matrix] if own is None else [known.matrix]
+    candidates = _ByCode.of(codes[first:others], blocks, bit_counts[first:], registration_codes[first:])
+    pairs = [] if own is None else [own]
     for offset, threshold in ((others, SAME_DATE_THRESHOLD), (others + size, SWAPPED_DATE_THRESHOLD)):
         row, row_other = _matching_pairs(mine, bit_counts, codes[offset : offset + size], registration_codes, candidates, threshold)
+        row_other = row_other + first
         pairs.append(
             pd.DataFrame(
                 {
@@ -185,6 +199,12 @@ def matches(batch: pd.DataFrame, known: StoredEncodings) -> pd.DataFrame:
             )
         )
     return pd.concat(pairs, ignore_index=True).drop_duplicates()
+
+
+def own_matches(batch: pd.DataFrame) -> pd.DataFrame:
+    """The matching pairs among the batch's own records (`matches` without stored encodings):
+    they need no database, so they are found while the batch is prepared, ahead of its load."""
+    return matches(batch, _NOTHING_STORED)
 
 
 def _nodes(rows: np.ndarray, size: int, registration_ids: pd.Series, person_ids: pd.Series) -> np.ndarray:

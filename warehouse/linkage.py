@@ -125,7 +125,9 @@ def link_batch(connection: Connection, identities: PersonIdentities) -> Resoluti
         return Resolution(pd.Series(dtype=object), {})
     known = known_links(connection, links)
     encodings = identities.encodings
-    approximate = matches(encodings, known_encodings(connection, encodings)) if not encodings.empty else None
+    approximate = (
+        matches(encodings, known_encodings(connection, encodings), identities.own_matches) if not encodings.empty else None
+    )
     resolution = resolve(known, links, approximate)
     if resolution.merged:
         connection.execute(
