@@ -114,14 +114,22 @@ def rows_of(table: sa.Table, columns: dict[str, list]) -> list[tuple]:
     return rows
 
 
-def generate(total: int, batch_count: int, seed: int) -> list[dict[str, list[tuple]]]:
-    """Per batch, the rows of each table, in key order; SQLite's values (dates and times as ISO text, booleans 0/1)."""
+def generate(total: int, batch_count: int, seed: int, as_bytes: bool = False) -> list[dict[str, list[tuple]]]:
+    """Per batch, the rows of each table, in key order; SQLite's values (dates and times as ISO text, booleans 0/1).
+
+    `as_bytes`: the vault's keyed identifiers, birth keys, Bloom filters and sealed entries as
+    bytes instead of hex text (half the size), to measure what that change of the data model gives.
+    """
     rng = np.random.default_rng(seed)
+
+    def vault_values(values: list[str]) -> list:
+        return [bytes.fromhex(value) for value in values] if as_bytes else values
+
     persons = max(1, round(total * PERSONS_PER_REGISTRATION))
     person_ids = np.array(["v1-" + key for key in hex_keys(rng, persons)], dtype=object)
     person_birth = rng.integers(0, BIRTH_KEYS, persons)
     person_swapped = np.where(rng.random(persons) < SWAPPED_SHARE, rng.integers(0, BIRTH_KEYS, persons), -1)
-    birth_keys = hex_keys(rng, BIRTH_KEYS)
+    birth_keys = vault_values(hex_keys(rng, BIRTH_KEYS))
     # Every person at least once, the others' repeat reports at random; spread over the batches at random.
     person_of = np.concatenate([np.arange(persons), rng.integers(0, persons, total - persons)])
     rng.shuffle(person_of)
@@ -167,13 +175,13 @@ def generate(total: int, batch_count: int, seed: int) -> list[dict[str, list[tup
             "source_exported_at": [exported_at] * count,
             "batch_id": [uuid.uuid4().hex] * count,
         }
-        vault_rows = {**common, "sealed": sealed_values(rng, count), "sealed_at": [now] * count}
+        vault_rows = {**common, "sealed": vault_values(sealed_values(rng, count)), "sealed_at": [now] * count}
         swapped = person_swapped[who]
         encoding_rows = {
             **common,
             "birth_key": [birth_keys[index] for index in person_birth[who].tolist()],
             "swapped_key": [birth_keys[index] if index >= 0 else None for index in swapped.tolist()],
-            "bloom": hex_keys(rng, count, 256),
+            "bloom": vault_values(hex_keys(rng, count, 256)),
             "key_version": [1] * count,
         }
         # The links of the persons this batch sees first: each has a name link (a few two), many a bsn or vnr.
@@ -186,7 +194,7 @@ def generate(total: int, batch_count: int, seed: int) -> list[dict[str, list[tup
         link_persons = np.concatenate(link_persons)
         link_count = len(link_persons)
         link_rows = {
-            "identifier": hex_keys(rng, link_count),
+            "identifier": vault_values(hex_keys(rng, link_count)),
             "kind": link_kinds,
             "person_id": person_ids[link_persons].tolist(),
             "key_version": [1] * link_count,
@@ -208,7 +216,17 @@ def sqlite_pragmas(connection: sqlite3.Connection) -> str:
     return ", ".join(f"{name}={connection.execute(f'PRAGMA {name}').fetchone()[0]}" for name in names)
 
 
-def insert_sqlite(path: Path, batches: list[dict[str, list[tuple]]]) -> list[dict[str, float]]:
+def merge_vault(batches: list[dict[str, list[tuple]]]) -> None:
+    """Fold each batch's sealed entries into its name encodings' rows (both keyed by registration
+    id, in the same order), to measure one vault table instead of two: a table and two indexes fewer."""
+    for batch in batches:
+        sealed = batch.pop(vault_identities.name)
+        encodings = batch[name_encodings.name]
+        assert [row[0] for row in sealed] == [row[0] for row in encodings]
+        batch[name_encodings.name] = [row + entry[2:] for row, entry in zip(encodings, sealed, strict=True)]
+
+
+def insert_sqlite(path: Path, batches: list[dict[str, list[tuple]]], merged_vault: bool = False) -> list[dict[str, float]]:
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{path}")
@@ -218,9 +236,14 @@ def insert_sqlite(path: Path, batches: list[dict[str, list[tuple]]]) -> list[dic
     # The very function make_engine runs on every connection it opens: the floor is for the same configuration.
     _sqlite_pragmas(connection, None)
     print(f"SQLite {sqlite3.sqlite_version}, pragmas as make_engine sets them: {sqlite_pragmas(connection)}")
+    columns = {table.name: list(table.columns.keys()) for table in TABLES}
+    if merged_vault:
+        connection.execute(f"DROP TABLE {vault_identities.name}")
+        for column in ("sealed", "sealed_at"):
+            connection.execute(f"ALTER TABLE {name_encodings.name} ADD COLUMN {column}")
+            columns[name_encodings.name].append(column)
     statements = {
-        table.name: f"INSERT INTO {table.name} ({', '.join(table.columns.keys())}) VALUES ({', '.join('?' * len(table.columns))})"
-        for table in TABLES
+        name: f"INSERT INTO {name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})" for name, names in columns.items()
     }
     timings = []
     try:
@@ -311,11 +334,18 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/victim-intake-bench"))
     parser.add_argument("--postgres-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--seed", type=int, default=1)
+    # Changes of the data model, measured on SQLite only (PostgreSQL's columns would need other types).
+    parser.add_argument("--vault-bytes", action="store_true", help="vault keys, filters and sealed entries as bytes, not hex")
+    parser.add_argument("--merged-vault", action="store_true", help="sealed entries in the name encodings' table")
     arguments = parser.parse_args()
+    if (arguments.vault_bytes or arguments.merged_vault) and "postgres" in arguments.backends:
+        parser.error("--vault-bytes and --merged-vault measure SQLite only: add --backends sqlite")
 
     clock = time.perf_counter()
-    batches = generate(arguments.registrations, arguments.batches, arguments.seed)
-    row_counts = {table.name: sum(len(batch[table.name]) for batch in batches) for table in TABLES}
+    batches = generate(arguments.registrations, arguments.batches, arguments.seed, arguments.vault_bytes)
+    if arguments.merged_vault:
+        merge_vault(batches)
+    row_counts = {name: sum(len(batch[name]) for batch in batches) for name in batches[0]}
     print(f"generated {arguments.registrations:,} registrations in {arguments.batches} batches "
           f"({', '.join(f'{table} {rows:,}' for table, rows in row_counts.items())}) in {time.perf_counter() - clock:.1f} s, before timing")  # fmt: skip
     # SQLite first: PostgreSQL's run turns the tuples into its COPY input.
@@ -324,7 +354,7 @@ def main() -> None:
         path = arguments.workdir / f"write-floor-{arguments.registrations}.sqlite"
         print(f"\n== SQLite ({path})")
         try:
-            report("sqlite", arguments.registrations, row_counts, insert_sqlite(path, batches))
+            report("sqlite", arguments.registrations, row_counts, insert_sqlite(path, batches, arguments.merged_vault))
         finally:
             for scratch in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 scratch.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """Preparing the night's next police feed part in a second process while the current one loads.
 
-Reading, validating and pseudonymising a part is pure Python and pandas work (about 7 s for
-250,000 records); loading it is the database's. Done one after the other, one of the machine's
+Reading, validating and pseudonymising a part, and finding its records' approximate matches
+among themselves, is pure Python and pandas work (seconds for each part of 250,000 records);
+loading it is the database's. Done one after the other, one of the machine's
 cores idles all night. A thread cannot overlap them (see `flows.police_tasks.load`: sqlite3 and
 the GIL), a second process can: it prepares the part the load will ask for next, while the flow's
 process loads the current one. At most one part is prepared ahead, so memory stays bounded.
