@@ -14,8 +14,8 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from operator import itemgetter
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +109,7 @@ def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbe
     ragged = np.fromiter((len(row) != width for row in rows), dtype=bool, count=len(rows))
     if ragged.any():
         # Pad or cut the few ragged rows (they are quarantined) so every row has every column.
-        rows = [row if not bad else (row + [""] * width)[:width] for row, bad in zip(rows, ragged.tolist())]
+        rows = [row if not bad else (row + [""] * width)[:width] for row, bad in zip(rows, ragged.tolist(), strict=True)]
     columns = {}
     for name in wanted:
         column = pd.Series(list(map(itemgetter(header.index(name)), rows)), dtype="str").str.strip()

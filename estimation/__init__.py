@@ -12,7 +12,7 @@ from estimation.existence import ModelCheck, check_model
 from estimation.intervals import bca_interval, conditional_interval
 from estimation.loglinear import FittedModel, fit_model
 from estimation.overlap import overlap_from_registrations
-from estimation.population import MSEReport, ModelEstimate, estimate_population
+from estimation.population import ModelEstimate, MSEReport, estimate_population
 from estimation.stepwise import DEFAULT_THRESHOLD, select_stepwise
 from estimation.table import OverlapTable, read_overlap_csv
 

@@ -8,7 +8,7 @@ cell containing both lists from the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from itertools import combinations
 
 import numpy as np
@@ -38,7 +38,7 @@ class Design:
     empty_pairs: tuple[Pair, ...]
 
 
-@lru_cache(maxsize=None)
+@cache
 def cell_structure(n_lists: int) -> CellStructure:
     """Histories (one row per non-empty history, coded as in `OverlapTable`) and pair indicators."""
     codes = np.arange(1, 2**n_lists)

@@ -20,8 +20,8 @@ from connectors.files import FileRejected
 from connectors.tabular import TextTable, read_table
 from flows.errors import value_free_errors
 from flows.faults import crash_point
-from flows.retries import LOAD_RETRIES
 from flows.identities import batch_identities
+from flows.retries import LOAD_RETRIES
 from pseudonyms.keys import load_key
 from pseudonyms.pseudonymise import to_registrations
 from pseudonyms.quarantine_seal import seal_values

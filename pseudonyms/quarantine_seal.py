@@ -31,7 +31,7 @@ def seal_values(quarantined: pd.DataFrame, batch_id: str, key: bytes) -> pd.Data
         else base64.b64encode(seal(key, str(value), quarantine_context(batch_id, int(row), column, rule))).decode("ascii")
         for row, column, rule, value in zip(
             quarantined["row_number"].tolist(), quarantined["column_name"].tolist(),
-            quarantined["rule"].tolist(), quarantined["value"].tolist(),
+            quarantined["rule"].tolist(), quarantined["value"].tolist(), strict=True,
         )
     ]
     return quarantined.drop(columns="value").assign(sealed_value=pd.Series(sealed, index=quarantined.index, dtype="str"))

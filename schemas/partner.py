@@ -110,12 +110,27 @@ def _field_checks(definition: PartnerDefinition, field: str) -> list[pa.Check]:
     if field == "birth_date":
         found.append(_check("year_from_1900", lambda v: parse_dates(definition, v).isna() | (parse_dates(definition, v).dt.year >= 1900)))
     if field == "reported_on":
-        found.append(_check(f"year_from_{FIRST_REGISTRATION_YEAR}", lambda v: parse_dates(definition, v).isna() | (parse_dates(definition, v).dt.year >= FIRST_REGISTRATION_YEAR)))
+        found.append(
+            _check(
+                f"year_from_{FIRST_REGISTRATION_YEAR}",
+                lambda v: parse_dates(definition, v).isna() | (parse_dates(definition, v).dt.year >= FIRST_REGISTRATION_YEAR),
+            )
+        )
     if field == "registration_year":
         found.append(_check("year", lambda v: v.str.fullmatch(r"\d{4}").fillna(False).astype(bool)))
-        found.append(_check(f"year_{FIRST_REGISTRATION_YEAR}_to_now", lambda v: pd.to_numeric(v, errors="coerce").between(FIRST_REGISTRATION_YEAR, checks.today().year)))
+        found.append(
+            _check(
+                f"year_{FIRST_REGISTRATION_YEAR}_to_now",
+                lambda v: pd.to_numeric(v, errors="coerce").between(FIRST_REGISTRATION_YEAR, checks.today().year),
+            )
+        )
     if field == "age":
-        found.append(_check(f"age_0_to_{MAX_PLAUSIBLE_AGE}", lambda v: pd.to_numeric(v.where(v.str.fullmatch(r"\d{1,3}").fillna(False).astype(bool)), errors="coerce").between(0, MAX_PLAUSIBLE_AGE)))
+        found.append(
+            _check(
+                f"age_0_to_{MAX_PLAUSIBLE_AGE}",
+                lambda v: pd.to_numeric(v.where(v.str.fullmatch(r"\d{1,3}").fillna(False).astype(bool)), errors="coerce").between(0, MAX_PLAUSIBLE_AGE),
+            )
+        )
     if field in CODED_FIELDS:
         found.append(_check("allowed_values", lambda v: coded_values(definition, field, v).notna()))
     if field in COUNTRY_FIELDS:

@@ -109,7 +109,7 @@ def _check_values(path: Path, values: object, columns: Mapping[str, str]) -> dic
     for name, table in values.items():
         _require(name in columns, path, f"values.{name}", "field is not mapped under `columns`")
         _require(isinstance(table, dict), path, f"values.{name}", "must map file values to canonical values")
-        for raw, canonical in table.items():
+        for canonical in table.values():
             allowed = CODED_FIELDS.get(name)
             if name in BOOLEAN_FIELDS:
                 allowed = ("true", "false")

@@ -74,3 +74,13 @@ def pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> bytes:
     # Loads also seal identities into the vault, so they need the vault key too.
     monkeypatch.setenv("VICTIM_INTAKE_VAULT_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     return key
+
+
+@pytest.fixture
+def scratch_postgres(monkeypatch: pytest.MonkeyPatch):
+    """A fresh PostgreSQL database for one test, configured as the warehouse and dropped afterwards."""
+    from scratch_db import scratch_postgres_url
+
+    with scratch_postgres_url() as url:
+        monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", url)
+        yield url

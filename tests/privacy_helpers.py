@@ -57,7 +57,8 @@ def load(
     identities = person_identities(
         records, registrations["registration_id"], key=key, key_version=key_version, vault_key=vault_key
     )
-    load_batch(engine, batch, registrations, pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"]), len(rows), identities=identities, replace_source=source if snapshot else None)
+    no_quarantine = pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"])
+    load_batch(engine, batch, registrations, no_quarantine, len(rows), identities=identities, replace_source=source if snapshot else None)
     return batch.batch_id
 
 

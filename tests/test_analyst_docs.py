@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from scratch_db import POSTGRES_ADMIN_URL
-from test_flow_end_to_end import scratch_postgres  # noqa: F401  (fixture)
 from test_report import rows, warehouse_with  # noqa: F401  (fixture)
 
 from warehouse.dictionary import data_dictionary

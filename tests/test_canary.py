@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from feed import record, write_feed
-from test_flow_end_to_end import flow_run_texts, run_cli, scratch_postgres  # noqa: F401 - shared fixture
+from test_flow_end_to_end import flow_run_texts, run_cli
 from warehouse_checks import find_in_bytes, sqlite_blobs
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -190,10 +190,11 @@ def test_unreachable_database_says_so_and_the_rerun_completes(small_inbox, pseud
 
 
 def test_transient_database_errors_are_retried_and_file_errors_are_not() -> None:
+    from prefect.states import Failed
+
     from connectors.files import FileRejected
     from flows.errors import DatabaseError, TransientDatabaseError, is_transient, value_free_errors
     from flows.retries import retry_when_transient
-    from prefect.states import Failed
 
     refused = sa.create_engine("postgresql+psycopg://victim@127.0.0.1:1/warehouse?connect_timeout=3")
     with pytest.raises(sa.exc.OperationalError) as unreachable:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -231,32 +230,6 @@ def test_another_key_is_refused(tmp_path, pseudonym_key, monkeypatch) -> None:
     code, output = run_cli("run", "--inbox", str(inbox))
     assert code == 2
     assert "split" in output
-
-
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture
-def scratch_postgres(monkeypatch):
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as error:
-        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 ({type(error.orig).__name__})")
-    name = f"victim_intake_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", url)
-    yield url
-    from warehouse.database import shared_engine
-
-    shared_engine(url).dispose()
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.mark.postgres

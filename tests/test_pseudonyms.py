@@ -22,6 +22,7 @@ KEY = bytes(range(32))
 
 def people(*rows: tuple) -> pd.DataFrame:
     columns = ["surname", "given_names", "birth_date", "bsn", "alien_number"]
+    # A row may give only its first fields; the rest are missing.
     return pd.DataFrame([dict(zip(columns, row, strict=False)) for row in rows], columns=columns)
 
 

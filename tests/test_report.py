@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from disclosure_attack import attack
-from test_flow_end_to_end import run_cli, scratch_postgres  # noqa: F401  (fixture)
+from test_flow_end_to_end import run_cli
 
 from reporting.tables import build_report, key
 from victim_intake.synthetic.registrations import synthetic_registrations

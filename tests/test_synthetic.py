@@ -8,6 +8,7 @@ import hashlib
 import unicodedata
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -55,7 +56,7 @@ def passes_11_test(number: str) -> bool:
     """The BSN 11-test, written out independently of the generator."""
     if len(number) != 9 or not number.isdigit():
         return False
-    return sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2, -1), number)) % 11 == 0
+    return sum(w * int(d) for w, d in zip((9, 8, 7, 6, 5, 4, 3, 2, -1), number, strict=True)) % 11 == 0
 
 
 def canonical(name: str) -> str:
@@ -100,7 +101,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoSummary, Path, l
     lines = read_feed(inbox / "police")
     # The police checks below are about the police rows; partner rows are checked on their own.
     truth = [row for row in read_truth(summary.truth_path) if row["source"] == "police"]
-    for line, row in zip(lines, truth):
+    for line, row in zip(lines, truth, strict=True):
         line["truth"] = row
     return summary, inbox, lines, truth
 
@@ -158,7 +159,7 @@ def test_exports_are_chronological_and_dated_the_day_after_their_last_signal(dem
         days = by_file[name]
         assert days == sorted(days)
         assert name == f"politie-{max(days) + timedelta(days=1)}.ndjson"
-    for earlier, later in zip(files, files[1:]):
+    for earlier, later in pairwise(files):
         assert max(by_file[earlier]) < min(by_file[later])
 
 
@@ -222,7 +223,7 @@ def test_truth_file_lies_outside_the_inbox_and_matches_every_line(demo) -> None:
     assert not summary.truth_path.resolve().is_relative_to(inbox.resolve())
     assert list(truth[0]) == TRUTH_HEADER
     assert len(truth) == len(lines) == summary.records
-    for line, row in zip(lines, truth):
+    for line, row in zip(lines, truth, strict=True):
         assert (row["source"], row["file"], int(row["line"])) == ("police", line["file"], line["line"])
         assert row["source_record_id"] == line["record"]["registratie_id"]
         assert row["person"].startswith("T") and len(row["person"]) == 8

@@ -80,7 +80,7 @@ def test_partners_report_persons_the_police_also_report(demo) -> None:
 def test_partner_files_leave_the_police_feed_unchanged(tmp_path: Path) -> None:
     with_partners = write_demo_inbox(tmp_path / "a" / "inbox", persons=300, seed=9, files=2)
     police_only = write_demo_inbox(tmp_path / "b" / "inbox", persons=300, seed=9, files=2, partners=False)
-    for first, second in zip(sorted((tmp_path / "a" / "inbox" / "police").iterdir()), sorted((tmp_path / "b" / "inbox" / "police").iterdir())):
+    for first, second in zip(sorted((tmp_path / "a" / "inbox" / "police").iterdir()), sorted((tmp_path / "b" / "inbox" / "police").iterdir()), strict=True):
         assert first.read_bytes() == second.read_bytes()
     with police_only.truth_path.open(newline="", encoding="utf-8") as police_truth:
         police_lines = list(csv.reader(police_truth))

@@ -72,10 +72,9 @@ def personal_values(records: Iterable[dict]) -> set[str]:
 
 def partner_personal_values(inbox: Path) -> set[str]:
     """Names, birth dates and free text of the partner files in the inbox, as they were delivered."""
+    from connectors.tabular import read_table
     from schemas.partner import read_columns
     from schemas.partner_definition import load_definitions
-
-    from connectors.tabular import read_table
 
     police = feed_records(inbox) if (inbox / "police").is_dir() else []
     # Places and sectors are stored on purpose; a surname inside one ("Maas" in "Maastricht") is no leak.

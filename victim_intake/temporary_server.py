@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 if TYPE_CHECKING:
     from prefect.server.api.server import SubprocessASGIServer
+
+
+# How long a command waits, at most, for the temporary server to record its flow run's task runs;
+# and how many polls, this far apart, must see the same final task runs.
+SETTLE_TIMEOUT_S = 15.0
+SETTLE_POLL_S = 0.1
+SETTLED_POLLS = 2
 
 
 class EarlyServer:
@@ -69,3 +78,34 @@ class EarlyServer:
 
         with temporary_settings(updates={"flows.heartbeat_frequency": None}):
             yield
+
+    def settle(self, flow_run_id: UUID | None, timeout: float = SETTLE_TIMEOUT_S) -> None:
+        """Before the temporary server stops with the command: let it record the whole run.
+
+        The server learns of task runs only from the events the run emits, and records them
+        asynchronously; stopped right after the flow run, it would lose the last task runs from
+        its history. So the event and log clients are drained (everything sent), then the server
+        is asked for the run's task runs until every one is final and their number has held
+        still for a few polls, for at most `timeout` seconds. Nothing to do on a lasting server.
+        """
+        if self._thread is None or flow_run_id is None:
+            return
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        EventsWorker.drain_all(timeout=timeout)
+        APILogWorker.drain_all(timeout=timeout)
+        run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        deadline = time.monotonic() + timeout
+        seen, steady = -1, 0
+        with get_client(sync_client=True) as client:
+            while time.monotonic() < deadline:
+                task_runs = client.read_task_runs(flow_run_filter=run_filter)
+                final = all(run.state is not None and run.state.is_final() for run in task_runs)
+                steady = steady + 1 if final and len(task_runs) == seen else 0
+                if steady >= SETTLED_POLLS:
+                    return
+                seen = len(task_runs)
+                time.sleep(SETTLE_POLL_S)

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
-from warehouse.privacy_tables import VAULT_SCHEMA
 from warehouse.marts import refresh_marts
+from warehouse.privacy_tables import VAULT_SCHEMA
 
 
 def normalise_url(url: str) -> URL:

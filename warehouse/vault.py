@@ -22,6 +22,7 @@ from warehouse.ledger import utc_now
 from warehouse.privacy_tables import privacy_audit, vault_identities
 from warehouse.qualified import qualified_name, timestamp_text
 
+
 class UnknownPerson(Exception):
     """No vault entry holds this person id (never existed, erased, or purged)."""
 

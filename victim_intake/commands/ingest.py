@@ -132,6 +132,7 @@ def run(
 
     with file_progress(errors, "nightly-ingest"), server.ready():
         state = nightly_ingest(inbox=str(target), return_state=True)
+        server.settle(state.state_details.flow_run_id)
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
         raise usage_error(f"the flow run crashed: {results}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 from victim_intake import settings
 from victim_intake.commands.common import console, usage_error
 

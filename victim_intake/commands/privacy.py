@@ -41,7 +41,8 @@ def reveal(
 ) -> None:
     """Lawful re-identification: open a person's vault entries, audited (who, when, why)."""
     from pseudonyms.sealing import SealBroken
-    from warehouse.vault import ReasonQuotesValues, UnknownPerson, reveal as open_person
+    from warehouse.vault import ReasonQuotesValues, UnknownPerson
+    from warehouse.vault import reveal as open_person
 
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise usage_error(f"state the lawful purpose in --reason (at least {MIN_REASON_LENGTH} characters)")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -14,13 +14,13 @@ from rich.markup import escape
 from victim_intake import settings
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     html = "html"
     md = "md"
     csv = "csv"
 
 
-class Language(str, Enum):
+class Language(StrEnum):
     nl = "nl"
     en = "en"
 
@@ -39,7 +39,9 @@ def report(
     year: Annotated[int, typer.Option("--year", min=1900, max=2100, help="Registration year to report on.")],
     output: Annotated[Format, typer.Option("--format", help="html (one self-contained file), md, or csv (a folder, one file per table).")] = Format.html,
     out: Annotated[Path | None, typer.Option("--out", help="File (html, md) or folder (csv) to write; default under <home>/reports.")] = None,
-    min_cell: Annotated[int, typer.Option("--min-cell", min=0, help="Suppress cells from 1 to K-1 (and what would reveal them); 0 for internal use only.")] = 10,
+    min_cell: Annotated[
+        int, typer.Option("--min-cell", min=0, help="Suppress cells from 1 to K-1 (and what would reveal them); 0 for internal use only.")
+    ] = 10,
     language: Annotated[Language, typer.Option("--lang", help="Language of labels and numbers.")] = Language.nl,
     top: Annotated[int, typer.Option("--top", min=1, help="Nationalities and countries shown by name; the rest is 'other'.")] = 10,
 ) -> None:
@@ -75,7 +77,7 @@ def report(
         detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         _fail(f"cannot read the warehouse {settings.redact_url(url)}: {detail}")
 
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     target = (out or _default_out(year, output)).resolve()
     if output is Format.csv:
         written = write_csv_tables(built, language.value, target)

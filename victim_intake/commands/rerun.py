@@ -42,9 +42,12 @@ def rerun(
     full_id = _resolve_batch(batch_id) if batch_id else None
     from flows.rerun import rerun_failed
     from victim_intake.commands.progress import file_progress
+    from victim_intake.temporary_server import EarlyServer
 
-    with file_progress(errors, "rerun-failed"):
+    server = EarlyServer()
+    with file_progress(errors, "rerun-failed"), server.ready():
         state = rerun_failed(batch_id=full_id, return_state=True)
+        server.settle(state.state_details.flow_run_id)
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
         raise usage_error(f"the flow run crashed: {results}")

@@ -60,7 +60,7 @@ def ctdc_rows(rng: np.random.Generator, rows: int, layout: str) -> tuple[list[li
     citizenship[invalid] = UNKNOWN_CODE if not synthetic else "ZZZ"
     values["citizenship"] = citizenship
     values["CountryOfExploitation"] = exploitation
-    body = [list(row) for row in zip(*(values[name].tolist() for name in columns))]
+    body = [list(row) for row in zip(*(values[name].tolist() for name in columns), strict=True)]
     return [list(columns), *body], invalid
 
 

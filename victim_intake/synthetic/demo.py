@@ -87,7 +87,7 @@ def _write_partners(rng: np.random.Generator, people: People, inbox: Path) -> tu
     named = [definitions[partner] for partner in PLANS]
     paths, parts = write_partner_files(identified, people, named, inbox, export_day)
     anonymous = [definition for definition in definitions.values() if definition.layout]
-    for definition, child in zip(anonymous, ctdc_rng.spawn(len(anonymous))):
+    for definition, child in zip(anonymous, ctdc_rng.spawn(len(anonymous)), strict=True):
         path = inbox / definition.id / f"{definition.id}-{export_day.isoformat()}.csv"
         parts.append(write_ctdc_file(child, path, max(20, len(people) // 10), definition.layout, definition.id))
         paths.append(path)

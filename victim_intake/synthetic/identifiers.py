@@ -34,7 +34,7 @@ def break_bsns(rng: np.random.Generator, bsns: np.ndarray) -> np.ndarray:
     # Changing the last digit by 1-9 changes the weighted sum by a non-multiple of 11.
     shift = rng.integers(1, 10, len(bsns))
     return np.array(
-        [f"{b[:8]}{(int(b[8]) + s) % 10}" for b, s in zip(bsns.tolist(), shift.tolist())], dtype=object
+        [f"{b[:8]}{(int(b[8]) + s) % 10}" for b, s in zip(bsns.tolist(), shift.tolist(), strict=True)], dtype=object
     )
 
 

@@ -78,7 +78,7 @@ def _reverse(definition: PartnerDefinition, field: str) -> dict[str, str]:
 
 def _encodable(surname: np.ndarray, given: np.ndarray, variant: np.ndarray, encoding: str) -> None:
     """Names a code page cannot hold are written without diacritics, as such systems do."""
-    for row, (last, first) in enumerate(zip(surname.tolist(), given.tolist())):
+    for row, (last, first) in enumerate(zip(surname.tolist(), given.tolist(), strict=True)):
         try:
             (last + first).encode(encoding)
         except UnicodeEncodeError:
@@ -205,7 +205,7 @@ def write_partner_files(
     """One file per planned partner under `<inbox>/<partner id>/`; their truth."""
     paths: list[Path] = []
     truths: list[Truth] = []
-    for definition, child in zip(definitions, rng.spawn(len(definitions))):
+    for definition, child in zip(definitions, rng.spawn(len(definitions)), strict=True):
         rows, truth = partner_rows(child, people, definition, today)
         folder = inbox / definition.id
         folder.mkdir(parents=True, exist_ok=True)

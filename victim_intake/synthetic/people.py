@@ -89,7 +89,7 @@ def draw_people(rng: np.random.Generator, size: int, first_seen_years: Mapping[i
 
 
 def _ages_in_days(rng: np.random.Generator, size: int) -> np.ndarray:
-    youngest, oldest, weight = (np.array(column) for column in zip(*weights.AGE_BANDS))
+    youngest, oldest, weight = (np.array(column) for column in zip(*weights.AGE_BANDS, strict=True))
     band = rng.choice(len(weight), size=size, p=weight / weight.sum())
     years = rng.integers(youngest[band], oldest[band] + 1)
     return (years * 365.25 + rng.random(size) * 365).astype(np.int64)

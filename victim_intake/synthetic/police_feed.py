@@ -6,6 +6,7 @@ import gzip
 import hashlib
 from collections.abc import Iterator
 from contextlib import nullcontext
+from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,7 +51,7 @@ def write_police_feed(
     bounds = np.searchsorted(export, np.arange(export.max() + 2))
     paths: list[Path] = []
     file_of_record = np.empty(len(export), dtype=object)
-    for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    for start, stop in pairwise(bounds.tolist()):
         exported_on = str(table["nominal"][start:stop].max() + 1)
         path = folder / f"politie-{exported_on}.ndjson{'.gz' if compress else ''}"
         _write_records(path, columns, start, stop, compress)
@@ -103,7 +104,7 @@ def _records(columns: dict[str, list], start: int, stop: int) -> Iterator[dict]:
     for (
         registration, unit, signal_day, surname, given_names, birth_date, gender, nationality,
         birth_country, bsn, alien_number, form, sector, country, municipality, reflection, filed, note,
-    ) in zip(*(columns[name][start:stop] for name in _FIELDS)):
+    ) in zip(*(columns[name][start:stop] for name in _FIELDS), strict=True):
         yield {
             "schema_version": SCHEMA_VERSION,
             "registratie_id": registration,

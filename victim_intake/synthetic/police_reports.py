@@ -153,7 +153,7 @@ def first_report_years() -> dict[int, float]:
     # Reports in year y = firsts in y + repeats * sum over x of firsts in x * moves[x, y].
     target = np.array([YEAR_VOLUMES[year] for year in years])
     firsts = np.linalg.solve(np.eye(len(years)) + repeats * moves.T, target)
-    return dict(zip(years.tolist(), firsts.tolist()))
+    return dict(zip(years.tolist(), firsts.tolist(), strict=True))
 
 
 def take(table: Table, rows: np.ndarray) -> Table:
@@ -183,6 +183,6 @@ def _registration_numbers(unit: np.ndarray, day: np.ndarray) -> np.ndarray:
     group = pd.factorize(code)[0] * 10_000 + year
     sequence = pd.Series(group).groupby(group).cumcount().to_numpy() + 1
     return np.array(
-        [f"{c}-{y}-{s:06d}" for c, y, s in zip(code.tolist(), year.tolist(), sequence.tolist())],
+        [f"{c}-{y}-{s:06d}" for c, y, s in zip(code.tolist(), year.tolist(), sequence.tolist(), strict=True)],
         dtype=object,
     )

@@ -54,4 +54,4 @@ def group_rows(values: np.ndarray) -> dict[Any, np.ndarray]:
     missing = codes < 0  # sorted first, then dropped
     order = np.argsort(codes, kind="stable")[np.count_nonzero(missing) :]
     bounds = np.cumsum(np.bincount(codes[~missing], minlength=len(distinct)))[:-1]
-    return dict(zip(distinct.tolist(), np.split(order, bounds)))
+    return dict(zip(distinct.tolist(), np.split(order, bounds), strict=True))

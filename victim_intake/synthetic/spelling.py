@@ -79,7 +79,7 @@ def misspell(
     surnames, given_names = surnames.copy(), given_names.copy()
     variants = np.full(len(surnames), NO_VARIANT, dtype=object)
     rows = np.flatnonzero(chosen)
-    for row, pick in zip(rows.tolist(), rng.random(len(rows)).tolist()):
+    for row, pick in zip(rows.tolist(), rng.random(len(rows)).tolist(), strict=True):
         kinds = applicable_variants(surnames[row], given_names[row])
         cumulative = np.cumsum([VARIANT_WEIGHTS[k] for k in kinds])
         kind = kinds[int(np.searchsorted(cumulative, pick * cumulative[-1], side="right"))]

@@ -3,7 +3,7 @@
 Frozen: later changes are new revisions, never edits here.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-29 06:09:23.019813
 """
 
