@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 VI := $(BIN)/victim-intake
 
-.PHONY: run test install install-test clean
+.PHONY: run test test-fast lint install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,18 @@ run: install
 	$(VI) demo --if-empty
 	$(VI) run
 
-## The whole test suite (unit, Prefect end to end, SQLite and PostgreSQL).
+## The whole test suite (unit and end to end: Prefect servers, SQLite and PostgreSQL, the command line
+## as a process, a browser), two tests at a time; the slowest are listed at the end.
 test: install-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --durations=20
+
+## The unit tier: no Prefect server, PostgreSQL, process or browser; under a minute.
+test-fast: install-test
+	$(BIN)/python -m pytest -n 2 -m "not e2e" --durations=10
+
+## Ruff: pyflakes, pycodestyle, import order, bugbear, blind excepts, pyupgrade (pyproject.toml).
+lint: install-test
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache

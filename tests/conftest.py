@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -37,6 +38,38 @@ _CONFIG_VARIABLES = (
     "VICTIM_INTAKE_PART_MB",
     "VICTIM_INTAKE_PREPARE_AHEAD",
 )
+
+
+# The two tiers. A test is end to end when it needs one of these fixtures (a Prefect server, a
+# PostgreSQL database, programs started as processes, a browser) or carries the `postgres` marker;
+# every other test is a unit test, run by `make test-fast`.
+END_TO_END_FIXTURES = frozenset({"prefect_server", "scratch_postgres", "console_scripts", "chromium"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def console_scripts() -> Path:
+    """The folder of this environment's programs (`victim-intake`, `prefect`), for tests that start them as processes."""
+    from programs import BIN, PREFECT, VICTIM_INTAKE
+
+    missing = [program for program in (VICTIM_INTAKE, PREFECT) if not Path(program).is_file()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not installed: run `make install-test`")
+    return BIN
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """A headless Chromium for the browser tests; skipped, with the reason, where none is installed."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("no chromium on PATH: `apt-get install -y chromium` (.ci/run installs it)")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from programs import VICTIM_INTAKE
 from scratch_db import scratch_url
 from test_flow_end_to_end import run_cli
 from warehouse_checks import feed_records, find_in_bytes, personal_values
@@ -25,9 +25,8 @@ from warehouse_checks import feed_records, find_in_bytes, personal_values
 from flows.faults import CRASH_VARIABLE, STAGES
 from victim_intake.synthetic import write_demo_inbox
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+pytestmark = pytest.mark.usefixtures("prefect_server", "console_scripts")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-VICTIM_INTAKE = str(Path(sys.executable).parent / "victim-intake")
 
 
 def command_env(url: str, key: bytes, home: Path, **extra: str) -> dict[str, str]:

@@ -9,18 +9,19 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from programs import PREFECT
 from test_deployments import ROOT, deployments
 from warehouse_checks import expected_from_truth
 
 from victim_intake.synthetic import write_demo_inbox
 
-BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.usefixtures("console_scripts")
 
 
 def _free_port() -> int:
@@ -60,7 +61,7 @@ def _warehouse(home: Path) -> tuple[int, int, list[str]]:
 
 def _prefect(*arguments: str, environment: dict[str, str]) -> str:
     result = subprocess.run(
-        [str(BIN / "prefect"), *arguments], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
+        [PREFECT, *arguments], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, f"prefect {' '.join(arguments)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
@@ -90,7 +91,7 @@ def test_nightly_ingest_runs_through_a_server_and_a_process_worker(tmp_path, pse
         "VICTIM_INTAKE_PREPARE_AHEAD": "1",
     }
     server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

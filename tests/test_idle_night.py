@@ -11,18 +11,19 @@ import secrets
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from feed import record, write_feed
+from programs import VICTIM_INTAKE
 from test_flow_end_to_end import run_cli
 
 from connectors import hash_cache
 
-VICTIM_INTAKE = str(Path(sys.executable).parent / "victim-intake")
+pytestmark = pytest.mark.usefixtures("console_scripts")
+
 
 
 def registration_count(home: Path) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 import zlib
@@ -16,7 +15,6 @@ from warehouse_checks import feed_records, find_in_bytes, partner_personal_value
 
 from victim_intake.synthetic import write_demo_inbox
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 _FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -67,16 +65,11 @@ def png_pixels(data: bytes) -> np.ndarray:
     return image.reshape(height, width, channels)[:, :, :3]
 
 
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium binary on PATH (apt-get install -y chromium; .ci/run installs it)"
-)
-
-
-def render(page: Path, tmp_path: Path) -> tuple[str, np.ndarray]:
+def render(chromium: str, page: Path, tmp_path: Path) -> tuple[str, np.ndarray]:
     """The DOM Chromium builds from the page, and a 1200x1600 screenshot as RGB pixels."""
     shot = tmp_path / "shot.png"
     profile = tmp_path / "chromium-profile"
-    base = [CHROMIUM, *_FLAGS, f"--user-data-dir={profile}"]
+    base = [chromium, *_FLAGS, f"--user-data-dir={profile}"]
     subprocess.run(
         [*base, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
         check=True, capture_output=True, timeout=120,
@@ -85,13 +78,12 @@ def render(page: Path, tmp_path: Path) -> tuple[str, np.ndarray]:
     return dom, png_pixels(shot.read_bytes())
 
 
-@needs_chromium
-def test_html_report_renders_tables_and_charts_in_chromium(tmp_path, rows, isolated_settings) -> None:  # noqa: F811
+def test_html_report_renders_tables_and_charts_in_chromium(chromium, tmp_path, rows, isolated_settings) -> None:  # noqa: F811
     warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", rows).dispose()
     page = tmp_path / "report.html"
     code, output = run_cli("report", "--year", "2024", "--format", "html", "--lang", "en", "--out", str(page))
     assert code == 0, output
-    dom, pixels = render(page, tmp_path)
+    dom, pixels = render(chromium, page, tmp_path)
     # The browser parsed the tables and the three charts.
     assert dom.count("<svg") == 3 and dom.count("<table") >= 14
     assert pixels.shape[:2] == (1600, 1200)
@@ -101,9 +93,8 @@ def test_html_report_renders_tables_and_charts_in_chromium(tmp_path, rows, isola
     assert blue > 5000 and orange > 2000, (blue, orange)
 
 
-@needs_chromium
 @pytest.mark.usefixtures("prefect_server")
-def test_report_of_the_demo_warehouse_renders_and_holds_no_personal_value(tmp_path, pseudonym_key, vault_key, isolated_settings) -> None:
+def test_report_of_the_demo_warehouse_renders_and_holds_no_personal_value(chromium, tmp_path, pseudonym_key, vault_key, isolated_settings) -> None:
     inbox = tmp_path / "inbox"
     write_demo_inbox(inbox, persons=400, seed=3, files=2)
     code, text = run_cli("run", "--inbox", str(inbox))
@@ -117,7 +108,7 @@ def test_report_of_the_demo_warehouse_renders_and_holds_no_personal_value(tmp_pa
         outputs |= {f"{output}:{path.name}": path.read_bytes() for path in files}
     page = tmp_path / "report.html"
     page.write_bytes(outputs["html:report-html"])
-    dom, pixels = render(page, tmp_path)
+    dom, pixels = render(chromium, page, tmp_path)
     assert dom.count("<svg") == 3 and "Methode" in dom
     assert np.all(pixels == BAR_BLUE, axis=2).sum() > 1000
     values = personal_values(feed_records(inbox)) | partner_personal_values(inbox)

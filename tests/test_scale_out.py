@@ -17,9 +17,10 @@ import urllib.request
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from programs import PREFECT, VICTIM_INTAKE
 from scratch_db import scratch_postgres_url
 from test_crashes import write_copy
-from test_deployment_end_to_end import BIN, _free_port, _prefect, _wait_for
+from test_deployment_end_to_end import _free_port, _prefect, _wait_for
 from test_deployments import ROOT, deployments
 from warehouse_checks import expected_from_truth, feed_records, find_in_bytes, partner_personal_values, personal_values
 
@@ -27,7 +28,7 @@ from connectors.files import sha256_of
 from victim_intake.synthetic import write_demo_inbox
 from warehouse.locks import LOAD_LOCK_KEY
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("console_scripts")]
 WORKERS = ("worker-a", "worker-b")
 PARTNERS = ("zorgcoordinatie", "kmar", "nla")  # CSV and XLSX, all naming persons the police also reported
 
@@ -172,7 +173,7 @@ def test_one_night_fans_out_over_two_process_workers(tmp_path, pseudonym_key, va
         }
         holder = None
         server = subprocess.Popen(
-            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         workers: list[subprocess.Popen] = []
@@ -184,7 +185,7 @@ def test_one_night_fans_out_over_two_process_workers(tmp_path, pseudonym_key, va
             for name in WORKERS:
                 workers.append(
                     subprocess.Popen(
-                        [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--name", name, "--limit", "2"],
+                        [PREFECT, "worker", "start", "--pool", pool, "--name", name, "--limit", "2"],
                         cwd=ROOT, env=environment, stdout=(tmp_path / f"{name}.log").open("w"), stderr=subprocess.STDOUT,
                     )
                 )
@@ -200,7 +201,7 @@ def test_one_night_fans_out_over_two_process_workers(tmp_path, pseudonym_key, va
             fan_out = _started_run(_prefect("deployment", "run", "nightly-fan-out/nightly-fan-out", environment=environment))
             # Meanwhile the same inbox is loaded by the single-process command (through the same server).
             reference = subprocess.Popen(
-                [str(BIN / "victim-intake"), "run", "--inbox", str(inbox)],
+                [VICTIM_INTAKE, "run", "--inbox", str(inbox)],
                 env={**environment, "VICTIM_INTAKE_DATABASE_URL": single_process_url, "VICTIM_INTAKE_HOME": str(tmp_path / "single")},
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             )
