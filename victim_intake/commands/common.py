@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from sqlalchemy import Engine
 
 from victim_intake import settings
+from victim_intake.commands.display import clean
 
 console = Console()
 errors = Console(stderr=True)
@@ -18,7 +19,7 @@ EXIT_USAGE = 2
 
 def usage_error(message: str) -> typer.Exit:
     """Print a bad-usage or configuration message; raise the returned exit (status 2)."""
-    errors.print(f"[bold red]error:[/] {escape(message)}")
+    errors.print(Text.assemble(("error:", "bold red"), " ", clean(message)))
     return typer.Exit(EXIT_USAGE)
 
 
