@@ -145,10 +145,14 @@ class _Protection:
         """Unknown cells whose count must not be pinned: suppressed, and not zero."""
         return {key for key in unknown & (self.hidden | self.kept) if self.values[key] > 0}
 
-    def hide_one_more(self, line: Line) -> bool:
-        """Suppress one more cell of the line: a part if possible, else its total."""
+    def candidate(self, line: Line) -> Key | None:
+        """The cell of the line to suppress next: a part if possible, else its total."""
         open_cells = self.open_cells()
-        choice = _cheapest(self.values, line.parts, open_cells) or _cheapest(self.values, [line.total], open_cells)
+        return _cheapest(self.values, line.parts, open_cells) or _cheapest(self.values, [line.total], open_cells)
+
+    def hide_one_more(self, line: Line) -> bool:
+        """Suppress one more cell of the line."""
+        choice = self.candidate(line)
         if choice is None:
             return False
         self.hidden.add(choice)
@@ -191,12 +195,18 @@ class _Protection:
         pinned = knowledge.pinned([*own, *self.earlier_forms, *self.change_forms], self.certified if certify else set())
         return {own[form] for form in pinned if form in own}, pinned - own.keys()
 
-    def widen(self, key: Key) -> bool:
-        """Make `key` harder to pin: suppress it here if it is shown, else one more cell of a line of it."""
+    def widen(self, key: Key) -> list[Line] | None:
+        """Make `key` harder to pin: suppress it here if it is shown, else the cheapest cell of a
+        line of it. Returns the lines now holding one more unknown, or None when none can."""
         if key in self.open_cells() and self.values[key] > 0:
             self.hidden.add(key)
-            return True
-        return any(self.hide_one_more(line) for line in self.lines_of.get(key, []))
+            return self.lines_of.get(key, [])
+        choices = [(choice, line) for line in self.lines_of.get(key, []) if (choice := self.candidate(line)) is not None]
+        if not choices:
+            return None
+        choice, line = min(choices, key=lambda pair: (self.values[pair[0]], repr(pair[0])))
+        self.hidden.add(choice)
+        return [line, *self.lines_of.get(choice, [])]
 
     def derived(self) -> set[Key]:
         """Cells of the new tables that earlier releases already give away: pinned even when every
@@ -224,8 +234,15 @@ class _Protection:
                 return frozenset(self.hidden & self.shown)
             targets = sorted(own, key=repr) + sorted({var[1] for form in other for var, _ in form}, key=repr)
             progress = False
+            # One more unknown per line and round: several exposed cells of a line often need just one.
+            widened: set[Line] = set()
             for key in targets:
-                progress |= self.widen(key)
+                if any(line in widened for line in self.lines_of.get(key, [])):
+                    continue
+                lines = self.widen(key)
+                if lines is not None:
+                    progress = True
+                    widened.update(lines)
             if not progress:
                 # The exposed cells' own lines are hidden whole: widen any line that holds a hidden cell.
                 unknown = self.unknown()

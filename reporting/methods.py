@@ -93,6 +93,20 @@ _MEMORY = {
     ),
 }
 
+_FIRST = {
+    "en": (
+        "Every report that goes out is recorded in the warehouse, cell by cell. This is the first release of "
+        "{year}: every later release of the year, whatever its number of countries named, language or format, "
+        "is protected jointly with it, and a cell suppressed here stays suppressed in all of them."
+    ),
+    "nl": (
+        "Elk rapport dat naar buiten gaat, wordt cel voor cel vastgelegd in het datawarehouse. Dit is de eerste "
+        "publicatie over {year}: elke latere publicatie over het jaar, met welk aantal landen, in welke taal of welk "
+        "formaat ook, wordt samen hiermee beschermd, en een cel die hier onderdrukt is, blijft in al die publicaties "
+        "onderdrukt."
+    ),
+}
+
 _REVISION = {
     "en": (
         "This release is a revision: the data of {year} changed after the release of {when} (late deliveries, "
@@ -146,7 +160,8 @@ def methods_paragraphs(report: Report, language: str, top: int) -> list[str]:
         paragraphs.insert(0, _UNPROTECTED[language].format(k=report.min_cell))
         return paragraphs
     history = report.history
-    paragraphs.append(_MEMORY[language].format(releases=history.releases, year=report.year))
+    memory = _MEMORY if history.releases else _FIRST
+    paragraphs.append(memory[language].format(releases=history.releases, year=report.year))
     if history.revised is not None:
         when = history.revised.astimezone(UTC) if history.revised.tzinfo else history.revised
         paragraphs.append(

@@ -59,7 +59,6 @@ class State:
     """Everything released from one state of a year's data."""
 
     fingerprint: str
-    first_publication: int
     last_published: datetime
     values: dict[Key, int] = field(default_factory=dict)
     lines: set[Line] = field(default_factory=set)
@@ -125,7 +124,7 @@ def read_memory(connection: Connection, years: Iterable[int]) -> dict[int, YearM
         for _, _, row, column, stored, year, fingerprint, value, suppressed in rows:
             state = states.get((year, fingerprint))
             if state is None:
-                state = states[year, fingerprint] = State(fingerprint, publication, published_at)
+                state = states[year, fingerprint] = State(fingerprint, published_at)
                 memories[year].states.append(state)
             state.last_published = max(state.last_published, published_at)
             cell = parsed.get(stored)
@@ -217,7 +216,8 @@ def _fold_sizes(cells: Iterable[Key]) -> dict[str, set[int]]:
 def _orders(memory: YearMemory, counts: YearCounts, fingerprint: str, top: int) -> dict[str, list[Order]]:
     """What the order of the named countries tells, per state: the countries a release names for the
     first time are ranked by persons in the state of its data (ties by code), so each is at least
-    the next. A release that names more countries than any before adds such a segment now."""
+    the next. A release that names more countries than any before adds such a segment now.
+    (`_twins` adds what every one-way table tells: persons never exceed registrations.)"""
     found: dict[str, list[Order]] = {}
     for dimension in FOLDED:
         segments = list(memory.segments.get(dimension, []))
@@ -241,6 +241,16 @@ def _orders(memory: YearMemory, counts: YearCounts, fingerprint: str, top: int) 
                 )
                 found.setdefault(state, []).append(order)
     return found
+
+
+def _twins(cells: Iterable[Key]) -> list[Order]:
+    """A category never holds more persons than registrations: each person has at least one."""
+    present = set(cells)
+    return [
+        Order(("registrations", *cell[1:]), cell)
+        for cell in sorted(present, key=repr)
+        if cell[0] == "persons" and ("registrations", *cell[1:]) in present
+    ]
 
 
 def _fresh(memory: YearMemory, cells: Iterable[Key]) -> frozenset:
@@ -281,7 +291,7 @@ def _earlier_release(
         if (signature, top) in state.signatures or (not _folded_signature(cell) and signature in signatures):
             values[cell] = 0
             published.add(cell)
-    usable = [order for order in orders if order.larger in values and order.smaller in values]
+    usable = [order for order in orders if order.larger in values and order.smaller in values] + _twins(values)
     return Release(values, sorted(lines, key=repr), frozenset(published), frozenset(state.suppressed), usable, _fresh(memory, values))
 
 
@@ -328,7 +338,7 @@ def protect_year(
         values,
         sorted(lines, key=repr),
         min_cell,
-        orders=[order for order in orders.get(fingerprint, []) if order.larger in values and order.smaller in values],
+        orders=[order for order in orders.get(fingerprint, []) if order.larger in values and order.smaller in values] + _twins(values),
         maybe_zero=_fresh(memory, values),
         shown=shown,
         published=state.published if state else (),

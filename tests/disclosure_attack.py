@@ -221,6 +221,11 @@ def attack_releases(releases: list[Released], change_bounds: dict | None = None)
                 1.0 if larger > smaller else 0.0,
                 np.inf,
             )
+    # Every person of a category has at least one registration in it.
+    for (state, identity), variable in list(model.index.items()):
+        twin = (state, ("registrations", *identity[1:]))
+        if identity[0] == "persons" and twin in model.index:
+            model.add([({model.index[twin]: 1.0}, 1.0), ({variable: 1.0}, -1.0)], 0.0, np.inf)
     changes = []
     for (earlier, later), bounds in (change_bounds or {}).items():
         for (state, identity), variable in list(model.index.items()):
