@@ -6,7 +6,7 @@ from html import escape
 
 from reporting import labels
 from reporting.charts import bar_chart, grouped_columns
-from reporting.layout import grid
+from reporting.layout import grid, printable
 from reporting.methods import Freshness, freshness_rows, methods_paragraphs
 from reporting.tables import Report, ReportTable, key
 
@@ -48,12 +48,12 @@ def _charts(report: Report, language: str) -> list[str]:
     form_bars = []
     for code, cells in zip(forms.rows, forms.cells, strict=True):
         value, shown = _shown(report, cells[1], language)
-        form_bars.append((labels.category(language, "exploitation_type", code), value, shown))
+        form_bars.append((printable(labels.category(language, "exploitation_type", code)), value, shown))
     nationality = _table_named(report, "nationality")
     nationality_bars = []
     for code, cells in zip(nationality.rows, nationality.cells, strict=True):
         value, shown = _shown(report, cells[1], language)
-        nationality_bars.append((labels.category(language, "nationality", code), value, shown))
+        nationality_bars.append((printable(labels.category(language, "nationality", code)), value, shown))
     series = [
         (labels.word(language, measure), [_shown(report, key(measure, year), language) for year in report.years])
         for measure in ("registrations", "persons")
@@ -78,10 +78,15 @@ def _charts(report: Report, language: str) -> list[str]:
     ]
 
 
-def render_html(report: Report, freshness: list[Freshness], language: str, top: int, generated: str) -> str:
+def render_html(report: Report, freshness: list[Freshness], language: str, top: int, generated: str, draft: bool = False) -> str:
     title = labels.word(language, "title", year=report.year)
     grids = [grid(report, table, language) for table in report.tables]
-    body = [f"<h1>{escape(title)}</h1>", f'<p class="note">{escape(labels.word(language, "generated", when=generated))}</p>']
+    if draft:
+        title = f"{labels.word(language, 'draft_mark')}: {title}"
+    body = [f"<h1>{escape(title)}</h1>"]
+    if draft:
+        body.append(f'<p class="warning draft">{escape(labels.word(language, "draft"))}</p>')
+    body.append(f'<p class="note">{escape(labels.word(language, "generated", when=generated))}</p>')
     paragraphs = methods_paragraphs(report, language, top)
     if report.min_cell <= 1:
         body.append(f'<p class="warning">{escape(paragraphs[0])}</p>')

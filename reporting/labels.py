@@ -7,6 +7,8 @@ from functools import cache
 
 import pycountry
 
+from reporting.tables import fold_size
+
 LANGUAGES = ("nl", "en")
 
 _WORDS: dict[str, dict[str, str]] = {
@@ -36,6 +38,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "failed": "Failed loads",
         "contents": "Tables",
         "generated": "Generated {when} from the registry warehouse. All figures are aggregates.",
+        "draft_mark": "DRAFT",
+        "draft": (
+            "DRAFT: a preview, not for publication. This report is not recorded; "
+            "the report that goes out may suppress more cells."
+        ),
     },
     "nl": {
         "title": "Vermoedelijke slachtoffers van mensenhandel: aard en omvang, {year}",
@@ -63,6 +70,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "failed": "Mislukte ladingen",
         "contents": "Tabellen",
         "generated": "Gemaakt op {when} uit het registratiedatawarehouse. Alle cijfers zijn totalen.",
+        "draft_mark": "CONCEPT (DRAFT)",
+        "draft": (
+            "CONCEPT (DRAFT): een voorvertoning, niet voor publicatie. Dit rapport is niet vastgelegd; "
+            "het rapport dat naar buiten gaat, kan meer cellen onderdrukken."
+        ),
     },
 }
 
@@ -165,7 +177,7 @@ def country(language: str, code: str) -> str:
 
 def category(language: str, dimension_name: str, code: str) -> str:
     """The label of a category code of a dimension (country codes become country names)."""
-    if code == "other":
+    if code == "other" or fold_size(code) is not None:
         return word(language, "other")
     if dimension_name in _COUNTRY_DIMENSIONS:
         return country(language, code)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
+from disclosure import neutralise_formula
 from reporting import labels
 from reporting.tables import Key, Report, ReportTable
 
@@ -17,6 +19,13 @@ class Grid:
     header: list[str]
     rows: list[list[str]]
     total_rows: int
+
+
+def printable(text: str) -> str:
+    """Text as every format may print it: control characters become spaces, and a text that a
+    spreadsheet would run as a formula gets a leading apostrophe. Each format still escapes it."""
+    spaced = "".join(" " if unicodedata.category(character) == "Cc" else character for character in text)
+    return str(neutralise_formula(spaced))
 
 
 def _heading(report: Report, table: ReportTable, language: str) -> str:
@@ -88,4 +97,5 @@ def grid(report: Report, table: ReportTable, language: str, plain: bool = False)
             line.append(show(table.grand_total) if table.grand_total is not None else "")
         rows.append(line)
         total_rows = 1
-    return Grid(table.name, _heading(report, table, language), header, rows, total_rows)
+    clean = [[printable(cell) for cell in row] for row in rows]
+    return Grid(table.name, printable(_heading(report, table, language)), [printable(cell) for cell in header], clean, total_rows)

@@ -1,26 +1,32 @@
-"""The report's tables for one year, read from the marts and protected together.
+"""The report's tables for one year, read from the marts and protected together with what went out before.
 
 A cell's key is (measure, year, ((dimension, category), ...)): the same number gets the same key
-in every table it appears in (the persons with labour exploitation are a row of the form table
-and the row total of the form by gender table), so suppression treats them as one unknown and
-no table gives away what another hides.
+in every table and every release it appears in (the persons with labour exploitation are a row of
+the form table and the row total of the form by gender table), so suppression treats them as one
+unknown and no table or release gives away what another hides. The "other" row of nationality
+and country of exploitation is keyed by how many countries are named before it (`other>10`):
+the named countries of a year follow one ranking in every release (`reporting.releases`), so
+`other>10` is the same set of countries in every release of the year.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection, text
 
-from disclosure import Line, protect, show_percentage, table_lines
+from disclosure import Line, show_percentage, table_lines
 from schemas.vocabulary import AGE_GROUPS, EXPLOITATION_TYPES, GENDERS, UNKNOWN_AGE_GROUP
 from warehouse.marts import CROSSINGS, DIMENSION_NAMES, MEASURES
 
 TREND_YEARS = 5
 TOP_COUNTRIES = 10
 # Dimensions whose long tail is folded into "other" (the N largest by persons stay).
-_FOLDED = ("nationality", "exploitation_country")
+FOLDED = ("nationality", "exploitation_country")
+FOLD_PREFIX = "other>"
+UNKNOWN_COUNTRY = "UNK"
 _FIXED_ORDER = {
     "gender": GENDERS,
     "age_group": tuple(name for name, _ in AGE_GROUPS) + (UNKNOWN_AGE_GROUP,),
@@ -33,6 +39,21 @@ Key = tuple[str, int, tuple[tuple[str, str], ...]]
 
 def key(measure: str, year: int, *pairs: tuple[str, str]) -> Key:
     return (measure, year, tuple(sorted(pairs)))
+
+
+def fold_code(named: int) -> str:
+    """The category of everything after the first `named` countries of the year's ranking."""
+    return f"{FOLD_PREFIX}{named}"
+
+
+def fold_size(code: str) -> int | None:
+    return int(code.removeprefix(FOLD_PREFIX)) if code.startswith(FOLD_PREFIX) else None
+
+
+def with_category(cell: Key, dimension: str, code: str) -> Key:
+    """The same cell with another category of `dimension`."""
+    measure, year, pairs = cell
+    return key(measure, year, *((name, code if name == dimension else old) for name, old in pairs))
 
 
 class NoRegistrations(LookupError):
@@ -62,6 +83,22 @@ class ReportTable:
         found += (self.row_totals or []) + (self.column_totals or [])
         return found + ([self.grand_total] if self.grand_total is not None else [])
 
+    def positions(self) -> list[tuple[int, int, Key]]:
+        """Every cell with its row and column; -1 stands for the margin (totals)."""
+        found = [(row, column, cell) for row, cells in enumerate(self.cells) for column, cell in enumerate(cells)]
+        found += [(row, -1, cell) for row, cell in enumerate(self.row_totals or [])]
+        found += [(-1, column, cell) for column, cell in enumerate(self.column_totals or [])]
+        return found + ([(-1, -1, self.grand_total)] if self.grand_total is not None else [])
+
+
+@dataclass(frozen=True)
+class History:
+    """What earlier releases of the report's year say about this one."""
+
+    releases: int = 0  # earlier publications of the year, all variants
+    revised: datetime | None = None  # when the latest earlier release made from other data went out
+    revised_years: tuple[int, ...] = ()  # trend years whose data changed since they were released
+
 
 @dataclass
 class Report:
@@ -73,6 +110,9 @@ class Report:
     values: dict[Hashable, int]
     hidden: frozenset
     min_cell: int
+    fingerprints: dict[int, str] = field(default_factory=dict)
+    history: History = field(default_factory=History)
+    last_publication: int = 0
 
     def published(self, cell: Key) -> int | None:
         """The value to print, or None when the cell is suppressed."""
@@ -86,7 +126,8 @@ class Report:
         return 100 * value / base
 
 
-def _read_counts(connection: Connection, first: int, last: int) -> dict[Key, int]:
+def read_counts(connection: Connection, first: int, last: int) -> dict[Key, int]:
+    """Every count and crossing of the years as the marts hold them, with each year's totals."""
     values: dict[Key, int] = {}
     rows = connection.execute(
         text(
@@ -101,10 +142,6 @@ def _read_counts(connection: Connection, first: int, last: int) -> dict[Key, int
         if dimension == DIMENSION_NAMES[0]:
             total = key(measure, year)
             values[total] = values.get(total, 0) + int(count)
-    return values
-
-
-def _read_crossings(connection: Connection, first: int, last: int) -> dict[Key, int]:
     rows = connection.execute(
         text(
             "SELECT registration_year, measure, row_dimension, row_category, column_dimension, column_category, count "
@@ -112,35 +149,78 @@ def _read_crossings(connection: Connection, first: int, last: int) -> dict[Key, 
         ),
         {"first": first, "last": last},
     )
-    return {
-        key(measure, year, (row_dim, row_cat), (col_dim, col_cat)): int(count)
-        for year, measure, row_dim, row_cat, col_dim, col_cat, count in rows
-    }
+    for year, measure, row_dim, row_cat, col_dim, col_cat, count in rows:
+        values[key(measure, year, (row_dim, row_cat), (col_dim, col_cat))] = int(count)
+    return values
 
 
-def _categories(values: dict[Key, int], year: int, dimension: str) -> list[str]:
-    """Categories of the year in a stable order: the code list's, else by persons, largest first."""
-    persons: dict[str, int] = {}
-    for (measure, key_year, pairs), count in values.items():
-        if key_year == year and len(pairs) == 1 and pairs[0][0] == dimension:
-            code = pairs[0][1]
-            persons[code] = persons.get(code, 0) + (count if measure == "persons" else 0)
+class YearCounts:
+    """The counts of one year: as the marts hold them, and folded into "other" rows on demand.
+
+    `rankings` orders the countries of each folded dimension: those an earlier release of the
+    year named first, in their order, then the others by persons, largest first.
+    """
+
+    def __init__(self, counts: dict[Key, int], year: int, earlier_rankings: dict[str, list[str]]) -> None:
+        self.year = year
+        self.raw = {cell: value for cell, value in counts.items() if cell[1] == year}
+        self.rankings = {}
+        for dimension in FOLDED:
+            earlier = earlier_rankings.get(dimension, [])
+            persons = self.persons(dimension)
+            rest = sorted(
+                (code for code in persons if code != UNKNOWN_COUNTRY and code not in earlier),
+                key=lambda code, persons=persons: (-persons[code], code),
+            )
+            self.rankings[dimension] = [*earlier, *rest]
+        self._folds: dict[tuple[str, int], dict[Key, int]] = {}
+
+    def persons(self, dimension: str) -> dict[str, int]:
+        """Persons per category of one dimension, as the marts hold them."""
+        return {
+            pairs[0][1]: count
+            for (measure, _, pairs), count in self.raw.items()
+            if measure == "persons" and len(pairs) == 1 and pairs[0][0] == dimension
+        }
+
+    def value(self, cell: Key) -> int:
+        """The count of any cell of the year, an "other" row of any size included (0 when none)."""
+        for dimension, code in cell[2]:
+            named = fold_size(code)
+            if named is not None:
+                if (dimension, named) not in self._folds:
+                    self._folds[dimension, named] = self._folded(dimension, named)
+                return self._folds[dimension, named].get(cell, 0)
+        return self.raw.get(cell, 0)
+
+    def _folded(self, dimension: str, named: int) -> dict[Key, int]:
+        kept = set(self.rankings[dimension][:named]) | {UNKNOWN_COUNTRY}
+        found: dict[Key, int] = {}
+        for cell, count in self.raw.items():
+            codes = dict(cell[2])
+            if dimension in codes and codes[dimension] not in kept:
+                folded = with_category(cell, dimension, fold_code(named))
+                found[folded] = found.get(folded, 0) + count
+        return found
+
+
+def categories(counts: YearCounts, dimension: str, top: int, earlier_rows: set[str]) -> list[str]:
+    """The rows of a dimension: every category the year holds or an earlier release showed, in a
+    stable order (a row once published never disappears: its absence would say it fell to zero)."""
+    persons = counts.persons(dimension)
+    present = set(persons) | earlier_rows
     if dimension == "exploitation_type":
         return list(EXPLOITATION_TYPES)
+    if dimension in FOLDED:
+        order = counts.rankings[dimension]
+        rows = order[:top]
+        if len(order) > top or fold_code(top) in earlier_rows:
+            rows.append(fold_code(top))
+        return rows + ([UNKNOWN_COUNTRY] if UNKNOWN_COUNTRY in present else [])
     if dimension in _FIXED_ORDER:
-        return [code for code in _FIXED_ORDER[dimension] if code in persons]
+        return [code for code in _FIXED_ORDER[dimension] if code in present]
     # Largest first; "other" and the unknowns last.
-    return sorted(persons, key=lambda code: (code == "other", code in ("unknown", "UNK"), -persons[code], code))
-
-
-def _fold(values: dict[Key, int], year: int, dimension: str, keep: list[str]) -> None:
-    """Replace the categories outside `keep` by one `other` category, in every key of the year naming them."""
-    for old in list(values):
-        measure, key_year, pairs = old
-        if key_year == year and any(name == dimension and code not in keep for name, code in pairs):
-            new_pairs = tuple((name, "other" if name == dimension and code not in keep else code) for name, code in pairs)
-            new = (measure, year, tuple(sorted(new_pairs)))
-            values[new] = values.get(new, 0) + values.pop(old)
+    return sorted(present, key=lambda code: (code == "other", code in ("unknown", UNKNOWN_COUNTRY), -persons.get(code, 0), code))
 
 
 def _one_way(dimension: str, year: int, rows: list[str]) -> ReportTable:
@@ -171,46 +251,15 @@ def _crossing(row: str, column: str, year: int, rows: list[str], columns: list[s
     )
 
 
-def _year_tables(values: dict[Key, int], year: int, top: int) -> list[ReportTable]:
-    """The one-way tables and crossings of one year (folding its long tails into `other`)."""
-    for dimension in _FOLDED:
-        ranked = [code for code in _categories(values, year, dimension) if code != "UNK"]
-        _fold(values, year, dimension, ranked[:top] + ["UNK"])
-    categories = {dimension: _categories(values, year, dimension) for dimension in DIMENSION_NAMES}
-    tables = [_one_way(dimension, year, categories[dimension]) for dimension in DIMENSION_NAMES]
-    return tables + [_crossing(row, column, year, categories[row], categories[column]) for row, column in CROSSINGS]
+def year_tables(counts: YearCounts, top: int, earlier_rows: dict[str, set[str]]) -> list[ReportTable]:
+    """The one-way tables and crossings of one year."""
+    rows = {dimension: categories(counts, dimension, top, earlier_rows.get(dimension, set())) for dimension in DIMENSION_NAMES}
+    tables = [_one_way(dimension, counts.year, rows[dimension]) for dimension in DIMENSION_NAMES]
+    return tables + [_crossing(row, column, counts.year, rows[row], rows[column]) for row, column in CROSSINGS]
 
 
-def _protect_tables(values: dict[Key, int], tables: list[ReportTable], min_cell: int) -> frozenset:
-    # A combination that never occurs is a published zero.
-    used = {cell for table in tables for cell in table.keys()}
-    for cell in used:
-        values.setdefault(cell, 0)
-    lines = [line for table in tables for line in table.lines()]
-    return protect({cell: values[cell] for cell in used}, lines, min_cell)
-
-
-def build_report(connection: Connection, year: int, min_cell: int, top: int = TOP_COUNTRIES) -> Report:
-    """All tables of `year` and the trend of the years before it, protected.
-
-    Each year's cells are suppressed as that year's own report suppresses them (its tables
-    protected together), and the trend shows earlier years with exactly that pattern: the reports
-    of two years then publish the same cells of a shared year, so putting them side by side
-    reveals nothing that either hides (as long as the data of that year did not change between them).
-    """
-    years = list(range(year - TREND_YEARS + 1, year + 1))
-    values = _read_counts(connection, years[0], year)
-    if key("registrations", year) not in values:
-        raise NoRegistrations(f"the warehouse holds no registrations of {year}")
-    values |= _read_crossings(connection, years[0], year)
-    years = [y for y in years if key("registrations", y) in values]
-    hidden: set = set()
-    tables: list[ReportTable] = []
-    for each in years:
-        own = _year_tables(values, each, top)
-        hidden |= _protect_tables(values, own, min_cell)
-        if each == year:
-            tables = own
+def trend_tables(years: list[int]) -> list[ReportTable]:
+    """The overview and the trend of the forms of exploitation over the years."""
     overview = ReportTable(
         name="overview",
         kind="overview",
@@ -230,6 +279,4 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
         cells=[[key("persons", y, ("exploitation_type", f)) for f in EXPLOITATION_TYPES] for y in years],
         row_totals=[key("persons", y) for y in years],
     )
-    published = [overview, trend, *tables]
-    shown = {cell for table in published for cell in table.keys()}
-    return Report(year, years, published, values, frozenset(hidden & shown), min_cell)
+    return [overview, trend]

@@ -56,7 +56,7 @@ def test_read_only_role_sees_the_marts_and_nothing_else(rows, scratch_postgres) 
             for example in sql_blocks(text):
                 if example.lstrip().startswith("SELECT"):
                     assert connection.execute(sa.text(example)).all(), example
-            for forbidden in ("ingest_batches", "quarantine", "key_fingerprints", "mart_stale_years"):
+            for forbidden in ("ingest_batches", "quarantine", "key_fingerprints", "mart_stale_years", "publications", "published_cells"):
                 with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                     with connection.begin_nested():
                         connection.execute(sa.text(f"SELECT * FROM {forbidden}"))

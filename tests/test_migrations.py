@@ -161,6 +161,8 @@ def test_the_analyst_role_reads_registrations_and_nothing_else(tmp_path) -> None
                 "SELECT * FROM key_fingerprints",
                 "SELECT * FROM alembic_version",
                 "SELECT * FROM mart_stale_years",
+                "SELECT * FROM publications",
+                "SELECT * FROM published_cells",
                 "DELETE FROM registrations",
                 "CREATE TABLE analyst_scratch (id integer)",
             ):

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from disclosure_attack import attack
 from test_flow_end_to_end import run_cli
 
-from reporting.tables import build_report, key
+from reporting.build import build_report
+from reporting.tables import key
 from victim_intake.synthetic.registrations import synthetic_registrations
 from warehouse.bulk import bulk_insert
 from warehouse.database import create_tables, make_engine

@@ -22,6 +22,7 @@ counts are then an upper bound, and `linked` says which rows are exact.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -255,3 +256,47 @@ def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]
     bulk_insert(connection, mart_yearly_crossings.name, yearly_crossings(frames, CROSSINGS))
     connection.execute(delete(mart_stale_years).where(mart_stale_years.c.registration_year.in_(listed)))
     return todo
+
+
+_SEPARATOR = "\x1f"
+
+
+def year_fingerprints(connection: Connection, years: Iterable[int]) -> dict[int, str]:
+    """SHA-256 of each year's counts and crossings as the marts hold them now.
+
+    Two reports of a year with the same fingerprint were made from the same numbers; a different
+    fingerprint means the data changed in between (a late delivery, a correction, an erasure).
+    """
+    listed = sorted({int(year) for year in years})
+    digests = {year: hashlib.sha256() for year in listed}
+    if not listed:
+        return {}
+    queries = (
+        select(
+            mart_yearly_counts.c.registration_year,
+            mart_yearly_counts.c.measure,
+            mart_yearly_counts.c.dimension,
+            mart_yearly_counts.c.category,
+            mart_yearly_counts.c.count,
+        )
+        .where(mart_yearly_counts.c.registration_year.in_(listed)),
+        select(
+            mart_yearly_crossings.c.registration_year,
+            mart_yearly_crossings.c.measure,
+            mart_yearly_crossings.c.row_dimension,
+            mart_yearly_crossings.c.row_category,
+            mart_yearly_crossings.c.column_dimension,
+            mart_yearly_crossings.c.column_category,
+            mart_yearly_crossings.c.count,
+        )
+        .where(mart_yearly_crossings.c.registration_year.in_(listed)),
+    )
+    # Sorted here, not in SQL: the order must not depend on the database's collation.
+    lines = sorted(
+        (row[0], f"{number}{_SEPARATOR}{_SEPARATOR.join(map(str, row[1:]))}")
+        for number, query in enumerate(queries)
+        for row in connection.execute(query)
+    )
+    for year, line in lines:
+        digests[year].update(line.encode() + b"\n")
+    return {year: digest.hexdigest() for year, digest in digests.items()}

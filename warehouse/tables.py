@@ -111,3 +111,45 @@ key_fingerprints = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     comment="Fingerprint of each key the warehouse was built with; a run with another key is refused.",
 )
+
+# Steward relations: the memory of disclosure control. Never granted to analysts: they hold the
+# true values of suppressed cells.
+publications = Table(
+    "publications",
+    metadata,
+    Column("publication_id", Integer, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False, comment="registration year the report is about"),
+    Column("report", String(32), nullable=False, comment="which report: `scale_and_nature`"),
+    Column("top", Integer, nullable=False, comment="nationalities and countries shown by name (--top)"),
+    Column("language", String(8), nullable=False, comment="nl | en"),
+    Column("format", String(8), nullable=False, comment="html | md | csv"),
+    Column("min_cell", Integer, nullable=False, comment="the suppression level K (--min-cell)"),
+    Column("table_count", Integer, nullable=False, comment="tables in the report"),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128), nullable=False, comment="operating-system user or VICTIM_INTAKE_ACTOR"),
+    Column("data_fingerprint", String(64), nullable=False, comment="SHA-256 of the year's marts the report was made from"),
+    Column(
+        "revision_of",
+        Integer,
+        ForeignKey("publications.publication_id"),
+        comment="the latest earlier publication of the year made from other data, when this one is a revision",
+    ),
+    Index("ix_publications_year", "year"),
+    comment="One row per report that went out; drafts and --min-cell 0 reports are not recorded.",
+)
+
+published_cells = Table(
+    "published_cells",
+    metadata,
+    Column("publication_id", Integer, ForeignKey("publications.publication_id"), primary_key=True),
+    Column("table_name", String(64), primary_key=True),
+    Column("row_position", Integer, primary_key=True, comment="row in the table; -1 for the row of column totals"),
+    Column("column_position", Integer, primary_key=True, comment="column in the table; -1 for the column of row totals"),
+    Column("cell", Text, nullable=False, comment="what the cell counts: measure, year and categories, as JSON"),
+    Column("year", Integer, nullable=False, comment="the year the cell counts (the trend shows earlier years)"),
+    Column("data_fingerprint", String(64), nullable=False, comment="SHA-256 of that year's marts when the cell went out"),
+    Column("value", Integer, nullable=False, comment="the true count, also of a suppressed cell"),
+    Column("suppressed", Boolean, nullable=False),
+    Index("ix_published_cells_year", "year"),
+    comment="One row per cell of every table of every publication, with its true value and whether it was suppressed.",
+)

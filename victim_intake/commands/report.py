@@ -1,4 +1,9 @@
-"""`victim-intake report`: the scale-and-nature tables of a year, with small-cell suppression."""
+"""`victim-intake report`: the scale-and-nature tables of a year, with small-cell suppression.
+
+Every report that goes out is recorded (`publications`, `published_cells`) before its files are
+written, and protected jointly with everything released about its years before. A draft
+(`--draft`) and an internal report (`--min-cell 0`) are protected the same way but not recorded.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,13 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from victim_intake import settings
+
+REPORT_NAME = "scale_and_nature"
+# A report is made again when a load or another report changed what it was protected against.
+_ATTEMPTS = 3
 
 
 class Format(StrEnum):
@@ -30,13 +40,50 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _default_out(year: int, output: Format) -> Path:
-    folder = settings.home() / "reports"
-    return folder / (f"report-{year}-csv" if output is Format.csv else f"report-{year}.{output.value}")
+def _target(year: int, output: Format, out: Path | None, draft: bool) -> Path:
+    """Where to write; a draft always has "draft" in its name."""
+    if out is None:
+        suffix = "-draft" if draft else ""
+        name = f"report-{year}{suffix}-csv" if output is Format.csv else f"report-{year}{suffix}.{output.value}"
+        return (settings.home() / "reports" / name).resolve()
+    target = out.resolve()
+    if draft and "draft" not in target.name.lower():
+        target = target.with_name(f"{target.stem}-draft{target.suffix}")
+    return target
+
+
+def _list_published(year: int | None) -> None:
+    from warehouse.database import create_tables, make_engine
+    from warehouse.publications import list_publications
+
+    engine = make_engine(settings.database_url())
+    create_tables(engine)
+    with engine.connect() as connection:
+        rows = list_publications(connection, year)
+    engine.dispose()
+    table = Table(title="Published reports" + (f" of {year}" if year is not None else ""))
+    for column in ("id", "year", "tables", "variant", "published", "by", "data", "revision of"):
+        table.add_column(column)
+    for row in rows:
+        when = row["published_at"]
+        when = when.astimezone(UTC) if when.tzinfo else when
+        table.add_row(
+            str(row["publication_id"]),
+            str(row["year"]),
+            str(row["table_count"]),
+            escape(f"top {row['top']}, {row['language']}, {row['format']}, min-cell {row['min_cell']}"),
+            when.strftime("%Y-%m-%d %H:%M UTC"),
+            escape(row["actor"]),
+            escape(row["data_fingerprint"][:12]),
+            str(row["revision_of"]) if row["revision_of"] is not None else "",
+        )
+    Console().print(table)
+    if not rows:
+        Console().print("Nothing was published yet." if year is None else f"Nothing about {year} was published yet.")
 
 
 def report(
-    year: Annotated[int, typer.Option("--year", min=1900, max=2100, help="Registration year to report on.")],
+    year: Annotated[int | None, typer.Option("--year", min=1900, max=2100, help="Registration year to report on.")] = None,
     output: Annotated[Format, typer.Option("--format", help="html (one self-contained file), md, or csv (a folder, one file per table).")] = Format.html,
     out: Annotated[Path | None, typer.Option("--out", help="File (html, md) or folder (csv) to write; default under <home>/reports.")] = None,
     min_cell: Annotated[
@@ -44,33 +91,73 @@ def report(
     ] = 10,
     language: Annotated[Language, typer.Option("--lang", help="Language of labels and numbers.")] = Language.nl,
     top: Annotated[int, typer.Option("--top", min=1, help="Nationalities and countries shown by name; the rest is 'other'.")] = 10,
+    draft: Annotated[bool, typer.Option("--draft", help="Write a marked preview that is not recorded as published.")] = False,
+    list_published: Annotated[bool, typer.Option("--list-published", help="List the reports that went out (of --year, if given) and stop.")] = False,
 ) -> None:
     """Write the scale-and-nature report of a year: registrations and persons by form, gender, age,
-    nationality, source and region, with primary and secondary small-cell suppression."""
+    nationality, source and region, with primary and secondary small-cell suppression, protected
+    jointly with every earlier release of the year; the report is recorded as published."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    from disclosure import CannotProtect
+    from reporting.build import build_report, release_cells
     from reporting.csvfiles import write_csv_tables
     from reporting.html import render_html
     from reporting.markdown import render_markdown
     from reporting.methods import read_freshness
-    from reporting.tables import NoRegistrations, build_report
-    from warehouse.database import make_engine
-    from warehouse.marts import refresh_marts
+    from reporting.private_files import write_private
+    from reporting.tables import NoRegistrations
+    from warehouse.database import create_tables, make_engine
+    from warehouse.marts import year_fingerprints
+    from warehouse.publications import Publication, latest_publication_id, lock_publications, record_publication
+    from warehouse.vault import actor
 
     url = settings.database_url()
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         _fail(f"no warehouse at {url.removeprefix('sqlite:///')}; load registrations first (victim-intake run)")
+    if list_published:
+        _list_published(year)
+        return
+    if year is None:
+        _fail("--year is required (or --list-published)")
+    recorded = not draft and min_cell > 1
+    note = ""
     try:
         engine = make_engine(url)
-        with engine.begin() as connection:
-            # Normally a no-op: loads keep the marts in step. Catches rows changed outside a load.
-            refresh_marts(connection)
-        with engine.connect() as connection:
-            built = build_report(connection, year, min_cell, top)
-            freshness = read_freshness(connection)
+        # Migrations, then the marts of any stale year (normally a no-op: loads keep them in step).
+        create_tables(engine)
+        for _ in range(_ATTEMPTS):
+            with engine.connect() as connection:
+                built = build_report(connection, year, min_cell, top)
+                freshness = read_freshness(connection)
+            if not recorded:
+                break
+            with engine.begin() as connection:
+                lock_publications(connection)
+                if latest_publication_id(connection) != built.last_publication or year_fingerprints(connection, built.years) != built.fingerprints:
+                    continue
+                publication = Publication(
+                    year=year,
+                    report=REPORT_NAME,
+                    top=top,
+                    language=language.value,
+                    format=output.value,
+                    min_cell=min_cell,
+                    table_count=len(built.tables),
+                    published_at=datetime.now(UTC),
+                    actor=actor(),
+                    data_fingerprint=built.fingerprints[year],
+                )
+                publication_id, revision_of = record_publication(connection, publication, release_cells(built))
+                note = f"Recorded as publication {publication_id}" + (f", a revision of publication {revision_of}" if revision_of else "") + "."
+                break
+        else:
+            _fail("the warehouse changed while the report was made (a load or another report); run it again")
         engine.dispose()
     except NoRegistrations as error:
         _fail(str(error))
+    except CannotProtect as error:
+        _fail(f"{error}; nothing was published (see docs/disclosure.md)")
     except ArgumentError:
         _fail("VICTIM_INTAKE_DATABASE_URL is not a valid SQLAlchemy URL")
     except SQLAlchemyError as error:
@@ -78,14 +165,17 @@ def report(
         _fail(f"cannot read the warehouse {settings.redact_url(url)}: {detail}")
 
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    target = (out or _default_out(year, output)).resolve()
+    target = _target(year, output, out, draft)
     if output is Format.csv:
-        written = write_csv_tables(built, language.value, target)
-        Console().print(f"Wrote {len(written)} CSV tables to {target}")
+        written = write_csv_tables(built, language.value, target, top, draft)
+        Console().print(f"Wrote {len(written)} CSV tables to {escape(str(target))}")
     else:
         render = render_html if output is Format.html else render_markdown
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render(built, freshness, language.value, top, generated), encoding="utf-8")
-        Console().print(f"Wrote {target}")
+        write_private(target, render(built, freshness, language.value, top, generated, draft))
+        Console().print(f"Wrote {escape(str(target))}")
+    if note:
+        Console().print(note)
+    elif draft:
+        Console().print("[bold yellow]Draft:[/] not recorded as published; the report that goes out may suppress more cells.")
     if min_cell <= 1:
-        Console(stderr=True).print("[bold yellow]Warning:[/] --min-cell 0: small cells are not suppressed; internal use only.")
+        Console(stderr=True).print("[bold yellow]Warning:[/] --min-cell 0: small cells are not suppressed; internal use only; not recorded.")

@@ -1,0 +1,240 @@
+"""The attacker suppression must defeat: an integer program over every release of the same data.
+
+A variable is a cell in one state of the data (`Var` = (state, key)): the releases made from the
+same data share a state; a revision (data changed since) is a state of its own. The attacker
+knows every published value, every published equation (`Line`) of every state, that suppressed
+cells are whole numbers (at least 1, since zeros are never suppressed, unless a cell is known to
+be allowed 0), which cells a published ranking puts above which (`Order`), and, between two states, bounds on how much each cell changed (`Change`): after
+one erasure, for instance, that no cell grew and none shrank by more than one person.
+
+A quantity is protected when it can take at least two values: for a cell, its count; for a
+change, the difference of a cell between two states. The true values are always one solution,
+so one other solution suffices, and each solution found rules out many quantities at once
+(scipy's HiGHS solves the integer programs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_array
+
+from disclosure.lines import Line, Order
+
+Key = Hashable
+Var = tuple[int, Key]
+# A linear form over variables, as sorted (variable, coefficient) pairs: hashable, so it names
+# the quantity it measures.
+Form = tuple[tuple[Var, int], ...]
+
+
+def cell(state: int, key: Key) -> Form:
+    """The quantity "this cell in this state"."""
+    return (((state, key), 1),)
+
+
+def change(earlier: int, later: int, key: Key) -> Form:
+    """The quantity "how much this cell changed from one state to another"."""
+    return tuple(sorted((((later, key), 1), ((earlier, key), -1)), key=repr))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the attacker is assumed to know of the change from state `earlier` to `later`:
+    for each key both states hold, the least and greatest change of its value."""
+
+    earlier: int
+    later: int
+    bounds: Mapping[Key, tuple[int, int]]
+
+
+@dataclass
+class Knowledge:
+    """Everything the attacker holds, and the truth the protection is checked against.
+
+    `truth` has every variable; those in `floors` are unknown to the attacker (suppressed, or
+    never published) with their least possible value, the rest are published. `ceilings` bound
+    the unknowns of each state (no cell exceeds everything published put together).
+    """
+
+    truth: Mapping[Var, int]
+    floors: Mapping[Var, int]
+    ceilings: Mapping[int, int]
+    lines: Iterable[tuple[int, Line]]
+    changes: Iterable[Change] = ()
+    orders: Iterable[tuple[int, Order]] = ()
+
+    def pinned(self, forms: Iterable[Form], certified: set[Form] | None = None) -> set[Form]:
+        """The forms that take their true value in every solution.
+
+        Forms in `certified` are known to take two values already and are skipped; every form found
+        to take two values is added to it (a set of suppressed cells only grows, and more unknowns
+        never pin a form that was free, so a certificate stays valid).
+        """
+        certified = set() if certified is None else certified
+        todo = [form for form in dict.fromkeys(forms) if form not in certified]
+        if not todo:
+            return set()
+        system = _System(self)
+        pinned: set[Form] = set()
+        for variables, group in system.components(todo):
+            if not variables:
+                pinned |= set(group)
+                continue
+            free = system.solve_component(variables, group)
+            certified |= free
+            pinned |= set(group) - free
+        return pinned
+
+
+class _System:
+    """The rows and bounds over the unknown variables, with published values moved to the right."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.truth = knowledge.truth
+        self.low = dict(knowledge.floors)
+        self.high = {var: knowledge.ceilings[var[0]] for var in self.low}
+        self.rows: list[tuple[dict[Var, float], float, float]] = []
+        for state, line in knowledge.lines:
+            self._equation(state, line)
+        for state, order in knowledge.orders:
+            self._order(state, order)
+        for step in knowledge.changes:
+            self._change(step)
+        self.rows_of: dict[Var, list[int]] = {}
+        for number, (coefficients, _, _) in enumerate(self.rows):
+            for var in coefficients:
+                self.rows_of.setdefault(var, []).append(number)
+
+    def _equation(self, state: int, line: Line) -> None:
+        coefficients: dict[Var, float] = {}
+        constant = 0.0
+        # total - sum(parts) = 0
+        for key, sign in ((line.total, 1.0), *((part, -1.0) for part in line.parts)):
+            var = (state, key)
+            if var in self.low:
+                coefficients[var] = coefficients.get(var, 0.0) + sign
+            else:
+                constant -= sign * self.truth[var]
+        coefficients = {var: value for var, value in coefficients.items() if value}
+        if coefficients:
+            self.rows.append((coefficients, constant, constant))
+
+    def _order(self, state: int, order: Order) -> None:
+        coefficients: dict[Var, float] = {}
+        least = float(order.gap)
+        # larger - smaller >= gap
+        for key, sign in ((order.larger, 1.0), (order.smaller, -1.0)):
+            var = (state, key)
+            if var in self.low:
+                coefficients[var] = coefficients.get(var, 0.0) + sign
+            else:
+                least -= sign * self.truth[var]
+        coefficients = {var: value for var, value in coefficients.items() if value}
+        if coefficients:
+            self.rows.append((coefficients, least, np.inf))
+
+    def _change(self, step: Change) -> None:
+        for key, (least, most) in step.bounds.items():
+            before, after = (step.earlier, key), (step.later, key)
+            if before in self.low and after in self.low:
+                self.rows.append(({after: 1.0, before: -1.0}, float(least), float(most)))
+            elif after in self.low:
+                self._narrow(after, self.truth[before] + least, self.truth[before] + most)
+            elif before in self.low:
+                self._narrow(before, self.truth[after] - most, self.truth[after] - least)
+
+    def _narrow(self, var: Var, least: int, most: int) -> None:
+        self.low[var] = max(self.low[var], least)
+        self.high[var] = min(self.high[var], most)
+
+    def components(self, forms: list[Form]) -> list[tuple[list[Var], list[Form]]]:
+        """Groups of unknowns tied by rows or by a form, each with the forms over it. A form
+        without unknowns is a published value: its group has no variables."""
+        parent = {var: var for var in self.low}
+
+        def root(var: Var) -> Var:
+            while parent[var] != var:
+                parent[var] = parent[parent[var]]
+                var = parent[var]
+            return var
+
+        def join(members: list[Var]) -> None:
+            for other in members[1:]:
+                parent[root(other)] = root(members[0])
+
+        for coefficients, _, _ in self.rows:
+            join(list(coefficients))
+        unknown_of = {form: [var for var, _ in form if var in self.low] for form in forms}
+        for unknown in unknown_of.values():
+            join(unknown)
+        groups: dict[Var | None, list[Form]] = {}
+        for form, unknown in unknown_of.items():
+            groups.setdefault(root(unknown[0]) if unknown else None, []).append(form)
+        members: dict[Var, list[Var]] = {}
+        for var in self.low:
+            top = root(var)
+            if top in groups:
+                members.setdefault(top, []).append(var)
+        return [(sorted(members.get(top, []), key=repr), group) for top, group in groups.items()]
+
+    def solve_component(self, variables: list[Var], forms: list[Form]) -> set[Form]:
+        """The forms of this group that take another value than their true one in some solution."""
+        index = {var: position for position, var in enumerate(variables)}
+        numbers = sorted({number for var in variables for number in self.rows_of.get(var, ())})
+        data, row_index, column_index, lower, upper = [], [], [], [], []
+        for row, number in enumerate(numbers):
+            coefficients, least, most = self.rows[number]
+            for var, value in coefficients.items():
+                data.append(value)
+                row_index.append(row)
+                column_index.append(index[var])
+            lower.append(least)
+            upper.append(most)
+        constraints = (
+            [LinearConstraint(csr_array((data, (row_index, column_index)), shape=(len(numbers), len(variables))), lower, upper)]
+            if numbers
+            else []
+        )
+        bounds = Bounds(
+            np.array([self.low[var] for var in variables], dtype=float), np.array([self.high[var] for var in variables], dtype=float)
+        )
+        truth = np.array([self.truth[var] for var in variables], dtype=float)
+        vectors = {}
+        for form in forms:
+            vector = np.zeros(len(variables))
+            for var, coefficient in form:
+                if var in index:
+                    vector[index[var]] += coefficient
+            vectors[form] = vector
+        open_forms = dict(vectors)
+        free: set[Form] = set()
+
+        def solve(objective: np.ndarray) -> None:
+            # The linear relaxation first: tables with margins mostly have whole-numbered corners,
+            # and a whole-numbered optimum of the relaxation is one of the integer program too.
+            result = milp(objective, constraints=constraints, bounds=bounds)
+            if result.success and np.abs(result.x - np.round(result.x)).max() > 1e-6:
+                result = milp(objective, constraints=constraints, bounds=bounds, integrality=np.ones(len(variables)))
+            if not result.success:
+                raise RuntimeError("the published lines are inconsistent with the counts")
+            solution = np.round(result.x)
+            for form, vector in list(open_forms.items()):
+                if abs(vector @ (solution - truth)) > 0.5:
+                    free.add(form)
+                    del open_forms[form]
+
+        # Push every open quantity up at once, then down: most are freed by these two solutions.
+        for direction in (-1.0, 1.0):
+            if open_forms:
+                solve(direction * sum(open_forms.values()))
+        while open_forms:
+            form, vector = next(iter(open_forms.items()))
+            solve(-vector)
+            if form in open_forms:
+                solve(vector)
+            open_forms.pop(form, None)
+        return free

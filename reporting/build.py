@@ -1,0 +1,73 @@
+"""Build the report of a year, protected jointly with every earlier release, and describe it for the record."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from reporting.releases import YearMemory, cell_text, protect_year, read_memory
+from reporting.tables import (
+    TOP_COUNTRIES,
+    TREND_YEARS,
+    History,
+    NoRegistrations,
+    Report,
+    YearCounts,
+    key,
+    read_counts,
+    trend_tables,
+    year_tables,
+)
+from warehouse.marts import year_fingerprints
+from warehouse.publications import CELL_COLUMNS, latest_publication_id
+
+
+def build_report(connection: Connection, year: int, min_cell: int, top: int = TOP_COUNTRIES) -> Report:
+    """All tables of `year` and the trend of the years before it, protected.
+
+    Each year's cells are suppressed as that year's own report suppresses them (its tables
+    protected together, jointly with what was released about the year before), and the trend shows
+    earlier years with exactly that pattern: the reports of two years then publish the same cells
+    of a shared year, so putting them side by side reveals nothing that either hides.
+    """
+    years = list(range(year - TREND_YEARS + 1, year + 1))
+    counts = read_counts(connection, years[0], year)
+    if key("registrations", year) not in counts:
+        raise NoRegistrations(f"the warehouse holds no registrations of {year}")
+    years = [each for each in years if key("registrations", each) in counts]
+    fingerprints = year_fingerprints(connection, years)
+    # An unprotected (internal) report is not recorded and needs no memory.
+    memories = read_memory(connection, years) if min_cell > 1 else {each: YearMemory(each) for each in years}
+    last_publication = latest_publication_id(connection)
+    year_counts = {each: YearCounts(counts, each, memories[each].rankings()) for each in years}
+    own = {each: year_tables(year_counts[each], top, memories[each].rows()) for each in years}
+    published = [*trend_tables(years), *own[year]]
+    hidden: set = set()
+    values: dict = {}
+    for each in years:
+        released = {cell for table in published for cell in table.keys() if cell[1] == each}
+        lines = [line for table in published for line in table.lines() if line.total[1] == each]
+        hidden |= protect_year(own[each], released, lines, year_counts[each], memories[each], fingerprints[each], min_cell, top)
+        values |= {cell: year_counts[each].value(cell) for cell in released}
+    return Report(
+        year, years, published, values, frozenset(hidden), min_cell, fingerprints, _history(memories, fingerprints, year), last_publication
+    )
+
+
+def _history(memories: dict[int, YearMemory], fingerprints: dict[int, str], year: int) -> History:
+    changed = {each: [state for state in memory.states if state.fingerprint != fingerprints[each]] for each, memory in memories.items()}
+    return History(
+        releases=memories[year].releases,
+        revised=max((state.last_published for state in changed[year]), default=None),
+        revised_years=tuple(each for each in sorted(changed) if each != year and changed[each]),
+    )
+
+
+def release_cells(report: Report) -> pd.DataFrame:
+    """Every cell of every table as the report prints it, for the record (`published_cells`)."""
+    rows = [
+        (table.name, row, column, cell_text(cell), cell[1], report.fingerprints[cell[1]], report.values[cell], cell in report.hidden)
+        for table in report.tables
+        for row, column, cell in table.positions()
+    ]
+    return pd.DataFrame(rows, columns=list(CELL_COLUMNS))
