@@ -14,10 +14,10 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from victim_intake import settings
+from victim_intake.commands.display import Field, clean, plain, print_records
 
 REPORT_NAME = "scale_and_nature"
 # A report is made again when a load or another report changed what it was protected against.
@@ -36,7 +36,7 @@ class Language(StrEnum):
 
 
 def _fail(message: str) -> NoReturn:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    Console(stderr=True, soft_wrap=True).print(Text.assemble(("error:", "bold red"), " ", clean(message)), highlight=False)
     raise typer.Exit(2)
 
 
@@ -61,23 +61,25 @@ def _list_published(year: int | None) -> None:
     with engine.connect() as connection:
         rows = list_publications(connection, year)
     engine.dispose()
-    table = Table(title="Published reports" + (f" of {year}" if year is not None else ""))
-    for column in ("id", "year", "tables", "variant", "published", "by", "data", "revision of"):
-        table.add_column(column)
+    fields = (
+        Field("id"), Field("year"), Field("tables", numeric=True), Field("variant"), Field("published"), Field("by"),
+        Field("data"), Field("revision of"),
+    )
+    records = []
     for row in rows:
         when = row["published_at"]
         when = when.astimezone(UTC) if when.tzinfo else when
-        table.add_row(
-            str(row["publication_id"]),
-            str(row["year"]),
-            str(row["table_count"]),
-            escape(f"top {row['top']}, {row['language']}, {row['format']}, min-cell {row['min_cell']}"),
-            when.strftime("%Y-%m-%d %H:%M UTC"),
-            escape(row["actor"]),
-            escape(row["data_fingerprint"][:12]),
-            str(row["revision_of"]) if row["revision_of"] is not None else "",
-        )
-    Console().print(table)
+        records.append([
+            plain(row["publication_id"]),
+            plain(row["year"]),
+            plain(row["table_count"]),
+            plain(f"top {row['top']}, {row['language']}, {row['format']}, min-cell {row['min_cell']}"),
+            plain(when.strftime("%Y-%m-%d %H:%M UTC")),
+            plain(row["actor"]),
+            plain(row["data_fingerprint"][:12]),
+            plain(row["revision_of"] if row["revision_of"] is not None else ""),
+        ])
+    print_records(Console(), "Published reports" + (f" of {year}" if year is not None else ""), fields, records)
     if not rows:
         Console().print("Nothing was published yet." if year is None else f"Nothing about {year} was published yet.")
 
@@ -168,11 +170,11 @@ def report(
     target = _target(year, output, out, draft)
     if output is Format.csv:
         written = write_csv_tables(built, language.value, target, top, draft)
-        Console().print(f"Wrote {len(written)} CSV tables to {escape(str(target))}")
+        Console().print(plain(f"Wrote {len(written)} CSV tables to {target}"))
     else:
         render = render_html if output is Format.html else render_markdown
         write_private(target, render(built, freshness, language.value, top, generated, draft))
-        Console().print(f"Wrote {escape(str(target))}")
+        Console().print(plain(f"Wrote {target}"))
     if note:
         Console().print(note)
     elif draft:
