@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -54,6 +55,11 @@ READ_SCHEMA = pa.schema(
 _ID_SCHEMA = pa.schema([("registratie_id", _TEXT)])
 BOOLEAN_FIELDS = ("bedenktijd_aangeboden", "aangifte")
 _MANIFEST_KEYS = ("bestand", "sha256", "aantal_records", "schema_version")
+# Arrow's JSON reader parses in blocks of this size by default; an object longer than a block
+# fails with a message that contains _STRADDLING.
+_DEFAULT_BLOCK_BYTES = pajson.ReadOptions().block_size
+_STRADDLING = "straddling object"
+_SCAN_BYTES = 64 * 2**20
 _WRONG_TYPE = re.compile(r"Column\((/[\w/]*)\) changed from (\w+) to (\w+)")
 
 
@@ -170,10 +176,34 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
         raise FileRejected("not valid NDJSON (the file is truncated or its compression is damaged)") from None
 
 
+def _longest_line(block: bytes) -> int:
+    """Bytes in the block's longest line (its line break included), found a slice at a time so
+    that the search needs little memory beside the block."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    longest, line_start = 0, 0
+    for start in range(0, len(data), _SCAN_BYTES):
+        breaks = np.flatnonzero(data[start : start + _SCAN_BYTES] == 0x0A) + start
+        if len(breaks):
+            longest = max(longest, int(np.diff(breaks, prepend=line_start - 1).max()))
+            line_start = int(breaks[-1]) + 1
+    return max(longest, len(data) - line_start)
+
+
 def _parse(block: bytes, schema: pa.Schema) -> pa.Table:
+    """The block's records, as far as `schema` reaches.
+
+    Arrow parses in blocks of 1 MiB (in parallel), and a line longer than that (a free text of
+    megabytes, which is never read) would make it fail. Such a block is parsed again in blocks that
+    hold its longest line: still vectorised, and never more memory than the block itself."""
     options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     try:
-        return pajson.read_json(pa.BufferReader(block), parse_options=options)
+        try:
+            return pajson.read_json(pa.BufferReader(block), parse_options=options)
+        except pa.ArrowInvalid as error:
+            if _STRADDLING not in str(error):
+                raise
+        read_options = pajson.ReadOptions(block_size=max(_longest_line(block) + 1, _DEFAULT_BLOCK_BYTES))
+        return pajson.read_json(pa.BufferReader(block), read_options=read_options, parse_options=options)
     except (pa.ArrowInvalid, OSError) as error:
         # Arrow's own message may quote input; build ours from the structure of the error only.
         wrong_type = _WRONG_TYPE.search(str(error))

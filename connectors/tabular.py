@@ -25,6 +25,9 @@ from connectors.files import FileRejected, check_size
 from connectors.workbook import read_sheet_rows
 
 _DELIMITERS = (",", ";", "\t", "|")
+# Longest cell accepted in a column that is read (Python's csv module's own default limit). A cell
+# of a column that is never read may be longer: it is not kept, and must not cost the file.
+FIELD_LIMIT = 131_072
 # A two-byte UTF-8 sequence (Latin letters with diacritics): in a file declared as a single-byte
 # Windows code page it means the file is UTF-8, or a mix of both.
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
@@ -113,6 +116,12 @@ def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbe
     columns = {}
     for name in wanted:
         column = pd.Series(list(map(itemgetter(header.index(name)), rows)), dtype="str").str.strip()
+        too_long = np.flatnonzero(column.str.len().gt(FIELD_LIMIT).to_numpy())
+        if len(too_long):
+            raise FileRejected(
+                f"not readable as CSV from line {row_numbers[too_long[0]]}: a field is too long "
+                f"(over {FIELD_LIMIT:,} characters in column {name})"
+            )
         columns[name] = column.where(column.ne(""), None)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
     return TextTable(frame, np.asarray(row_numbers, dtype=np.int64), ragged)
@@ -125,6 +134,9 @@ def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimite
     if not data.strip().removeprefix(codecs.BOM_UTF8).strip():
         raise FileRejected("empty file")
     text = _decode(data, encoding)
+    # No field can be longer than the text; the limit that counts is FIELD_LIMIT, on the columns that
+    # are read (`_frame`). The csv module's limit is global to the process: it only ever grows.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[str]] = []
     starts: list[int] = []
@@ -136,9 +148,8 @@ def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimite
                 if "".join(record).strip():  # blank lines and rows of empty fields are no records
                     rows.append(record)
                     starts.append(start)
-    except csv.Error as error:
-        problem = "a field is too long" if "field larger" in str(error) else "unbalanced or stray quotes"
-        raise FileRejected(f"not readable as CSV from line {previous_line + 1}: {problem}") from None
+    except csv.Error:
+        raise FileRejected(f"not readable as CSV from line {previous_line + 1}: unbalanced or stray quotes") from None
     if not rows:
         raise FileRejected("empty file (only blank lines or empty fields)")
     header = check_header(rows[0], wanted, delimiter)
