@@ -7,6 +7,7 @@ schema, so it is dropped by the parser and never reaches memory as a column.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -54,6 +55,7 @@ READ_SCHEMA = pa.schema(
 )
 _ID_SCHEMA = pa.schema([("registratie_id", _TEXT)])
 BOOLEAN_FIELDS = ("bedenktijd_aangeboden", "aangifte")
+EXPORT_TIME_MARGIN = dt.timedelta(days=1)
 _MANIFEST_KEYS = ("bestand", "sha256", "aantal_records", "schema_version")
 # Arrow's JSON reader parses in blocks of this size by default; an object longer than a block
 # fails with a message that contains _STRADDLING.
@@ -143,6 +145,29 @@ def verify_manifest(path: Path, sha256: str) -> dict:
     if not isinstance(manifest["aantal_records"], int) or manifest["aantal_records"] < 0:
         raise FileRejected("manifest's aantal_records is not a whole number")
     return manifest
+
+
+def check_export_time(exported_at: object, now: dt.datetime) -> None:
+    """Refuse an export time that cannot be true: unreadable, or more than a day after `now`.
+
+    A later export wins over the stored row (`warehouse.load`), so an export time in the future
+    would pin the file's rows against every correction that follows. A day's margin allows for a
+    source's clock running ahead and for time zones."""
+    if exported_at is None:
+        return  # optional: without it a delivery neither wins nor loses by time
+    try:
+        parsed = pd.Timestamp(exported_at) if isinstance(exported_at, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or pd.isna(parsed):
+        raise FileRejected("its manifest's export time (geexporteerd_op) is not an ISO 8601 time")
+    if parsed.tzinfo is None:
+        parsed = parsed.tz_localize("UTC")  # as the load reads it
+    if parsed > now + EXPORT_TIME_MARGIN:
+        raise FileRejected(
+            "its manifest's export time (geexporteerd_op) lies more than a day in the future: the source's clock "
+            "or export is wrong; ask for a corrected manifest"
+        )
 
 
 def planned_parts(path: Path, part_bytes: int) -> int:
@@ -240,14 +265,18 @@ def flatten(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def read_police_file(path: Path, sha256: str, max_bytes: int, part_bytes: int = 256 * 2**20) -> PoliceFile:
+def read_police_file(
+    path: Path, sha256: str, max_bytes: int, part_bytes: int = 256 * 2**20, now: dt.datetime | None = None
+) -> PoliceFile:
     """Verify one feed file whose content hash is `sha256`, count its records and find repeated
-    ids; the records themselves are read part by part by `PoliceFile.parts`.
+    ids; the records themselves are read part by part by `PoliceFile.parts`. `now` (default: the
+    clock) is the time against which the export time is checked.
 
     Raises FileRejected when the file must not be loaded at all.
     """
     check_size(path, max_bytes)
     manifest = verify_manifest(path, sha256)
+    check_export_time(manifest.get("geexporteerd_op"), now or dt.datetime.now(dt.UTC))
     count, duplicates, part_count = _count_and_duplicates(path, part_bytes)
     if count != manifest["aantal_records"]:
         raise FileRejected(

@@ -63,6 +63,8 @@ class FileResult:
     rows_quarantined: int | None = None
     reason: str | None = None
     batch_id: str | None = None
+    # Rows the warehouse holds from a later export: a correction older than them is not applied.
+    rows_ignored_older: int | None = None
 
     def for_prefect(self) -> dict:
         """The result without the file's name, for Prefect's artifact."""

@@ -46,6 +46,7 @@ def load(
     source: str = "police",
     snapshot: bool = False,
     quarantined: pd.DataFrame | None = None,
+    exported_at: str | None = None,
 ) -> str:
     """Load the rows as one batch of a new file, with `quarantined` entries (row_number,
     column_name, rule, source_record_id and the offending `value`, sealed here); returns the batch id."""
@@ -55,7 +56,7 @@ def load(
     start_run(engine, run_id)
     batch = BatchRecord(uuid.uuid4().hex, run_id, source, "hand-made.ndjson", uuid.uuid4().hex, utc_now())
     registrations = to_registrations(
-        records, source=source, source_kind="police", key=key, batch_id=batch.batch_id, exported_at=None
+        records, source=source, source_kind="police", key=key, batch_id=batch.batch_id, exported_at=exported_at
     )
     identities = person_identities(
         records, registrations["registration_id"], key=key, key_version=key_version, vault_key=vault_key

@@ -53,6 +53,7 @@ def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
         ingest_batches.c.rows_in,
         ingest_batches.c.rows_loaded,
         ingest_batches.c.rows_quarantined,
+        ingest_batches.c.rows_ignored_older,
         ingest_batches.c.reason,
         ingest_batches.c.run_id,
         ingest_batches.c.file_path,

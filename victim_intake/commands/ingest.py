@@ -15,7 +15,7 @@ from victim_intake.commands.display import Field, plain, print_records
 _SUMMARY_FIELDS = (
     Field("file"), Field("source"), Field("state"),
     Field("rows in", numeric=True), Field("loaded", numeric=True), Field("new", numeric=True),
-    Field("quarantined", numeric=True), Field("reason"),
+    Field("quarantined", numeric=True), Field("ignored, older export", numeric=True), Field("reason"),
 )
 _STATE_STYLES = {"loaded": "green", "failed": "bold red", "skipped": "dim"}
 
@@ -28,7 +28,7 @@ def print_summary(title: str, results) -> None:
             plain(result.source),
             plain(result.state, _STATE_STYLES[result.state]),
             *(plain("" if value is None else f"{value:,}") for value in
-              (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined)),
+              (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined, result.rows_ignored_older)),
             plain(result.reason),
         ]
         for result in results
