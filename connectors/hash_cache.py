@@ -41,7 +41,7 @@ class Stamp:
 
     @classmethod
     def of(cls, path: Path) -> Stamp:
-        status = os.stat(path)
+        status = os.lstat(path)  # of the entry itself: a link is never taken for the file it points to
         return cls(status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 

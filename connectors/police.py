@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from connectors.files import FileRejected, check_size
+from connectors.files import NOT_REGULAR, FileRejected, check_size, open_delivered
+from connectors.inbox import regular_files
 
 SOURCE = "police"
 SUPPORTED_SCHEMA_VERSION = "1"
@@ -56,6 +57,7 @@ READ_SCHEMA = pa.schema(
 _ID_SCHEMA = pa.schema([("registratie_id", _TEXT)])
 BOOLEAN_FIELDS = ("bedenktijd_aangeboden", "aangifte")
 EXPORT_TIME_MARGIN = dt.timedelta(days=1)
+_MAX_MANIFEST_BYTES = 64 * 1024  # a manifest is a few hundred bytes
 _MANIFEST_KEYS = ("bestand", "sha256", "aantal_records", "schema_version")
 # Arrow's JSON reader parses in blocks of this size by default; an object longer than a block
 # fails with a message that contains _STRADDLING.
@@ -110,18 +112,23 @@ def manifest_path(path: Path) -> Path:
 
 
 def discover(folder: Path) -> list[Path]:
-    """Feed files in a folder, oldest name first (names carry the export date)."""
-    if not folder.is_dir():
-        return []
-    return sorted(path for path in folder.iterdir() if path.is_file() and is_feed_file(path))
+    """Feed files in a folder, oldest name first (names carry the export date); regular files in a
+    real folder only (`connectors.inbox`)."""
+    return [path for path in regular_files(folder) if is_feed_file(path)]
 
 
 def _read_manifest(path: Path) -> dict:
-    location = manifest_path(path)
-    if not location.exists():
-        raise FileRejected("its manifest is missing (partial delivery?)")
     try:
-        manifest = json.loads(location.read_text(encoding="utf-8"))
+        with open_delivered(manifest_path(path)) as handle:
+            text = handle.read(_MAX_MANIFEST_BYTES + 1)
+    except FileNotFoundError:
+        raise FileRejected("its manifest is missing (partial delivery?)") from None
+    except FileRejected:
+        raise FileRejected(f"its manifest is {NOT_REGULAR}") from None
+    if len(text) > _MAX_MANIFEST_BYTES:
+        raise FileRejected(f"its manifest is larger than {_MAX_MANIFEST_BYTES // 1024} KB: not a manifest")
+    try:
+        manifest = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise FileRejected("its manifest is not valid JSON") from None
     if not isinstance(manifest, dict):
@@ -175,7 +182,7 @@ def planned_parts(path: Path, part_bytes: int) -> int:
     before it is read; a compressed file's count is known only once it is read (1 is assumed)."""
     if path.name.endswith(".gz"):
         return 1
-    return max(1, -(-path.stat().st_size // part_bytes))
+    return max(1, -(-path.lstat().st_size // part_bytes))
 
 
 def _blocks(path: Path, size: int) -> Iterator[bytes]:
@@ -185,9 +192,9 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
     not 256 and 44): the largest part sets the load's peak memory."""
     compression = "gzip" if path.name.endswith(".gz") else None
     if compression is None:
-        size = -(-path.stat().st_size // planned_parts(path, size))
+        size = -(-path.lstat().st_size // planned_parts(path, size))
     try:
-        with pa.input_stream(str(path), compression=compression) as stream:
+        with open_delivered(path) as handle, pa.input_stream(handle, compression=compression) as stream:
             rest = b""
             while chunk := stream.read(size):
                 data = rest + chunk
@@ -274,7 +281,8 @@ def read_police_file(
 
     Raises FileRejected when the file must not be loaded at all.
     """
-    check_size(path, max_bytes)
+    with open_delivered(path) as handle:
+        check_size(handle, max_bytes)
     manifest = verify_manifest(path, sha256)
     check_export_time(manifest.get("geexporteerd_op"), now or dt.datetime.now(dt.UTC))
     count, duplicates, part_count = _count_and_duplicates(path, part_bytes)

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.files import FileRejected, check_size
+from connectors.files import FileRejected, check_size, open_delivered
+from connectors.inbox import real_folders, regular_files
 from connectors.workbook import read_sheet_rows
 
 _DELIMITERS = (",", ";", "\t", "|")
@@ -129,8 +130,9 @@ def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbe
 
 def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimiter: str, max_bytes: int) -> TextTable:
     """Read a delimited text file; keep only the `wanted` headers (free text is never kept)."""
-    check_size(path, max_bytes)
-    data = path.read_bytes()
+    with open_delivered(path) as handle:
+        check_size(handle, max_bytes)
+        data = handle.read()
     if not data.strip().removeprefix(codecs.BOM_UTF8).strip():
         raise FileRejected("empty file")
     text = _decode(data, encoding)
@@ -161,11 +163,12 @@ def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimite
 
 def read_xlsx_table(path: Path, wanted: Sequence[str], *, sheet: str | None, date_format: str, max_bytes: int) -> TextTable:
     """Read one sheet of a workbook (checked for macros and zip bombs first) as text."""
-    check_size(path, max_bytes)
-    numbered = [
-        (number, cells) for number, cells in read_sheet_rows(path, sheet, date_format)
-        if any(cell is not None and cell.strip() for cell in cells)
-    ]
+    with open_delivered(path) as handle:
+        check_size(handle, max_bytes)
+        numbered = [
+            (number, cells) for number, cells in read_sheet_rows(handle, sheet, date_format)
+            if any(cell is not None and cell.strip() for cell in cells)
+        ]
     if not numbered:
         raise FileRejected("empty workbook sheet")
     header = check_header(numbered[0][1], wanted, None)
@@ -205,12 +208,12 @@ PARTNER_SUFFIXES = (".csv", ".xlsx", ".xlsm")  # .xlsm is found only to be refus
 
 
 def discover_partner_files(inbox: Path, police_folder: str) -> list[tuple[str, Path]]:
-    """(partner id, file) for every partner file under `<inbox>/<partner-id>/`, in name order."""
-    if not inbox.is_dir():
-        return []
-    found = []
-    for folder in sorted(path for path in inbox.iterdir() if path.is_dir() and path.name != police_folder):
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and path.suffix.lower() in PARTNER_SUFFIXES:
-                found.append((folder.name, path))
-    return found
+    """(partner id, file) for every partner file under `<inbox>/<partner-id>/`, in name order;
+    regular files in real folders only (`connectors.inbox`)."""
+    return [
+        (folder.name, path)
+        for folder in real_folders(inbox)
+        if folder.name != police_folder
+        for path in regular_files(folder)
+        if path.suffix.lower() in PARTNER_SUFFIXES
+    ]
