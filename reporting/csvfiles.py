@@ -12,7 +12,7 @@ from reporting.tables import Report
 
 def write_csv_tables(report: Report, language: str, folder: Path) -> list[Path]:
     """Write `<year>_<table>.csv` files into `folder`; returns their paths."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # reports are for the steward's eyes first
     written = []
     for table in report.tables:
         item = grid(report, table, language, plain=True)

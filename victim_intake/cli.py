@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from victim_intake import settings
-from victim_intake.commands.common import console, usage_error, warehouse_engine
+from victim_intake import private_files, settings
+from victim_intake.commands.common import console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, clean, plain, print_records
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.ingest import run
@@ -41,6 +41,17 @@ app.command("purge")(purge)
 keys_app.command("rotate")(keys_rotate)
 app.command("report")(report)
 app.command("run")(run)
+
+
+@app.callback()
+def private_by_default() -> None:
+    """Nightly intake of presumed-victim registrations."""
+    # Before any command creates anything: every file it (or a process it starts) writes is 0600,
+    # every folder 0700. Then one warning about what others can already read under the home.
+    private_files.restrict()
+    warning = private_files.exposure_warning(settings.home(), settings.prefect_home().resolve())
+    if warning:
+        errors.print(Text.assemble(("warning:", "bold yellow"), " ", clean(warning)))
 
 @app.command()
 def demo(

@@ -11,6 +11,7 @@ import typer
 from victim_intake import settings
 from victim_intake.commands.common import EXIT_FAILED_FILES, console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, plain, print_records
+from victim_intake.private_files import make_private_dir
 
 _SUMMARY_FIELDS = (
     Field("file"), Field("source"), Field("state"),
@@ -63,7 +64,7 @@ def check_home_writable() -> None:
     if not writes_home:
         return
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        make_private_dir(home)
         with tempfile.TemporaryFile(dir=home):
             pass
     except OSError as error:

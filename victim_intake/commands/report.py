@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from victim_intake import settings
+from victim_intake.private_files import make_private_dir
 
 
 class Format(StrEnum):
@@ -80,11 +81,11 @@ def report(
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     target = (out or _default_out(year, output)).resolve()
     if output is Format.csv:
-        written = write_csv_tables(built, language.value, target)
+        written = write_csv_tables(built, language.value, make_private_dir(target))
         Console().print(f"Wrote {len(written)} CSV tables to {target}")
     else:
         render = render_html if output is Format.html else render_markdown
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(target.parent)
         target.write_text(render(built, freshness, language.value, top, generated), encoding="utf-8")
         Console().print(f"Wrote {target}")
     if min_cell <= 1:
