@@ -41,7 +41,7 @@ class Stamp:
 
     @classmethod
     def of(cls, path: Path) -> Stamp:
-        status = os.stat(path)
+        status = os.lstat(path)  # of the entry itself: a link is never taken for the file it points to
         return cls(status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
@@ -92,7 +92,7 @@ class HashCache:
         kept = {path: {"stamp": asdict(stamp), "sha256": digest} for path, (stamp, digest) in self.entries.items() if os.path.exists(path)}
         partial = self.store.with_name(f".{self.store.name}.{os.getpid()}")
         try:
-            self.store.parent.mkdir(parents=True, exist_ok=True)
+            self.store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
                 json.dump(kept, handle)
             # Atomic: two runs at once each write a whole file, the last one wins.

@@ -7,18 +7,21 @@ schema, so it is dropped by the parser and never reaches memory as a column.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from connectors.files import FileRejected, check_size
+from connectors.files import NOT_REGULAR, FileRejected, check_size, open_delivered
+from connectors.inbox import regular_files
 
 SOURCE = "police"
 SUPPORTED_SCHEMA_VERSION = "1"
@@ -53,7 +56,14 @@ READ_SCHEMA = pa.schema(
 )
 _ID_SCHEMA = pa.schema([("registratie_id", _TEXT)])
 BOOLEAN_FIELDS = ("bedenktijd_aangeboden", "aangifte")
+EXPORT_TIME_MARGIN = dt.timedelta(days=1)
+_MAX_MANIFEST_BYTES = 64 * 1024  # a manifest is a few hundred bytes
 _MANIFEST_KEYS = ("bestand", "sha256", "aantal_records", "schema_version")
+# Arrow's JSON reader parses in blocks of this size by default; an object longer than a block
+# fails with a message that contains _STRADDLING.
+_DEFAULT_BLOCK_BYTES = pajson.ReadOptions().block_size
+_STRADDLING = "straddling object"
+_SCAN_BYTES = 64 * 2**20
 _WRONG_TYPE = re.compile(r"Column\((/[\w/]*)\) changed from (\w+) to (\w+)")
 
 
@@ -102,18 +112,23 @@ def manifest_path(path: Path) -> Path:
 
 
 def discover(folder: Path) -> list[Path]:
-    """Feed files in a folder, oldest name first (names carry the export date)."""
-    if not folder.is_dir():
-        return []
-    return sorted(path for path in folder.iterdir() if path.is_file() and is_feed_file(path))
+    """Feed files in a folder, oldest name first (names carry the export date); regular files in a
+    real folder only (`connectors.inbox`)."""
+    return [path for path in regular_files(folder) if is_feed_file(path)]
 
 
 def _read_manifest(path: Path) -> dict:
-    location = manifest_path(path)
-    if not location.exists():
-        raise FileRejected("its manifest is missing (partial delivery?)")
     try:
-        manifest = json.loads(location.read_text(encoding="utf-8"))
+        with open_delivered(manifest_path(path)) as handle:
+            text = handle.read(_MAX_MANIFEST_BYTES + 1)
+    except FileNotFoundError:
+        raise FileRejected("its manifest is missing (partial delivery?)") from None
+    except FileRejected:
+        raise FileRejected(f"its manifest is {NOT_REGULAR}") from None
+    if len(text) > _MAX_MANIFEST_BYTES:
+        raise FileRejected(f"its manifest is larger than {_MAX_MANIFEST_BYTES // 1024} KB: not a manifest")
+    try:
+        manifest = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise FileRejected("its manifest is not valid JSON") from None
     if not isinstance(manifest, dict):
@@ -139,12 +154,35 @@ def verify_manifest(path: Path, sha256: str) -> dict:
     return manifest
 
 
+def check_export_time(exported_at: object, now: dt.datetime) -> None:
+    """Refuse an export time that cannot be true: unreadable, or more than a day after `now`.
+
+    A later export wins over the stored row (`warehouse.load`), so an export time in the future
+    would pin the file's rows against every correction that follows. A day's margin allows for a
+    source's clock running ahead and for time zones."""
+    if exported_at is None:
+        return  # optional: without it a delivery neither wins nor loses by time
+    try:
+        parsed = pd.Timestamp(exported_at) if isinstance(exported_at, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or pd.isna(parsed):
+        raise FileRejected("its manifest's export time (geexporteerd_op) is not an ISO 8601 time")
+    if parsed.tzinfo is None:
+        parsed = parsed.tz_localize("UTC")  # as the load reads it
+    if parsed > now + EXPORT_TIME_MARGIN:
+        raise FileRejected(
+            "its manifest's export time (geexporteerd_op) lies more than a day in the future: the source's clock "
+            "or export is wrong; ask for a corrected manifest"
+        )
+
+
 def planned_parts(path: Path, part_bytes: int) -> int:
     """How many parts of at most `part_bytes` an uncompressed file is cut into, known from its size
     before it is read; a compressed file's count is known only once it is read (1 is assumed)."""
     if path.name.endswith(".gz"):
         return 1
-    return max(1, -(-path.stat().st_size // part_bytes))
+    return max(1, -(-path.lstat().st_size // part_bytes))
 
 
 def _blocks(path: Path, size: int) -> Iterator[bytes]:
@@ -154,9 +192,9 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
     not 256 and 44): the largest part sets the load's peak memory."""
     compression = "gzip" if path.name.endswith(".gz") else None
     if compression is None:
-        size = -(-path.stat().st_size // planned_parts(path, size))
+        size = -(-path.lstat().st_size // planned_parts(path, size))
     try:
-        with pa.input_stream(str(path), compression=compression) as stream:
+        with open_delivered(path) as handle, pa.input_stream(handle, compression=compression) as stream:
             rest = b""
             while chunk := stream.read(size):
                 data = rest + chunk
@@ -170,10 +208,34 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
         raise FileRejected("not valid NDJSON (the file is truncated or its compression is damaged)") from None
 
 
+def _longest_line(block: bytes) -> int:
+    """Bytes in the block's longest line (its line break included), found a slice at a time so
+    that the search needs little memory beside the block."""
+    data = np.frombuffer(block, dtype=np.uint8)
+    longest, line_start = 0, 0
+    for start in range(0, len(data), _SCAN_BYTES):
+        breaks = np.flatnonzero(data[start : start + _SCAN_BYTES] == 0x0A) + start
+        if len(breaks):
+            longest = max(longest, int(np.diff(breaks, prepend=line_start - 1).max()))
+            line_start = int(breaks[-1]) + 1
+    return max(longest, len(data) - line_start)
+
+
 def _parse(block: bytes, schema: pa.Schema) -> pa.Table:
+    """The block's records, as far as `schema` reaches.
+
+    Arrow parses in blocks of 1 MiB (in parallel), and a line longer than that (a free text of
+    megabytes, which is never read) would make it fail. Such a block is parsed again in blocks that
+    hold its longest line: still vectorised, and never more memory than the block itself."""
     options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     try:
-        return pajson.read_json(pa.BufferReader(block), parse_options=options)
+        try:
+            return pajson.read_json(pa.BufferReader(block), parse_options=options)
+        except pa.ArrowInvalid as error:
+            if _STRADDLING not in str(error):
+                raise
+        read_options = pajson.ReadOptions(block_size=max(_longest_line(block) + 1, _DEFAULT_BLOCK_BYTES))
+        return pajson.read_json(pa.BufferReader(block), read_options=read_options, parse_options=options)
     except (pa.ArrowInvalid, OSError) as error:
         # Arrow's own message may quote input; build ours from the structure of the error only.
         wrong_type = _WRONG_TYPE.search(str(error))
@@ -210,14 +272,19 @@ def flatten(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def read_police_file(path: Path, sha256: str, max_bytes: int, part_bytes: int = 256 * 2**20) -> PoliceFile:
+def read_police_file(
+    path: Path, sha256: str, max_bytes: int, part_bytes: int = 256 * 2**20, now: dt.datetime | None = None
+) -> PoliceFile:
     """Verify one feed file whose content hash is `sha256`, count its records and find repeated
-    ids; the records themselves are read part by part by `PoliceFile.parts`.
+    ids; the records themselves are read part by part by `PoliceFile.parts`. `now` (default: the
+    clock) is the time against which the export time is checked.
 
     Raises FileRejected when the file must not be loaded at all.
     """
-    check_size(path, max_bytes)
+    with open_delivered(path) as handle:
+        check_size(handle, max_bytes)
     manifest = verify_manifest(path, sha256)
+    check_export_time(manifest.get("geexporteerd_op"), now or dt.datetime.now(dt.UTC))
     count, duplicates, part_count = _count_and_duplicates(path, part_bytes)
     if count != manifest["aantal_records"]:
         raise FileRejected(

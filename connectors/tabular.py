@@ -21,10 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from connectors.files import FileRejected, check_size
+from connectors.files import FileRejected, check_size, open_delivered
+from connectors.inbox import real_folders, regular_files
 from connectors.workbook import read_sheet_rows
 
 _DELIMITERS = (",", ";", "\t", "|")
+# Longest cell accepted in a column that is read (Python's csv module's own default limit). A cell
+# of a column that is never read may be longer: it is not kept, and must not cost the file.
+FIELD_LIMIT = 131_072
 # A two-byte UTF-8 sequence (Latin letters with diacritics): in a file declared as a single-byte
 # Windows code page it means the file is UTF-8, or a mix of both.
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
@@ -113,6 +117,12 @@ def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbe
     columns = {}
     for name in wanted:
         column = pd.Series(list(map(itemgetter(header.index(name)), rows)), dtype="str").str.strip()
+        too_long = np.flatnonzero(column.str.len().gt(FIELD_LIMIT).to_numpy())
+        if len(too_long):
+            raise FileRejected(
+                f"not readable as CSV from line {row_numbers[too_long[0]]}: a field is too long "
+                f"(over {FIELD_LIMIT:,} characters in column {name})"
+            )
         columns[name] = column.where(column.ne(""), None)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
     return TextTable(frame, np.asarray(row_numbers, dtype=np.int64), ragged)
@@ -120,11 +130,15 @@ def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbe
 
 def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimiter: str, max_bytes: int) -> TextTable:
     """Read a delimited text file; keep only the `wanted` headers (free text is never kept)."""
-    check_size(path, max_bytes)
-    data = path.read_bytes()
+    with open_delivered(path) as handle:
+        check_size(handle, max_bytes)
+        data = handle.read()
     if not data.strip().removeprefix(codecs.BOM_UTF8).strip():
         raise FileRejected("empty file")
     text = _decode(data, encoding)
+    # No field can be longer than the text; the limit that counts is FIELD_LIMIT, on the columns that
+    # are read (`_frame`). The csv module's limit is global to the process: it only ever grows.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[list[str]] = []
     starts: list[int] = []
@@ -136,9 +150,8 @@ def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimite
                 if "".join(record).strip():  # blank lines and rows of empty fields are no records
                     rows.append(record)
                     starts.append(start)
-    except csv.Error as error:
-        problem = "a field is too long" if "field larger" in str(error) else "unbalanced or stray quotes"
-        raise FileRejected(f"not readable as CSV from line {previous_line + 1}: {problem}") from None
+    except csv.Error:
+        raise FileRejected(f"not readable as CSV from line {previous_line + 1}: unbalanced or stray quotes") from None
     if not rows:
         raise FileRejected("empty file (only blank lines or empty fields)")
     header = check_header(rows[0], wanted, delimiter)
@@ -150,11 +163,12 @@ def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimite
 
 def read_xlsx_table(path: Path, wanted: Sequence[str], *, sheet: str | None, date_format: str, max_bytes: int) -> TextTable:
     """Read one sheet of a workbook (checked for macros and zip bombs first) as text."""
-    check_size(path, max_bytes)
-    numbered = [
-        (number, cells) for number, cells in read_sheet_rows(path, sheet, date_format)
-        if any(cell is not None and cell.strip() for cell in cells)
-    ]
+    with open_delivered(path) as handle:
+        check_size(handle, max_bytes)
+        numbered = [
+            (number, cells) for number, cells in read_sheet_rows(handle, sheet, date_format)
+            if any(cell is not None and cell.strip() for cell in cells)
+        ]
     if not numbered:
         raise FileRejected("empty workbook sheet")
     header = check_header(numbered[0][1], wanted, None)
@@ -194,12 +208,12 @@ PARTNER_SUFFIXES = (".csv", ".xlsx", ".xlsm")  # .xlsm is found only to be refus
 
 
 def discover_partner_files(inbox: Path, police_folder: str) -> list[tuple[str, Path]]:
-    """(partner id, file) for every partner file under `<inbox>/<partner-id>/`, in name order."""
-    if not inbox.is_dir():
-        return []
-    found = []
-    for folder in sorted(path for path in inbox.iterdir() if path.is_dir() and path.name != police_folder):
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and path.suffix.lower() in PARTNER_SUFFIXES:
-                found.append((folder.name, path))
-    return found
+    """(partner id, file) for every partner file under `<inbox>/<partner-id>/`, in name order;
+    regular files in real folders only (`connectors.inbox`)."""
+    return [
+        (folder.name, path)
+        for folder in real_folders(inbox)
+        if folder.name != police_folder
+        for path in regular_files(folder)
+        if path.suffix.lower() in PARTNER_SUFFIXES
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from pathlib import Path
+from typing import BinaryIO
 
 from connectors.files import FileRejected
 
@@ -25,12 +25,12 @@ _DTD_MARKERS = tuple(
 )
 
 
-def check_container(path: Path) -> None:
+def check_container(workbook: BinaryIO) -> None:
     """Refuse non-zip files, macro-enabled workbooks, zip bombs and XML with a DTD."""
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(workbook):
         raise FileRejected("not an XLSX workbook (no zip container)")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(workbook) as archive:
             members = archive.infolist()
             _check_members(members)
             _check_prologs(archive, members)
@@ -76,13 +76,14 @@ def _text(value: object, date_format: str) -> str | None:
     return str(value)
 
 
-def read_sheet_rows(path: Path, sheet: str | None, date_format: str) -> list[tuple[int, list[str | None]]]:
-    """(row number, cells as text) of every row of `sheet` (default the first)."""
+def read_sheet_rows(workbook_file: BinaryIO, sheet: str | None, date_format: str) -> list[tuple[int, list[str | None]]]:
+    """(row number, cells as text) of every row of `sheet` (default the first) of an opened workbook."""
     from python_calamine import CalamineWorkbook
 
-    check_container(path)
+    check_container(workbook_file)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook_file.seek(0)
+        workbook = CalamineWorkbook.from_filelike(workbook_file)
         if sheet is not None and sheet not in workbook.sheet_names:
             raise FileRejected(f"workbook has no sheet named {sheet!r}")
         worksheet = workbook.get_sheet_by_name(sheet) if sheet is not None else workbook.get_sheet_by_index(0)

@@ -16,7 +16,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
-from connectors.files import sha256_of
+from connectors.files import FileRejected, sha256_of
 from flows.errors import value_free_errors
 from flows.key_blocks import load_key_blocks
 from flows.nightly import Delivery, FileResult, check_keys_task, close_run, ingest, prepare_warehouse_task
@@ -34,7 +34,11 @@ def not_to_load(delivery: Delivery) -> FileResult | None:
     """Why this delivery is skipped (loaded meanwhile, or changed since it was found), or None."""
     name = Path(delivery.path).name
     with value_free_errors("check file"):
-        if sha256_of(Path(delivery.path)) != delivery.sha256:
+        try:
+            current = sha256_of(Path(delivery.path))
+        except FileRejected:
+            return None  # no longer a regular file: the load refuses it and records why
+        if current != delivery.sha256:
             # The ledger must name the content that was loaded: the next run finds the new content.
             return FileResult(name, delivery.source, "skipped", reason="content changed since it was found; the next run loads it")
         if loaded_hashes(shared_engine(settings.database_url()), [delivery.sha256]):

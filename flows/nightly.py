@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from connectors import police
 from connectors.hash_cache import HashCache
+from connectors.inbox import refused_entries
 from connectors.tabular import discover_partner_files
 from flows.ahead import part_supply
 from flows.errors import value_free_errors
@@ -63,6 +64,8 @@ class FileResult:
     rows_quarantined: int | None = None
     reason: str | None = None
     batch_id: str | None = None
+    # Rows the warehouse holds from a later export: a correction older than them is not applied.
+    rows_ignored_older: int | None = None
 
     def for_prefect(self) -> dict:
         """The result without the file's name, for Prefect's artifact."""
@@ -104,9 +107,14 @@ def check_keys_task() -> None:
 
 @task(name="discover_deliveries", cache_policy=NO_CACHE, persist_result=False)
 def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
-    """New files in the inbox, and the ones skipped because their content is already loaded."""
+    """New files in the inbox; the ones skipped because their content is already loaded, and the
+    entries refused because they are no regular files in real folders (links, FIFOs, devices)."""
     crash_point("discover")
     with value_free_errors("discover"):
+        refused = [
+            FileResult(entry.name, entry.folder or "(inbox)", "failed", reason=f"refused: {entry.reason}")
+            for entry in refused_entries(Path(inbox))
+        ]
         engine = shared_engine(settings.database_url())
         hashes = HashCache(settings.hash_cache_file())
         # Only a file whose content is loaded is taken from memory; any other is hashed from its
@@ -117,18 +125,18 @@ def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
         hashes.save()
         done = loaded_hashes(engine, (delivery.sha256 for delivery in found))
     new: list[Delivery] = []
-    skipped: list[FileResult] = []
+    others: list[FileResult] = refused
     seen: set[str] = set()
     for delivery in found:
         name = Path(delivery.path).name
         if delivery.sha256 in done:
-            skipped.append(FileResult(name, delivery.source, "skipped", reason="already loaded"))
+            others.append(FileResult(name, delivery.source, "skipped", reason="already loaded"))
         elif delivery.sha256 in seen:
-            skipped.append(FileResult(name, delivery.source, "skipped", reason="same content as another file in this run"))
+            others.append(FileResult(name, delivery.source, "skipped", reason="same content as another file in this run"))
         else:
             seen.add(delivery.sha256)
             new.append(delivery)
-    return new, skipped
+    return new, others
 
 
 def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, batch_id: str | None = None) -> FileResult:

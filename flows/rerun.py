@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import State
 
-from connectors.files import sha256_of
+from connectors.files import FileRejected, sha256_of
 from flows.errors import value_free_errors
 from flows.nightly import Delivery, FileResult, ingest_deliveries, prepare_warehouse_task
 from victim_intake import settings
@@ -31,13 +31,19 @@ def find_rerun_files(batch_id: str | None) -> tuple[list[Delivery], list[FileRes
         refs: list[BatchRef] = find_batches(engine, batch_id) if batch_id else outstanding_failures(engine)
         new: list[Delivery] = []
         others: list[FileResult] = []
-        present = [ref for ref in refs if ref.file_path and Path(ref.file_path).is_file()]
+        current: dict[str, str] = {}
         for ref in refs:
-            if ref not in present:
+            try:
+                if not ref.file_path:
+                    raise FileNotFoundError
+                current[ref.batch_id] = sha256_of(Path(ref.file_path))
+            except FileNotFoundError:
                 where = ref.file_path or "an unrecorded path"
                 reason = f"file no longer at {where}: put it back (or deliver it to the inbox) and rerun"
                 others.append(FileResult(ref.file_name, ref.source, "failed", reason=reason))
-        current = {ref.batch_id: sha256_of(Path(ref.file_path)) for ref in present}
+            except FileRejected as error:  # a link or special file where the delivery was
+                others.append(FileResult(ref.file_name, ref.source, "failed", reason=f"refused: {error}"))
+        present = [ref for ref in refs if ref.batch_id in current]
         done = loaded_hashes(engine, current.values())
         for ref in present:
             if current[ref.batch_id] in done:

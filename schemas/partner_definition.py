@@ -83,6 +83,19 @@ def _check_date_format(path: Path, date_format: object) -> None:
     _require(parsed == _PROBE_DATE, path, "date_format", f"{date_format!r} does not read back a full date (needs day, month and year)")
 
 
+def _check_encoding(path: Path, encoding: object) -> str:
+    """The canonical name of a text encoding; refuses unknown codecs and the bytes-to-bytes or
+    text-to-text ones (`hex`, `base64`, `rot13`), which Python knows but cannot decode a file with."""
+    _require(isinstance(encoding, str) and encoding.strip() != "", path, "encoding", "must name a text encoding such as utf-8 or cp1252")
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        raise DefinitionError(path, "encoding", f"unknown encoding {encoding!r}") from None
+    # Codecs such as hex_codec mark themselves as no text encoding; str.decode refuses them too.
+    _require(getattr(codec, "_is_text_encoding", True), path, "encoding", f"{encoding!r} is not a text encoding (use e.g. utf-8 or cp1252)")
+    return codec.name
+
+
 def _check_columns(path: Path, columns: object, layout: str | None) -> dict[str, str]:
     _require(isinstance(columns, dict) and bool(columns), path, "columns", "must map canonical fields to headers")
     for name, header in columns.items():
@@ -133,11 +146,7 @@ def parse_definition(path: Path, document: object) -> PartnerDefinition:
     _require(document.get("source") in SOURCE_KINDS, path, "source", f"must be one of {', '.join(SOURCE_KINDS)}")
     file_format = document.get("format", "csv")
     _require(file_format in FORMATS, path, "format", f"must be one of {', '.join(FORMATS)}")
-    encoding = document.get("encoding", "utf-8")
-    try:
-        codecs.lookup(str(encoding))
-    except LookupError:
-        raise DefinitionError(path, "encoding", f"unknown encoding {encoding!r}") from None
+    encoding = _check_encoding(path, document.get("encoding", "utf-8"))
     delimiter = document.get("delimiter", ",")
     _require(isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\"\r\n", path, "delimiter", "must be one character")
     date_format = document.get("date_format", "%Y-%m-%d")
@@ -156,7 +165,7 @@ def parse_definition(path: Path, document: object) -> PartnerDefinition:
         format=file_format,
         columns=columns,
         values=_check_values(path, document.get("values"), columns),
-        encoding=codecs.lookup(str(encoding)).name,
+        encoding=encoding,
         delimiter=delimiter,
         sheet=sheet,
         date_format=date_format,

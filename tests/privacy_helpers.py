@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 
 from pseudonyms.person_identities import person_identities
 from pseudonyms.pseudonymise import to_registrations
+from pseudonyms.quarantine_seal import seal_values
 from schemas.canonical import RECORD_FIELDS
 from warehouse.database import create_tables
 from warehouse.ledger import BatchRecord, start_run, utc_now
@@ -44,21 +45,28 @@ def load(
     key_version: int = 1,
     source: str = "police",
     snapshot: bool = False,
+    quarantined: pd.DataFrame | None = None,
+    exported_at: str | None = None,
 ) -> str:
-    """Load the rows as one batch of a new file; returns the batch id."""
+    """Load the rows as one batch of a new file, with `quarantined` entries (row_number,
+    column_name, rule, source_record_id and the offending `value`, sealed here); returns the batch id."""
     create_tables(engine)
     records = canonical(rows)
     run_id = uuid.uuid4().hex
     start_run(engine, run_id)
     batch = BatchRecord(uuid.uuid4().hex, run_id, source, "hand-made.ndjson", uuid.uuid4().hex, utc_now())
     registrations = to_registrations(
-        records, source=source, source_kind="police", key=key, batch_id=batch.batch_id, exported_at=None
+        records, source=source, source_kind="police", key=key, batch_id=batch.batch_id, exported_at=exported_at
     )
     identities = person_identities(
         records, registrations["registration_id"], key=key, key_version=key_version, vault_key=vault_key
     )
-    no_quarantine = pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"])
-    load_batch(engine, batch, registrations, no_quarantine, len(rows), identities=identities, replace_source=source if snapshot else None)
+    if quarantined is None:
+        entries = pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"])
+    else:
+        entries = seal_values(quarantined, batch.batch_id, vault_key)
+    rows_in = len(rows) + (quarantined["row_number"].nunique() if quarantined is not None else 0)
+    load_batch(engine, batch, registrations, entries, rows_in, identities=identities, replace_source=source if snapshot else None)
     return batch.batch_id
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import socket
+import stat
 import subprocess
 import time
 import urllib.request
@@ -59,10 +60,12 @@ def _warehouse(home: Path) -> tuple[int, int, list[str]]:
     return files, loaded, runs
 
 
-def _prefect(*arguments: str, environment: dict[str, str]) -> str:
-    result = subprocess.run(
-        [PREFECT, *arguments], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
-    )
+def _prefect(*arguments: str, environment: dict[str, str], umask: str | None = None) -> str:
+    """`prefect ARGUMENTS`, from a shell with the given umask when one is given."""
+    command = [PREFECT, *arguments]
+    if umask is not None:
+        command = ["sh", "-c", f'umask {umask}; exec "$@"', "sh", *command]
+    result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"prefect {' '.join(arguments)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -100,14 +103,15 @@ def test_nightly_ingest_runs_through_a_server_and_a_process_worker(tmp_path, pse
         _prefect("deploy", "--all", "--no-prompt", environment=environment)
         started = _prefect("deployment", "run", "nightly-ingest/nightly-ingest", environment=environment)
         flow_run_id = re.search(r"UUID: ([0-9a-f-]{36})", started).group(1)
-        _prefect("worker", "start", "--pool", pool, "--run-once", environment=environment)
+        # A worker whose umask lets everyone read what it creates: the flow run makes its own private.
+        _prefect("worker", "start", "--pool", pool, "--run-once", environment=environment, umask="022")
         assert _flow_run_state(flow_run_id, environment) == "FAILED"
         files_before_fix, _, runs = _warehouse(home)
         assert runs == ["failed"]
 
         manifest.write_text(good_manifest, encoding="utf-8")
         _prefect("flow-run", "retry", flow_run_id, environment=environment)
-        _prefect("worker", "start", "--pool", pool, "--run-once", environment=environment)
+        _prefect("worker", "start", "--pool", pool, "--run-once", environment=environment, umask="022")
         assert _flow_run_state(flow_run_id, environment) == "COMPLETED"
     finally:
         server.terminate()
@@ -115,3 +119,6 @@ def test_nightly_ingest_runs_through_a_server_and_a_process_worker(tmp_path, pse
     registrations = expected_from_truth(summary.truth_path).registrations
     # The retried flow run kept its id: one run, now completed; each file loaded once.
     assert _warehouse(home) == (files_before_fix + 1, registrations, ["completed"])
+    # The warehouse the worker's flow runs created (vault tables included) is readable by its user only.
+    written = [path for path in home.glob("warehouse.sqlite*")] + [home / "file-hashes.json"]
+    assert {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in written} == {path.name: "0o600" for path in written}

@@ -98,6 +98,11 @@ def test_hostile_inbox_fails_only_the_broken_files(tmp_path: Path, isolated_sett
     formula_batch = batches["formula_cells.csv"]["batch_id"]
     code, plain = run_cli("quarantine", "show", formula_batch)
     assert code == 0 and "no_formula" in plain and "H-2" in plain and "HYPERLINK" not in plain
-    code, opened = run_cli("quarantine", "show", formula_batch, "--values")
+    code, refused = run_cli("quarantine", "show", formula_batch, "--values")
+    assert code == 2 and "--reason" in refused
+    code, opened = run_cli("quarantine", "show", formula_batch, "--values", "--reason", "partner asked why rows were held back, ticket 2025-88")
     assert code == 0 and '=HYPERLINK("http://example.invalid")' in opened
-    assert find_in_bytes(OFFENDING, {"console": (output + plain).encode()}) == []
+    assert find_in_bytes(OFFENDING, {"console": (output + plain + refused).encode()}) == []
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT action, detail FROM privacy_audit")).one()[0] == "open_quarantine"
+    engine.dispose()

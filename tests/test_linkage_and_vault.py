@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import pwd
 import secrets
 import sqlite3
 
@@ -341,8 +343,9 @@ def test_reveal_command_prints_after_auditing_and_refuses_bad_usage(isolated_set
     monkeypatch.delenv("VICTIM_INTAKE_VAULT_KEY")
     assert runner.invoke(app, ["reveal", "--person", person, "--reason", "court order 2025/17 art. 9"]).exit_code == 2
     with engine.connect() as connection:
-        audits = connection.execute(text("SELECT actor, action, reason FROM privacy_audit")).all()
-    assert audits == [("steward-jansen", "reveal", "court order 2025/17 art. 9")]
+        audits = connection.execute(text("SELECT actor, claimed_actor, action, reason FROM privacy_audit")).all()
+    # The operating-system user, and apart from it the name VICTIM_INTAKE_ACTOR claims.
+    assert audits == [(pwd.getpwuid(os.getuid()).pw_name, "steward-jansen", "reveal", "court order 2025/17 art. 9")]
     engine.dispose()
 
 

@@ -175,3 +175,19 @@ def test_the_analyst_role_reads_registrations_and_nothing_else(tmp_path) -> None
         with admin.connect() as connection:
             connection.execute(sa.text(f"DROP ROLE IF EXISTS {analyst}"))
         admin.dispose()
+
+
+def test_audit_rows_written_before_keep_their_name_as_a_claim(engine) -> None:
+    # Before 0009 `actor` held VICTIM_INTAKE_ACTOR or the login name from the environment: a claim.
+    migrate.upgrade(engine, "0006")
+    audit_table = "vault.privacy_audit" if engine.dialect.name == "postgresql" else "privacy_audit"
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(f"INSERT INTO {audit_table} (at, actor, action, reason, detail) VALUES (:t, 'steward-jansen', 'erase', NULL, '1')"),
+            {"t": dt.datetime(2026, 3, 1, tzinfo=dt.UTC)},
+        )
+    create_tables(engine)
+    with engine.connect() as connection:
+        moved = connection.execute(sa.text(f"SELECT actor, claimed_actor, action FROM {audit_table}")).one()
+    assert tuple(moved) == ("(not recorded)", "steward-jansen", "erase")
+    assert differences(engine) == []

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from victim_intake import settings
-from victim_intake.commands.common import console, usage_error, warehouse_engine
+from victim_intake import private_files, settings
+from victim_intake.commands.common import console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, clean, plain, print_records
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.ingest import run
@@ -41,6 +41,17 @@ app.command("purge")(purge)
 keys_app.command("rotate")(keys_rotate)
 app.command("report")(report)
 app.command("run")(run)
+
+
+@app.callback()
+def private_by_default() -> None:
+    """Nightly intake of presumed-victim registrations."""
+    # Before any command creates anything: every file it (or a process it starts) writes is 0600,
+    # every folder 0700. Then one warning about what others can already read under the home.
+    private_files.restrict()
+    warning = private_files.exposure_warning(settings.home(), settings.prefect_home().resolve())
+    if warning:
+        errors.print(Text.assemble(("warning:", "bold yellow"), " ", clean(warning)))
 
 @app.command()
 def demo(
@@ -144,21 +155,30 @@ def quarantine_list() -> None:
 @quarantine_app.command("show")
 def quarantine_show(
     batch_id: Annotated[str, typer.Argument(help="Batch id (or its first characters).")],
-    values: Annotated[bool, typer.Option("--values", help="Also open and show the offending values (personal data; needs the vault key).")] = False,
+    values: Annotated[
+        bool, typer.Option("--values", help="Also open and show the offending values (personal data; needs the vault key and --reason; audited).")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="With --values: lawful purpose and case reference; never names or numbers of a person.")
+    ] = None,
 ) -> None:
     """Every quarantined row of one batch: row number, column, rule and the source's record id."""
     from warehouse.database import create_tables
     from warehouse.steward import quarantine_entries
 
+    if values:
+        from victim_intake.commands.quarantine_values import print_values
+
+        if reason is None:
+            raise usage_error("--values opens personal data: state the lawful purpose with --reason (the opening is audited)")
+        print_values(console, batch_id, reason)
+        return
+    if reason is not None:
+        raise usage_error("--reason goes with --values")
     create_tables(warehouse_engine())
     entries = quarantine_entries(warehouse_engine(), batch_id)
     if not entries:
         raise usage_error(f"no quarantined rows for batch {batch_id!r} (see `victim-intake quarantine list`)")
-    if values:
-        from victim_intake.commands.quarantine_values import print_values
-
-        print_values(console, entries, batch_id)
-        return
     fields = (Field("file"), Field("row", numeric=True), Field("column"), Field("rule"), Field("source record id"))
     rows = [
         [plain(entry["file_name"]), plain(entry["row_number"]), plain(entry["column_name"]), plain(entry["rule"]), plain(entry["source_record_id"])]

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from victim_intake import settings
+from victim_intake.private_files import make_private_dir
 
 # Offline machines: no telemetry; a cold ephemeral server may need longer than Prefect's default.
 _EMBEDDED_DEFAULTS = {
@@ -21,6 +22,6 @@ _EMBEDDED_DEFAULTS = {
 def configure() -> None:
     """Point Prefect at the project's home folder unless the operator configured it already."""
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home()))
-    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
+    make_private_dir(Path(os.environ["PREFECT_HOME"]).expanduser())
     for name, value in _EMBEDDED_DEFAULTS.items():
         os.environ.setdefault(name, value)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 if TYPE_CHECKING:
-    from prefect.server.api.server import SubprocessASGIServer
+    from victim_intake.watched_server import WatchedServer
 
 
 # How long a command waits, at most, for the temporary server to record its flow run's task runs;
@@ -40,13 +40,15 @@ class EarlyServer:
         # Imported here, not in the thread: the thread would share the interpreter with the
         # command's own imports and start the server process a second later.
         from prefect.logging.configuration import ensure_logging_setup
-        from prefect.server.api.server import SubprocessASGIServer
+
+        from victim_intake.watched_server import WatchedServer
 
         # Prefect's log handlers, so that the start is reported as when a flow run starts it.
         ensure_logging_setup()
 
-        # The instance the flow run's client asks for: it finds the server running.
-        server = SubprocessASGIServer()
+        # The instance the flow run's client asks for: it finds the server running. Its process
+        # ends with this one, however this one ends (`victim_intake.server_watchdog`).
+        server = WatchedServer()
         # Prefect keeps its settings in context variables: the thread must see the caller's. Not a
         # daemon: a command that stops early waits for the start, so that Prefect's exit handler
         # stops the server rather than leaving a process half started.
@@ -54,7 +56,7 @@ class EarlyServer:
         self._thread = threading.Thread(target=context.run, args=(self._start, server), name="prefect-server")
         self._thread.start()
 
-    def _start(self, server: SubprocessASGIServer) -> None:
+    def _start(self, server: WatchedServer) -> None:
         try:
             server.start()
         except BaseException as error:  # noqa: BLE001 - raised again by ready(), in the caller's thread

@@ -71,11 +71,13 @@ def copy_rows(connection: Connection, table_name: str, frame: pd.DataFrame) -> N
             copy.write(_csv_bytes(frame))
 
 
-def execute_rows(connection: Connection, statement: str, frame: pd.DataFrame) -> None:
-    """SQLite: run `statement` (with one `?` per column) for every row, in one executemany."""
+def execute_rows(connection: Connection, statement: str, frame: pd.DataFrame) -> int:
+    """SQLite: run `statement` (with one `?` per column) for every row, in one executemany;
+    returns how many rows it changed (inserted or updated)."""
     cursor = connection.connection.driver_connection.cursor()
     try:
         cursor.executemany(statement, _python_rows(frame))
+        return cursor.rowcount
     finally:
         cursor.close()
 

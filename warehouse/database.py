@@ -42,7 +42,8 @@ def make_engine(url: str) -> Engine:
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Private: the file holds the vault tables (umask 077 makes the file itself 0600).
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
         # SQLite has no schemas: the vault tables live in the main file under their own names.

@@ -80,7 +80,10 @@ def latest_batch(engine: Engine, run_id: str, file_sha256: str):
     columns = ingest_batches.c
     with engine.connect() as connection:
         return connection.execute(
-            select(columns.batch_id, columns.state, columns.rows_in, columns.rows_loaded, columns.rows_quarantined, columns.reason)
+            select(
+                columns.batch_id, columns.state, columns.rows_in, columns.rows_loaded, columns.rows_quarantined,
+                columns.rows_ignored_older, columns.reason,
+            )
             .where(columns.run_id == run_id, columns.file_sha256 == file_sha256)
             .order_by(columns.finished_at.desc())
             .limit(1)

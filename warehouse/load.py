@@ -44,6 +44,17 @@ class LoadOutcome:
     rows_loaded: int
     rows_new: int
     rows_quarantined: int
+    # Rows not applied: the warehouse holds them from a later export (a correction older than it).
+    rows_ignored_older: int = 0
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What one upsert did: rows new to the warehouse, and rows left as they were because the
+    stored row came from a later export."""
+
+    new: int
+    ignored_older: int
 
 
 _UPSERT = (
@@ -55,20 +66,21 @@ _UPSERT = (
 )
 
 
-def _upsert_postgresql(connection: Connection, registrations: pd.DataFrame) -> int:
-    """COPY into a staging table, then one merge; returns how many rows were new."""
+def _upsert_postgresql(connection: Connection, registrations: pd.DataFrame) -> Upserted:
+    """COPY into a staging table, then one merge."""
     columns = ", ".join(_COLUMNS)
     connection.execute(text(f"CREATE TEMPORARY TABLE {_STAGE} (LIKE registrations) ON COMMIT DROP"))
     copy_rows(connection, _STAGE, registrations[_COLUMNS])
     existing = connection.execute(
         text(f"SELECT count(*) FROM {_STAGE} s JOIN registrations r ON r.registration_id = s.registration_id")
     ).scalar_one()
-    connection.execute(text(f"INSERT INTO registrations ({columns}) SELECT {columns} FROM {_STAGE} {_UPSERT}"))
+    # Rows inserted plus rows updated; the rest met a stored row from a later export.
+    changed = connection.execute(text(f"INSERT INTO registrations ({columns}) SELECT {columns} FROM {_STAGE} {_UPSERT}")).rowcount
     drop_temporary_table(connection, _STAGE)
-    return len(registrations) - existing
+    return Upserted(len(registrations) - existing, len(registrations) - changed)
 
 
-def _upsert_sqlite(connection: Connection, registrations: pd.DataFrame) -> int:
+def _upsert_sqlite(connection: Connection, registrations: pd.DataFrame) -> Upserted:
     """One executemany of the upsert (a staging table would only copy the rows twice).
 
     The transaction already holds SQLite's single write lock (the ledger row came first), so the
@@ -77,12 +89,12 @@ def _upsert_sqlite(connection: Connection, registrations: pd.DataFrame) -> int:
     count = text("SELECT count(*) FROM registrations")
     before = connection.execute(count).scalar_one()
     placeholders = ", ".join("?" for _ in _COLUMNS)
-    execute_rows(
+    changed = execute_rows(
         connection,
         f"INSERT INTO registrations ({', '.join(_COLUMNS)}) VALUES ({placeholders}) {_UPSERT}",
         registrations[_COLUMNS],
     )
-    return connection.execute(count).scalar_one() - before
+    return Upserted(connection.execute(count).scalar_one() - before, len(registrations) - changed)
 
 
 def _replace_source(connection: Connection, source: str) -> set[str]:
@@ -102,7 +114,7 @@ class BatchLoad:
         self._connection = connection
         self._batch_id = batch_id
         self._replaced = replaced
-        self._loaded = self._new = self._quarantined = 0
+        self._loaded = self._new = self._quarantined = self._ignored_older = 0
         self.outcome: LoadOutcome | None = None
 
     def add(self, registrations: pd.DataFrame, quarantined: pd.DataFrame, identities: PersonIdentities | None = None) -> None:
@@ -115,13 +127,15 @@ class BatchLoad:
             registrations = assign_persons(connection, identities, registrations)
         upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
         # In key order, the primary key index is filled page by page rather than at random.
-        rows_new = upsert(connection, registrations.sort_values("registration_id")) if len(registrations) else 0
+        upserted = upsert(connection, registrations.sort_values("registration_id")) if len(registrations) else Upserted(0, 0)
+        rows_new = upserted.new
         if self._replaced is not None:
             rows_new = int((~registrations["registration_id"].isin(self._replaced)).sum())
         quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]
         bulk_insert(connection, "quarantine", quarantined.assign(batch_id=self._batch_id)[quarantine_columns])
         self._loaded += len(registrations)
         self._new += rows_new
+        self._ignored_older += upserted.ignored_older
         # Parts never share a row, so distinct rows per part add up.
         self._quarantined += int(quarantined["row_number"].nunique()) if len(quarantined) else 0
 
@@ -131,12 +145,17 @@ class BatchLoad:
             raise CountMismatch(f"{rows_in} rows in, but {self._loaded} to load and {self._quarantined} quarantined")
         lock_loads(self._connection)
         record_counts(
-            self._connection, self._batch_id, rows_in=rows_in, rows_loaded=self._loaded, rows_quarantined=self._quarantined
+            self._connection,
+            self._batch_id,
+            rows_in=rows_in,
+            rows_loaded=self._loaded,
+            rows_quarantined=self._quarantined,
+            rows_ignored_older=self._ignored_older,
         )
         # Recomputed after the run (or by the next reader). Every year, not only the batch's:
         # linking may have merged persons whose registrations lie in other years.
         mark_all_stale(self._connection)
-        self.outcome = LoadOutcome(rows_in, self._loaded, self._new, self._quarantined)
+        self.outcome = LoadOutcome(rows_in, self._loaded, self._new, self._quarantined, self._ignored_older)
         return self.outcome
 
 

@@ -42,13 +42,14 @@ privacy_audit = Table(
     vault_metadata,
     Column("audit_id", Integer, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("actor", String(128), nullable=False, comment="operating-system user or VICTIM_INTAKE_ACTOR"),
-    Column("action", String(16), nullable=False, comment="reveal | erase | purge | rotate"),
+    Column("actor", String(128), nullable=False, comment="operating-system user the command ran as (from its user id)"),
+    Column("claimed_actor", String(128), comment="VICTIM_INTAKE_ACTOR as set when the command ran: a name claimed, not verified"),
+    Column("action", String(16), nullable=False, comment="reveal | open_quarantine | erase | purge | rotate"),
     Column("person_id", String(48)),
     Column("reason", Text, comment="the lawful purpose given; refused when it quotes revealed values"),
     Column("detail", Text, comment="counts only, never values"),
     schema=VAULT_SCHEMA,
-    comment="Every re-identification, erasure, purge and key rotation: who, when, why.",
+    comment="Every re-identification, opening of quarantined values, erasure, purge and key rotation: who, when, why.",
 )
 
 name_encodings = Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, distinct, func, select
+from sqlalchemy import Engine, Select, distinct, func, select
 
 from warehouse.tables import ingest_batches, ingest_runs, quarantine, registrations
 
@@ -53,6 +53,7 @@ def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
         ingest_batches.c.rows_in,
         ingest_batches.c.rows_loaded,
         ingest_batches.c.rows_quarantined,
+        ingest_batches.c.rows_ignored_older,
         ingest_batches.c.reason,
         ingest_batches.c.run_id,
         ingest_batches.c.file_path,
@@ -80,9 +81,9 @@ def quarantine_summary(engine: Engine) -> list[dict]:
         return [dict(row._mapping) for row in connection.execute(query)]
 
 
-def quarantine_entries(engine: Engine, batch_id: str) -> list[dict]:
-    """Every quarantine entry of one batch (a batch id or its unique prefix)."""
-    query = (
+def quarantine_entries_query(batch_id: str) -> Select:
+    """The query of `quarantine_entries`, for callers that run it in a transaction of their own."""
+    return (
         select(
             ingest_batches.c.file_name,
             quarantine.c.row_number,
@@ -96,8 +97,12 @@ def quarantine_entries(engine: Engine, batch_id: str) -> list[dict]:
         .where(quarantine.c.batch_id.startswith(batch_id, autoescape=True))
         .order_by(quarantine.c.row_number, quarantine.c.column_name)
     )
+
+
+def quarantine_entries(engine: Engine, batch_id: str) -> list[dict]:
+    """Every quarantine entry of one batch (a batch id or its unique prefix)."""
     with engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(query)]
+        return [dict(row._mapping) for row in connection.execute(quarantine_entries_query(batch_id))]
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:

@@ -72,6 +72,11 @@ ingest_batches = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),
     Column("file_path", Text, comment="where the file was read from; used by `rerun`"),
+    Column(
+        "rows_ignored_older",
+        Integer,
+        comment="rows not applied because the warehouse holds them from a later export (a correction older than the stored row)",
+    ),
     # The exactly-once guarantee: a file content can be in state `loaded` only once, whatever
     # runs race for it. Enforced by the database, so it also holds after crashes.
     Index(

@@ -7,8 +7,9 @@ writes the audit record in the same transaction that reads the vault: no audit, 
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -16,6 +17,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from pseudonyms.person_identities import PersonIdentities
+from pseudonyms.quoted_values import quotes_any
 from pseudonyms.sealing import seal, seal_many, unseal
 from warehouse.bulk import upsert_rows
 from warehouse.ledger import utc_now
@@ -28,7 +30,7 @@ class UnknownPerson(Exception):
 
 
 class ReasonQuotesValues(Exception):
-    """The stated reason contains a revealed value; the audit trail must hold none."""
+    """The stated reason quotes a value it would open (in any spelling); the audit trail must hold none."""
 
 
 def associated_data(person_id: str | None, registration_id: str) -> str:
@@ -95,16 +97,33 @@ def reseal_merged(connection: Connection, vault_key: bytes, merged: dict[str, st
 
 
 def actor() -> str:
-    """Who is acting: `VICTIM_INTAKE_ACTOR` (set it for service accounts), else the OS user."""
-    return os.environ.get("VICTIM_INTAKE_ACTOR") or getpass.getuser()
+    """The operating-system user this process runs as, from its user id (not from `USER` or
+    `LOGNAME`, which anyone can set); the bare id where the user database has no entry for it."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def claimed_actor() -> str | None:
+    """`VICTIM_INTAKE_ACTOR`: a name the operator claims (a person behind a service account),
+    recorded beside the operating-system user, never instead of it."""
+    return os.environ.get("VICTIM_INTAKE_ACTOR", "").strip()[:128] or None
 
 
 def audit(connection: Connection, action: str, *, person_id: str | None = None, reason: str | None = None, detail: str = "") -> None:
     connection.execute(
         insert(privacy_audit).values(
-            at=utc_now(), actor=actor(), action=action, person_id=person_id, reason=reason, detail=detail
+            at=utc_now(), actor=actor(), claimed_actor=claimed_actor(), action=action, person_id=person_id, reason=reason, detail=detail
         )
     )
+
+
+def refuse_quoting(reason: str, values: Iterable[object]) -> None:
+    """Refuse a reason that quotes any of `values` in any spelling, spacing or date format."""
+    if quotes_any(reason, values):
+        raise ReasonQuotesValues("the reason quotes an identifying value; state the purpose and case number only")
 
 
 @dataclass(frozen=True)
@@ -133,14 +152,7 @@ def reveal(engine: Engine, person_id: str, reason: str, vault_key: bytes) -> lis
             RevealedEntry(registration_id, source, open_entry(vault_key, sealed, person_id, registration_id))
             for registration_id, sealed, source in rows
         ]
-        folded_reason = reason.casefold()
-        quoted = any(
-            value and len(str(value)) >= 3 and str(value).casefold() in folded_reason
-            for entry in entries
-            for name, value in entry.fields.items()
-            if name != "source_record_id"
-        )
-        if quoted:
-            raise ReasonQuotesValues("the reason quotes an identifying value; state the purpose and case number only")
+        # A record id names a case, not a person: a reason may cite it.
+        refuse_quoting(reason, (value for entry in entries for name, value in entry.fields.items() if name != "source_record_id"))
         audit(connection, "reveal", person_id=person_id, reason=reason, detail=f"{len(entries)} registration(s) opened")
     return entries

@@ -11,11 +11,12 @@ import typer
 from victim_intake import settings
 from victim_intake.commands.common import EXIT_FAILED_FILES, console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, plain, print_records
+from victim_intake.private_files import make_private_dir
 
 _SUMMARY_FIELDS = (
     Field("file"), Field("source"), Field("state"),
     Field("rows in", numeric=True), Field("loaded", numeric=True), Field("new", numeric=True),
-    Field("quarantined", numeric=True), Field("reason"),
+    Field("quarantined", numeric=True), Field("ignored, older export", numeric=True), Field("reason"),
 )
 _STATE_STYLES = {"loaded": "green", "failed": "bold red", "skipped": "dim"}
 
@@ -28,7 +29,7 @@ def print_summary(title: str, results) -> None:
             plain(result.source),
             plain(result.state, _STATE_STYLES[result.state]),
             *(plain("" if value is None else f"{value:,}") for value in
-              (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined)),
+              (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined, result.rows_ignored_older)),
             plain(result.reason),
         ]
         for result in results
@@ -63,7 +64,7 @@ def check_home_writable() -> None:
     if not writes_home:
         return
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        make_private_dir(home)
         with tempfile.TemporaryFile(dir=home):
             pass
     except OSError as error:

@@ -23,7 +23,7 @@ _RUN_FIELDS = (
 _BATCH_FIELDS = (
     Field("batch"), Field("finished"), Field("source"), Field("file"), Field("state"),
     Field("rows in", numeric=True), Field("loaded", numeric=True), Field("quarantined", numeric=True),
-    Field("reason"), Field("next step"),
+    Field("ignored, older export", numeric=True), Field("reason"), Field("next step"),
 )
 
 
@@ -44,7 +44,7 @@ def _batch_row(batch: dict) -> list[Text]:
     return [
         plain(batch["batch_id"][:12]), plain(str(batch["finished_at"])[:19]), plain(batch["source"]),
         plain(batch["file_name"]), plain(batch["state"], _STATE_STYLES.get(batch["state"], "")),
-        *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined")),
+        *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined", "rows_ignored_older")),
         plain(batch["reason"]), plain(batch["next_step"] if batch["state"] != "loaded" else ""),
     ]
 

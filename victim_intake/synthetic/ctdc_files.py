@@ -14,6 +14,7 @@ import numpy as np
 import pycountry
 
 from schemas import ctdc
+from victim_intake.private_files import make_private_dir
 from victim_intake.synthetic.truth import Truth
 
 YEARS = (2017, 2018, 2019, 2020)
@@ -68,7 +69,7 @@ def ctdc_rows(rng: np.random.Generator, rows: int, layout: str) -> tuple[list[li
 def write_ctdc_file(rng: np.random.Generator, path: Path, rows: int, layout: str, source: str) -> Truth:
     """Write a CTDC CSV; the truth has an empty person for every row (no identifiers to link)."""
     table, invalid = ctdc_rows(rng, rows, layout)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     with path.open("w", encoding="utf-8", newline="") as out:
         csv.writer(out, lineterminator="\n").writerows(table)
     lines = np.arange(2, rows + 2)

@@ -20,6 +20,7 @@ import numpy as np
 import pycountry
 
 from schemas.partner_definition import PartnerDefinition
+from victim_intake.private_files import make_private_dir
 from victim_intake.synthetic.people import People
 from victim_intake.synthetic.sampling import choose
 from victim_intake.synthetic.spelling import NO_VARIANT, misspell, to_ascii
@@ -208,7 +209,7 @@ def write_partner_files(
     for definition, child in zip(definitions, rng.spawn(len(definitions)), strict=True):
         rows, truth = partner_rows(child, people, definition, today)
         folder = inbox / definition.id
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(folder)
         path = folder / f"{definition.id}-{today.isoformat()}.{definition.format}"
         if definition.format == "xlsx":
             write_xlsx(path, rows, definition, today)

@@ -13,6 +13,7 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
+from victim_intake.private_files import make_private_dir
 from victim_intake.synthetic.people import People
 from victim_intake.synthetic.police_errors import inject_problems
 from victim_intake.synthetic.police_exports import add_redeliveries, split_into_exports
@@ -46,7 +47,7 @@ def write_police_feed(
     table["toelichting"] = officer_notes(rng, table)
     table, export = add_redeliveries(rng, table, split_into_exports(table["nominal"], files))
 
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     columns = {name: table[name].tolist() for name in _FIELDS}
     bounds = np.searchsorted(export, np.arange(export.max() + 2))
     paths: list[Path] = []

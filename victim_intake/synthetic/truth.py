@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from victim_intake.private_files import make_private_dir
+
 TRUTH_COLUMNS = ("source", "file", "line", "source_record_id", "person", "valid", "problem", "variant")
 
 
@@ -29,7 +31,7 @@ class Truth:
 
 def write_truth(path: Path, parts: Sequence[Truth]) -> None:
     """Write the truth CSV (header `TRUTH_COLUMNS`, booleans as true/false)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(TRUTH_COLUMNS)
