@@ -206,7 +206,7 @@ def test_a_publication_made_meanwhile_is_taken_into_account(tmp_path, engine, mo
             # Another report of the year is recorded after this one was built.
             other = real_build(connection, *arguments)
             publication = Publication(
-                YEAR, "scale_and_nature", 10, "nl", "csv", 10, len(other.tables), datetime.now(UTC), "other", other.fingerprints[YEAR]
+                YEAR, "scale_and_nature", 10, "nl", "csv", 10, len(other.tables), datetime.now(UTC), "other", None, other.fingerprints[YEAR]
             )
             with engine.begin() as writer:
                 record_publication(writer, publication, release_cells(other))

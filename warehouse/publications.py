@@ -37,6 +37,7 @@ class Publication:
     table_count: int
     published_at: dt.datetime
     actor: str
+    claimed_actor: str | None
     data_fingerprint: str
 
 

@@ -131,7 +131,8 @@ publications = Table(
     Column("min_cell", Integer, nullable=False, comment="the suppression level K (--min-cell)"),
     Column("table_count", Integer, nullable=False, comment="tables in the report"),
     Column("published_at", DateTime(timezone=True), nullable=False),
-    Column("actor", String(128), nullable=False, comment="operating-system user or VICTIM_INTAKE_ACTOR"),
+    Column("actor", String(128), nullable=False, comment="operating-system user the report was made as"),
+    Column("claimed_actor", String(128), comment="VICTIM_INTAKE_ACTOR as set when the report was made: a name claimed, not verified"),
     Column("data_fingerprint", String(64), nullable=False, comment="SHA-256 of the year's marts the report was made from"),
     Column(
         "revision_of",

@@ -112,7 +112,7 @@ def report(
     from warehouse.database import create_tables, make_engine
     from warehouse.marts import year_fingerprints
     from warehouse.publications import Publication, latest_publication_id, lock_publications, record_publication
-    from warehouse.vault import actor
+    from warehouse.vault import actor, claimed_actor
 
     url = settings.database_url()
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
@@ -148,6 +148,7 @@ def report(
                     table_count=len(built.tables),
                     published_at=datetime.now(UTC),
                     actor=actor(),
+                    claimed_actor=claimed_actor(),
                     data_fingerprint=built.fingerprints[year],
                 )
                 publication_id, revision_of = record_publication(connection, publication, release_cells(built))

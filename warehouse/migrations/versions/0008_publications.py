@@ -36,7 +36,8 @@ def upgrade() -> None:
         sa.Column("min_cell", sa.Integer(), nullable=False, comment="the suppression level K (--min-cell)"),
         sa.Column("table_count", sa.Integer(), nullable=False, comment="tables in the report"),
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("actor", sa.String(128), nullable=False, comment="operating-system user or VICTIM_INTAKE_ACTOR"),
+        sa.Column("actor", sa.String(128), nullable=False, comment="operating-system user the report was made as"),
+        sa.Column("claimed_actor", sa.String(128), nullable=True, comment="VICTIM_INTAKE_ACTOR as set when the report was made: a name claimed, not verified"),
         sa.Column(
             "data_fingerprint", sa.String(64), nullable=False, comment="SHA-256 of the year's marts the report was made from"
         ),
