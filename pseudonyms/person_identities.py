@@ -25,8 +25,11 @@ class PersonIdentities:
     """Linkage input and vault plaintext of one batch. Holds personal data: memory only."""
 
     links: pd.DataFrame  # registration_id, kind, identifier (keyed), candidate_person_id
-    encodings: pd.DataFrame  # registration_id, birth_key, swapped_key, bloom (approximate matching)
+    encodings: pd.DataFrame  # registration_id, birth_key, swapped_key, bloom, script_key (approximate matching)
     payloads: pd.DataFrame  # registration_id, payload (JSON of VAULT_FIELDS, clear)
+    # registration_id, own_person_id: every registration that names someone, and the person it
+    # forms when nothing links it (no identifier, or a placeholder birth date, or links refused).
+    named: pd.DataFrame
     vault_key: bytes
     key_version: int
     # registration_id, node: approximate matches among the batch's own records, where they were
@@ -46,6 +49,22 @@ def vault_payloads(records: pd.DataFrame) -> pd.Series:
     # pandas writes JSON lines in C; a newline inside a value is escaped, so "\n" only ends a record.
     lines = fields.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
     return pd.Series(lines, index=records.index, dtype="str")
+
+
+def named_registrations(records: pd.DataFrame, registration_ids: pd.Series, key: bytes, key_version: int) -> pd.DataFrame:
+    """The registrations whose records name someone (a name, BSN or V-number, however written),
+    each with the person id it has when it is linked to no one: a name always gets a person."""
+    written = pd.concat(
+        [records[field].astype("str").str.strip().str.len().gt(0) for field in ("surname", "given_names", "bsn", "alien_number")], axis=1
+    ).any(axis=1)
+    ids = registration_ids[written.to_numpy()]
+    return pd.DataFrame({"registration_id": ids.to_numpy(), "own_person_id": own_person_ids(ids, key, key_version).to_numpy()})
+
+
+def own_person_ids(registration_ids: pd.Series, key: bytes, key_version: int) -> pd.Series:
+    """The person id a registration has when it forms a person on its own (linked to no one, or
+    split off by a steward). "registration|" begins no identifier string (name|, bsn|, vnr|)."""
+    return versioned(KeyedHasher(key, PERSON_PURPOSE).digest_series("registration|" + registration_ids), key_version)
 
 
 def identifier_links(records: pd.DataFrame, registration_ids: pd.Series, key: bytes, key_version: int) -> pd.DataFrame:
@@ -78,6 +97,7 @@ def person_identities(
         payloads=pd.DataFrame(
             {"registration_id": registration_ids.to_numpy(), "payload": vault_payloads(records).to_numpy()}
         ),
+        named=named_registrations(records, registration_ids, key, key_version),
         vault_key=vault_key,
         key_version=key_version,
     )

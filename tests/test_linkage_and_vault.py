@@ -12,9 +12,9 @@ from privacy_helpers import load, persons
 from sqlalchemy import text
 
 from pseudonyms.identity import registration_ids
+from warehouse.components import components
 from warehouse.database import make_engine
 from warehouse.erasure import erase_person, purge_older_than
-from warehouse.linkage import components
 from warehouse.vault import ReasonQuotesValues, UnknownPerson, reveal
 
 KEY = secrets.token_bytes(32)
@@ -129,8 +129,8 @@ def test_erasure_removes_the_person_from_every_table(engine) -> None:
 def test_purge_removes_persons_last_seen_before_the_retention_period(engine) -> None:
     load(engine, [
         {"source_record_id": "old", **ANNA, "reported_on": "2015-05-01", "registration_year": 2015},
-        {"source_record_id": "kept-old", "surname": "Keep", "birth_date": "1970-01-01", "reported_on": "2015-05-01", "registration_year": 2015},
-        {"source_record_id": "kept-new", "surname": "Keep", "birth_date": "1970-01-01", "reported_on": "2024-05-01", "registration_year": 2024},
+        {"source_record_id": "kept-old", "surname": "Keep", "birth_date": "1970-01-02", "reported_on": "2015-05-01", "registration_year": 2015},
+        {"source_record_id": "kept-new", "surname": "Keep", "birth_date": "1970-01-02", "reported_on": "2024-05-01", "registration_year": 2024},
         {"source_record_id": "anonymous-old", "reported_on": "2014-05-01", "registration_year": 2014},
     ], key=KEY, vault_key=VAULT_KEY)
     removed = purge_older_than(engine, 5, today=dt.date(2025, 6, 1))
