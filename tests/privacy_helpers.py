@@ -44,6 +44,7 @@ def load(
     key_version: int = 1,
     source: str = "police",
     snapshot: bool = False,
+    max_person_registrations: int | None = 50,
 ) -> str:
     """Load the rows as one batch of a new file; returns the batch id."""
     create_tables(engine)
@@ -58,7 +59,8 @@ def load(
         records, registrations["registration_id"], key=key, key_version=key_version, vault_key=vault_key
     )
     no_quarantine = pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"])
-    load_batch(engine, batch, registrations, no_quarantine, len(rows), identities=identities, replace_source=source if snapshot else None)
+    load_batch(engine, batch, registrations, no_quarantine, len(rows), identities=identities, replace_source=source if snapshot else None,
+               max_person_registrations=max_person_registrations)
     return batch.batch_id
 
 

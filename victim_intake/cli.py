@@ -16,6 +16,7 @@ from victim_intake.commands.common import console, usage_error, warehouse_engine
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
+from victim_intake.commands.persons import persons_app
 from victim_intake.commands.privacy import erase, purge, reveal
 from victim_intake.commands.report import report
 from victim_intake.commands.rerun import rerun
@@ -31,6 +32,7 @@ keys_app = typer.Typer(help="Key management: create keys and show their fingerpr
 quarantine_app = typer.Typer(help="Rows that failed validation, with the rule they broke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(persons_app, name="persons")
 app.command("estimate")(estimate)
 app.command("status")(status)
 app.command("rerun")(rerun)

@@ -22,7 +22,7 @@ from warehouse.marts import mark_all_stale, refresh_marts
 from warehouse.privacy_tables import link_decisions, name_encodings, person_links, vault_identities
 from warehouse.qualified import qualified_name, timestamp_text
 from warehouse.tables import registrations
-from warehouse.vault import UnknownPerson, associated_data, audit
+from warehouse.vault import ReasonQuotesValues, UnknownPerson, associated_data, audit, open_entry, quotes_values
 
 APART, TOGETHER = "apart", "together"
 
@@ -65,6 +65,17 @@ def _record(connection: Connection, decision: int, kind: str, sides: dict[int, l
         dtype=object,
     )
     bulk_insert(connection, qualified_name(connection, link_decisions), rows)
+
+
+def _refuse_quoted(connection: Connection, person_ids: list[str], reason: str, vault_key: bytes) -> None:
+    """The audit trail holds no personal values: refuse a reason that quotes the persons' own."""
+    rows = connection.execute(
+        select(vault_identities.c.registration_id, vault_identities.c.person_id, vault_identities.c.sealed).where(
+            vault_identities.c.person_id.in_(person_ids)
+        )
+    ).all()
+    if quotes_values(reason, [open_entry(vault_key, sealed, person, registration) for registration, person, sealed in rows]):
+        raise ReasonQuotesValues("the reason quotes an identifying value; state the purpose and case number only")
 
 
 def _move(connection: Connection, vault_key: bytes, moves: dict[str, str], people: dict[str, str]) -> None:
@@ -111,6 +122,7 @@ def split_person(engine: Engine, registration_ids: list[str], reason: str, vault
         if len(owners) != len(set(registration_ids)) or len(persons) != 1 or None in persons:
             raise NotOnePerson("the registrations named are not all registrations of one person")
         (person_id,) = persons
+        _refuse_quoted(connection, [person_id], reason, vault_key)
         remaining = [registration for registration in _members(connection, person_id) if registration not in owners]
         if not remaining:
             raise NotOnePerson("these are all the person's registrations: there is nothing to split them from")
@@ -136,6 +148,7 @@ def join_persons(engine: Engine, first: str, second: str, reason: str, vault_key
         for person, held in members.items():
             if not held:
                 raise UnknownPerson(f"no person {person} in the warehouse (never loaded, erased or purged)")
+        _refuse_quoted(connection, [survivor, absorbed], reason, vault_key)
         decision = _next_decision(connection)
         _record(connection, decision, TOGETHER, {1: sorted(members[survivor] + members[absorbed])})
         # A split that kept these two apart is overruled by this decision.
