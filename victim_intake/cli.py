@@ -53,7 +53,11 @@ def demo(
     truth: Annotated[Path | None, typer.Option(help="Truth file (default: next to the inbox, never inside it).")] = None,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the inbox already holds files.")] = False,
     hard_variants: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of plainly spelt repeat reports given a typo, transliteration or swapped day and month.")
+        float,
+        typer.Option(
+            min=0.0, max=1.0,
+            help="Share of plainly spelt repeat reports given a typo, transliteration, a name in Cyrillic or Chinese script, or swapped day and month.",
+        ),
     ] = 0.1,
 ) -> None:
     """Write a realistic synthetic inbox (synthetic people only) and a truth file for tests."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-TRUTH_COLUMNS = ("source", "file", "line", "source_record_id", "person", "valid", "problem", "variant")
+TRUTH_COLUMNS = ("source", "file", "line", "source_record_id", "person", "valid", "problem", "variant", "birth_day_unknown")
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,9 @@ class Truth:
     variant: np.ndarray  # spelling variant of the name, "none" when spelt as the person's own
 
 
-def write_truth(path: Path, parts: Sequence[Truth]) -> None:
-    """Write the truth CSV (header `TRUTH_COLUMNS`, booleans as true/false)."""
+def write_truth(path: Path, parts: Sequence[Truth], birth_day_unknown: frozenset[str] = frozenset()) -> None:
+    """Write the truth CSV (header `TRUTH_COLUMNS`, booleans as true/false). `birth_day_unknown`:
+    the persons registered on 1 January because their birth day is unknown."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, lineterminator="\n")
@@ -44,5 +45,6 @@ def write_truth(path: Path, parts: Sequence[Truth]) -> None:
                     np.where(part.valid, "true", "false").tolist(),
                     part.problem.tolist(),
                     part.variant.tolist(),
+                    ["true" if person in birth_day_unknown else "false" for person in part.person.tolist()],
                 )
             )
