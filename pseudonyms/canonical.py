@@ -10,6 +10,7 @@ Names in other scripts are transliterated to Latin (`pseudonyms.scripts`), so `�
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -103,18 +104,22 @@ def lossy_script_forms(surnames: pd.Series, given_names: pd.Series) -> pd.Series
 
     `李伟` and `黎威` both transliterate to "Li Wei": this form is what tells them apart.
     """
+    def lossy(values: pd.Series) -> np.ndarray:
+        return pc.fill_null(pc.match_substring_regex(_arrow(values), LOSSY_SCRIPT_LETTER), False).to_numpy(zero_copy_only=False)
+
+    rows = lossy(surnames) | lossy(given_names)
+    forms = pd.Series(pd.NA, index=surnames.index, dtype="str")
+    if not rows.any():
+        return forms
+
     def letters(values: pd.Series) -> pa.Array:
-        normalised = pc.utf8_lower(pc.utf8_normalize(_arrow(values), "NFKC"))
+        normalised = pc.utf8_lower(pc.utf8_normalize(_arrow(values[rows]), "NFKC"))
         return pc.utf8_trim_whitespace(pc.replace_substring_regex(normalised, r"[^\p{L}]+", " "))
 
-    surname = pc.replace_substring(letters(surnames), " ", "")
-    given = _sorted_words(letters(given_names))
-    lossy = pc.or_(
-        pc.fill_null(pc.match_substring_regex(surname, LOSSY_SCRIPT_LETTER), False),
-        pc.fill_null(pc.match_substring_regex(given, LOSSY_SCRIPT_LETTER), False),
-    )
-    form = pc.binary_join_element_wise(pc.fill_null(surname, ""), pc.fill_null(given, ""), pa.scalar("|", surname.type))
-    return _series(pc.if_else(lossy, form, pa.scalar(None, form.type)), surnames.index)
+    surname = pc.fill_null(pc.replace_substring(letters(surnames), " ", ""), "")
+    given = pc.fill_null(_sorted_words(letters(given_names)), "")
+    forms[rows] = pc.binary_join_element_wise(surname, given, pa.scalar("|", surname.type)).to_pylist()
+    return forms
 
 
 def digits_only(values: pd.Series) -> pd.Series:

@@ -57,6 +57,25 @@ def bigram_positions(grams: list[str], key: bytes) -> np.ndarray:
     return (np.frombuffer(bytes(digests), dtype=">u2").reshape(len(grams), HASHES_PER_BIGRAM) % BLOOM_BITS).astype(np.int64)
 
 
+def _salted_grams(names: list[str], salts: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Each name's salted bigrams as codes (one run per name, `counts` long), and the distinct
+    salted bigrams as text. Bigrams are found once per distinct name and salted as integer pairs,
+    so a name that recurs under many salts (birth years) costs no more text work."""
+    name_codes, distinct_names = pd.factorize(pd.Series(names, dtype=object))
+    salt_codes, distinct_salts = pd.factorize(pd.Series(salts, dtype=object))
+    grams_of = [sorted(bigrams(name)) for name in distinct_names]
+    per_name = np.array([len(grams) for grams in grams_of], dtype=np.int64)
+    gram_codes, distinct_grams = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
+    first_of_name = np.concatenate([[0], np.cumsum(per_name)[:-1]]) if len(per_name) else per_name
+    counts = per_name[name_codes]
+    # Position of every bigram of every (salt, name) in `gram_codes`: its name's run, in order.
+    runs = np.repeat(first_of_name[name_codes] - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+    pairs = np.repeat(salt_codes.astype(np.int64), counts) * max(len(distinct_grams), 1) + gram_codes[runs]
+    codes, distinct_pairs = pd.factorize(pairs)
+    texts = [f"{distinct_salts[pair // max(len(distinct_grams), 1)]}|{distinct_grams[pair % max(len(distinct_grams), 1)]}" for pair in distinct_pairs.tolist()]
+    return codes, texts, counts
+
+
 def blooms(names: list[str], salts: list[str], key: bytes) -> np.ndarray:
     """Packed Bloom filters (one row of BLOOM_BITS / 8 bytes per name), the bigrams of each name
     salted with its entry of `salts` (its birth year).
@@ -65,11 +84,8 @@ def blooms(names: list[str], salts: list[str], key: bytes) -> np.ndarray:
     of names are set at once. Bit positions are expanded a slice at a time too: for a whole bulk
     load (millions of bigrams, 15 positions each) they would take close to a gigabyte.
     """
-    grams_of = [[f"{salt}|{gram}" for gram in sorted(bigrams(name))] for name, salt in zip(names, salts, strict=True)]
-    counts = np.array([len(grams) for grams in grams_of], dtype=np.int64)
-    codes, distinct = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
-    del grams_of
-    positions = bigram_positions(list(distinct), key)
+    codes, distinct, counts = _salted_grams(names, salts)
+    positions = bigram_positions(distinct, key)
     starts = np.concatenate([[0], np.cumsum(counts)])  # each name's first bigram in `codes`
     packed = np.zeros((len(names), BLOOM_BITS // 8), dtype=np.uint8)
     for first in range(0, len(names), _NAMES_PER_SLICE):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pseudonyms.encodings import name_encodings
-from pseudonyms.hashing import KeyedHasher
+from pseudonyms.hashing import KeyedHasher, derive_subkey
 from pseudonyms.identity import IDENTIFIER_PURPOSE, PERSON_PURPOSE, identifier_strings, versioned
 
 # The fields kept (sealed) in the vault: enough to re-identify, and to re-pseudonymise on rotation.
@@ -27,9 +27,10 @@ class PersonIdentities:
     links: pd.DataFrame  # registration_id, kind, identifier (keyed), candidate_person_id
     encodings: pd.DataFrame  # registration_id, birth_key, swapped_key, bloom, script_key (approximate matching)
     payloads: pd.DataFrame  # registration_id, payload (JSON of VAULT_FIELDS, clear)
-    # registration_id, own_person_id: every registration that names someone, and the person it
-    # forms when nothing links it (no identifier, or a placeholder birth date, or links refused).
+    # registration_id: every registration that names someone; each gets a person, its own
+    # (`own_person_ids`) when nothing links it (no identifier, a placeholder birth date, links refused).
     named: pd.DataFrame
+    person_subkey: bytes  # the person-id purpose subkey, for those own person ids (made where needed)
     vault_key: bytes
     key_version: int
     # registration_id, node: approximate matches among the batch's own records, where they were
@@ -38,6 +39,10 @@ class PersonIdentities:
 
     def __repr__(self) -> str:  # never show values in tracebacks or logs
         return f"PersonIdentities(<{len(self.payloads)} registrations>, key_version={self.key_version})"
+
+    def own_person_ids(self, registration_ids: pd.Series) -> pd.Series:
+        """The person id each of these registrations has when it forms a person on its own."""
+        return own_person_ids(registration_ids, self.person_subkey, self.key_version, derived=True)
 
 
 def vault_payloads(records: pd.DataFrame) -> pd.Series:
@@ -51,20 +56,21 @@ def vault_payloads(records: pd.DataFrame) -> pd.Series:
     return pd.Series(lines, index=records.index, dtype="str")
 
 
-def named_registrations(records: pd.DataFrame, registration_ids: pd.Series, key: bytes, key_version: int) -> pd.DataFrame:
-    """The registrations whose records name someone (a name, BSN or V-number, however written),
-    each with the person id it has when it is linked to no one: a name always gets a person."""
+def named_registrations(records: pd.DataFrame, registration_ids: pd.Series) -> pd.DataFrame:
+    """The registrations whose records name someone (a name, BSN or V-number, however written):
+    each gets a person, even when nothing links it."""
     written = pd.concat(
         [records[field].astype("str").str.strip().str.len().gt(0) for field in ("surname", "given_names", "bsn", "alien_number")], axis=1
     ).any(axis=1)
-    ids = registration_ids[written.to_numpy()]
-    return pd.DataFrame({"registration_id": ids.to_numpy(), "own_person_id": own_person_ids(ids, key, key_version).to_numpy()})
+    return pd.DataFrame({"registration_id": registration_ids[written.to_numpy()].to_numpy()})
 
 
-def own_person_ids(registration_ids: pd.Series, key: bytes, key_version: int) -> pd.Series:
+def own_person_ids(registration_ids: pd.Series, key: bytes, key_version: int, *, derived: bool = False) -> pd.Series:
     """The person id a registration has when it forms a person on its own (linked to no one, or
-    split off by a steward). "registration|" begins no identifier string (name|, bsn|, vnr|)."""
-    return versioned(KeyedHasher(key, PERSON_PURPOSE).digest_series("registration|" + registration_ids), key_version)
+    split off by a steward), under the pseudonym `key` (or its person subkey, `derived`).
+    "registration|" begins no identifier string (name|, bsn|, vnr|), so it equals no other person id."""
+    hasher = KeyedHasher.of_subkey(key) if derived else KeyedHasher(key, PERSON_PURPOSE)
+    return versioned(hasher.digest_series("registration|" + registration_ids), key_version)
 
 
 def identifier_links(records: pd.DataFrame, registration_ids: pd.Series, key: bytes, key_version: int) -> pd.DataFrame:
@@ -97,7 +103,8 @@ def person_identities(
         payloads=pd.DataFrame(
             {"registration_id": registration_ids.to_numpy(), "payload": vault_payloads(records).to_numpy()}
         ),
-        named=named_registrations(records, registration_ids, key, key_version),
+        named=named_registrations(records, registration_ids),
+        person_subkey=derive_subkey(key, PERSON_PURPOSE),
         vault_key=vault_key,
         key_version=key_version,
     )

@@ -167,7 +167,7 @@ def test_a_feed_of_namesakes_keeps_its_persons_within_one_percent() -> None:
     ids = registration_ids("police", records["source_record_id"], KEY)
     identities = person_identities(records, ids, key=KEY, key_version=1, vault_key=VAULT_KEY)
     known = pd.DataFrame(columns=["identifier", "person_id"], dtype=object)
-    resolution = resolve(known, identities.links, identities.named, own_matches(identities.encodings))
+    resolution = resolve(known, identities.links, identities.named, own_matches(identities.encodings), own_person_ids=identities.own_person_ids)
     found = resolution.person_of_registration.reindex(ids)
     assert found.notna().all()
     assert abs(found.nunique() - size) <= size // 100

@@ -14,6 +14,7 @@ of its own.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -153,20 +154,24 @@ def resolve(
     decisions: pd.DataFrame | None = None,
     sizes: pd.Series | None = None,
     bound: int | None = None,
+    own_person_ids: Callable[[pd.Series], pd.Series],
 ) -> Resolution:
     """Pure part of the linkage: persons for the batch from its identifiers, the known links,
     approximate matches (registration_id, node: `person:<id>` or `registration:<id>`), cannot-link
     `labels` and the steward's `decisions`, with at most `bound` registrations per person
-    through name links (`sizes`: registrations each known person holds, the batch's not counted)."""
+    through name links (`sizes`: registrations each known person holds, the batch's not counted).
+    `own_person_ids` gives the person of a registration linked to no one (`PersonIdentities`)."""
     if links.empty and named.empty:
         return _NOTHING
     edges = linkage_graph(known, links, named, approximate, decisions)
     labels = labels if labels is not None else linkage_labels(None, None, decisions)
     graph = constrained_components(edges, labels, sizes if sizes is not None else pd.Series(dtype="int64"), bound)
-    return _persons(graph.edges, links, named, graph.kept_apart, graph.oversized_persons)
+    return _persons(graph.edges, links, own_person_ids, graph.kept_apart, graph.oversized_persons)
 
 
-def _persons(edges: pd.DataFrame, links: pd.DataFrame, named: pd.DataFrame, kept_apart: int, oversized: tuple[str, ...]) -> Resolution:
+def _persons(
+    edges: pd.DataFrame, links: pd.DataFrame, own_person_ids: Callable[[pd.Series], pd.Series], kept_apart: int, oversized: tuple[str, ...]
+) -> Resolution:
     """A person for every component: its smallest known person, else the candidate of its smallest
     identifier, else the own person of its smallest registration (all deterministic)."""
     persons = person_components(edges)
@@ -174,12 +179,12 @@ def _persons(edges: pd.DataFrame, links: pd.DataFrame, named: pd.DataFrame, kept
     identifiers = edges[edges["node"].isin(links["identifier"])]
     candidate_of = links.drop_duplicates("identifier").set_index("identifier")["candidate_person_id"]
     fresh = identifiers.assign(candidate=identifiers["node"].map(candidate_of)).sort_values("node").groupby("component")["candidate"].first()
-    own_of = pd.concat(
-        [named.set_index("registration_id")["own_person_id"], links.drop_duplicates("registration_id").set_index("registration_id")["candidate_person_id"]]
-    )
-    own_of = own_of[~own_of.index.duplicated()]
     registrations = edges.drop_duplicates("registration_id")
-    own = registrations.assign(own=registrations["registration_id"].map(own_of)).sort_values("registration_id").groupby("component")["own"].first()
+    # The rest (linked to no one, or cut off): the own person of the smallest registration, computed
+    # for those components only (a keyed hash each).
+    alone = registrations[~registrations["component"].isin(survivor.index.union(fresh.index))]
+    first = alone.sort_values("registration_id").drop_duplicates("component")
+    own = pd.Series(own_person_ids(first["registration_id"].reset_index(drop=True)).to_numpy(), index=first["component"].to_numpy())
     person_of_component = survivor.combine_first(fresh).combine_first(own)
     merged = persons.drop_duplicates("person_id").assign(survivor=lambda frame: frame["component"].map(survivor))
     merged = merged[merged["person_id"] != merged["survivor"]]
@@ -230,7 +235,7 @@ def link_batch(connection: Connection, identities: PersonIdentities, max_registr
     approximate = matches(encodings, stored, identities.own_matches) if stored is not None else None
     decisions = current_decisions(connection)
     labels = linkage_labels(encodings, stored, decisions)
-    arguments = {"labels": labels, "decisions": decisions, "bound": max_registrations}
+    arguments = {"labels": labels, "decisions": decisions, "bound": max_registrations, "own_person_ids": identities.own_person_ids}
     persons = sorted(set(known["person_id"]) | _matched_persons(approximate) | set(decisions["person_id"].dropna()))
     sizes = stored_sizes(connection, persons) if max_registrations is not None else None
     resolution = resolve(known, links, named, approximate, sizes=sizes, **arguments)
