@@ -59,6 +59,7 @@ class FileResult:
     rows_new: int | None = None
     rows_quarantined: int | None = None
     reason: str | None = None
+    rows_kept_apart: int | None = None  # not linked by name: the person would have passed the bound
 
 
 def prepare_warehouse() -> None:

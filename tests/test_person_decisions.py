@@ -198,3 +198,22 @@ def test_migration_0010_marks_stored_encodings_for_re_encoding(engine) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT scheme, script_key FROM name_encodings")).one() == (1, None)
         assert connection.execute(text("SELECT count(*) FROM link_decisions")).scalar_one() == 0
+
+
+def test_key_rotation_keeps_a_split(engine) -> None:
+    from warehouse.decisions import split_person
+    from warehouse.ledger import check_key_fingerprint
+    from warehouse.rotation import rotate_pseudonyms
+
+    old, new = LoadedKey("pseudonym", KEY, "test", 1), LoadedKey("pseudonym", secrets.token_bytes(32), "test", 2)
+    load(engine, [{"source_record_id": "A", **ANNA}, {"source_record_id": "B", **ANNA}], key=KEY, vault_key=VAULT_KEY)
+    check_key_fingerprint(engine, "pseudonym", old.fingerprint)
+    split_person(engine, [registration("B")], REASON, VAULT_KEY, "v1-split")
+    assert rotate_pseudonyms(engine, old, new, VAULT_KEY).persons == 2
+    load(engine, [{"source_record_id": "B", **ANNA}], key=new.material, vault_key=VAULT_KEY, key_version=2)
+    moved = dict.fromkeys(registration_ids("police", pd.Series(["A", "B"]), new.material))
+    stored = persons(engine)
+    assert len({stored[registration] for registration in moved}) == 2
+    with engine.connect() as connection:
+        decided = set(connection.execute(text("SELECT registration_id FROM link_decisions")).scalars())
+    assert decided == set(moved)
