@@ -36,6 +36,7 @@ from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
 from warehouse.load import AlreadyLoaded
 from warehouse.migrate import upgrade
+from warehouse.reencoding import reencode_stale
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class FileResult:
     batch_id: str | None = None
     # Rows the warehouse holds from a later export: a correction older than them is not applied.
     rows_ignored_older: int | None = None
+    rows_kept_apart: int | None = None  # not linked by name: the person would have passed the bound
 
     def for_prefect(self) -> dict:
         """The result without the file's name, for Prefect's artifact."""
@@ -73,7 +75,8 @@ class FileResult:
 
 
 def prepare_warehouse() -> None:
-    """Create or upgrade the tables and refuse pseudonym or vault keys other than the ones the warehouse knows.
+    """Create or upgrade the tables, refuse pseudonym or vault keys other than the ones the warehouse
+    knows, and re-encode name encodings of an older scheme (`warehouse.reencoding`).
 
     Stale marts are left to the end of the run (`close_run`), which refreshes every stale year
     once after the loads: refreshing them here too would check every year twice per run.
@@ -83,6 +86,8 @@ def prepare_warehouse() -> None:
     engine = shared_engine(settings.database_url())
     upgrade(engine)
     check_keys(engine, key.fingerprint, vault_key.fingerprint)
+    # The first step with both keys after a migration that changed the encoding scheme.
+    reencode_stale(engine, key, vault_key.material)
 
 
 def check_keys(engine: Engine, pseudonym_fingerprint: str, vault_fingerprint: str) -> None:

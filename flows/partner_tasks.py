@@ -170,6 +170,7 @@ def load_partner_batch(batch: BatchRecord, registrations: pd.DataFrame, validate
             lock_timeout_seconds=settings.lock_timeout_seconds(),
             before_commit=lambda: crash_point("load-transaction"),
             identities=batch_identities(validated.records, registrations["registration_id"]),
+            max_person_registrations=settings.max_person_registrations(),
         )
 
 

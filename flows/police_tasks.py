@@ -215,6 +215,7 @@ def load(batch: BatchRecord, job: FeedJob, supply: PartSupply, clock: StageClock
             batch,
             lock_timeout_seconds=settings.lock_timeout_seconds(),
             before_commit=lambda: crash_point("load-transaction"),
+            max_person_registrations=settings.max_person_registrations(),
         ) as transaction:
             rows_in = 0
             for prepared in supply.prepared(job, clock):

@@ -6,6 +6,13 @@ Bloom filter of its letter bigrams, with bit positions drawn from an HMAC under 
 similar names give similar filters (Dice coefficient), and without the key nobody can build a
 filter for a guessed name. Birth dates are keyed too, both as written and with day and month
 swapped, so that comparisons stay within one birth date (a fine block inside the birth year).
+
+The bit positions of a bigram are salted with the birth year: the same bigram sets different
+bits in filters of different birth years, so the frequent bit patterns that pattern-mining
+attacks on a dump of filters look for (Christen et al.) do not add up across the table. Every
+pair ever compared shares the year (same date, or day and month swapped), so recall is the same.
+Records with a placeholder birth date (`pseudonyms.identity.placeholder_dates`) get no encoding:
+a placeholder allows no approximate link.
 """
 
 from __future__ import annotations
@@ -18,11 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives import hashes, hmac
 
-from pseudonyms.canonical import canonical_given_names, canonical_surname
+from pseudonyms.canonical import canonical_given_names, canonical_surname, lossy_script_forms
 from pseudonyms.hashing import KeyedHasher, derive_subkey
+from pseudonyms.identity import placeholder_dates
 
-BLOOM_PURPOSE = "victim-intake name bloom v1"
+# v2: bit positions salted with the birth year (v1, unsalted, is re-encoded: `ENCODING_SCHEME`).
+BLOOM_PURPOSE = "victim-intake name bloom v2"
 BIRTH_PURPOSE = "victim-intake birth date v1"
+SCRIPT_PURPOSE = "victim-intake lossy script form v1"
+# Stored with every encoding: filters of different schemes are never compared.
+ENCODING_SCHEME = 2
 BLOOM_BITS = 1024
 HASHES_PER_BIGRAM = 15  # 15 two-byte positions from one 32-byte HMAC
 _NAMES_PER_SLICE = 32_768
@@ -45,18 +57,35 @@ def bigram_positions(grams: list[str], key: bytes) -> np.ndarray:
     return (np.frombuffer(bytes(digests), dtype=">u2").reshape(len(grams), HASHES_PER_BIGRAM) % BLOOM_BITS).astype(np.int64)
 
 
-def blooms(names: list[str], key: bytes) -> np.ndarray:
-    """Packed Bloom filters (one row of BLOOM_BITS / 8 bytes per name).
+def _salted_grams(names: list[str], salts: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Each name's salted bigrams as codes (one run per name, `counts` long), and the distinct
+    salted bigrams as text. Bigrams are found once per distinct name and salted as integer pairs,
+    so a name that recurs under many salts (birth years) costs no more text work."""
+    name_codes, distinct_names = pd.factorize(pd.Series(names, dtype=object))
+    salt_codes, distinct_salts = pd.factorize(pd.Series(salts, dtype=object))
+    grams_of = [sorted(bigrams(name)) for name in distinct_names]
+    per_name = np.array([len(grams) for grams in grams_of], dtype=np.int64)
+    gram_codes, distinct_grams = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
+    first_of_name = np.concatenate([[0], np.cumsum(per_name)[:-1]]) if len(per_name) else per_name
+    counts = per_name[name_codes]
+    # Position of every bigram of every (salt, name) in `gram_codes`: its name's run, in order.
+    runs = np.repeat(first_of_name[name_codes] - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+    pairs = np.repeat(salt_codes.astype(np.int64), counts) * max(len(distinct_grams), 1) + gram_codes[runs]
+    codes, distinct_pairs = pd.factorize(pairs)
+    texts = [f"{distinct_salts[pair // max(len(distinct_grams), 1)]}|{distinct_grams[pair % max(len(distinct_grams), 1)]}" for pair in distinct_pairs.tolist()]
+    return codes, texts, counts
 
-    Vectorised: the few hundred distinct bigrams are hashed once, then the bits of a slice of
-    names are set at once. Bit positions are expanded a slice at a time too: for a whole bulk
+
+def blooms(names: list[str], salts: list[str], key: bytes) -> np.ndarray:
+    """Packed Bloom filters (one row of BLOOM_BITS / 8 bytes per name), the bigrams of each name
+    salted with its entry of `salts` (its birth year).
+
+    Vectorised: the few thousand distinct salted bigrams are hashed once, then the bits of a slice
+    of names are set at once. Bit positions are expanded a slice at a time too: for a whole bulk
     load (millions of bigrams, 15 positions each) they would take close to a gigabyte.
     """
-    grams_of = [sorted(bigrams(name)) for name in names]
-    counts = np.array([len(grams) for grams in grams_of], dtype=np.int64)
-    codes, distinct = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
-    del grams_of
-    positions = bigram_positions(list(distinct), key)
+    codes, distinct, counts = _salted_grams(names, salts)
+    positions = bigram_positions(distinct, key)
     starts = np.concatenate([[0], np.cumsum(counts)])  # each name's first bigram in `codes`
     packed = np.zeros((len(names), BLOOM_BITS // 8), dtype=np.uint8)
     for first in range(0, len(names), _NAMES_PER_SLICE):
@@ -68,19 +97,22 @@ def blooms(names: list[str], key: bytes) -> np.ndarray:
     return packed
 
 
-def name_blooms(records: pd.DataFrame, key: bytes) -> pd.Series:
-    """Hex Bloom filter of each record's canonical "surname given names" (null without a surname)."""
+def name_blooms(records: pd.DataFrame, birth_years: pd.Series, key: bytes) -> pd.Series:
+    """Hex Bloom filter of each record's canonical "surname given names", salted with its birth
+    year (null without a surname or a year)."""
     surname = canonical_surname(records["surname"])
     names = (surname + " " + canonical_given_names(records["given_names"]).fillna("")).where(surname.notna())
-    present = names.dropna()
-    codes, distinct = pd.factorize(present)
-    packed = blooms(list(distinct), key)
+    salted = (birth_years.astype("Int64").astype("str") + "|" + names).dropna()
+    codes, distinct = pd.factorize(salted)
+    # Canonical names hold only a-z and spaces: the first "|" ends the year.
+    year_and_name = [value.split("|", 1) for value in distinct.tolist()]
+    packed = blooms([name for _, name in year_and_name], [year for year, _ in year_and_name], key)
     # One hex text for all filters, cut into equal widths by Arrow: no Python string per row.
     width = BLOOM_BITS // 4
     offsets = pa.py_buffer(np.arange(len(packed) + 1, dtype=np.int64) * width)
     text = pa.LargeStringArray.from_buffers(len(packed), offsets, pa.py_buffer(binascii.hexlify(packed.tobytes())))
     encoded = pa.chunked_array([text.take(codes)], type=pa.large_string()).to_pandas()
-    return pd.Series(encoded.array, index=present.index).reindex(records.index)
+    return pd.Series(encoded.array, index=salted.index).reindex(records.index)
 
 
 def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -125,8 +157,22 @@ def dice(first: np.ndarray, second: np.ndarray, first_ones: np.ndarray, second_o
     return 2 * common / np.maximum(first_ones + second_ones, 1)
 
 
+def script_keys(records: pd.DataFrame, key: bytes) -> pd.Series:
+    """Keyed form of each name written in a lossy script (`lossy_script_forms`), else null: two
+    encodings with different script keys are never linked by name."""
+    return KeyedHasher(key, SCRIPT_PURPOSE).digest_series(lossy_script_forms(records["surname"], records["given_names"]))
+
+
+ENCODING_COLUMNS: tuple[str, ...] = ("registration_id", "birth_key", "swapped_key", "bloom", "script_key")
+
+
 def name_encodings(records: pd.DataFrame, registration_ids: pd.Series, key: bytes) -> pd.DataFrame:
-    """registration_id, birth_key, swapped_key, bloom of the records with a surname and birth date."""
+    """registration_id, birth_key, swapped_key, bloom, script_key of the records with a surname and
+    a birth date that is no placeholder."""
+    birth = pd.to_datetime(records["birth_date"], errors="coerce")
+    years = birth.dt.year.where(~placeholder_dates(birth))
     # name_blooms is indexed like `records`, as birth_keys is: aligned without a Python string per row.
-    frame = birth_keys(records, key).assign(registration_id=registration_ids.to_numpy(), bloom=name_blooms(records, key))
-    return frame.dropna(subset=["birth_key", "bloom"])[["registration_id", "birth_key", "swapped_key", "bloom"]].reset_index(drop=True)
+    frame = birth_keys(records, key).assign(
+        registration_id=registration_ids.to_numpy(), bloom=name_blooms(records, years, key), script_key=script_keys(records, key)
+    )
+    return frame.dropna(subset=["birth_key", "bloom"])[list(ENCODING_COLUMNS)].reset_index(drop=True)

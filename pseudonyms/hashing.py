@@ -29,6 +29,13 @@ class KeyedHasher:
     def __init__(self, key: bytes, purpose: str) -> None:
         self._template = hmac.HMAC(derive_subkey(key, purpose), hashes.SHA256())
 
+    @classmethod
+    def of_subkey(cls, subkey: bytes) -> KeyedHasher:
+        """A hasher under an already derived purpose subkey (`derive_subkey`)."""
+        hasher = cls.__new__(cls)
+        hasher._template = hmac.HMAC(subkey, hashes.SHA256())
+        return hasher
+
     def digest(self, value: str) -> str:
         context = self._template.copy()
         context.update(value.encode("utf-8"))

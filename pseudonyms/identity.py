@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pseudonyms.canonical import canonical_given_names, canonical_surname, digits_only
+from pseudonyms.canonical import canonical_given_names, canonical_surname, digits_only, lossy_script_forms
 from pseudonyms.hashing import KeyedHasher
 
 PERSON_PURPOSE = "victim-intake person-id v1"
@@ -43,17 +43,28 @@ IDENTIFIER_PURPOSE = "victim-intake identifier v1"
 IDENTIFIER_KINDS: tuple[str, ...] = ("name", "bsn", "vnr")
 
 
+def placeholder_dates(birth_dates: pd.Series) -> pd.Series:
+    """Whether each birth date is a placeholder rather than a known day: 1 January, on which
+    people whose birth day is unknown are commonly registered. Namesakes share such a date far
+    more often than chance, so with a name it identifies no one."""
+    return (birth_dates.dt.month == 1) & (birth_dates.dt.day == 1)
+
+
 def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
     """Every strong identifier of every row, long: `row` (index label), `kind`, canonical `value`.
 
     Unlike `identity_keys`, a row contributes all its identifiers, so that two reports sharing any
     one of them can be linked, and a later report adding a BSN joins the person already known.
+    Name and birth date are one only when the date is no placeholder (`placeholder_dates`).
     """
     surname = canonical_surname(identities["surname"])
     given = canonical_given_names(identities["given_names"])
-    birth = pd.to_datetime(identities["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
+    birth = pd.to_datetime(identities["birth_date"], errors="coerce")
+    # A name in a lossy script carries its written form: `李伟` and `黎威` (both "Li Wei") differ.
+    script = ("|" + lossy_script_forms(identities["surname"], identities["given_names"])).fillna("")
+    name = "name|" + surname + "|" + given.fillna("") + "|" + birth.dt.strftime("%Y-%m-%d") + script
     by_kind = {
-        "name": ("name|" + surname + "|" + given.fillna("") + "|" + birth).where(surname.notna() & birth.notna()),
+        "name": name.where(surname.notna() & birth.notna() & ~placeholder_dates(birth)),
         "bsn": "bsn|" + digits_only(identities["bsn"]),
         "vnr": "vnr|" + digits_only(identities["alien_number"]),
     }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pseudonyms.encodings import name_encodings
-from pseudonyms.hashing import KeyedHasher
+from pseudonyms.hashing import KeyedHasher, derive_subkey
 from pseudonyms.identity import IDENTIFIER_PURPOSE, PERSON_PURPOSE, identifier_strings, versioned
 
 # The fields kept (sealed) in the vault: enough to re-identify, and to re-pseudonymise on rotation.
@@ -25,8 +25,12 @@ class PersonIdentities:
     """Linkage input and vault plaintext of one batch. Holds personal data: memory only."""
 
     links: pd.DataFrame  # registration_id, kind, identifier (keyed), candidate_person_id
-    encodings: pd.DataFrame  # registration_id, birth_key, swapped_key, bloom (approximate matching)
+    encodings: pd.DataFrame  # registration_id, birth_key, swapped_key, bloom, script_key (approximate matching)
     payloads: pd.DataFrame  # registration_id, payload (JSON of VAULT_FIELDS, clear)
+    # registration_id: every registration that names someone; each gets a person, its own
+    # (`own_person_ids`) when nothing links it (no identifier, a placeholder birth date, links refused).
+    named: pd.DataFrame
+    person_subkey: bytes  # the person-id purpose subkey, for those own person ids (made where needed)
     vault_key: bytes
     key_version: int
     # registration_id, node: approximate matches among the batch's own records, where they were
@@ -35,6 +39,10 @@ class PersonIdentities:
 
     def __repr__(self) -> str:  # never show values in tracebacks or logs
         return f"PersonIdentities(<{len(self.payloads)} registrations>, key_version={self.key_version})"
+
+    def own_person_ids(self, registration_ids: pd.Series) -> pd.Series:
+        """The person id each of these registrations has when it forms a person on its own."""
+        return own_person_ids(registration_ids, self.person_subkey, self.key_version, derived=True)
 
 
 def vault_payloads(records: pd.DataFrame) -> pd.Series:
@@ -46,6 +54,23 @@ def vault_payloads(records: pd.DataFrame) -> pd.Series:
     # pandas writes JSON lines in C; a newline inside a value is escaped, so "\n" only ends a record.
     lines = fields.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
     return pd.Series(lines, index=records.index, dtype="str")
+
+
+def named_registrations(records: pd.DataFrame, registration_ids: pd.Series) -> pd.DataFrame:
+    """The registrations whose records name someone (a name, BSN or V-number, however written):
+    each gets a person, even when nothing links it."""
+    written = pd.concat(
+        [records[field].astype("str").str.strip().str.len().gt(0) for field in ("surname", "given_names", "bsn", "alien_number")], axis=1
+    ).any(axis=1)
+    return pd.DataFrame({"registration_id": registration_ids[written.to_numpy()].to_numpy()})
+
+
+def own_person_ids(registration_ids: pd.Series, key: bytes, key_version: int, *, derived: bool = False) -> pd.Series:
+    """The person id a registration has when it forms a person on its own (linked to no one, or
+    split off by a steward), under the pseudonym `key` (or its person subkey, `derived`).
+    "registration|" begins no identifier string (name|, bsn|, vnr|), so it equals no other person id."""
+    hasher = KeyedHasher.of_subkey(key) if derived else KeyedHasher(key, PERSON_PURPOSE)
+    return versioned(hasher.digest_series("registration|" + registration_ids), key_version)
 
 
 def identifier_links(records: pd.DataFrame, registration_ids: pd.Series, key: bytes, key_version: int) -> pd.DataFrame:
@@ -78,6 +103,8 @@ def person_identities(
         payloads=pd.DataFrame(
             {"registration_id": registration_ids.to_numpy(), "payload": vault_payloads(records).to_numpy()}
         ),
+        named=named_registrations(records, registration_ids),
+        person_subkey=derive_subkey(key, PERSON_PURPOSE),
         vault_key=vault_key,
         key_version=key_version,
     )

@@ -47,6 +47,7 @@ def load(
     snapshot: bool = False,
     quarantined: pd.DataFrame | None = None,
     exported_at: str | None = None,
+    max_person_registrations: int | None = 50,
 ) -> str:
     """Load the rows as one batch of a new file, with `quarantined` entries (row_number,
     column_name, rule, source_record_id and the offending `value`, sealed here); returns the batch id."""
@@ -66,7 +67,8 @@ def load(
     else:
         entries = seal_values(quarantined, batch.batch_id, vault_key)
     rows_in = len(rows) + (quarantined["row_number"].nunique() if quarantined is not None else 0)
-    load_batch(engine, batch, registrations, entries, rows_in, identities=identities, replace_source=source if snapshot else None)
+    load_batch(engine, batch, registrations, entries, rows_in, identities=identities, replace_source=source if snapshot else None,
+               max_person_registrations=max_person_registrations)
     return batch.batch_id
 
 

@@ -14,9 +14,9 @@ from privacy_helpers import load, persons
 from sqlalchemy import text
 
 from pseudonyms.identity import registration_ids
+from warehouse.components import components
 from warehouse.database import make_engine
 from warehouse.erasure import erase_person, purge_older_than
-from warehouse.linkage import components
 from warehouse.vault import ReasonQuotesValues, UnknownPerson, reveal
 
 KEY = secrets.token_bytes(32)
@@ -131,8 +131,8 @@ def test_erasure_removes_the_person_from_every_table(engine) -> None:
 def test_purge_removes_persons_last_seen_before_the_retention_period(engine) -> None:
     load(engine, [
         {"source_record_id": "old", **ANNA, "reported_on": "2015-05-01", "registration_year": 2015},
-        {"source_record_id": "kept-old", "surname": "Keep", "birth_date": "1970-01-01", "reported_on": "2015-05-01", "registration_year": 2015},
-        {"source_record_id": "kept-new", "surname": "Keep", "birth_date": "1970-01-01", "reported_on": "2024-05-01", "registration_year": 2024},
+        {"source_record_id": "kept-old", "surname": "Keep", "birth_date": "1970-01-02", "reported_on": "2015-05-01", "registration_year": 2015},
+        {"source_record_id": "kept-new", "surname": "Keep", "birth_date": "1970-01-02", "reported_on": "2024-05-01", "registration_year": 2024},
         {"source_record_id": "anonymous-old", "reported_on": "2014-05-01", "registration_year": 2014},
     ], key=KEY, vault_key=VAULT_KEY)
     removed = purge_older_than(engine, 5, today=dt.date(2025, 6, 1))
@@ -296,7 +296,7 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
 
     summary = write_demo_inbox(tmp_path / "inbox", persons=800, seed=5, files=3, hard_variant_share=0.5)
     truth = pd.read_csv(summary.truth_path, dtype=str, keep_default_na=False)
-    assert {"typo", "transliteration", "day_month_swap"} <= set(truth["variant"])
+    assert {"typo", "transliteration", "day_month_swap", "script"} <= set(truth["variant"])
     prepare_warehouse()
     engine = shared_engine(settings.database_url())
     start_run(engine, "quality")
@@ -311,8 +311,12 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     with engine.connect() as connection:
         stored = pd.read_sql(text("SELECT registration_id, person_id FROM registrations"), connection)
     figures = quality(valid, stored)
-    assert figures["precision"] >= 0.99 and figures["recall"] >= 0.95
-    assert figures["by_variant"].loc[["typo", "transliteration", "day_month_swap"], "records"].sum() >= 40
+    # A placeholder birth date (1 January) links by BSN or V-number only: recall is measured on
+    # the persons with a real birth date, precision on everyone.
+    real, placeholder = figures["real birth date"], figures["placeholder birth date"]
+    assert figures["precision"] >= 0.99 and real["precision"] >= 0.99 and real["recall"] >= 0.95
+    assert placeholder["registrations"] and placeholder["precision"] >= 0.99
+    assert figures["by_variant"].loc[["typo", "transliteration", "day_month_swap", "script"], "records"].sum() >= 40
 
 
 def test_reveal_command_prints_after_auditing_and_refuses_bad_usage(isolated_settings, monkeypatch) -> None:

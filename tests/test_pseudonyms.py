@@ -191,10 +191,11 @@ def test_bloom_filters_built_in_slices_are_each_names_own(monkeypatch) -> None:
 
     names = ["de vries anna", "jansen", "", "ødegård ola", "de vries anna maria", "ng", "van der berg piet"]
     key = b"k" * 32
-    alone = np.concatenate([encodings.blooms([name], key) for name in names])
+    years = ["1990", "1985", "1990", "2001", "1990", "1990", "1977"]
+    alone = np.concatenate([encodings.blooms([name], [year], key) for name, year in zip(names, years, strict=True)])
     # Slices of two names: slice boundaries fall inside the list, as in a bulk load of 32,768-name slices.
     monkeypatch.setattr(encodings, "_NAMES_PER_SLICE", 2)
-    together = encodings.blooms(names, key)
+    together = encodings.blooms(names, years, key)
     assert np.array_equal(together, alone)
     assert len({row.tobytes() for row in together}) == len(names)
     # A name sets 15 bits for each of its bigrams, some of them shared.

@@ -49,7 +49,7 @@ PERSON_KEYS = [
     "achternaam", "voornamen", "geboortedatum", "geslacht",
     "nationaliteit", "geboorteland", "bsn", "v_nummer",
 ]
-TRUTH_HEADER = ["source", "file", "line", "source_record_id", "person", "valid", "problem", "variant"]
+TRUTH_HEADER = ["source", "file", "line", "source_record_id", "person", "valid", "problem", "variant", "birth_day_unknown"]
 
 
 def passes_11_test(number: str) -> bool:
@@ -230,6 +230,7 @@ def test_truth_file_lies_outside_the_inbox_and_matches_every_line(demo) -> None:
         assert row["valid"] in ("true", "false")
         assert (row["problem"] == "") == (row["valid"] == "true")
         assert row["variant"] in VARIANTS | {"none"}
+        assert row["birth_day_unknown"] in ("true", "false")
     valid = [row for row in truth if row["valid"] == "true"]
     assert summary.invalid_records == len(truth) - len(valid)
     assert summary.persons == len({row["person"] for row in valid})
@@ -414,3 +415,30 @@ def test_hard_variants_are_a_parameter_and_leave_other_draws_alone(tmp_path) -> 
     assert set(HARD_VARIANTS) <= set(hard_truth["variant"])
     # Same records and persons; only the spelling of some repeats differs.
     assert plain_truth.drop(columns="variant").equals(hard_truth.drop(columns="variant"))
+
+
+def test_persons_whose_birth_day_is_unknown_are_registered_on_1_january(demo) -> None:
+    _, _, lines, _ = demo
+    valid = [line for line in valid_lines(lines) if line["record"]["persoon"]["geboortedatum"]]
+    unknown = [line for line in valid if line["truth"]["birth_day_unknown"] == "true"]
+    known = [line for line in valid if line["truth"]["birth_day_unknown"] == "false"]
+    assert all(line["record"]["persoon"]["geboortedatum"].endswith("-01-01") for line in unknown)
+    # A real share of persons, and everyone else born on 1 January no more often than chance (1/365).
+    assert 0.03 < len({line["truth"]["person"] for line in unknown}) / len({line["truth"]["person"] for line in valid}) < 0.2
+    first_of_january = sum(line["record"]["persoon"]["geboortedatum"].endswith("-01-01") for line in known)
+    assert first_of_january / len(known) < 2.5 / 365
+
+
+def test_hard_variants_write_names_in_cyrillic_and_chinese_script(tmp_path) -> None:
+    import pandas as pd
+
+    from pseudonyms.scripts import to_latin
+
+    summary = write_demo_inbox(tmp_path / "inbox", persons=3000, seed=5, files=2, partners=False, hard_variant_share=1.0)
+    truth = pd.read_csv(summary.truth_path, dtype=str, keep_default_na=False)
+    lines = {(line["file"], line["line"]): line["record"]["persoon"] for line in read_feed(tmp_path / "inbox" / "police")}
+    written = [lines[(row.file, int(row.line))] for row in truth[truth["variant"] == "script"].itertuples()]
+    cyrillic = [person for person in written if any("\u0400" <= char <= "\u04ff" for char in person["achternaam"])]
+    chinese = [person for person in written if any("\u4e00" <= char <= "\u9fff" for char in person["achternaam"])]
+    assert cyrillic and chinese and len(cyrillic) + len(chinese) == len(written)
+    assert all(to_latin(person["achternaam"]).isascii() for person in written)

@@ -17,6 +17,7 @@ from victim_intake.commands.display import Field, clean, plain, print_records
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
+from victim_intake.commands.persons import persons_app
 from victim_intake.commands.privacy import erase, purge, reveal
 from victim_intake.commands.report import report
 from victim_intake.commands.rerun import rerun
@@ -32,6 +33,7 @@ keys_app = typer.Typer(help="Key management: create keys and show their fingerpr
 quarantine_app = typer.Typer(help="Rows that failed validation, with the rule they broke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(persons_app, name="persons")
 app.command("estimate")(estimate)
 app.command("status")(status)
 app.command("rerun")(rerun)
@@ -63,7 +65,11 @@ def demo(
     truth: Annotated[Path | None, typer.Option(help="Truth file (default: next to the inbox, never inside it).")] = None,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the inbox already holds files.")] = False,
     hard_variants: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of plainly spelt repeat reports given a typo, transliteration or swapped day and month.")
+        float,
+        typer.Option(
+            min=0.0, max=1.0,
+            help="Share of plainly spelt repeat reports given a typo, transliteration, a name in Cyrillic or Chinese script, or swapped day and month.",
+        ),
     ] = 0.1,
 ) -> None:
     """Write a realistic synthetic inbox (synthetic people only) and a truth file for tests."""

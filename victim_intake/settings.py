@@ -68,6 +68,19 @@ def prepare_ahead() -> str:
     return value
 
 
+def max_person_registrations() -> int:
+    """Most registrations one person may reach through name links alone
+    (`VICTIM_INTAKE_MAX_PERSON_REGISTRATIONS`, default 50): far above what any real person
+    gathers (the registry counts about 1.03 registrations per person), far below the clusters a
+    feed of namesakes builds by name. Links that would pass it are not made; the steward is warned."""
+    from warehouse.linkage import DEFAULT_MAX_PERSON_REGISTRATIONS
+
+    value = int(os.environ.get("VICTIM_INTAKE_MAX_PERSON_REGISTRATIONS", DEFAULT_MAX_PERSON_REGISTRATIONS))
+    if value < 2:
+        raise ValueError("VICTIM_INTAKE_MAX_PERSON_REGISTRATIONS must be 2 or more")
+    return value
+
+
 def lock_timeout_seconds() -> float:
     """How long a load waits for another run's load of the same source (`VICTIM_INTAKE_LOCK_TIMEOUT_S`, default 300)."""
     return float(os.environ.get("VICTIM_INTAKE_LOCK_TIMEOUT_S", "300"))

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, bindparam, update
 
-from pseudonyms.encodings import BLOOM_BITS, bloom_matrix, dice, ones
+from pseudonyms.encodings import BLOOM_BITS, ENCODING_COLUMNS, ENCODING_SCHEME, bloom_matrix, dice, ones
 from warehouse.bulk import Read, bulk_insert, read_columns, upsert_rows
 from warehouse.privacy_tables import name_encodings
 from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table
@@ -29,7 +29,7 @@ _STAGE = "stage_birth_keys"
 _KEYS_PER_SLICE = 4096
 # Rows of the table read per query when SQLite reads it in rowid order (about 64 MB of filter text).
 _ROWS_PER_SLICE = 250_000
-_COLUMNS = ["registration_id", "person_id", "birth_key", "swapped_key", "bloom"]
+_STORED = ("registration_id", "person_id", "birth_key", "script_key")
 
 
 @dataclass(frozen=True, repr=False)
@@ -37,12 +37,15 @@ class StoredEncodings:
     """Stored encodings that share a birth key with a batch: ids and birth keys, with their Bloom
     filters decoded (one row of `matrix` each)."""
 
-    frame: pd.DataFrame  # registration_id, person_id, birth_key
+    frame: pd.DataFrame  # registration_id, person_id, birth_key, script_key
     matrix: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frame)
 
 
 _NOTHING_STORED = StoredEncodings(
-    pd.DataFrame({name: pd.Series(dtype=object) for name in ("registration_id", "person_id", "birth_key")}),
+    pd.DataFrame({name: pd.Series(dtype=object) for name in _STORED}),
     np.zeros((0, BLOOM_BITS // 64), dtype=np.uint64),
 )
 
@@ -59,14 +62,21 @@ def known_encodings(connection: Connection, batch: pd.DataFrame) -> StoredEncodi
     connection.execute(temporary_table(connection, _STAGE, "birth_key varchar(32), slice integer"))
     staged = pd.DataFrame({"birth_key": keys.to_numpy(), "slice": np.arange(len(keys)) // _KEYS_PER_SLICE}, dtype=object)
     bulk_insert(connection, _STAGE, staged)
-    columns = {name: Read(name) for name in ("registration_id", "person_id", "birth_key", "bloom")}
+    columns = {name: Read(name) for name in (*_STORED, "bloom")}
+    # Most names have no script key: read as "-" (faster than a quoted nullable column).
+    columns["script_key"] = Read("coalesce(script_key, '-')")
     frames, matrices = [], []
     for where in _slices(connection, len(keys)):
-        known = read_columns(connection, columns, f"FROM {qualified_name(connection, name_encodings)} WHERE {where}")
+        # Filters of another scheme (not re-encoded yet) set other bits: never compared.
+        known = read_columns(
+            connection, columns, f"FROM {qualified_name(connection, name_encodings)} WHERE {where} AND scheme = {ENCODING_SCHEME}"
+        )
         matrices.append(bloom_matrix(known.column("bloom")))
         frames.append(known.drop_columns("bloom"))
     drop_temporary_table(connection, _STAGE)
-    return StoredEncodings(pa.concat_tables(frames).to_pandas(), np.concatenate(matrices))
+    frame = pa.concat_tables(frames).to_pandas()
+    frame["script_key"] = frame["script_key"].where(frame["script_key"] != "-")
+    return StoredEncodings(frame, np.concatenate(matrices))
 
 
 def _slices(connection: Connection, keys: int) -> list[str]:
@@ -222,8 +232,9 @@ def store_encodings(connection: Connection, batch: pd.DataFrame, person_of_regis
     re-delivered registration replaces its encoding."""
     if batch.empty:
         return
-    rows = batch.assign(person_id=batch["registration_id"].map(person_of_registration), key_version=key_version)
-    upsert_rows(connection, qualified_name(connection, name_encodings), rows[[*_COLUMNS, "key_version"]], "registration_id")
+    rows = batch.assign(person_id=batch["registration_id"].map(person_of_registration), key_version=key_version, scheme=ENCODING_SCHEME)
+    columns = [*ENCODING_COLUMNS, "person_id", "key_version", "scheme"]
+    upsert_rows(connection, qualified_name(connection, name_encodings), rows[columns], "registration_id")
 
 
 def move_merged(connection: Connection, merged: dict[str, str]) -> None:

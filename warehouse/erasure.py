@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, column, delete, func, or_, select, table
 
 from warehouse.bulk import bulk_insert
+from warehouse.decisions import forget_decisions
 from warehouse.locks import lock_loads
 from warehouse.marts import forget_person, mark_all_stale, refresh_marts
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities
@@ -76,6 +77,7 @@ def erase_person(engine: Engine, person_id: str, vault_key: bytes) -> Removed:
         for registration_id, sealed, source in entries:
             if source is not None:
                 records[source].add(open_entry(vault_key, sealed, person_id, registration_id)["source_record_id"])
+        forget_decisions(connection, select(registrations.c.registration_id).where(registrations.c.person_id == person_id))
         removed = Removed(
             registrations=connection.execute(delete(registrations).where(registrations.c.person_id == person_id)).rowcount,
             vault_entries=connection.execute(delete(vault_identities).where(vault_identities.c.person_id == person_id)).rowcount,
@@ -119,6 +121,7 @@ def purge_older_than(engine: Engine, years: int, *, today: dt.date | None = None
         expired_persons = select(table(_EXPIRED, column("person_id")).c.person_id)
         anonymous_old = and_(registrations.c.person_id.is_(None), registrations.c.registration_year < first_kept)
         anonymous_ids = select(registrations.c.registration_id).where(anonymous_old)
+        forget_decisions(connection, select(registrations.c.registration_id).where(registrations.c.person_id.in_(expired_persons)))
         removed = Removed(
             vault_entries=connection.execute(
                 delete(vault_identities).where(

@@ -18,6 +18,7 @@ from pseudonyms.person_identities import PersonIdentities
 from schemas.canonical import REGISTRATION_COLUMNS
 from warehouse.bulk import bulk_insert, copy_rows, execute_rows
 from warehouse.ledger import BatchRecord, insert_batch, record_counts
+from warehouse.linkage import DEFAULT_MAX_PERSON_REGISTRATIONS
 from warehouse.locks import bound_lock_waits, lock_loads
 from warehouse.marts import mark_all_stale
 from warehouse.persons import assign_persons, forget_source
@@ -46,6 +47,7 @@ class LoadOutcome:
     rows_quarantined: int
     # Rows not applied: the warehouse holds them from a later export (a correction older than it).
     rows_ignored_older: int = 0
+    rows_kept_apart: int = 0  # not linked by name: the person would have passed the bound
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,12 @@ class BatchLoad:
     """One file's open load transaction: its rows arrive in one or more parts (chunks of a file
     larger than memory), and are committed together or not at all."""
 
-    def __init__(self, connection: Connection, batch_id: str, replaced: set[str] | None) -> None:
+    def __init__(self, connection: Connection, batch_id: str, replaced: set[str] | None, max_person_registrations: int | None) -> None:
         self._connection = connection
         self._batch_id = batch_id
         self._replaced = replaced
-        self._loaded = self._new = self._quarantined = self._ignored_older = 0
+        self._bound = max_person_registrations
+        self._loaded = self._new = self._quarantined = self._ignored_older = self._kept_apart = 0
         self.outcome: LoadOutcome | None = None
 
     def add(self, registrations: pd.DataFrame, quarantined: pd.DataFrame, identities: PersonIdentities | None = None) -> None:
@@ -124,7 +127,8 @@ class BatchLoad:
         # Linkage crosses sources: from here to the commit, one load at a time (warehouse.locks).
         lock_loads(connection)
         if identities is not None:
-            registrations = assign_persons(connection, identities, registrations)
+            registrations, resolution = assign_persons(connection, identities, registrations, self._bound)
+            self._kept_apart += resolution.kept_apart
         upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
         # In key order, the primary key index is filled page by page rather than at random.
         upserted = upsert(connection, registrations.sort_values("registration_id")) if len(registrations) else Upserted(0, 0)
@@ -151,11 +155,12 @@ class BatchLoad:
             rows_loaded=self._loaded,
             rows_quarantined=self._quarantined,
             rows_ignored_older=self._ignored_older,
+            rows_kept_apart=self._kept_apart,
         )
         # Recomputed after the run (or by the next reader). Every year, not only the batch's:
         # linking may have merged persons whose registrations lie in other years.
         mark_all_stale(self._connection)
-        self.outcome = LoadOutcome(rows_in, self._loaded, self._new, self._quarantined, self._ignored_older)
+        self.outcome = LoadOutcome(rows_in, self._loaded, self._new, self._quarantined, self._ignored_older, self._kept_apart)
         return self.outcome
 
 
@@ -167,6 +172,7 @@ def loading(
     replace_source: str | None = None,
     lock_timeout_seconds: float = 300,
     before_commit: Callable[[], None] | None = None,
+    max_person_registrations: int | None = DEFAULT_MAX_PERSON_REGISTRATIONS,
 ) -> Iterator[BatchLoad]:
     """The transaction of one file: its `loaded` ledger entry, its registrations and quarantine.
 
@@ -176,6 +182,7 @@ def loading(
     warehouse holds exactly the latest snapshot. Every load's linkage and writing, from its first
     part to its commit, is serialised across sources (`warehouse.locks`): linkage crosses sources.
     `before_commit` runs last inside the transaction (fault-injection tests).
+    `max_person_registrations` bounds a person's registrations through name links (`warehouse.components`).
     """
     try:
         with engine.begin() as connection:
@@ -190,7 +197,7 @@ def loading(
                 lock_loads(connection)
                 forget_source(connection, replace_source)
                 replaced = _replace_source(connection, replace_source)
-            load = BatchLoad(connection, batch.batch_id, replaced)
+            load = BatchLoad(connection, batch.batch_id, replaced, max_person_registrations)
             yield load
             if load.outcome is None:
                 raise CountMismatch("the load ended before every row was counted; nothing was committed")
@@ -213,6 +220,7 @@ def load_batch(
     lock_timeout_seconds: float = 300,
     before_commit: Callable[[], None] | None = None,
     identities: PersonIdentities | None = None,
+    max_person_registrations: int | None = DEFAULT_MAX_PERSON_REGISTRATIONS,
 ) -> LoadOutcome:
     """Commit a whole file's registrations, quarantine entries and `loaded` ledger entry together.
 
@@ -221,7 +229,8 @@ def load_batch(
     rows keep the `person_id` they carry (sources without identifying fields).
     """
     with loading(
-        engine, batch, replace_source=replace_source, lock_timeout_seconds=lock_timeout_seconds, before_commit=before_commit
+        engine, batch, replace_source=replace_source, lock_timeout_seconds=lock_timeout_seconds, before_commit=before_commit,
+        max_person_registrations=max_person_registrations,
     ) as load:
         load.add(registrations, quarantined, identities)
         return load.finish(rows_in)

@@ -72,3 +72,22 @@ def source_warnings(engine: Engine, expected: SourceExpectations, now: dt.dateti
                     f"{average:,.0f}: ask the source whether the export is complete"
                 )
     return warnings
+
+
+def linkage_warnings(engine: Engine, recent: int = 20) -> list[str]:
+    """Value-free warnings about recent loads whose name links the bound on a person's
+    registrations refused (`warehouse.components`): a steward checks whether they are one person."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ingest_batches.c.batch_id, ingest_batches.c.source, ingest_batches.c.rows_kept_apart)
+            .where(ingest_batches.c.state == "loaded")
+            .order_by(ingest_batches.c.finished_at.desc())
+            .limit(recent)
+        ).all()
+    return [
+        f"batch {batch_id[:12]} ({source}): {kept:,} registration(s) were not linked by name, the person would have "
+        "held more registrations than VICTIM_INTAKE_MAX_PERSON_REGISTRATIONS; if they are one person, "
+        "`victim-intake persons join` joins them"
+        for batch_id, source, kept in rows
+        if kept
+    ]

@@ -7,16 +7,21 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 
 from pseudonyms.person_identities import PersonIdentities
 from warehouse.approximate import move_merged, store_encodings
-from warehouse.linkage import link_batch, merge_parameters
+from warehouse.linkage import DEFAULT_MAX_PERSON_REGISTRATIONS, Resolution, link_batch, merge_parameters
 from warehouse.privacy_tables import name_encodings, vault_identities
 from warehouse.tables import registrations as registrations_table
 from warehouse.vault import reseal_merged, store_batch
 
 
-def assign_persons(connection: Connection, identities: PersonIdentities, registrations: pd.DataFrame) -> pd.DataFrame:
+def assign_persons(
+    connection: Connection,
+    identities: PersonIdentities,
+    registrations: pd.DataFrame,
+    max_registrations: int | None = DEFAULT_MAX_PERSON_REGISTRATIONS,
+) -> tuple[pd.DataFrame, Resolution]:
     """The batch's registrations with their linked `person_id`, after recording links, merges and
-    vault entries in `connection`'s transaction."""
-    resolution = link_batch(connection, identities)
+    vault entries in `connection`'s transaction; and the resolution (its counts)."""
+    resolution = link_batch(connection, identities, max_registrations)
     if resolution.merged:
         connection.execute(
             update(registrations_table)
@@ -29,7 +34,7 @@ def assign_persons(connection: Connection, identities: PersonIdentities, registr
     store_batch(connection, identities, resolution.person_of_registration)
     store_encodings(connection, identities.encodings, resolution.person_of_registration, identities.key_version)
     persons = registrations["registration_id"].map(resolution.person_of_registration)
-    return registrations.assign(person_id=persons.astype("str").where(persons.notna()))
+    return registrations.assign(person_id=persons.astype("str").where(persons.notna())), resolution
 
 
 def forget_source(connection: Connection, source: str) -> None:

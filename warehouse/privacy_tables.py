@@ -6,7 +6,7 @@ SQLite the schema is mapped away (`database.make_engine`) and the tables sit bes
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, SmallInteger, String, Table, Text
 
 VAULT_SCHEMA = "vault"
 # Its own metadata: the vault is a schema of its own, created by migration 0005.
@@ -44,12 +44,12 @@ privacy_audit = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(128), nullable=False, comment="operating-system user the command ran as (from its user id)"),
     Column("claimed_actor", String(128), comment="VICTIM_INTAKE_ACTOR as set when the command ran: a name claimed, not verified"),
-    Column("action", String(16), nullable=False, comment="reveal | open_quarantine | erase | purge | rotate"),
+    Column("action", String(16), nullable=False, comment="reveal | open_quarantine | erase | purge | rotate | split | join | re-encode"),
     Column("person_id", String(48)),
     Column("reason", Text, comment="the lawful purpose given; refused when it quotes revealed values"),
     Column("detail", Text, comment="counts only, never values"),
     schema=VAULT_SCHEMA,
-    comment="Every re-identification, opening of quarantined values, erasure, purge and key rotation: who, when, why.",
+    comment="Every re-identification, opening of quarantined values, erasure, purge, key rotation, split and join: who, when, why.",
 )
 
 name_encodings = Table(
@@ -61,8 +61,23 @@ name_encodings = Table(
     Column("swapped_key", String(32), comment="keyed birth date with day and month swapped"),
     Column("bloom", Text, nullable=False, comment="keyed Bloom filter of the name's bigrams (hex)"),
     Column("key_version", Integer, nullable=False),
+    Column("scheme", SmallInteger, nullable=False, comment="1: bigram positions unsalted (to be re-encoded); 2: salted with the birth year"),
+    Column("script_key", String(32), comment="keyed form of a name written in a lossy script (Han, Arabic, Hebrew)"),
     Index("ix_name_encodings_person_id", "person_id"),
     Index("ix_name_encodings_birth_key", "birth_key"),
     schema=VAULT_SCHEMA,
     comment="Keyed encodings of each registration's name and birth date, for approximate matching.",
+)
+
+link_decisions = Table(
+    "link_decisions",
+    vault_metadata,
+    Column("decision_id", Integer, primary_key=True, comment="the steward's decision (privacy_audit detail names it)"),
+    Column("registration_id", Text, primary_key=True),
+    Column("kind", String(8), nullable=False, comment="apart (persons split) | together (persons join)"),
+    Column("side", SmallInteger, nullable=False, comment="apart: 1 the registrations split off, 2 those left; together: 1"),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_link_decisions_registration_id", "registration_id"),
+    schema=VAULT_SCHEMA,
+    comment="Stewards' corrections of linkage (persons split / join), which later loads respect.",
 )

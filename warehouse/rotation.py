@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pa_json
-from sqlalchemy import Engine, delete, exists, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, exists, func, select, update
 
 from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.identity import registration_ids
 from pseudonyms.keys import LoadedKey
-from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, vault_payloads
+from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, own_person_ids, vault_payloads
 from pseudonyms.sealing import unseal_many
 from warehouse.approximate import store_encodings
 from warehouse.bulk import bulk_insert
@@ -28,7 +28,7 @@ from warehouse.ledger import KeyMismatch, utc_now
 from warehouse.linkage import store_links
 from warehouse.locks import lock_loads
 from warehouse.marts import mark_all_stale, refresh_marts
-from warehouse.privacy_tables import name_encodings, person_links, vault_identities
+from warehouse.privacy_tables import link_decisions, name_encodings, person_links, vault_identities
 from warehouse.qualified import qualified_name, temporary_table, timestamp_text
 from warehouse.tables import key_fingerprints, registrations
 from warehouse.vault import associated_data, audit, seal_frame
@@ -51,7 +51,7 @@ class Rotated:
 _PAYLOAD_SCHEMA = pa.schema([(field, pa.string()) for field in VAULT_FIELDS])
 
 
-def _open_all(rows: list, vault_key: bytes) -> pd.DataFrame:
+def open_entries(rows: list, vault_key: bytes) -> pd.DataFrame:
     """Vault rows (registration_id, person_id, sealed, source) -> identifying fields, in memory."""
     frame = pd.DataFrame([tuple(row) for row in rows], columns=["registration_id", "person_id", "sealed", "source"], dtype=object)
     payloads = unseal_many(
@@ -70,6 +70,30 @@ def _open_all(rows: list, vault_key: bytes) -> pd.DataFrame:
     )
     opened["birth_date"] = pd.to_datetime(opened["birth_date"])
     return pd.concat([frame.drop(columns=["sealed"]), opened], axis=1)
+
+
+def new_person_ids(entries: pd.DataFrame, links: pd.DataFrame, new: LoadedKey) -> pd.Series:
+    """Old person id -> new one. A person keeps its members: its new id is the candidate of its
+    smallest new identifier; a person without identifiers (a placeholder date, a name without a
+    birth date, a steward's split), or whose smallest identifier another person shares, takes the
+    own person id of its smallest new registration id."""
+    smallest = links.dropna(subset=["person_id"]).sort_values("identifier").drop_duplicates("person_id")
+    shared = smallest["identifier"].duplicated(keep=False)
+    by_identifier = smallest[~shared.to_numpy()].set_index("person_id")["candidate_person_id"]
+    placed = entries.dropna(subset=["person_id"]).sort_values("new_registration_id").drop_duplicates("person_id")
+    by_registration = pd.Series(own_person_ids(placed["new_registration_id"], new.material, new.version).to_numpy(), index=placed["person_id"].to_numpy())
+    return by_identifier.combine_first(by_registration)
+
+
+def renumber_decisions(connection: Connection, new_registration_ids: pd.Series) -> None:
+    """Stewards' decisions follow their registrations to the new registration ids (old -> new)."""
+    decided = set(connection.execute(select(link_decisions.c.registration_id)).scalars())
+    moves = [{"old_id": old, "new_id": new} for old, new in new_registration_ids.items() if old in decided]
+    if moves:
+        connection.execute(
+            update(link_decisions).where(link_decisions.c.registration_id == bindparam("old_id")).values(registration_id=bindparam("new_id")),
+            moves,
+        )
 
 
 def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key: bytes) -> Rotated:
@@ -96,15 +120,14 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
                 vault_identities.c.registration_id, vault_identities.c.person_id, vault_identities.c.sealed, registrations.c.source
             ).join(registrations, registrations.c.registration_id == vault_identities.c.registration_id)
         ).all()
-        entries = _open_all(rows, vault_key)
+        entries = open_entries(rows, vault_key)
         del rows  # a million result rows, no longer needed while the rest is built
         entries["new_registration_id"] = pd.concat(
             [registration_ids(source, group["source_record_id"], new.material) for source, group in entries.groupby("source")]
         ).reindex(entries.index) if len(entries) else pd.Series(dtype="str")
         links = identifier_links(entries, entries["new_registration_id"], new.material, new.version)
         links = links.assign(person_id=links["registration_id"].map(entries.set_index("new_registration_id")["person_id"]))
-        # A person keeps its members: its new id is the candidate of its smallest new identifier.
-        new_person = links.sort_values("identifier").groupby("person_id")["candidate_person_id"].first()
+        new_person = new_person_ids(entries, links, new)
         entries["new_person_id"] = entries["person_id"].map(new_person)
 
         connection.execute(temporary_table(connection, _STAGE, "old_id text, new_id text, new_person text"))
@@ -146,6 +169,7 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
         connection.execute(delete(name_encodings))
         encodings = name_encodings_of(entries, entries["new_registration_id"], new.material).sort_values("registration_id")
         store_encodings(connection, encodings, entries.set_index("new_registration_id")["new_person_id"], new.version)
+        renumber_decisions(connection, entries.set_index("registration_id")["new_registration_id"])
         connection.execute(
             update(key_fingerprints)
             .where(key_fingerprints.c.purpose == "pseudonym")

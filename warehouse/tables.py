@@ -68,6 +68,7 @@ ingest_batches = Table(
     Column("rows_in", Integer),
     Column("rows_loaded", Integer),
     Column("rows_quarantined", Integer),
+    Column("rows_kept_apart", Integer, comment="registrations not linked by name: the person would have passed the bound"),
     Column("reason", Text, comment="why the file failed; never quotes file content"),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),

@@ -135,6 +135,12 @@ class RevealedEntry:
     fields: dict
 
 
+def quotes_values(reason: str, entries: list[dict]) -> bool:
+    """Whether `reason` quotes an identifying value of these vault entries (their fields), in any
+    spelling, spacing or date format; a record id names a case, not a person, and may be cited."""
+    return quotes_any(reason, (value for fields in entries for name, value in fields.items() if name != "source_record_id"))
+
+
 def reveal(engine: Engine, person_id: str, reason: str, vault_key: bytes) -> list[RevealedEntry]:
     """Open a person's vault entries for a lawful `reason`, recording the audit in the same transaction."""
     from warehouse.tables import registrations
@@ -152,7 +158,7 @@ def reveal(engine: Engine, person_id: str, reason: str, vault_key: bytes) -> lis
             RevealedEntry(registration_id, source, open_entry(vault_key, sealed, person_id, registration_id))
             for registration_id, sealed, source in rows
         ]
-        # A record id names a case, not a person: a reason may cite it.
-        refuse_quoting(reason, (value for entry in entries for name, value in entry.fields.items() if name != "source_record_id"))
+        if quotes_values(reason, [entry.fields for entry in entries]):
+            raise ReasonQuotesValues("the reason quotes an identifying value; state the purpose and case number only")
         audit(connection, "reveal", person_id=person_id, reason=reason, detail=f"{len(entries)} registration(s) opened")
     return entries

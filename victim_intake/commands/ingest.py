@@ -50,9 +50,10 @@ def print_totals() -> None:
 
 def print_source_warnings() -> None:
     from victim_intake.commands.status import print_warnings
-    from warehouse.monitoring import source_warnings
+    from warehouse.monitoring import linkage_warnings, source_warnings
 
-    print_warnings(source_warnings(warehouse_engine(), settings.source_expectations()), errors)
+    engine = warehouse_engine()
+    print_warnings(source_warnings(engine, settings.source_expectations()) + linkage_warnings(engine), errors)
 
 
 def check_home_writable() -> None:

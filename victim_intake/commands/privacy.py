@@ -54,7 +54,7 @@ def reveal(
     except SealBroken:
         raise usage_error("the vault entries do not open with the configured vault key") from None
     table = Table(title=f"Person {person}: {len(entries)} registration(s) (this reveal is audited)")
-    for name in ("source", "source record", "surname", "given names", "birth date", "BSN", "V-number"):
+    for name in ("registration", "source", "source record", "surname", "given names", "birth date", "BSN", "V-number"):
         table.add_column(name)
     for entry in entries:
         fields = entry.fields
@@ -62,7 +62,7 @@ def reveal(
             *(
                 escape(str(value)) if value is not None else ""
                 for value in (
-                    entry.source, fields["source_record_id"], fields["surname"], fields["given_names"],
+                    entry.registration_id, entry.source, fields["source_record_id"], fields["surname"], fields["given_names"],
                     fields["birth_date"], fields["bsn"], fields["alien_number"],
                 )
             )

@@ -52,7 +52,7 @@ def _batch_row(batch: dict) -> list[Text]:
 def gather(limit: int, runs: int) -> dict:
     """Runs, batches (each with its next step) and source warnings, as plain data."""
     from warehouse.database import create_tables, shared_engine
-    from warehouse.monitoring import source_warnings
+    from warehouse.monitoring import linkage_warnings, source_warnings
     from warehouse.reruns import outstanding_failures
     from warehouse.steward import next_step, recent_batches, recent_runs
 
@@ -66,7 +66,7 @@ def gather(limit: int, runs: int) -> dict:
         "runs": recent_runs(engine, runs),
         "batches": batches,
         "outstanding_failures": len(outstanding),
-        "warnings": source_warnings(engine, settings.source_expectations()),
+        "warnings": source_warnings(engine, settings.source_expectations()) + linkage_warnings(engine),
     }
 
 

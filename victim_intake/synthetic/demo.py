@@ -52,7 +52,9 @@ def write_demo_inbox(
     The same arguments give byte-identical files. The truth file (default: `<inbox>.truth.csv`
     beside the inbox) must lie outside the inbox, where the pipeline would try to load it.
     `hard_variant_share` of the repeat reports spelt plainly get a hard variant (typo,
-    transliteration, day and month swapped) that only approximate matching links.
+    transliteration, day and month swapped, a name in Cyrillic or Chinese script) that only
+    approximate matching links. Persons whose birth day is unknown are registered on 1 January
+    (`birth_day_unknown` in the truth file).
     """
     inbox = Path(inbox)
     truth_path = Path(truth_path) if truth_path is not None else inbox.parent / f"{inbox.name}.truth.csv"
@@ -68,7 +70,7 @@ def write_demo_inbox(
     people = draw_people(people_rng, persons, first_report_years())
     paths, police = write_police_feed(police_rng, people, inbox / "police", files, gzip, hard_rng, hard_variant_share)
     partner_paths, partner_parts = _write_partners(partner_rng, people, inbox) if partners else ([], [])
-    write_truth(truth_path, [police, *partner_parts])
+    write_truth(truth_path, [police, *partner_parts], frozenset(people.key[people.birth_day_unknown].tolist()))
     return replace(
         _summarise(paths, [police], truth_path),
         partner_files=partner_paths,

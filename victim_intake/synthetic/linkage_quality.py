@@ -12,9 +12,24 @@ def pairs(groups: pd.Series) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
+def group_quality(joined: pd.DataFrame, members: pd.Series) -> dict:
+    """Precision and recall for the registrations of some persons (`members`: a boolean per row):
+    predicted pairs that involve at least one of them, true pairs among them."""
+    predicted = pairs(joined["person_id"]) - pairs(joined.loc[~members, "person_id"])
+    both = pairs((joined["person"] + "|" + joined["person_id"])[members])
+    true = pairs(joined.loc[members, "person"])
+    return {
+        "registrations": int(members.sum()),
+        "persons": joined.loc[members, "person"].nunique(),
+        "precision": both / predicted if predicted else 1.0,
+        "recall": both / true if true else 1.0,
+    }
+
+
 def quality(truth: pd.DataFrame, stored: pd.DataFrame) -> dict:
-    """`truth` (valid rows with `person`, `variant`, `registration_id`) against `stored`
-    (`registration_id`, `person_id`): counts, pair precision and recall, unlinked records by variant."""
+    """`truth` (valid rows with `person`, `variant`, `birth_day_unknown`, `registration_id`) against
+    `stored` (`registration_id`, `person_id`): counts, pair precision and recall (overall, and for
+    persons with a real birth date and with a placeholder one), unlinked records by variant."""
     # Anonymous rows (CTDC exchange files) have no true person and cannot be linked by design.
     truth = truth[truth["person"] != ""]
     joined = truth.merge(stored, on="registration_id", how="inner", validate="one_to_one")
@@ -33,4 +48,6 @@ def quality(truth: pd.DataFrame, stored: pd.DataFrame) -> dict:
         "precision": both / predicted_pairs if predicted_pairs else 1.0,
         "recall": both / true_pairs if true_pairs else 1.0,
         "by_variant": by_variant.rename(columns={"size": "records", "sum": "not linked"}),
+        "real birth date": group_quality(joined, joined["birth_day_unknown"] != "true"),
+        "placeholder birth date": group_quality(joined, joined["birth_day_unknown"] == "true"),
     }

@@ -26,6 +26,7 @@ class People:
     surname: np.ndarray
     given_names: np.ndarray
     birth_date: np.ndarray  # datetime64[D]
+    birth_day_unknown: np.ndarray  # bool: registered on 1 January because the day is unknown
     gender: np.ndarray  # canonical gender
     nationality: np.ndarray  # ISO alpha-3 or None
     birth_country: np.ndarray  # ISO alpha-3 or None
@@ -71,11 +72,15 @@ def draw_people(rng: np.random.Generator, size: int, first_seen_years: Mapping[i
     unknown = rng.random(size) < weights.NATIONALITY_UNKNOWN
     nationality[unknown] = None
     birth_country[unknown] = None
+    # Drawn last, so every earlier draw of a seed stays what it was.
+    day_unknown = rng.random(size) < np.array([weights.BIRTH_DAY_UNKNOWN[g] for g in group.tolist()])
+    birth_date = _placeholder_dates(rng, surname, given_names, birth_date, day_unknown)
     return People(
         key=np.array([f"T{i:07d}" for i in range(1, size + 1)], dtype=object),
         surname=surname,
         given_names=given_names,
         birth_date=birth_date,
+        birth_day_unknown=day_unknown,
         gender=gender,
         nationality=nationality,
         birth_country=birth_country,
@@ -108,6 +113,25 @@ def _distinct_birth_dates(
             return days.astype("datetime64[D]")
         # Earlier birth dates only, so no one becomes younger than the age drawn for them.
         days[clash] -= rng.integers(1, 366, clash.size)
+
+
+def _placeholder_dates(
+    rng: np.random.Generator, surname: np.ndarray, given_names: np.ndarray, birth_date: np.ndarray, day_unknown: np.ndarray
+) -> np.ndarray:
+    """1 January of the birth year where the day is unknown; still no two persons alike in
+    canonical name and birth date (a clash moves a placeholder a year back, another date some days)."""
+    names = _canonical_name_codes(surname, given_names)
+    days = birth_date.astype("datetime64[D]").copy()
+    days[day_unknown] = days[day_unknown].astype("datetime64[Y]").astype("datetime64[D]")
+    while True:
+        numbers = days.astype(np.int64)
+        clash = np.flatnonzero(pd.Series(names << 20 | (numbers - numbers.min())).duplicated().to_numpy())
+        if not clash.size:
+            return days
+        moved = day_unknown[clash]
+        back_a_year = (days[clash[moved]].astype("datetime64[Y]") - 1).astype("datetime64[D]")
+        days[clash[moved]] = back_a_year
+        days[clash[~moved]] -= rng.integers(1, 366, int((~moved).sum()))
 
 
 def _canonical_name_codes(surnames: np.ndarray, given_names: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ from functools import cache
 
 import numpy as np
 
+from victim_intake.synthetic.native_script import in_native_script
+
 NO_VARIANT = "none"
 # Weight of each variant among those that would change a name: names with a hyphen or diacritics
 # are the minority, so those variants weigh more to show up often enough to test.
@@ -89,7 +91,7 @@ def misspell(
 
 
 # Hard variants: no canonicalisation step undoes them, so only approximate matching links them.
-HARD_VARIANTS: tuple[str, ...] = ("typo", "transliteration", "day_month_swap")
+HARD_VARIANTS: tuple[str, ...] = ("typo", "transliteration", "day_month_swap", "script")
 # Given names that sources write in another transliteration (both directions).
 TRANSLITERATIONS: dict[str, str] = {
     "Olena": "Elena", "Oleksandr": "Aleksandr", "Mohamed": "Mohammed", "Mohammed": "Mohamed",
@@ -142,20 +144,27 @@ def hard_misspell(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Apply one applicable hard variant where `chosen` is true.
 
-    Returns the written surnames, given names, birth dates and every record's variant.
+    Returns the written surnames, given names, birth dates and every record's variant. `script`
+    writes a Ukrainian or Bulgarian name in Cyrillic, a Chinese one in Chinese characters.
     """
     surnames, given_names, birth_dates, variants = surnames.copy(), given_names.copy(), birth_dates.copy(), variants.copy()
     for row in np.flatnonzero(chosen).tolist():
         respelt = transliterate(given_names[row])
         swapped = swap_day_and_month(birth_dates[row])
-        weights = {"typo": 1.0, "transliteration": 3.0 if respelt else 0.0, "day_month_swap": 1.0 if swapped is not None else 0.0}
-        # Transliterations apply to few names, so they weigh more where they apply.
+        native = in_native_script(surnames[row], given_names[row])
+        weights = {
+            "typo": 1.0, "transliteration": 3.0 if respelt else 0.0, "day_month_swap": 1.0 if swapped is not None else 0.0,
+            "script": 3.0 if native else 0.0,
+        }
+        # Transliterations and scripts apply to few names, so they weigh more where they apply.
         cumulative = np.cumsum(list(weights.values()))
         kind = list(weights)[int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))]
         if kind == "typo":
             surnames[row] = typo(rng, surnames[row])
         elif kind == "transliteration":
             given_names[row] = respelt
+        elif kind == "script":
+            surnames[row], given_names[row] = native
         else:
             birth_dates[row] = swapped
         variants[row] = kind

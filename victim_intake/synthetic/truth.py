@@ -12,7 +12,7 @@ import numpy as np
 
 from victim_intake.private_files import make_private_dir
 
-TRUTH_COLUMNS = ("source", "file", "line", "source_record_id", "person", "valid", "problem", "variant")
+TRUTH_COLUMNS = ("source", "file", "line", "source_record_id", "person", "valid", "problem", "variant", "birth_day_unknown")
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,9 @@ class Truth:
     variant: np.ndarray  # spelling variant of the name, "none" when spelt as the person's own
 
 
-def write_truth(path: Path, parts: Sequence[Truth]) -> None:
-    """Write the truth CSV (header `TRUTH_COLUMNS`, booleans as true/false)."""
+def write_truth(path: Path, parts: Sequence[Truth], birth_day_unknown: frozenset[str] = frozenset()) -> None:
+    """Write the truth CSV (header `TRUTH_COLUMNS`, booleans as true/false). `birth_day_unknown`:
+    the persons registered on 1 January because their birth day is unknown."""
     make_private_dir(path.parent)
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, lineterminator="\n")
@@ -46,5 +47,6 @@ def write_truth(path: Path, parts: Sequence[Truth]) -> None:
                     np.where(part.valid, "true", "false").tolist(),
                     part.problem.tolist(),
                     part.variant.tolist(),
+                    ["true" if person in birth_day_unknown else "false" for person in part.person.tolist()],
                 )
             )

@@ -94,6 +94,9 @@ BIRTH_COUNTRIES_OF_FOREIGNERS = ("NLD", "DEU", "ITA", "ESP", "GRC", "BEL")
 
 # Identifiers: a BSN for nearly every Dutch national and for registered (mostly EU) workers; an
 # alien number (V-nummer) for non-Dutch persons who met the immigration service.
+# Share of persons whose birth day is unknown and who are registered on 1 January of their
+# (estimated) birth year, as is common for migrants without papers (by the BSN groups).
+BIRTH_DAY_UNKNOWN = {"dutch": 0.005, "eu": 0.04, "other": 0.2}
 BSN_SHARE = {"dutch": 0.92, "eu": 0.35, "other": 0.10}
 ALIEN_NUMBER_SHARE = {"dutch": 0.0, "eu": 0.05, "other": 0.55}
 
