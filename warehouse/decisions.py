@@ -15,14 +15,13 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
-from pseudonyms.sealing import seal, unseal
 from warehouse.bulk import bulk_insert
 from warehouse.locks import lock_loads
 from warehouse.marts import mark_all_stale, refresh_marts
 from warehouse.privacy_tables import link_decisions, name_encodings, person_links, vault_identities
 from warehouse.qualified import qualified_name, timestamp_text
 from warehouse.tables import registrations
-from warehouse.vault import ReasonQuotesValues, UnknownPerson, associated_data, audit, open_entry, quotes_values
+from warehouse.vault import ReasonQuotesValues, UnknownPerson, audit, open_entry, quotes_values, rebind_entries
 
 APART, TOGETHER = "apart", "together"
 
@@ -78,34 +77,16 @@ def _refuse_quoted(connection: Connection, person_ids: list[str], reason: str, v
         raise ReasonQuotesValues("the reason quotes an identifying value; state the purpose and case number only")
 
 
-def _move(connection: Connection, vault_key: bytes, moves: dict[str, str], people: dict[str, str]) -> None:
+def _move(connection: Connection, vault_key: bytes, moves: dict[str, str]) -> None:
     """Move registrations (registration_id -> new person) in registrations, encodings and the
-    vault (each entry re-sealed to its new person); `people` gives each one's current person."""
+    vault (each entry re-sealed to its new person)."""
     parameters = [{"target": registration, "new_person": person} for registration, person in moves.items()]
     for target_table in (registrations, name_encodings):
         connection.execute(
             update(target_table).where(target_table.c.registration_id == bindparam("target")).values(person_id=bindparam("new_person")),
             parameters,
         )
-    sealed = connection.execute(
-        select(vault_identities.c.registration_id, vault_identities.c.sealed).where(vault_identities.c.registration_id.in_(list(moves)))
-    ).all()
-    resealed = [
-        {
-            "target": registration,
-            "new_person": moves[registration],
-            "new_sealed": seal(vault_key, unseal(vault_key, bytes.fromhex(text), associated_data(people[registration], registration)),
-                               associated_data(moves[registration], registration)).hex(),
-        }
-        for registration, text in sealed
-    ]
-    if resealed:
-        connection.execute(
-            update(vault_identities)
-            .where(vault_identities.c.registration_id == bindparam("target"))
-            .values(person_id=bindparam("new_person"), sealed=bindparam("new_sealed")),
-            resealed,
-        )
+    rebind_entries(connection, vault_key, moves)
 
 
 def split_person(engine: Engine, registration_ids: list[str], reason: str, vault_key: bytes, new_person_id: str) -> Decided:
@@ -128,7 +109,7 @@ def split_person(engine: Engine, registration_ids: list[str], reason: str, vault
             raise NotOnePerson("these are all the person's registrations: there is nothing to split them from")
         decision = _next_decision(connection)
         _record(connection, decision, APART, {1: sorted(owners), 2: sorted(remaining)})
-        _move(connection, vault_key, dict.fromkeys(owners, new_person_id), owners)
+        _move(connection, vault_key, dict.fromkeys(owners, new_person_id))
         mark_all_stale(connection)
         refresh_marts(connection)
         audit(connection, "split", person_id=person_id, reason=reason,
@@ -160,7 +141,7 @@ def join_persons(engine: Engine, first: str, second: str, reason: str, vault_key
                 link_decisions.c.decision_id.in_(splits_of(members[absorbed])), link_decisions.c.decision_id.in_(splits_of(members[survivor]))
             )
         )
-        _move(connection, vault_key, dict.fromkeys(members[absorbed], survivor), dict.fromkeys(members[absorbed], absorbed))
+        _move(connection, vault_key, dict.fromkeys(members[absorbed], survivor))
         connection.execute(update(person_links).where(person_links.c.person_id == absorbed).values(person_id=survivor))
         mark_all_stale(connection)
         refresh_marts(connection)

@@ -77,16 +77,26 @@ def reseal_merged(connection: Connection, vault_key: bytes, merged: dict[str, st
     if not merged:
         return
     rows = connection.execute(
+        select(vault_identities.c.registration_id, vault_identities.c.person_id).where(vault_identities.c.person_id.in_(list(merged)))
+    ).all()
+    rebind_entries(connection, vault_key, {registration_id: merged[person_id] for registration_id, person_id in rows})
+
+
+def rebind_entries(connection: Connection, vault_key: bytes, moves: dict[str, str]) -> None:
+    """The vault entries of these registrations (registration id -> new person) moved to their new
+    person, each re-sealed with it as associated data."""
+    if not moves:
+        return
+    rows = connection.execute(
         select(vault_identities.c.registration_id, vault_identities.c.person_id, vault_identities.c.sealed).where(
-            vault_identities.c.person_id.in_(list(merged))
+            vault_identities.c.registration_id.in_(list(moves))
         )
     ).all()
     parameters = []
     for registration_id, person_id, sealed in rows:
         payload = unseal(vault_key, bytes.fromhex(sealed), associated_data(person_id, registration_id))
-        survivor = merged[person_id]
-        resealed = seal(vault_key, payload, associated_data(survivor, registration_id)).hex()
-        parameters.append({"target": registration_id, "new_person": survivor, "new_sealed": resealed})
+        resealed = seal(vault_key, payload, associated_data(moves[registration_id], registration_id)).hex()
+        parameters.append({"target": registration_id, "new_person": moves[registration_id], "new_sealed": resealed})
     if parameters:
         connection.execute(
             update(vault_identities)
