@@ -60,7 +60,9 @@ def file_result(run_id: str, delivery: Delivery, file_run: FlowRun) -> FileResul
         batch = latest_batch(engine, run_id, delivery.sha256)
     if batch is not None:
         # The ledger keeps no count of new rows: that column stays empty in a fan-out summary.
-        return FileResult(name, delivery.source, batch.state, batch.rows_in, batch.rows_loaded, None, batch.rows_quarantined, batch.reason)
+        return FileResult(
+            name, delivery.source, batch.state, batch.rows_in, batch.rows_loaded, None, batch.rows_quarantined, batch.reason, batch.rows_warned
+        )
     if state is not None and state.is_completed():
         # Skipped by the file run (loaded meanwhile by another run): its message says why.
         return FileResult(name, delivery.source, "skipped", reason=state.message or "already loaded")

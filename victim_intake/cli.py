@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from victim_intake import settings
-from victim_intake.commands.common import console, usage_error, warehouse_engine
+from victim_intake.commands.common import console, shown, usage_error, warehouse_engine
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
@@ -124,18 +124,27 @@ def keys_fingerprint() -> None:
 
 @quarantine_app.command("list")
 def quarantine_list() -> None:
-    """Quarantined rows per file and rule (no values)."""
+    """Quarantined rows (errors: held back) and warnings (rows loaded with a value no code list
+    knows, stored as `unknown`) per file and rule; no values."""
+    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
     from warehouse.steward import quarantine_summary
 
-    create_tables(warehouse_engine())
-    table = Table(title="Quarantine")
-    for column in ("batch", "file", "column", "rule", "rows"):
+    create_tables(warehouse_engine(), migration_inputs())
+    table = Table(title="Quarantine: errors (rows held back) and warnings (rows loaded, value now `unknown`)")
+    for column in ("batch", "file", "severity", "column", "rule", "rows"):
         table.add_column(column)
     for entry in quarantine_summary(warehouse_engine()):
-        table.add_row(entry["batch_id"][:12], entry["file_name"], entry["column_name"], entry["rule"], str(entry["rows"]))
+        table.add_row(
+            shown(entry["batch_id"][:12]), shown(entry["file_name"]), _severity(entry["severity"]), shown(entry["column_name"]),
+            shown(entry["rule"]), str(entry["rows"]),
+        )
     console.print(table)
-    console.print("Show a batch's rows with `victim-intake quarantine show BATCH_ID`.")
+    console.print("Show a batch's rows with `victim-intake quarantine show BATCH_ID` (add --values to open the values).")
+
+
+def _severity(severity: str) -> str:
+    return "[bold red]error[/]" if severity == "error" else "[yellow]warning[/]"
 
 
 @quarantine_app.command("show")
@@ -143,11 +152,12 @@ def quarantine_show(
     batch_id: Annotated[str, typer.Argument(help="Batch id (or its first characters).")],
     values: Annotated[bool, typer.Option("--values", help="Also open and show the offending values (personal data; needs the vault key).")] = False,
 ) -> None:
-    """Every quarantined row of one batch: row number, column, rule and the source's record id."""
+    """Every entry of one batch, errors and warnings: row number, column, rule and the source's record id."""
+    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
     from warehouse.steward import quarantine_entries
 
-    create_tables(warehouse_engine())
+    create_tables(warehouse_engine(), migration_inputs())
     entries = quarantine_entries(warehouse_engine(), batch_id)
     if not entries:
         raise usage_error(f"no quarantined rows for batch {batch_id!r} (see `victim-intake quarantine list`)")
@@ -156,9 +166,12 @@ def quarantine_show(
 
         console.print(values_table(entries, batch_id))
         return
-    table = Table(title=f"Quarantine of batch {batch_id}")
-    for column in ("file", "row", "column", "rule", "source record id"):
+    table = Table(title=f"Quarantine of batch {shown(batch_id)}")
+    for column in ("file", "row", "severity", "column", "rule", "source record id"):
         table.add_column(column)
     for entry in entries:
-        table.add_row(entry["file_name"], str(entry["row_number"]), entry["column_name"], entry["rule"], entry["source_record_id"] or "")
+        table.add_row(
+            shown(entry["file_name"]), str(entry["row_number"] or "-"), _severity(entry["severity"]), shown(entry["column_name"]),
+            shown(entry["rule"]), shown(entry["source_record_id"]),
+        )
     console.print(table)

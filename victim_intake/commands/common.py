@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -14,6 +16,13 @@ errors = Console(stderr=True)
 
 EXIT_FAILED_FILES = 1
 EXIT_USAGE = 2
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(value: object) -> str:
+    """A value from a file, the ledger or the warehouse, safe to print with Rich: control characters
+    removed and markup escaped (empty for null)."""
+    return "" if value is None else escape(_CONTROL.sub("", str(value)))
 
 
 def usage_error(message: str) -> typer.Exit:

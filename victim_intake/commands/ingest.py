@@ -19,12 +19,12 @@ def summary_table(results) -> Table:
     table.add_column("file", no_wrap=True, min_width=max((len(result.file) for result in results), default=4))
     table.add_column("source")
     table.add_column("state", no_wrap=True)
-    for column in ("rows in", "loaded", "new", "quarantined"):
+    for column in ("rows in", "loaded", "new", "quarantined", "warnings"):
         table.add_column(column, justify="right")
     table.add_column("reason", overflow="fold")
     styles = {"loaded": "green", "failed": "bold red", "skipped": "dim"}
     for result in results:
-        counts = (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined)
+        counts = (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined, result.rows_warned)
         table.add_row(
             result.file,
             result.source,
@@ -43,6 +43,11 @@ def print_totals() -> None:
         f"Warehouse {settings.redact_url(settings.database_url())} holds {held.registrations:,} registrations "
         f"of {held.persons:,} persons from {held.files_loaded:,} files; {held.quarantined_rows:,} rows quarantined."
     )
+    if held.warned_rows:
+        console.print(
+            f"{held.warned_rows:,} loaded rows have a warning: a place, sector or unit no code list knows is stored as "
+            "`unknown`; `victim-intake quarantine list` shows them."
+        )
 
 
 def print_source_warnings() -> None:

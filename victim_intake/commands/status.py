@@ -27,13 +27,14 @@ def _count(value: object) -> str:
 
 def gather(limit: int, runs: int) -> dict:
     """Runs, batches (each with its next step) and source warnings, as plain data."""
+    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables, shared_engine
     from warehouse.monitoring import source_warnings
     from warehouse.reruns import outstanding_failures
     from warehouse.steward import next_step, recent_batches, recent_runs
 
     engine = shared_engine(settings.database_url())
-    create_tables(engine)
+    create_tables(engine, migration_inputs())
     outstanding = {ref.batch_id for ref in outstanding_failures(engine)}
     batches = recent_batches(engine, limit)
     for batch in batches:
@@ -81,13 +82,13 @@ def status(
         )
     console.print(run_table)
     batch_table = Table(title="Files (batches), newest first")
-    for column in ("batch", "finished", "source", "file", "state", "rows in", "loaded", "quarantined", "reason", "next step"):
+    for column in ("batch", "finished", "source", "file", "state", "rows in", "loaded", "quarantined", "warnings", "reason", "next step"):
         batch_table.add_column(column, overflow="fold")
     for batch in report["batches"]:
         batch_table.add_row(
             batch["batch_id"][:12], str(batch["finished_at"])[:19], batch["source"], batch["file_name"],
             _styled(batch["state"]),
-            *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined")),
+            *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined", "rows_warned")),
             batch["reason"] or "", batch["next_step"] if batch["state"] != "loaded" else "",
         )
     console.print(batch_table)
