@@ -164,3 +164,11 @@ def test_the_lists_are_whole_and_consistent() -> None:
     assert all(s.label_nl and s.label_en for s in sectors())
     for name in ("municipalities", "municipal_mergers", "sectors", "sector_groups", "police_units"):
         assert editions()[name].vintage and editions()[name].source
+
+
+def test_the_documentation_names_every_sector_group_and_unit_code() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "code-lists.md").read_text(encoding="utf-8")
+    codes = [*(s.code for s in sectors()), *(g.code for g in sector_groups()), *(u.code for u in police_units())]
+    assert [code for code in codes if f"`{code}`" not in text] == []
