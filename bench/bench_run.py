@@ -2,7 +2,7 @@
 
 For each input size and warehouse backend it prints wall time, rows per second, peak memory of
 the whole process tree (CLI plus Prefect's server), the per-stage seconds the flow logs, the same
-for a minimal hand-written pipeline measured in the same session, their ratio, and the time of
+for a minimal hand-written pipeline measured in the same run, their ratio, and the time of
 a nightly run with nothing new to do.
 
     .venv/bin/python bench/bench_run.py --records 10000 100000 1000000

@@ -111,16 +111,16 @@ def discover(folder: Path) -> list[Path]:
 def _read_manifest(path: Path) -> dict:
     location = manifest_path(path)
     if not location.exists():
-        raise FileRejected(f"manifest {location.name} is missing (partial delivery?)")
+        raise FileRejected("its manifest is missing (partial delivery?)")
     try:
         manifest = json.loads(location.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise FileRejected(f"manifest {location.name} is not valid JSON") from None
+        raise FileRejected("its manifest is not valid JSON") from None
     if not isinstance(manifest, dict):
-        raise FileRejected(f"manifest {location.name} is not a JSON object")
+        raise FileRejected("its manifest is not a JSON object")
     missing = [key for key in _MANIFEST_KEYS if key not in manifest]
     if missing:
-        raise FileRejected(f"manifest {location.name} lacks {', '.join(missing)}")
+        raise FileRejected(f"its manifest lacks {', '.join(missing)}")
     return manifest
 
 
@@ -128,9 +128,10 @@ def verify_manifest(path: Path, sha256: str) -> dict:
     """The file's manifest, after checking that it describes exactly this file."""
     manifest = _read_manifest(path)
     if manifest["bestand"] != path.name:
-        raise FileRejected(f"manifest names {manifest['bestand']!s:.80} instead of {path.name}")
+        # The manifest's fields are written by the source: say what is wrong without quoting them.
+        raise FileRejected("its manifest names another file (`bestand`)")
     if str(manifest["schema_version"]) != SUPPORTED_SCHEMA_VERSION:
-        raise FileRejected(f"schema version {manifest['schema_version']!s:.10} is not supported")
+        raise FileRejected(f"its manifest's schema version is not supported (this version reads {SUPPORTED_SCHEMA_VERSION})")
     if str(manifest["sha256"]).lower() != sha256:
         raise FileRejected("checksum does not match the manifest (damaged or partial delivery)")
     if not isinstance(manifest["aantal_records"], int) or manifest["aantal_records"] < 0:

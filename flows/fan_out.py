@@ -61,7 +61,8 @@ def file_result(run_id: str, delivery: Delivery, file_run: FlowRun) -> FileResul
     if batch is not None:
         # The ledger keeps no count of new rows: that column stays empty in a fan-out summary.
         return FileResult(
-            name, delivery.source, batch.state, batch.rows_in, batch.rows_loaded, None, batch.rows_quarantined, batch.reason, batch.rows_warned
+            name, delivery.source, batch.state, batch.rows_in, batch.rows_loaded, None, batch.rows_quarantined, batch.reason,
+            batch.batch_id, batch.rows_warned,
         )
     if state is not None and state.is_completed():
         # Skipped by the file run (loaded meanwhile by another run): its message says why.
@@ -74,7 +75,7 @@ def file_result(run_id: str, delivery: Delivery, file_run: FlowRun) -> FileResul
     with value_free_errors("record failure"):
         batch_record = BatchRecord(uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now(), delivery.path)
         record_failed_batch(engine, batch_record, reason)
-    return FileResult(name, delivery.source, "failed", reason=reason)
+    return FileResult(name, delivery.source, "failed", reason=reason, batch_id=batch_record.batch_id)
 
 
 @flow(name="nightly-fan-out", description="Load new deliveries in parallel: one ingest-file run per file.", persist_result=False)

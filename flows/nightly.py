@@ -50,7 +50,11 @@ class Delivery:
 
 @dataclass(frozen=True)
 class FileResult:
-    """What happened to one file; counts and reasons only, never values."""
+    """What happened to one file; counts and reasons only, never values.
+
+    The file's name comes from its source and may hold a name: it is shown to the steward (the run
+    summary, `status`) but never written to Prefect's logs or artifacts, which name the batch.
+    """
 
     file: str
     source: str
@@ -60,7 +64,12 @@ class FileResult:
     rows_new: int | None = None
     rows_quarantined: int | None = None
     reason: str | None = None
+    batch_id: str | None = None
     rows_warned: int | None = None  # loaded rows with a value no code list knows (now `unknown`)
+
+    def for_prefect(self) -> dict:
+        """The result without the file's name, for Prefect's artifact."""
+        return {name: value for name, value in asdict(self).items() if name != "file"}
 
 
 def prepare_warehouse() -> None:
@@ -144,16 +153,16 @@ def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, ba
         else:
             outcome = ingest_partner_file(delivery.path, batch, clock)
         crash_point("after-commit")
-        get_run_logger().info("%s: %s", name, clock)
+        get_run_logger().info("batch %s (%s): %s", batch.batch_id, delivery.source, clock)
     except AlreadyLoaded as error:
-        return FileResult(name, delivery.source, "skipped", reason=str(error))
+        return FileResult(name, delivery.source, "skipped", reason=str(error), batch_id=batch.batch_id)
     except Exception as error:  # noqa: BLE001 - one file's failure must not stop the others
         # Tasks raise only value-free messages (flows.errors), so the text may be stored.
         reason = str(error)
         with value_free_errors("record failure"):
             record_failed_batch(shared_engine(settings.database_url()), batch, reason)
-        return FileResult(name, delivery.source, "failed", reason=reason)
-    return FileResult(name, delivery.source, "loaded", **asdict(outcome))
+        return FileResult(name, delivery.source, "failed", reason=reason, batch_id=batch.batch_id)
+    return FileResult(name, delivery.source, "loaded", **asdict(outcome), batch_id=batch.batch_id)
 
 
 def open_night(inbox: str | None) -> tuple[str, list[Delivery], list[FileResult]]:
@@ -189,7 +198,7 @@ def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult
     with part_supply(police_jobs) as supply:
         for number, (delivery, batch_id) in enumerate(zip(new, batch_ids, strict=True), start=1):
             result = ingest(delivery, run_id, supply, batch_id)
-            logger.info("file %d of %d, %s: %s", number, len(new), result.file, result.state)
+            logger.info("file %d of %d (%s, batch %s): %s", number, len(new), result.source, batch_id, result.state)
             file_done(number, len(new), result.file)
             results.append(result)
     return close_run(run_id, results)
@@ -204,8 +213,8 @@ def close_run(run_id: str, results: list[FileResult]) -> list[FileResult] | Stat
     finish_run(engine, run_id, failed=bool(failed), reason=reason)
     create_table_artifact(
         key="nightly-ingest-summary",
-        table=[asdict(result) for result in results],
-        description="Files of this run with their counts (no personal values).",
+        table=[result.for_prefect() for result in results],
+        description="Files of this run by source and batch, with their counts (no file names, no personal values).",
     )
     if failed:
         # A Failed final state that still carries the per-file results for the caller's summary.

@@ -22,7 +22,7 @@ from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS, SCOPES, SOURCE_KINDS
 
 SHIPPED_FOLDER = Path(__file__).with_name("partners")
 
-# Canonical fields a definition may map (CONTRACT.md); `notes` is accepted and never read.
+# Canonical fields a definition may map (docs/partners.md); `notes` is accepted and never read.
 MAPPABLE_FIELDS: tuple[str, ...] = (
     "source_record_id", "surname", "given_names", "birth_date", "age", "gender", "nationality",
     "reported_on", "registration_year", "exploitation_type", "exploitation_country",
@@ -69,7 +69,7 @@ class DefinitionError(Exception):
 
 @dataclass(frozen=True)
 class PartnerDefinition:
-    """How one partner's files are read and mapped; see CONTRACT.md, "Partner definitions"."""
+    """How one partner's files are read and mapped; the format is written out in docs/partners.md."""
 
     id: str
     source: str

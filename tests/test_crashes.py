@@ -214,15 +214,14 @@ def test_transient_database_errors_are_retried_and_file_errors_are_not() -> None
 
 
 def test_read_only_home_folder_is_a_clear_message(small_inbox, pseudonym_key, tmp_path) -> None:
-    # Root ignores file modes, so the command runs as an unprivileged user where needed.
     home = tmp_path / "home"
     home.mkdir()
     home.chmod(0o555)
-    for folder in (tmp_path, *tmp_path.parents):
-        folder.chmod(folder.stat().st_mode | 0o005)
     environment = command_env(f"sqlite:///{home / 'warehouse.sqlite'}", pseudonym_key, home)
     environment.pop("PREFECT_HOME")
-    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    # Root ignores file modes: run the command as root without the capabilities that override them,
+    # so the home folder is read-only to it as to its owner, wherever the checkout lies.
+    prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps=-all"] if os.geteuid() == 0 else []
     result = subprocess.run(
         [*prefix, VICTIM_INTAKE, "run", "--inbox", str(small_inbox)],
         env=environment, capture_output=True, text=True, timeout=300,

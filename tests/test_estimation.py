@@ -35,7 +35,7 @@ from estimation.intervals import bca_interval, jackknife_acceleration
 from estimation.stepwise import overlap_p_values
 from victim_intake.commands.estimate import estimate, make_estimate_command
 
-# SparseMSE 2.0.1 dataset `Ned` (= /work/shared/data/ned_overlap_6_lists.csv): the Netherlands,
+# SparseMSE 2.0.1 dataset `Ned` (= tests/data/ned_overlap_6_lists.csv): the Netherlands,
 # 2010-2015, lists I, K, O, P, R, Z.
 NED = (
     ("I", "K", "O", "P", "R", "Z"),
@@ -44,7 +44,7 @@ NED = (
      "001101": 7, "001100": 59, "001010": 2, "001001": 57, "001000": 403, "000111": 1,
      "000110": 82, "000101": 125, "000100": 4466, "000011": 2, "000010": 650, "000001": 632},
 )  # fmt: skip
-# `Ned_5`: I and O merged into IO.
+# `Ned_5` (= tests/data/ned_overlap_5_lists.csv): I and O merged into IO.
 NED_5 = (
     ("IO", "K", "P", "R", "Z"),
     {"10000": 756, "01000": 1299, "00100": 4466, "00010": 650, "00001": 632, "11000": 1,
@@ -152,7 +152,7 @@ def test_independence_on_uk_5_matches_msetools() -> None:
 def test_stepwise_on_ned() -> None:
     # No published SparseMSE stepwise figure for `Ned` exists; these figures were checked against
     # SparseMSE 2.0.1's own R/routines.R (stepwisefit, estimatepopulation.0), run in R 4.2.2 with
-    # lpSolve 5.6.18 on 2026-11-29 on /work/shared/data/ned_overlap_6_lists.csv.
+    # lpSolve 5.6.18 on 2026-11-29 on tests/data/ned_overlap_6_lists.csv.
     # `estimatepopulation.0(Ned, method="stepwise", quantiles=c(0.025,0.975))` printed
     # 2.5% 92439.8581114, point est. 111139.3712304, 97.5% 133991.4670643, with the formula
     # count ~ I + K + O + P + R + Z + O:Z + P:Z + I:Z + P:R + O:P + K:O and empty overlaps K:R, I:K.
@@ -168,7 +168,7 @@ def test_stepwise_on_ned() -> None:
 
 def test_stepwise_on_ned_5() -> None:
     # Checked as `Ned` above (SparseMSE 2.0.1's routines.R, R 4.2.2, 2026-11-29) on
-    # /work/shared/data/ned_overlap_5_lists.csv: `estimatepopulation.0(Ned_5, method="stepwise",
+    # tests/data/ned_overlap_5_lists.csv: `estimatepopulation.0(Ned_5, method="stepwise",
     # quantiles=c(0.025,0.975))` printed 2.5% 98675.4322695, point est. 121521.6137123,
     # 97.5% 150138.9112621, with count ~ IO + K + P + R + Z + IO:Z + P:Z + P:R + IO:P + IO:K
     # and empty overlap K:R (entered fifth, before IO:K; K:Z stops at p = 0.0695).
@@ -251,15 +251,21 @@ def test_read_overlap_csv_matches_the_published_table(tmp_path: Path) -> None:
     assert read_overlap_csv(path).lists == NED[0]
 
 
-SHARED_DATA = Path("/work/shared/data")
+# The published tables as CSV files (tests/data/README.md says where they come from).
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the shared Ned CSV files are not here")
 @pytest.mark.parametrize(("name", "data"), [("6", NED), ("5", NED_5)])
-def test_embedded_tables_equal_the_shared_csv_files(name: str, data) -> None:
-    shared = read_overlap_csv(SHARED_DATA / f"ned_overlap_{name}_lists.csv")
-    assert shared.lists == data[0]
-    assert np.array_equal(shared.counts, table(data).counts)
+def test_embedded_tables_equal_the_published_csv_files(name: str, data) -> None:
+    published = read_overlap_csv(TEST_DATA / f"ned_overlap_{name}_lists.csv")
+    assert published.lists == data[0]
+    assert published.observed == 8234
+    assert np.array_equal(published.counts, table(data).counts)
+
+
+def test_stepwise_on_the_published_ned_5_file() -> None:
+    model = select_stepwise(read_overlap_csv(TEST_DATA / "ned_overlap_5_lists.csv"))
+    assert model.total == pytest.approx(121_521.61, abs=0.5)
 
 
 def test_rows_with_the_same_history_are_added_up() -> None:

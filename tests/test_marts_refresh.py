@@ -1,4 +1,4 @@
-"""The marts refreshed in Arrow equal the marts of the former all-SQL refresh, row for row.
+"""The marts refreshed in Arrow equal the marts of a plain SQL refresh, row for row.
 
 The reference below is that SQL (window functions and a temporary cube), kept here only as the
 oracle. The warehouse holds the edge cases: reports without a date, ties on the report date, rows
@@ -44,7 +44,7 @@ WHERE rank_in_year = 1"""
 
 
 def _reference_refresh(connection: sa.Connection) -> None:
-    """The former `refresh_marts`, for every year."""
+    """`refresh_marts` written as plain SQL, for every year."""
     for mart in reversed(MARTS):
         connection.execute(sa.delete(mart))
     names = ", ".join(DIMENSION_NAMES)
@@ -110,7 +110,7 @@ def edge_rows() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_refresh_equals_the_former_sql(tmp_path, edge_rows, backend) -> None:
+def test_refresh_equals_the_reference_sql(tmp_path, edge_rows, backend) -> None:
     with scratch_url(backend, tmp_path) as url:
         engine = make_engine(url)
         create_tables(engine)

@@ -67,7 +67,7 @@ def test_upgrading_is_idempotent(engine) -> None:
 
 
 def _fill_baseline(connection: sa.Connection) -> None:
-    """Rows as the spine (revision 0001) wrote them."""
+    """Rows as a warehouse of revision 0001 held them."""
     now = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
     connection.execute(
         sa.text("INSERT INTO ingest_runs (run_id, started_at, finished_at, state) VALUES ('r1', :t, :t, 'completed')"),
@@ -123,7 +123,7 @@ def test_an_old_warehouse_with_data_is_upgraded(engine) -> None:
 
 
 def test_a_warehouse_made_before_migrations_is_adopted(engine) -> None:
-    # The spine created tables with create_all and no alembic_version table.
+    # Before migrations, tables were created with create_all and no alembic_version table.
     migrate.upgrade(engine, migrate.BASELINE_REVISION)
     with engine.begin() as connection:
         _fill_baseline(connection)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from victim_intake import settings
-from victim_intake.commands.common import console, shown, usage_error, warehouse_engine
+from victim_intake.commands.common import console, usage_error, warehouse_engine
+from victim_intake.commands.display import Field, clean, plain, print_records, severity
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
@@ -59,7 +60,7 @@ def demo(
 
     target = (inbox or settings.inbox()).resolve()
     if if_empty and target.is_dir() and any(path.is_file() for path in target.rglob("*")):
-        console.print(f"Inbox {target} already holds files; no demo data written.")
+        console.print(plain(f"Inbox {target} already holds files; no demo data written."))
         return
     if truth is not None and truth.resolve().is_relative_to(target):
         raise usage_error("the truth file must lie outside the inbox, or the pipeline would read it")
@@ -67,15 +68,17 @@ def demo(
         target, persons=persons, seed=seed, truth_path=truth, files=files, gzip=gzip, hard_variant_share=hard_variants
     )
     console.print(
-        f"Wrote {summary.records:,} synthetic police records ({summary.invalid_records:,} invalid on purpose) "
-        f"of {summary.persons:,} persons in {len(summary.files)} files under {target}."
+        plain(
+            f"Wrote {summary.records:,} synthetic police records ({summary.invalid_records:,} invalid on purpose) "
+            f"of {summary.persons:,} persons in {len(summary.files)} files under {target}."
+        )
     )
     if summary.partner_files:
         console.print(
             f"Wrote {summary.partner_records:,} partner rows ({summary.partner_invalid_records:,} invalid on purpose) "
             f"in {len(summary.partner_files)} partner files."
         )
-    console.print(f"Truth file: {summary.truth_path}")
+    console.print(plain(f"Truth file: {summary.truth_path}"))
 
 
 @keys_app.command("init")
@@ -93,7 +96,7 @@ def keys_init(
     key_files = init_keys(settings.keys_dir())
     for key_file in key_files:
         note = "created" if key_file.created else "exists, kept"
-        console.print(f"{key_file.purpose:10} {key_file.fingerprint}  {key_file.path} ({note})")
+        console.print(plain(f"{key_file.purpose:10} {key_file.fingerprint}  {key_file.path} ({note})"))
     if demo and any(key_file.created for key_file in key_files):
         console.print(
             Panel(
@@ -117,9 +120,9 @@ def keys_fingerprint() -> None:
         try:
             key = load_key(purpose, settings.keys_dir())
         except KeyConfigError as error:
-            console.print(f"{purpose:10} [red]missing[/]: {error}")
+            console.print(Text.assemble(f"{purpose:10} ", ("missing", "red"), ": ", clean(error)))
             continue
-        console.print(f"{purpose:10} {key.fingerprint}  from {key.origin}")
+        console.print(plain(f"{purpose:10} {key.fingerprint}  from {key.origin}"))
 
 
 @quarantine_app.command("list")
@@ -131,20 +134,16 @@ def quarantine_list() -> None:
     from warehouse.steward import quarantine_summary
 
     create_tables(warehouse_engine(), migration_inputs())
-    table = Table(title="Quarantine: errors (rows held back) and warnings (rows loaded, value now `unknown`)")
-    for column in ("batch", "file", "severity", "column", "rule", "rows"):
-        table.add_column(column)
-    for entry in quarantine_summary(warehouse_engine()):
-        table.add_row(
-            shown(entry["batch_id"][:12]), shown(entry["file_name"]), _severity(entry["severity"]), shown(entry["column_name"]),
-            shown(entry["rule"]), str(entry["rows"]),
-        )
-    console.print(table)
+    fields = (Field("batch"), Field("file"), Field("severity"), Field("column"), Field("rule"), Field("rows", numeric=True))
+    rows = [
+        [
+            plain(entry["batch_id"][:12]), plain(entry["file_name"]), severity(entry["severity"]), plain(entry["column_name"]),
+            plain(entry["rule"]), plain(f"{entry['rows']:,}"),
+        ]
+        for entry in quarantine_summary(warehouse_engine())
+    ]
+    print_records(console, "Quarantine: errors (rows held back) and warnings (rows loaded, the value stored as unknown)", fields, rows)
     console.print("Show a batch's rows with `victim-intake quarantine show BATCH_ID` (add --values to open the values).")
-
-
-def _severity(severity: str) -> str:
-    return "[bold red]error[/]" if severity == "error" else "[yellow]warning[/]"
 
 
 @quarantine_app.command("show")
@@ -162,16 +161,16 @@ def quarantine_show(
     if not entries:
         raise usage_error(f"no quarantined rows for batch {batch_id!r} (see `victim-intake quarantine list`)")
     if values:
-        from victim_intake.commands.quarantine_values import values_table
+        from victim_intake.commands.quarantine_values import print_values
 
-        console.print(values_table(entries, batch_id))
+        print_values(console, entries, batch_id)
         return
-    table = Table(title=f"Quarantine of batch {shown(batch_id)}")
-    for column in ("file", "row", "severity", "column", "rule", "source record id"):
-        table.add_column(column)
-    for entry in entries:
-        table.add_row(
-            shown(entry["file_name"]), str(entry["row_number"] or "-"), _severity(entry["severity"]), shown(entry["column_name"]),
-            shown(entry["rule"]), shown(entry["source_record_id"]),
-        )
-    console.print(table)
+    fields = (Field("file"), Field("row", numeric=True), Field("severity"), Field("column"), Field("rule"), Field("source record id"))
+    rows = [
+        [
+            plain(entry["file_name"]), plain(entry["row_number"] or "-"), severity(entry["severity"]), plain(entry["column_name"]),
+            plain(entry["rule"]), plain(entry["source_record_id"]),
+        ]
+        for entry in entries
+    ]
+    print_records(console, f"Quarantine of batch {clean(batch_id)}", fields, rows)

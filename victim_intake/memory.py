@@ -3,8 +3,8 @@
 A bulk load allocates and frees arrays of tens to hundreds of megabytes per part. glibc's malloc
 raises its mmap threshold each time such a block is freed, so later blocks come from the heap
 and stay in the process after they are freed; Arrow's mimalloc pool keeps freed pages too.
-Measured on a 1M-record load (4 files, SQLite): peak RSS 2.05 GB as shipped, 1.76 GB with a
-fixed threshold, 1.61 GB with Arrow allocating through malloc as well.
+Measured on a 1M-record load (4 files, SQLite): peak RSS 2.05 GB with glibc's defaults, 1.76 GB
+with a fixed threshold, 1.61 GB with Arrow allocating through malloc as well.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 SCRIPT_LOCATION = "warehouse:migrations"
-# The revision whose schema equals the tables the spine created with `metadata.create_all`.
+# The revision whose schema equals the tables `metadata.create_all` created before migrations existed.
 BASELINE_REVISION = "0001"
 # Any fixed number; two processes migrating the same PostgreSQL database wait for each other.
 _MIGRATION_LOCK = 7_341_001

@@ -7,41 +7,43 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from victim_intake import settings
 from victim_intake.commands.common import EXIT_FAILED_FILES, console, errors, usage_error, warehouse_engine
+from victim_intake.commands.display import Field, plain, print_records
+
+_SUMMARY_FIELDS = (
+    Field("file"), Field("source"), Field("state"),
+    Field("rows in", numeric=True), Field("loaded", numeric=True), Field("new", numeric=True),
+    Field("quarantined", numeric=True), Field("warnings", numeric=True), Field("reason"),
+)
+_STATE_STYLES = {"loaded": "green", "failed": "bold red", "skipped": "dim"}
 
 
-def summary_table(results) -> Table:
-    table = Table(title="Nightly ingestion")
-    # File names must stay whole on a narrow terminal: the reason wraps instead.
-    table.add_column("file", no_wrap=True, min_width=max((len(result.file) for result in results), default=4))
-    table.add_column("source")
-    table.add_column("state", no_wrap=True)
-    for column in ("rows in", "loaded", "new", "quarantined", "warnings"):
-        table.add_column(column, justify="right")
-    table.add_column("reason", overflow="fold")
-    styles = {"loaded": "green", "failed": "bold red", "skipped": "dim"}
-    for result in results:
-        counts = (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined, result.rows_warned)
-        table.add_row(
-            result.file,
-            result.source,
-            f"[{styles[result.state]}]{result.state}[/]",
-            *("" if value is None else f"{value:,}" for value in counts),
-            result.reason or "",
-        )
-    return table
+def print_summary(title: str, results) -> None:
+    """One line (or, on a narrow console, one block) per file of the run, with its counts and reason."""
+    rows = [
+        [
+            plain(result.file),
+            plain(result.source),
+            plain(result.state, _STATE_STYLES[result.state]),
+            *(plain("" if value is None else f"{value:,}") for value in
+              (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined, result.rows_warned)),
+            plain(result.reason),
+        ]
+        for result in results
+    ]
+    print_records(console, title, _SUMMARY_FIELDS, rows)
 
 
 def print_totals() -> None:
     from warehouse.steward import totals
 
     held = totals(warehouse_engine())
+    console.print(plain(f"Warehouse: {settings.redact_url(settings.database_url())}"), overflow="fold")
     console.print(
-        f"Warehouse {settings.redact_url(settings.database_url())} holds {held.registrations:,} registrations "
-        f"of {held.persons:,} persons from {held.files_loaded:,} files; {held.quarantined_rows:,} rows quarantined."
+        f"It holds {held.registrations:,} registrations of {held.persons:,} persons from {held.files_loaded:,} files; "
+        f"{held.quarantined_rows:,} rows quarantined."
     )
     if held.warned_rows:
         console.print(
@@ -141,7 +143,7 @@ def run(
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
         raise usage_error(f"the flow run crashed: {results}")
-    console.print(summary_table(results))
+    print_summary("Nightly ingestion", results)
     print_totals()
     print_source_warnings()
     if state.is_failed():

@@ -9,29 +9,30 @@ and each opens only for the quarantine entry it was sealed for (its associated d
 
 from __future__ import annotations
 
-import typer
 from rich.console import Console
-from rich.table import Table
 
 from pseudonyms.keys import KeyConfigError, load_key
 from pseudonyms.quarantine_seal import open_value
 from victim_intake import settings
-from victim_intake.commands.common import shown
+from victim_intake.commands.common import usage_error
+from victim_intake.commands.display import Field, clean, plain, print_records, severity
 
 
-def values_table(entries: list[dict], batch_id: str) -> Table:
+def print_values(console: Console, entries: list[dict], batch_id: str) -> None:
     """The quarantine entries of a batch with their opened values."""
     try:
         key = load_key("vault", settings.keys_dir()).material
     except KeyConfigError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2) from None
-    table = Table(title=f"Quarantine of batch {shown(batch_id)}, with offending values (personal data: do not copy)")
-    for column in ("file", "row", "severity", "column", "rule", "source record id", "value"):
-        table.add_column(column)
-    for entry in entries:
-        table.add_row(
-            shown(entry["file_name"]), str(entry["row_number"] or "-"), shown(entry["severity"]), shown(entry["column_name"]),
-            shown(entry["rule"]), shown(entry["source_record_id"]), shown(open_value(key, entry)),
-        )
-    return table
+        raise usage_error(str(error)) from None
+    fields = (
+        Field("file"), Field("row", numeric=True), Field("severity"), Field("column"), Field("rule"), Field("source record id"), Field("value"),
+    )
+    rows = [
+        [
+            plain(entry["file_name"]), plain(entry["row_number"] or "-"), severity(entry["severity"]), plain(entry["column_name"]),
+            plain(entry["rule"]), plain(entry["source_record_id"]), plain(open_value(key, entry)),
+        ]
+        for entry in entries
+    ]
+    title = f"Quarantine of batch {clean(batch_id)}, with offending values (personal data: do not copy)"
+    print_records(console, title, fields, rows)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from victim_intake.commands.common import EXIT_FAILED_FILES, console, errors, usage_error, warehouse_engine
-from victim_intake.commands.ingest import check_home_writable, preflight, print_totals, summary_table
+from victim_intake.commands.ingest import check_home_writable, preflight, print_summary, print_totals
 
 
 def _resolve_batch(prefix: str) -> str:
@@ -51,7 +51,7 @@ def rerun(
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
         raise usage_error(f"the flow run crashed: {results}")
-    console.print(summary_table(results))
+    print_summary("Rerun", results)
     print_totals()
     if state.is_failed():
         errors.print(

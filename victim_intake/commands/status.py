@@ -8,21 +8,45 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from victim_intake import settings
+from victim_intake.commands.display import Field, clean, plain, print_records
 
 console = Console()
 
 _STATE_STYLES = {"loaded": "green", "completed": "green", "failed": "bold red", "running": "yellow"}
+_RUN_FIELDS = (
+    Field("run"), Field("started"), Field("finished"), Field("state"),
+    Field("files loaded", numeric=True), Field("files failed", numeric=True), Field("reason"),
+)
+_BATCH_FIELDS = (
+    Field("batch"), Field("finished"), Field("source"), Field("file"), Field("state"),
+    Field("rows in", numeric=True), Field("loaded", numeric=True), Field("quarantined", numeric=True), Field("warnings", numeric=True),
+    Field("reason"), Field("next step"),
+)
 
 
-def _styled(state: str) -> str:
-    return f"[{_STATE_STYLES.get(state, 'white')}]{state}[/]"
+def _count(value: object) -> Text:
+    return plain("" if value is None else f"{value:,}")
 
 
-def _count(value: object) -> str:
-    return "" if value is None else f"{value:,}"
+def _run_row(run: dict) -> list[Text]:
+    finished = str(run["finished_at"])[:19] if run["finished_at"] else "not finished (running, or interrupted)"
+    return [
+        plain(run["run_id"][:12]), plain(str(run["started_at"])[:19]), plain(finished),
+        plain(run["state"], _STATE_STYLES.get(run["state"], "")),
+        _count(run["files_loaded"]), _count(run["files_failed"]), plain(run["reason"]),
+    ]
+
+
+def _batch_row(batch: dict) -> list[Text]:
+    return [
+        plain(batch["batch_id"][:12]), plain(str(batch["finished_at"])[:19]), plain(batch["source"]),
+        plain(batch["file_name"]), plain(batch["state"], _STATE_STYLES.get(batch["state"], "")),
+        *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined", "rows_warned")),
+        plain(batch["reason"]), plain(batch["next_step"] if batch["state"] != "loaded" else ""),
+    ]
 
 
 def gather(limit: int, runs: int) -> dict:
@@ -49,7 +73,7 @@ def gather(limit: int, runs: int) -> dict:
 
 def print_warnings(warnings: list[str], out: Console) -> None:
     for warning in warnings:
-        out.print(f"[bold yellow]warning:[/] {warning}")
+        out.print(Text.assemble(("warning:", "bold yellow"), " ", clean(warning)))
 
 
 def status(
@@ -71,27 +95,8 @@ def status(
         json.dump(report, sys.stdout, default=str, indent=2)
         sys.stdout.write("\n")
         return
-    run_table = Table(title="Runs, newest first")
-    for column in ("run", "started", "finished", "state", "files loaded", "files failed", "reason"):
-        run_table.add_column(column)
-    for run in report["runs"]:
-        finished = str(run["finished_at"])[:19] if run["finished_at"] else "not finished (running, or interrupted)"
-        run_table.add_row(
-            run["run_id"][:12], str(run["started_at"])[:19], finished, _styled(run["state"]),
-            _count(run["files_loaded"]), _count(run["files_failed"]), run["reason"] or "",
-        )
-    console.print(run_table)
-    batch_table = Table(title="Files (batches), newest first")
-    for column in ("batch", "finished", "source", "file", "state", "rows in", "loaded", "quarantined", "warnings", "reason", "next step"):
-        batch_table.add_column(column, overflow="fold")
-    for batch in report["batches"]:
-        batch_table.add_row(
-            batch["batch_id"][:12], str(batch["finished_at"])[:19], batch["source"], batch["file_name"],
-            _styled(batch["state"]),
-            *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined", "rows_warned")),
-            batch["reason"] or "", batch["next_step"] if batch["state"] != "loaded" else "",
-        )
-    console.print(batch_table)
+    print_records(console, "Runs, newest first", _RUN_FIELDS, [_run_row(run) for run in report["runs"]])
+    print_records(console, "Files (batches), newest first", _BATCH_FIELDS, [_batch_row(batch) for batch in report["batches"]])
     print_warnings(report["warnings"], console)
     if report["outstanding_failures"]:
         console.print(

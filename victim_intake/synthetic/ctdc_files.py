@@ -1,7 +1,8 @@
 """Synthetic files in the two CTDC exchange layouts: anonymous persons, no identifiers at all.
 
-Values follow the layouts' code lists (DOMAIN.md); a few rows carry a country code ISO does not
-know, which the pipeline must quarantine naming the column.
+Values follow the layouts' code lists (the global dataset's 63 columns and the synthetic
+dataset's, `schemas.ctdc`); a few rows carry a country code ISO does not know, which the pipeline
+must quarantine naming the column.
 """
 
 from __future__ import annotations

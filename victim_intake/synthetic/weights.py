@@ -1,4 +1,6 @@
-"""Distributions of the synthetic population, after the published figures in /work/shared/DOMAIN.md.
+"""Distributions of the synthetic population, after published figures: registrations per year, the
+forms of exploitation, gender, age and nationality as the national registry of presumed victims
+and the National Rapporteur's victim monitor (Slachtoffermonitor mensenhandel) publish them.
 
 Weights are relative (they need not sum to 100). Keys are the canonical values of
 `schemas.vocabulary`, so every source writer can recode them into its own wording.

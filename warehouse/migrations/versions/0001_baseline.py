@@ -1,4 +1,4 @@
-"""Baseline: the schema the spine created with `metadata.create_all` (warehouse/tables.py at main).
+"""Baseline: the schema `metadata.create_all` created before the warehouse had migrations.
 
 Frozen: later changes are new revisions, never edits here.
 

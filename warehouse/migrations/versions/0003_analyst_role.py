@@ -1,10 +1,10 @@
 """PostgreSQL: a read-only analyst role that sees the analyst relations and nothing else.
 
 `victim_intake_analyst` is a group role without login. Analysts log in with their own role made a
-member of it (`GRANT victim_intake_analyst TO alice`). It may read `registrations` only: not the
-ledger, the quarantine or the key fingerprints, and not any vault table. Every later migration
-that adds an analyst relation (a mart) grants SELECT on it to this role; nothing is granted by
-default, so a new table stays closed to analysts unless its migration opens it.
+member of it (`GRANT victim_intake_analyst TO alice`). This migration grants it `registrations`:
+not the ledger, the quarantine or the key fingerprints, and not any vault table. Every later
+migration that adds an analyst relation grants SELECT on it to this role (0006: the marts);
+nothing is granted by default, so a new table stays closed to analysts unless its migration opens it.
 
 Creating a role needs CREATEROLE; a warehouse owner without it gets a notice and the role can be
 created later by an administrator with the statements below (upgrade is safe to run again).

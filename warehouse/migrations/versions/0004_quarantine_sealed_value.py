@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # A warehouse made by `create_all` on a main of that time (adopted as 0001) already has it.
+    # A warehouse made by `create_all` from tables that already had the column (adopted as 0001) has it.
     if "sealed_value" in {column["name"] for column in sa.inspect(op.get_bind()).get_columns("quarantine")}:
         return
     op.add_column(
