@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from schemas.codelists.matching import CodeList, match_municipalities, match_sectors
@@ -33,19 +34,19 @@ def code_records(records: pd.DataFrame, units: CodeList) -> Coded:
     municipality = match_municipalities(records["exploitation_municipality"], unit.codes)
     sector = match_sectors(records["exploitation_sector"])
     matched = {"reporting_unit": unit, "exploitation_municipality": municipality, "exploitation_sector": sector}
-    warnings = pd.concat(
-        [
+    parts = []
+    for field, found in matched.items():
+        warned = np.flatnonzero(found.rules.notna().to_numpy())
+        parts.append(
             pd.DataFrame(
                 {
-                    "row": records.index[found.rules.notna().to_numpy()],
+                    "row": records.index[warned],
                     "field": field,
-                    "rule": found.rules.dropna().to_numpy(),
-                    "value": records[field][found.rules.notna()].astype(object).to_numpy(),
+                    "rule": found.rules.to_numpy()[warned],
+                    "value": records[field].iloc[warned].to_numpy(dtype=object),
                 }
             )
-            for field, found in matched.items()
-        ],
-        ignore_index=True,
-    )
+        )
+    warnings = pd.concat(parts, ignore_index=True)
     coded = records.assign(**{field: found.codes for field, found in matched.items()})
     return Coded(coded, warnings)

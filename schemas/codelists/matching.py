@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
 import pandas as pd
 
 from schemas.codelists.catalogue import former_municipalities, municipalities, police_units, sectors
@@ -29,6 +30,7 @@ UNKNOWN_SECTOR = "unknown_sector"
 UNKNOWN_REPORTING_UNIT = "unknown_reporting_unit"
 # Ways of writing "not known" or "not applicable": `unknown` without a warning, there is nothing to show.
 NOT_STATED = frozenset({"", "onbekend", "unknown", "nietbekend", "notknown", "nb", "nvt", "na", "geen", "none", "buitenland", "abroad"})
+_NOT_ASCII_ALNUM = re.compile(r"[^0-9a-z]+")
 _SUFFIX = re.compile(r"\s*\([^()]*\)\s*$")  # CBS's disambiguating suffix: "Bergen (NH.)"
 # What a reporting unit's code looks like (police units `PE-RT`, a partner's `ZC-NN`): upper-case
 # letters and digits in up to four parts, never a name or free text.
@@ -37,7 +39,10 @@ UNIT_CODE = re.compile(r"[A-Z][A-Z0-9]{0,9}(?:-[A-Z0-9]{1,10}){0,3}")
 
 def fold(text: str) -> str:
     """The spelling a text is compared by: no accents, lower case, letters and digits only."""
-    decomposed = unicodedata.normalize("NFKD", text).casefold()
+    lowered = text.casefold()
+    if lowered.isascii():  # the common case, with one regular expression in C
+        return _NOT_ASCII_ALNUM.sub("", lowered)
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
 
 
@@ -54,22 +59,37 @@ class Matched:
     rules: pd.Series
 
 
-def _spread(values: pd.Series, keys: list[pd.Series], decide) -> Matched:
-    """`decide(value, *keys)` -> (code, rule) for each distinct combination, spread back over the rows."""
-    frame = pd.DataFrame({"value": values.astype(object), **{f"key{n}": key.astype(object) for n, key in enumerate(keys)}}, index=values.index)
-    distinct = frame.drop_duplicates()
-    decided = [decide(*row) for row in distinct.itertuples(index=False, name=None)]
-    table = distinct.assign(code=[code for code, _ in decided], rule=[rule for _, rule in decided])
-    joined = frame.merge(table, on=list(frame.columns), how="left").set_axis(values.index)
-    return Matched(joined["code"].astype("str"), joined["rule"].astype(object).where(joined["rule"].notna(), None))
-
-
 def _stated(value: object) -> str | None:
     """The folded spelling of a value, or None when it says nothing (null, empty, "onbekend")."""
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return None
     folded = fold(str(value))
     return None if folded in NOT_STATED else folded
+
+
+def _spread(values: pd.Series, keys: list[pd.Series], decide) -> Matched:
+    """`decide(spelling, *keys)` -> (code, rule) for each distinct combination of a value's folded
+    spelling (None when it states nothing) and the keys, spread back over the rows.
+
+    Each column is factorised (nulls included) and each distinct value folded once; the codes are
+    combined into one integer per row, and each distinct integer decided once."""
+    factorized = [pd.factorize(series, use_na_sentinel=False) for series in (values, *keys)]
+    columns = [[_stated(value) for value in factorized[0][1].tolist()], *(distinct.tolist() for _, distinct in factorized[1:])]
+    sizes = [max(len(column), 1) for column in columns]
+    combined = factorized[0][0].astype(np.int64)
+    for (codes, _), size in zip(factorized[1:], sizes[1:], strict=True):
+        combined = combined * size + codes
+    positions, combinations = pd.factorize(combined)
+    decided = []
+    for combination in combinations.tolist():
+        parts = []
+        for column, size in zip(reversed(columns), reversed(sizes), strict=True):
+            combination, part = divmod(combination, size)
+            parts.append(column[part])
+        decided.append(decide(*reversed(parts)))
+    codes = pd.array([code for code, _ in decided], dtype="str").take(positions)
+    rules = np.array([rule for _, rule in decided], dtype=object)[positions]
+    return Matched(pd.Series(codes, index=values.index), pd.Series(rules, index=values.index, dtype=object))
 
 
 class CodeList:
@@ -96,8 +116,7 @@ class CodeList:
         return {spelling: codes for spelling, codes in self._spellings.items() if len(codes) > 1}
 
     def match(self, values: pd.Series) -> Matched:
-        def decide(value: object) -> tuple[str, str | None]:
-            folded = _stated(value)
+        def decide(folded: str | None) -> tuple[str, str | None]:
             if folded is None:
                 return UNKNOWN, None
             codes = self._spellings.get(folded)
@@ -167,8 +186,7 @@ def match_municipalities(values: pd.Series, units: pd.Series | None = None) -> M
     spellings = municipality_list()
     unit_of = _unit_of_municipality()
 
-    def decide(value: object, unit: object) -> tuple[str, str | None]:
-        folded = _stated(value)
+    def decide(folded: str | None, unit: object) -> tuple[str, str | None]:
         if folded is None:
             return UNKNOWN, None
         codes = spellings.named_by(folded)
