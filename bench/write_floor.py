@@ -25,12 +25,14 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_run import scratch_postgres  # noqa: E402
 
+from schemas.codelists.matching import match_municipalities, match_sectors, police_unit_list  # noqa: E402
 from warehouse.database import _sqlite_pragmas, make_engine  # noqa: E402
 from warehouse.migrate import upgrade  # noqa: E402
 from warehouse.privacy_tables import name_encodings, person_links, vault_identities  # noqa: E402
@@ -77,6 +79,22 @@ MUNICIPALITIES = {"Amsterdam": 40_776, "Rotterdam": 38_231, "'s-Gravenhage": 32_
                   "Bergen op Zoom": 8_209, "Haarlemmermeer": 7_190, "Sittard-Geleen": 6_217}  # fmt: skip
 MUNICIPALITIES[None] = sum(MUNICIPALITIES.values()) * 217_497 / (972_198 - 217_497)  # unknown in 22 % of the registrations
 B8_OFFERED, REPORT_FILED = 235_046 / 972_198, 295_151 / 972_198
+
+
+def _as_codes(counts: dict, matched) -> dict:
+    """The measured counts keyed by the codes the warehouse stores (units, places and sectors are
+    matched to the code lists; not given becomes `unknown`)."""
+    codes = matched(pd.Series(list(counts), dtype=object)).codes.tolist()
+    found: dict = {}
+    for code, count in zip(codes, counts.values(), strict=True):
+        found[code] = found.get(code, 0) + count
+    return found
+
+
+UNITS = _as_codes(UNITS, police_unit_list().match)
+MUNICIPALITIES = _as_codes(MUNICIPALITIES, match_municipalities)
+_SECTOR_CODES = match_sectors(pd.Series([sector for _, sector in EXPLOITATION], dtype=object)).codes.tolist()
+EXPLOITATION = {(form, code): count for ((form, _), count), code in zip(EXPLOITATION.items(), _SECTOR_CODES, strict=True)}
 
 
 def hex_keys(rng: np.random.Generator, count: int, chars: int = 32) -> list[str]:
@@ -157,6 +175,7 @@ def generate(total: int, batch_count: int, seed: int, as_bytes: bool = False) ->
             **common,
             "source": ["police"] * count,
             "source_kind": ["police"] * count,
+            "scope": ["national"] * count,
             "reporting_unit": pick(rng, UNITS, count),
             "reported_on": np.datetime_as_string(reported).tolist(),
             "registration_year": year.tolist(),

@@ -1,7 +1,7 @@
 """The overlap table of the warehouse: which source kinds reported each distinct person.
 
 Grain of the result: one row per combination of source kinds that occurs, with the number of
-distinct persons reported by exactly that combination in the chosen years. Person pseudonyms are
+distinct persons reported by exactly that combination in the chosen years (national registrations). Person pseudonyms are
 read to link registrations and never leave this function.
 """
 
@@ -14,10 +14,12 @@ from sqlalchemy import Connection, TextClause, text
 from estimation.table import COUNT_COLUMN
 
 # Registrations without a person pseudonym (sources without identifying fields) cannot be linked
-# across sources, so they cannot tell whether two lists share a person: they are left out.
+# across sources, so they cannot tell whether two lists share a person: they are left out. So are
+# rows about victims elsewhere (`scope = 'reference'`, e.g. CTDC): the estimate is of Dutch victims.
 _REPORTED = """
     FROM registrations
     WHERE person_id IS NOT NULL
+      AND scope = 'national'
       AND source_kind IS NOT NULL
       AND registration_year BETWEEN :year_from AND :year_to"""
 

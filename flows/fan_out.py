@@ -61,8 +61,8 @@ def file_result(run_id: str, delivery: Delivery, file_run: FlowRun) -> FileResul
     if batch is not None:
         # The ledger keeps no count of new rows: that column stays empty in a fan-out summary.
         return FileResult(
-            name, delivery.source, batch.state, batch.rows_in, batch.rows_loaded, None, batch.rows_quarantined, batch.reason, batch.batch_id,
-            batch.rows_ignored_older,
+            name, delivery.source, batch.state, batch.rows_in, batch.rows_loaded, None, batch.rows_quarantined, batch.reason,
+            batch_id=batch.batch_id, rows_ignored_older=batch.rows_ignored_older, rows_warned=batch.rows_warned,
         )
     if state is not None and state.is_completed():
         # Skipped by the file run (loaded meanwhile by another run): its message says why.

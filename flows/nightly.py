@@ -30,13 +30,15 @@ from flows.police_tasks import FeedJob, PartSupply, ingest_police_file
 from flows.progress import file_done
 from flows.stage_clock import StageClock
 from pseudonyms.keys import load_key
+from schemas.partner_definition import load_definitions
 from victim_intake import settings
 from victim_intake.memory import return_freed_memory
 from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
 from warehouse.load import AlreadyLoaded
-from warehouse.migrate import upgrade
+from warehouse.migrate import MigrationInputs, upgrade
 from warehouse.reencoding import reencode_stale
+from warehouse.scopes import rescope_sources
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class FileResult:
     # Rows the warehouse holds from a later export: a correction older than them is not applied.
     rows_ignored_older: int | None = None
     rows_kept_apart: int | None = None  # not linked by name: the person would have passed the bound
+    rows_warned: int | None = None  # loaded rows with a value no code list knows (now `unknown`)
 
     def for_prefect(self) -> dict:
         """The result without the file's name, for Prefect's artifact."""
@@ -76,18 +79,21 @@ class FileResult:
 
 def prepare_warehouse() -> None:
     """Create or upgrade the tables, refuse pseudonym or vault keys other than the ones the warehouse
-    knows, and re-encode name encodings of an older scheme (`warehouse.reencoding`).
+    knows, re-encode name encodings of an older scheme (`warehouse.reencoding`), and give each
+    partner's rows the scope its definition declares now.
 
     Stale marts are left to the end of the run (`close_run`), which refreshes every stale year
     once after the loads: refreshing them here too would check every year twice per run.
     """
     key = load_key("pseudonym", settings.keys_dir())
     vault_key = load_key("vault", settings.keys_dir())
+    definitions = load_definitions(settings.partners_dir())
     engine = shared_engine(settings.database_url())
-    upgrade(engine)
+    upgrade(engine, inputs=MigrationInputs(vault_key.material, {d.id: d.units for d in definitions.values()}))
     check_keys(engine, key.fingerprint, vault_key.fingerprint)
     # The first step with both keys after a migration that changed the encoding scheme.
     reencode_stale(engine, key, vault_key.material)
+    rescope_sources(engine, {definition.id: definition.scope for definition in definitions.values()})
 
 
 def check_keys(engine: Engine, pseudonym_fingerprint: str, vault_fingerprint: str) -> None:

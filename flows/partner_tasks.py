@@ -27,6 +27,7 @@ from pseudonyms.pseudonymise import to_registrations
 from pseudonyms.quarantine_seal import seal_values
 from schemas import ctdc
 from schemas.canonical import record_schema, registration_schema
+from schemas.coding import code_records
 from schemas.partner import raw_schema, read_columns, to_canonical
 from schemas.partner_definition import PartnerDefinition, load_definitions
 from schemas.validation import SchemaViolation, split_valid
@@ -44,7 +45,9 @@ class ValidatedPartnerFile:
     """Valid canonical records, quarantine entries (with the offending values, in memory only)."""
 
     records: pd.DataFrame
-    quarantined: pd.DataFrame  # row_number, column_name, rule, source_record_id, value
+    # row_number, column_name, rule, source_record_id, severity (error: the row is held back;
+    # warning: the row loads, a value no code list knows became `unknown`) and value
+    quarantined: pd.DataFrame
     rows_in: int
     age_groups: pd.DataFrame | None  # CTDC: age_group and is_minor from the age bins
 
@@ -100,7 +103,8 @@ def validate_partner_file(table: TextTable, definition: PartnerDefinition) -> Va
         schema, frame_columns = raw_schema(definition)
         raw_split = split_valid(candidates, schema, frame_columns)
         row_ids = pd.Series(table.row_numbers.astype(str), index=raw.index)
-        canonical_split = split_valid(to_canonical(raw_split.valid, definition, row_ids), record_schema())
+        coded = code_records(to_canonical(raw_split.valid, definition, row_ids), definition.unit_list())
+        canonical_split = split_valid(coded.records, record_schema())
         failures = pd.concat(
             [
                 _row_failures(np.flatnonzero(ragged), "field_count"),
@@ -112,14 +116,32 @@ def validate_partner_file(table: TextTable, definition: PartnerDefinition) -> Va
         )
         id_header = definition.columns.get("source_record_id")
         record_ids = raw[id_header] if id_header else row_ids
-        quarantined = pd.DataFrame(
-            {
-                "row_number": table.row_numbers[failures["row"].to_numpy()],
-                "column_name": failures["column"].to_numpy(),
-                "rule": failures["rule"].to_numpy(),
-                "source_record_id": record_ids.reindex(failures["row"]).to_numpy(),
-                "value": _offending_values(raw, failures, definition),
-            }
+        # Warnings of the rows that load; a quarantined row is the steward's already.
+        warnings = coded.warnings[coded.warnings["row"].isin(canonical_split.valid.index)]
+        quarantined = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "row_number": table.row_numbers[failures["row"].to_numpy()],
+                        "column_name": failures["column"].to_numpy(),
+                        "rule": failures["rule"].to_numpy(),
+                        "source_record_id": record_ids.reindex(failures["row"]).to_numpy(),
+                        "severity": "error",
+                        "value": _offending_values(raw, failures, definition),
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "row_number": table.row_numbers[warnings["row"].to_numpy()],
+                        "column_name": warnings["field"].map(definition.columns).to_numpy(),
+                        "rule": warnings["rule"].to_numpy(),
+                        "source_record_id": record_ids.reindex(warnings["row"]).to_numpy(),
+                        "severity": "warning",
+                        "value": warnings["value"].to_numpy(),
+                    }
+                ),
+            ],
+            ignore_index=True,
         )
         ages = None
         if definition.layout:
@@ -139,6 +161,7 @@ def pseudonymise_partner_file(validated: ValidatedPartnerFile, definition: Partn
             key=key.material,
             batch_id=batch_id,
             exported_at=None,
+            scope=definition.scope,
         )
         # Partners state no export time; typed as text so that even an empty batch keeps its contract.
         registrations["source_exported_at"] = registrations["source_exported_at"].astype("str")

@@ -30,8 +30,11 @@ from flows.stage_clock import StageClock
 from pseudonyms.keys import load_key
 from pseudonyms.person_identities import PersonIdentities
 from pseudonyms.pseudonymise import to_registrations
+from pseudonyms.quarantine_seal import seal_values
 from schemas.canonical import record_schema, registration_schema
-from schemas.police import FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
+from schemas.codelists.matching import police_unit_list
+from schemas.coding import code_records
+from schemas.police import FIELD_COLUMNS, FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
 from schemas.validation import SchemaViolation, split_valid
 from victim_intake import settings
 from warehouse.database import shared_engine
@@ -47,7 +50,10 @@ class ValidatedFile:
     """Valid canonical records of one part of a file, and value-free quarantine entries for the rest."""
 
     records: pd.DataFrame
-    quarantined: pd.DataFrame  # row_number (in the file), column_name, rule, source_record_id
+    # row_number (in the file), column_name, rule, source_record_id, severity (error | warning) and
+    # value: the text no code list knew, for warnings (sealed before the part leaves `Preparer`);
+    # errors stay value-free.
+    quarantined: pd.DataFrame
     rows_in: int  # rows of the part
     exported_at: str | None
 
@@ -70,17 +76,45 @@ def validate(raw: pd.DataFrame, feed: PoliceFile) -> ValidatedFile:
     with value_free_errors("validate"):
         raw_split = split_valid(raw, PoliceRecord.to_schema(), FRAME_CHECK_COLUMNS)
         repeated = repeated_id_failures(raw, feed.duplicate_ids)
-        canonical_split = split_valid(to_canonical(raw_split.valid.drop(index=repeated["row"], errors="ignore")), record_schema())
+        coded = code_records(to_canonical(raw_split.valid.drop(index=repeated["row"], errors="ignore")), police_unit_list())
+        canonical_split = split_valid(coded.records, record_schema())
         failures = pd.concat([raw_split.failures, repeated, canonical_split.failures], ignore_index=True).drop_duplicates()
-        quarantined = pd.DataFrame(
-            {
-                "row_number": failures["row"].to_numpy() + 1,
-                "column_name": failures["column"].to_numpy(),
-                "rule": failures["rule"].to_numpy(),
-                "source_record_id": raw["registratie_id"].reindex(failures["row"]).to_numpy(),
-            }
+        # Warnings of the rows that load; a quarantined row is the steward's already.
+        warnings = coded.warnings[coded.warnings["row"].isin(canonical_split.valid.index)]
+        quarantined = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "row_number": failures["row"].to_numpy() + 1,
+                        "column_name": failures["column"].to_numpy(),
+                        "rule": failures["rule"].to_numpy(),
+                        "source_record_id": raw["registratie_id"].reindex(failures["row"]).to_numpy(),
+                        "severity": "error",
+                        "value": None,
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "row_number": warnings["row"].to_numpy() + 1,
+                        "column_name": warnings["field"].map(FIELD_COLUMNS).to_numpy(),
+                        "rule": warnings["rule"].to_numpy(),
+                        "source_record_id": raw["registratie_id"].reindex(warnings["row"]).to_numpy(),
+                        "severity": "warning",
+                        "value": warnings["value"].to_numpy(),
+                    }
+                ),
+            ],
+            ignore_index=True,
         )
         return ValidatedFile(canonical_split.valid, quarantined, len(raw), _utc_text(feed.exported_at))
+
+
+def seal_warnings(quarantined: pd.DataFrame, batch_id: str) -> pd.DataFrame:
+    """The part's entries with the warnings' text sealed under the vault key (read only when there
+    is text to seal); the clear `value` column goes."""
+    if quarantined["value"].notna().any():
+        return seal_values(quarantined, batch_id, load_key("vault", settings.keys_dir()).material)
+    return quarantined.drop(columns="value")
 
 
 @task(name="pseudonymise", **_IN_MEMORY_ONLY)
@@ -186,7 +220,9 @@ class Preparer:
             registrations = self._stage(pseudonymise, validated, job.batch_id)
             with value_free_errors("pseudonymise"):
                 identities = batch_identities(validated.records, registrations["registration_id"])
-        return Prepared(PreparedPart(registrations, validated.quarantined, identities), last, feed.record_count, clock.seconds)
+                # Sealed here, so that the text of a warning never crosses to the loading process.
+                quarantined = seal_warnings(validated.quarantined, job.batch_id)
+        return Prepared(PreparedPart(registrations, quarantined, identities), last, feed.record_count, clock.seconds)
 
     def prepared(self, job: FeedJob, clock: StageClock) -> Iterator[Prepared]:
         """Every part of `job`'s file, prepared here one after the other (a `PartSupply`)."""

@@ -17,10 +17,12 @@ def to_registrations(
     key: bytes,
     batch_id: str,
     exported_at: str | None,
+    scope: str = "national",
 ) -> pd.DataFrame:
     """Replace every identifying field by keyed pseudonyms and generalised ages.
 
     The result holds exactly the warehouse columns, so no personal field can travel further.
+    `scope` is `national`, or `reference` for a source about victims elsewhere (CTDC).
     """
     birth = records["birth_date"]
     # Sources without birth dates may state an age; it serves the age columns just as well.
@@ -30,6 +32,7 @@ def to_registrations(
             "registration_id": registration_ids(source, records["source_record_id"], key),
             "source": source,
             "source_kind": source_kind,
+            "scope": scope,
             # Resolved by linkage in the load transaction (`person_identities` -> `load_batch`).
             "person_id": pd.Series(pd.NA, index=records.index, dtype="str"),
             "birth_year": birth.dt.year.astype("Int64"),

@@ -8,6 +8,7 @@ from functools import cache
 import pycountry
 
 from reporting.tables import fold_size
+from schemas.codelists.catalogue import police_units
 
 LANGUAGES = ("nl", "en")
 
@@ -145,7 +146,6 @@ _CATEGORIES = {
         "fairwork": "FairWork",
         "shelter": "opvang",
         "ctdc": "CTDC-uitwisseling",
-        "unknown region": "onbekende regio",
     },
 }
 
@@ -175,12 +175,20 @@ def country(language: str, code: str) -> str:
     return _dutch_countries().gettext(found.name) if language == "nl" else name
 
 
+@cache
+def _police_units() -> dict[str, str]:
+    return {unit.code: unit.name for unit in police_units()}
+
+
 def category(language: str, dimension_name: str, code: str) -> str:
-    """The label of a category code of a dimension (country codes become country names)."""
+    """The label of a category code of a dimension (country codes become country names, police
+    unit codes the unit's name; a partner's unit is shown by its declared code)."""
     if code == "other" or fold_size(code) is not None:
         return word(language, "other")
     if dimension_name in _COUNTRY_DIMENSIONS:
         return country(language, code)
+    if dimension_name == "reporting_unit" and code in _police_units():
+        return _police_units()[code]
     return _CATEGORIES[language].get(code, code)
 
 

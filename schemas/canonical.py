@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import pandera.pandas as pa
 
 from schemas import checks
-from schemas.vocabulary import AGE_GROUPS, EXPLOITATION_TYPES, GENDERS, SOURCE_KINDS, UNKNOWN_AGE_GROUP, UNKNOWN_COUNTRY
+from schemas.codelists.catalogue import editions, municipality_codes, sector_codes
+from schemas.codelists.matching import UNIT_CODE, UNKNOWN
+from schemas.vocabulary import AGE_GROUPS, EXPLOITATION_TYPES, GENDERS, SCOPES, SOURCE_KINDS, UNKNOWN_AGE_GROUP, UNKNOWN_COUNTRY
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class FieldSpec:
     personal: bool = False
     allowed: tuple[str, ...] | None = None
     country: bool = False
+    code_list: str | None = None  # municipalities | sectors | reporting_units: a code from that list or `unknown`
 
 
 _COUNTRY = "ISO 3166-1 alpha-3 code, `UNK` when unknown"
@@ -40,9 +43,24 @@ _REPORTED_ON = FieldSpec("reported_on", "date", True, "date of the report, if kn
 _REGISTRATION_YEAR = FieldSpec("registration_year", "year", False, "year of the report")
 _EXPLOITATION_TYPE = FieldSpec("exploitation_type", "text", False, "form of exploitation", allowed=EXPLOITATION_TYPES)
 _EXPLOITATION_COUNTRY = FieldSpec("exploitation_country", "text", False, f"country of exploitation, {_COUNTRY}", country=True)
-_EXPLOITATION_SECTOR = FieldSpec("exploitation_sector", "text", True, "sector of labour exploitation, as the source names it")
-_EXPLOITATION_MUNICIPALITY = FieldSpec("exploitation_municipality", "text", True, "municipality where the exploitation took place")
-_REPORTING_UNIT = FieldSpec("reporting_unit", "text", True, "police unit or region of the reporter, if known")
+# Codes from the shipped lists (`schemas.coding`), never the text a source wrote.
+_EXPLOITATION_SECTOR = FieldSpec(
+    "exploitation_sector", "text", False,
+    "sector where the exploitation took place: a code of the sector list; `unknown` when not given or not on the list",
+    code_list="sectors",
+)
+_EXPLOITATION_MUNICIPALITY = FieldSpec(
+    "exploitation_municipality", "text", False,
+    "municipality where the exploitation took place: its CBS code (`GM0363`); `unknown` when not given, not on the list, "
+    "or a name several municipalities share",
+    code_list="municipalities",
+)
+_REPORTING_UNIT = FieldSpec(
+    "reporting_unit", "text", False,
+    "code of the reporting unit: a police unit (`PE-RT`) or a unit the partner's definition declares; `unknown` when not "
+    "given or not on the list",
+    code_list="reporting_units",
+)
 _B8_REFLECTION_OFFERED = FieldSpec("b8_reflection_offered", "boolean", True, "a B8/3 reflection period was offered; null when unknown")
 _REPORT_FILED = FieldSpec("report_filed", "boolean", True, "the person filed a report (aangifte); null when unknown")
 
@@ -73,6 +91,12 @@ REGISTRATION_COLUMNS: tuple[FieldSpec, ...] = (
     FieldSpec("registration_id", "text", False, "stable keyed pseudonym of (source, source record id)"),
     FieldSpec("source", "text", False, "source name: `police` or the partner id"),
     FieldSpec("source_kind", "text", False, "the source's category", allowed=SOURCE_KINDS),
+    FieldSpec(
+        "scope", "text", False,
+        "`national`: counts towards the Dutch figures; `reference`: data about victims elsewhere (CTDC), kept for "
+        "comparison and never counted in marts, reports or estimates",
+        allowed=SCOPES,
+    ),
     _REPORTING_UNIT,
     _REPORTED_ON,
     _REGISTRATION_YEAR,
@@ -96,7 +120,28 @@ REGISTRATION_COLUMNS: tuple[FieldSpec, ...] = (
 _PANDERA_TYPES = {"text": str, "date": "datetime64[us]", "year": "Int64", "integer": "Int64", "boolean": "boolean"}
 
 
+# Where each code list comes from, for the data dictionary.
+CODE_LIST_FILES = {"municipalities": "municipalities", "sectors": "sectors", "reporting_units": "police_units"}
+
+
+def _listed(spec: FieldSpec) -> pa.Check:
+    if spec.code_list == "reporting_units":
+        # Police units and the units partner definitions declare: a code, never a name or free text.
+        return pa.Check(lambda values: values.str.fullmatch(UNIT_CODE.pattern) | values.eq(UNKNOWN), name="unit_code")
+    codes = municipality_codes() if spec.code_list == "municipalities" else sector_codes()
+    return pa.Check(lambda values: values.isin(codes | {UNKNOWN}), name=f"{spec.code_list}_code")
+
+
+def code_list_note(spec: FieldSpec) -> str:
+    """What the data dictionary says about a coded column's values."""
+    edition = editions()[CODE_LIST_FILES[spec.code_list]]
+    extra = " or a code a partner definition declares" if spec.code_list == "reporting_units" else ""
+    return f"code from `schemas/codelists/{edition.file}` (vintage {edition.vintage}){extra}, `{UNKNOWN}`"
+
+
 def _checks(spec: FieldSpec) -> list[pa.Check]:
+    if spec.code_list is not None:
+        return [_listed(spec)]
     if spec.allowed is not None:
         return [pa.Check.isin(list(spec.allowed))]
     if spec.country:

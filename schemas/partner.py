@@ -71,6 +71,19 @@ def coded_values(definition: PartnerDefinition, field: str, values: pd.Series) -
     return per_distinct(values, convert).astype(object)
 
 
+def listed_text(definition: PartnerDefinition, field: str, values: pd.Series) -> pd.Series:
+    """A place, sector or unit as the file writes it, or the code its value table gives
+    (`schemas.coding` then matches the text against the shipped lists)."""
+    table = value_table(definition, field)
+    if not table:
+        return values.astype("str")
+
+    def convert(distinct: pd.Series) -> pd.Series:
+        return _fold(distinct).map(table).astype(object).fillna(distinct.astype(object))
+
+    return per_distinct(values, convert).astype("str")
+
+
 def boolean_values(definition: PartnerDefinition, field: str, values: pd.Series) -> pd.Series:
     table = value_table(definition, field)
 
@@ -196,8 +209,16 @@ def _text(raw: pd.DataFrame, definition: PartnerDefinition, field: str) -> pd.Se
     return raw[header].astype("str")
 
 
+def _listed(raw: pd.DataFrame, definition: PartnerDefinition, field: str) -> pd.Series:
+    header = definition.columns.get(field)
+    if header is None:
+        return pd.Series(None, index=raw.index, dtype="str")
+    return listed_text(definition, field, raw[header])
+
+
 def to_canonical(raw: pd.DataFrame, definition: PartnerDefinition, source_record_ids: pd.Series) -> pd.DataFrame:
-    """Valid raw rows -> canonical records (rename and convert only; the index is kept).
+    """Valid raw rows -> canonical records (rename and convert only; the index is kept). Places,
+    sectors and units are still text: `schemas.coding.code_records` makes them codes.
 
     `source_record_ids` is used when the definition maps no record id (CTDC: the row number).
     """
@@ -249,9 +270,10 @@ def to_canonical(raw: pd.DataFrame, definition: PartnerDefinition, source_record
             "registration_year": year,
             "exploitation_type": coded("exploitation_type"),
             "exploitation_country": country("exploitation_country"),
-            "exploitation_sector": _text(raw, definition, "exploitation_sector"),
-            "exploitation_municipality": _text(raw, definition, "exploitation_municipality"),
-            "reporting_unit": _text(raw, definition, "reporting_unit"),
+            # Still text here: `schemas.coding` turns it into codes of the shipped lists.
+            "exploitation_sector": _listed(raw, definition, "exploitation_sector"),
+            "exploitation_municipality": _listed(raw, definition, "exploitation_municipality"),
+            "reporting_unit": _listed(raw, definition, "reporting_unit"),
             "b8_reflection_offered": boolean("b8_reflection_offered"),
             "report_filed": boolean("report_filed"),
         },

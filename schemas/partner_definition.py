@@ -16,7 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS, SOURCE_KINDS
+from schemas.codelists.catalogue import municipality_codes, sector_codes
+from schemas.codelists.matching import UNIT_CODE, CodeList, fold, unit_list
+from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS, SCOPES, SOURCE_KINDS
 
 SHIPPED_FOLDER = Path(__file__).with_name("partners")
 
@@ -32,13 +34,28 @@ COUNTRY_FIELDS = ("nationality", "exploitation_country")
 BOOLEAN_FIELDS = ("b8_reflection_offered", "report_filed")
 # Fields whose file values must become one of a fixed list of canonical values.
 CODED_FIELDS: dict[str, tuple[str, ...]] = {"gender": GENDERS, "exploitation_type": EXPLOITATION_TYPES}
+# Fields stored as codes of a shipped list (`schemas.coding`); a value table may map file values to
+# those codes. Reporting units have no shipped list for partners: each declares its own (`units`).
+LISTED_CODES = {"exploitation_municipality": municipality_codes, "exploitation_sector": sector_codes}
+# Identifying fields (and free text): a column that feeds one of them feeds nothing else.
+IDENTITY_FIELDS = ("surname", "given_names", "birth_date", "bsn", "alien_number", "notes")
+# Header wording that names an identifying field (compared folded): never mapped to another field.
+_IDENTITY_HEADER_WORDS = frozenset({
+    "surname", "surnames", "lastname", "familyname", "achternaam", "achternamen", "familienaam", "geslachtsnaam",
+    "voornaam", "voornamen", "roepnaam", "firstname", "firstnames", "givenname", "givennames", "forename", "forenames",
+    "geboortedatum", "birthdate", "dateofbirth", "dob", "bsn", "burgerservicenummer", "sofinummer", "citizenservicenumber",
+    "vnummer", "vnumber", "aliennumber", "vreemdelingennummer", "opmerking", "opmerkingen", "toelichting", "notitie",
+    "notities", "note", "notes", "remark", "remarks", "comment", "comments",
+})
+_IDENTITY_HEADERS = frozenset({"naam", "namen", "name", "names", "fullname", "volledigenaam"})
 FORMATS = ("csv", "xlsx")
 DELIVERIES = ("incremental", "snapshot")
 LAYOUTS = ("ctdc_global", "ctdc_synthetic")
 _KNOWN_KEYS = {
     "id", "source", "format", "encoding", "delimiter", "sheet", "date_format", "delivery", "layout",
-    "columns", "values", "description",
+    "columns", "values", "description", "units", "scope",
 }
+_MAX_UNIT_NAME = 100
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _PROBE_DATE = dt.date(2031, 12, 28)
 
@@ -66,6 +83,12 @@ class PartnerDefinition:
     delivery: str = "incremental"
     layout: str | None = None
     path: Path | None = None
+    units: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # unit code -> names the partner writes
+    scope: str = "national"
+
+    def unit_list(self) -> CodeList:
+        """The partner's reporting units, as a code list (empty when it maps no reporting unit)."""
+        return unit_list(self.units)
 
 
 def _require(condition: bool, path: Path, key: str, problem: str) -> None:
@@ -96,6 +119,31 @@ def _check_encoding(path: Path, encoding: object) -> str:
     return codec.name
 
 
+def _names_identity(header: str) -> bool:
+    """Whether a header's wording names an identifying field ("Achternaam", "Date of birth", "BSN")."""
+    words = {fold(word) for word in re.split(r"[^\w]+", header) if word}
+    return fold(header) in _IDENTITY_HEADER_WORDS | _IDENTITY_HEADERS or bool(words & _IDENTITY_HEADER_WORDS)
+
+
+def _check_identity_columns(path: Path, columns: Mapping[str, str]) -> None:
+    """A column that feeds an identifying field (or is named like one) feeds no other field: mapped
+    elsewhere its names, numbers or free text would reach the warehouse in clear, outside the vault."""
+    identity = {fold(header): name for name, header in columns.items() if name in IDENTITY_FIELDS}
+    for name, header in columns.items():
+        if name in IDENTITY_FIELDS:
+            continue
+        _require(
+            fold(header) not in identity, path, f"columns.{name}",
+            f"header {header!r} also feeds the identifying field {identity.get(fold(header))}; a column that feeds an "
+            "identifying field feeds nothing else",
+        )
+        _require(
+            not _names_identity(header), path, f"columns.{name}",
+            f"header {header!r} names an identifying field (a name, birth date, BSN, V-number or notes); map it to that "
+            "field or leave it out",
+        )
+
+
 def _check_columns(path: Path, columns: object, layout: str | None) -> dict[str, str]:
     _require(isinstance(columns, dict) and bool(columns), path, "columns", "must map canonical fields to headers")
     for name, header in columns.items():
@@ -103,6 +151,7 @@ def _check_columns(path: Path, columns: object, layout: str | None) -> dict[str,
         _require(isinstance(header, str) and header.strip() != "", path, f"columns.{name}", "header must be a non-empty text")
         # Quarantine entries name the header (quarantine.column_name holds up to 128 characters).
         _require(len(header) <= 128, path, f"columns.{name}", "header is longer than 128 characters")
+    _check_identity_columns(path, columns)
     headers = list(columns.values())
     _require(len(set(headers)) == len(headers), path, "columns", "two fields map to the same header")
     if layout is None:
@@ -121,9 +170,17 @@ def _check_values(path: Path, values: object, columns: Mapping[str, str]) -> dic
     checked: dict[str, dict[str, str]] = {}
     for name, table in values.items():
         _require(name in columns, path, f"values.{name}", "field is not mapped under `columns`")
+        _require(name != "reporting_unit", path, f"values.{name}", "declare the partner's units and their names under `units`")
+        _require(name not in IDENTITY_FIELDS, path, f"values.{name}", "identifying fields take no value table")
         _require(isinstance(table, dict), path, f"values.{name}", "must map file values to canonical values")
         for canonical in table.values():
             allowed = CODED_FIELDS.get(name)
+            if name in LISTED_CODES:
+                allowed = tuple(sorted(LISTED_CODES[name]()))
+                _require(
+                    str(canonical) in allowed, path, f"values.{name}",
+                    f"{canonical!r} is not a code of the {name.removeprefix('exploitation_')} list (schemas/codelists)",
+                )
             if name in BOOLEAN_FIELDS:
                 allowed = ("true", "false")
                 canonical = str(canonical).lower()
@@ -132,6 +189,36 @@ def _check_values(path: Path, values: object, columns: Mapping[str, str]) -> dic
                 path, f"values.{name}", f"{canonical!r} is not a canonical value ({', '.join(allowed or ())})",
             )
         checked[name] = {str(raw): str(canonical).lower() if name in BOOLEAN_FIELDS else str(canonical) for raw, canonical in table.items()}
+    return checked
+
+
+def _check_units(path: Path, units: object, columns: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The partner's reporting units: code -> the names its files use. Needed when `reporting_unit`
+    is mapped, since a unit is stored as its code, never as the text of the file."""
+    if "reporting_unit" not in columns:
+        _require(units is None, path, "units", "declared, but `reporting_unit` is not mapped under `columns`")
+        return {}
+    _require(
+        isinstance(units, dict) and bool(units), path, "columns.reporting_unit",
+        "a reporting unit is stored as a code: declare the partner's units under `units` (code: [names used])",
+    )
+    checked: dict[str, tuple[str, ...]] = {}
+    for code, names in units.items():
+        _require(
+            isinstance(code, str) and bool(UNIT_CODE.fullmatch(code)), path, f"units.{code}",
+            "a unit code is upper-case letters and digits in up to four parts joined by -, such as ZC-NN",
+        )
+        names = [names] if isinstance(names, str) else names
+        _require(
+            isinstance(names, list) and all(isinstance(n, str) and n.strip() for n in names), path, f"units.{code}",
+            "must list the names used for the unit",
+        )
+        _require(all(len(n) <= _MAX_UNIT_NAME for n in names), path, f"units.{code}", f"a name is longer than {_MAX_UNIT_NAME} characters")
+        checked[code] = tuple(n.strip() for n in names)
+    try:
+        unit_list(checked)
+    except ValueError:
+        raise DefinitionError(path, "units", "a name (compared without case, accents or spaces) is listed for two units") from None
     return checked
 
 
@@ -159,6 +246,10 @@ def parse_definition(path: Path, document: object) -> PartnerDefinition:
     sheet = document.get("sheet")
     _require(sheet is None or isinstance(sheet, str), path, "sheet", "must be a sheet name")
     columns = _check_columns(path, document.get("columns"), layout)
+    units = _check_units(path, document.get("units"), columns)
+    # CTDC layouts describe victims in about 190 countries: reference data unless declared otherwise.
+    scope = document.get("scope", "reference" if layout else "national")
+    _require(scope in SCOPES, path, "scope", f"must be one of {', '.join(SCOPES)}")
     return PartnerDefinition(
         id=identifier,
         source=document["source"],
@@ -172,6 +263,8 @@ def parse_definition(path: Path, document: object) -> PartnerDefinition:
         delivery=delivery,
         layout=layout,
         path=path,
+        units=units,
+        scope=scope,
     )
 
 

@@ -75,6 +75,10 @@ class PoliceRecord(pa.DataFrameModel):
         return birth.isna() | signal.isna() | (signal.dt.year - birth.dt.year <= MAX_PLAUSIBLE_AGE)
 
 
+# The feed's field behind each canonical field that holds a code (`schemas.coding`): a warning
+# about a value no code list knows names the field a steward finds in the feed.
+FIELD_COLUMNS: dict[str, str] = {"reporting_unit": "eenheid", "exploitation_municipality": "gemeente", "exploitation_sector": "sector"}
+
 # Frame-level checks report no column of their own; this says which field a steward should fix.
 FRAME_CHECK_COLUMNS: dict[str, str] = {
     "birth_on_or_before_signal": "geboortedatum",
@@ -91,7 +95,8 @@ def repeated_id_failures(raw: pd.DataFrame, repeated_ids: frozenset[str]) -> pd.
 
 
 def to_canonical(raw: pd.DataFrame) -> pd.DataFrame:
-    """Valid police rows -> canonical records (rename and cast only; the index is kept)."""
+    """Valid police rows -> canonical records (rename and cast only; the index is kept). Unit,
+    municipality and sector are still text: `schemas.coding.code_records` makes them codes."""
     reported_on = checks.parse_iso_dates(raw["datum_signaal"])
     return pd.DataFrame(
         {

@@ -59,6 +59,9 @@ MAX_PLAUSIBLE_AGE = 110
 # Signals before this year predate the registry's digital records and are treated as typos.
 FIRST_REGISTRATION_YEAR = 2000
 
+# `national` rows count towards the Dutch figures; `reference` rows describe victims elsewhere.
+SCOPES: tuple[str, ...] = ("national", "reference")
+
 SOURCE_KINDS: tuple[str, ...] = (
     "police",
     "kmar",

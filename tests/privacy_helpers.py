@@ -18,8 +18,8 @@ from warehouse.load import load_batch
 DEFAULTS: dict = {
     "surname": None, "given_names": None, "birth_date": None, "bsn": None, "alien_number": None, "age": None,
     "gender": "female", "nationality": "NLD", "reported_on": "2025-03-14", "registration_year": 2025,
-    "exploitation_type": "sexual", "exploitation_country": "NLD", "exploitation_sector": None,
-    "exploitation_municipality": None, "reporting_unit": "Rotterdam", "b8_reflection_offered": None,
+    "exploitation_type": "sexual", "exploitation_country": "NLD", "exploitation_sector": "unknown",
+    "exploitation_municipality": "unknown", "reporting_unit": "PE-RT", "b8_reflection_offered": None,
     "report_filed": None,
 }
 

@@ -1,11 +1,13 @@
-"""Bulk writes to SQLite store every value exactly as the frame holds it, whichever way the
-values are turned into Python objects (shared per distinct value, or one per row)."""
+"""Bulk writes store every value exactly as the frame holds it: on SQLite whichever way the values
+are turned into Python objects (shared per distinct value, or one per row); on PostgreSQL also a
+frame concatenated from an empty part and others (Arrow columns of several chunks)."""
 
 from __future__ import annotations
 
 import sqlite3
 
 import pandas as pd
+import pytest
 from sqlalchemy import create_engine
 
 from warehouse.bulk import bulk_insert
@@ -55,3 +57,17 @@ def test_bulk_insert_stores_every_value_of_every_column_kind(tmp_path):
     with sqlite3.connect(path) as raw:
         stored = raw.execute(f"SELECT {', '.join(frame.columns)} FROM target ORDER BY position").fetchall()
     assert stored == expected_rows(frame)
+
+
+@pytest.mark.postgres
+def test_copy_of_a_frame_concatenated_from_an_empty_part(scratch_postgres):
+    empty = pd.DataFrame({"position": pd.Series([], dtype="int64"), "label": pd.Series([], dtype="str")}).assign(kind="error")
+    filled = pd.DataFrame({"position": [1, 2], "label": ["a", None]}).astype({"label": "str"}).assign(kind="warning")
+    frame = pd.concat([empty, filled], ignore_index=True)
+    engine = create_engine(scratch_postgres)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE target (position INTEGER PRIMARY KEY, label TEXT, kind TEXT)")
+        bulk_insert(connection, "target", frame)
+        stored = connection.exec_driver_sql("SELECT position, label, kind FROM target ORDER BY position").fetchall()
+    engine.dispose()
+    assert [tuple(row) for row in stored] == [(1, "a", "warning"), (2, None, "warning")]

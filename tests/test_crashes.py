@@ -90,10 +90,13 @@ def assert_whole_files_only(url: str) -> None:
     """After any crash: every loaded file is complete, and nothing belongs to an unloaded batch."""
     engine = sa.create_engine(url)
     with engine.connect() as connection:
+        # Errors hold rows back (rows_quarantined); warnings are about loaded rows (rows_warned).
         incomplete = connection.execute(
             sa.text(
-                "SELECT count(*) FROM ingest_batches b WHERE b.state = 'loaded' AND b.rows_quarantined <> "
-                "(SELECT count(DISTINCT q.row_number) FROM quarantine q WHERE q.batch_id = b.batch_id)"
+                "SELECT count(*) FROM ingest_batches b WHERE b.state = 'loaded' AND (b.rows_quarantined <> "
+                "(SELECT count(DISTINCT q.row_number) FROM quarantine q WHERE q.batch_id = b.batch_id AND q.severity = 'error') "
+                "OR coalesce(b.rows_warned, 0) <> "
+                "(SELECT count(DISTINCT q.row_number) FROM quarantine q WHERE q.batch_id = b.batch_id AND q.severity = 'warning'))"
             )
         ).scalar_one()
         orphans = connection.execute(

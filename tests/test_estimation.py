@@ -316,17 +316,21 @@ def test_csv_with_text_in_a_list_column_is_refused(tmp_path: Path) -> None:
 # --- the warehouse -----------------------------------------------------------------------------
 
 REGISTRATIONS = [
-    # person_id, source_kind, registration_year
-    ("p1", "police", 2020),
-    ("p1", "police", 2021),  # same person, same kind, counted once
-    ("p1", "fairwork", 2021),
-    ("p2", "police", 2020),
-    ("p3", "fairwork", 2021),
-    ("p4", "care_coordination", 2021),
-    ("p4", "police", 2021),
-    ("p5", "police", 2019),  # outside the years
-    (None, "police", 2020),  # unlinkable
-    (None, "nla", 2020),  # unlinkable: the kind does not occur among linked persons
+    # person_id, source_kind, registration_year, scope
+    ("p1", "police", 2020, "national"),
+    ("p1", "police", 2021, "national"),  # same person, same kind, counted once
+    ("p1", "fairwork", 2021, "national"),
+    ("p2", "police", 2020, "national"),
+    ("p3", "fairwork", 2021, "national"),
+    ("p4", "care_coordination", 2021, "national"),
+    ("p4", "police", 2021, "national"),
+    ("p5", "police", 2019, "national"),  # outside the years
+    (None, "police", 2020, "national"),  # unlinkable
+    (None, "nla", 2020, "national"),  # unlinkable: the kind does not occur among linked persons
+    # Rows about victims elsewhere (a partner's reference data): no list of the Dutch estimate.
+    ("p1", "ctdc", 2021, "reference"),
+    ("p6", "ctdc", 2020, "reference"),
+    ("p6", "kmar", 2019, "reference"),
 ]
 
 
@@ -336,15 +340,15 @@ def make_warehouse(url: str) -> None:
         connection.execute(
             text(
                 "CREATE TABLE registrations (registration_id INTEGER PRIMARY KEY, person_id TEXT, "
-                "source_kind TEXT, registration_year INTEGER)"
+                "source_kind TEXT, registration_year INTEGER, scope TEXT NOT NULL)"
             )
         )
         connection.execute(
             text(
-                "INSERT INTO registrations (person_id, source_kind, registration_year) "
-                "VALUES (:person, :kind, :year)"
+                "INSERT INTO registrations (person_id, source_kind, registration_year, scope) "
+                "VALUES (:person, :kind, :year, :scope)"
             ),
-            [{"person": p, "kind": k, "year": y} for p, k, y in REGISTRATIONS],
+            [{"person": p, "kind": k, "year": y, "scope": s} for p, k, y, s in REGISTRATIONS],
         )
     engine.dispose()
 

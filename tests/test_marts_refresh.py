@@ -3,7 +3,8 @@
 The reference below is that SQL (window functions and a temporary cube), kept here only as the
 oracle. The warehouse holds the edge cases: reports without a date, ties on the report date, rows
 without a pseudonym, persons reported by several sources in several years, unknown values, and
-free-text reporting units holding quotes, line breaks and control characters.
+reporting units holding quotes, line breaks and control characters (the pipeline writes codes, but a
+row written outside it may hold any text).
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def edge_rows() -> pd.DataFrame:
     frame.loc[unknown, "age_group"] = "unknown"
     frame.loc[rng.random(rows) < 0.05, "nationality"] = "UNK"
     units = frame["reporting_unit"].astype(object)
-    units[rng.random(rows) < 0.1] = None
+    units[rng.random(rows) < 0.1] = "unknown"
+    # The pipeline writes unit codes; rows written outside it may hold any text, and still count.
     hostile = rng.random(rows) < 0.05
     units[hostile] = rng.choice(["it's \"here\"", "two\nlines", "unit\x1fseparator", "NULL", "", "comma, semicolon;"], hostile.sum())
     frame["reporting_unit"] = units

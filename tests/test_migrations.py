@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -191,3 +192,148 @@ def test_audit_rows_written_before_keep_their_name_as_a_claim(engine) -> None:
         moved = connection.execute(sa.text(f"SELECT actor, claimed_actor, action FROM {audit_table}")).one()
     assert tuple(moved) == ("(not recorded)", "steward-jansen", "erase")
     assert differences(engine) == []
+
+
+# Free text as sources wrote it before the code lists: a name, an address, a salon named after its owner.
+OLD_TEXT = {"unit": "Regio Frobisherwick", "place": "Woning van Grumbleton, Kerkstraat 9", "sector": "Nagelsalon Skrimshaw"}
+OLD_NEEDLES = {*OLD_TEXT.values(), "Frobisherwick", "Grumbleton", "Skrimshaw"}
+# registration id, source, source kind, reporting unit, municipality, sector, source record id
+OLD_ROWS = [
+    ("reg-1", "police", "police", "Rotterdam", "den haag", "Escort", "PL-1"),
+    ("reg-2", "police", "police", "Noord-Holland", "Bergen", None, "PL-2"),
+    ("reg-3", "police", "police", "Limburg", OLD_TEXT["place"], OLD_TEXT["sector"], "PL-3"),
+    ("reg-4", "zorgcoordinatie", "care_coordination", "Regio Noord", "Weesp", "horeca", "ZC-4"),
+    ("reg-5", "zorgcoordinatie", "care_coordination", OLD_TEXT["unit"], None, None, "ZC-5"),
+    ("reg-6", "ctdc", "ctdc", None, None, None, "7"),
+]
+
+
+def _fill_before_code_lists(connection: sa.Connection, vault_key: bytes) -> None:
+    """A warehouse at revision 0006 holding free text in every coded column and in the marts."""
+    import pandas as pd
+
+    from warehouse.privacy_tables import vault_identities
+    from warehouse.qualified import qualified_name
+    from warehouse.vault import seal_frame
+
+    now = dt.datetime(2025, 3, 16, 2, 0, tzinfo=dt.UTC)
+    connection.execute(sa.text("INSERT INTO ingest_runs (run_id, started_at, finished_at, state) VALUES ('r1', :t, :t, 'completed')"), {"t": now})
+    for batch, source in (("b-police", "police"), ("b-zc", "zorgcoordinatie"), ("b-ctdc", "ctdc")):
+        connection.execute(
+            sa.text(
+                "INSERT INTO ingest_batches (batch_id, run_id, source, file_name, file_sha256, state, rows_in, rows_loaded, "
+                "rows_quarantined, started_at, finished_at) VALUES (:b, 'r1', :s, :f, :sha, 'loaded', 3, 3, 0, :t, :t)"
+            ),
+            {"b": batch, "s": source, "f": f"{source}.csv", "sha": batch.ljust(64, "0"), "t": now},
+        )
+    batch_of = {"police": "b-police", "zorgcoordinatie": "b-zc", "ctdc": "b-ctdc"}
+    connection.execute(
+        sa.text(
+            "INSERT INTO registrations (registration_id, source, source_kind, reporting_unit, registration_year, person_id, age_group, "
+            "gender, nationality, exploitation_type, exploitation_country, exploitation_municipality, exploitation_sector, batch_id) "
+            "VALUES (:id, :source, :kind, :unit, 2025, :person, 'unknown', 'female', 'NLD', 'labour', 'NLD', :place, :sector, :batch)"
+        ),
+        [
+            {"id": i, "source": s, "kind": k, "unit": u, "person": f"p-{i}", "place": m, "sector": c, "batch": batch_of[s]}
+            for i, s, k, u, m, c, _ in OLD_ROWS
+        ],
+    )
+    payloads = pd.Series([f'{{"source_record_id": "{record}"}}' for *_, record in OLD_ROWS])
+    ids = pd.Series([row[0] for row in OLD_ROWS])
+    persons = "p-" + ids
+    connection.execute(
+        sa.text(f"INSERT INTO {qualified_name(connection, vault_identities)} (registration_id, person_id, sealed, sealed_at) VALUES (:r, :p, :s, :t)"),
+        [{"r": r, "p": p, "s": s, "t": now} for r, p, s in zip(ids, persons, seal_frame(vault_key, payloads, persons, ids), strict=True)],
+    )
+    # The marts of that time broke counts down by the unit text.
+    connection.execute(
+        sa.text(
+            "INSERT INTO mart_person_years VALUES (2025, 'p-reg-5', true, 1, 'labour', 'female', 'unknown', 'unknown', 'NLD', "
+            "'dutch', 'care_coordination', :unit, 'NLD')"
+        ),
+        {"unit": OLD_TEXT["unit"]},
+    )
+    connection.execute(
+        sa.text("INSERT INTO mart_yearly_counts VALUES (2025, 'persons', 'reporting_unit', :unit, 1)"), {"unit": OLD_TEXT["unit"]}
+    )
+
+
+def _every_table(engine: sa.Engine) -> dict[str, bytes]:
+    """Every table of the warehouse, the vault's included, as text; on PostgreSQL also the planner's
+    statistics, which keep sampled values of each column."""
+    import pandas as pd
+
+    inspector = sa.inspect(engine)
+    postgresql = engine.dialect.name == "postgresql"
+    schemas = [None, VAULT_SCHEMA] if postgresql else [None]
+    queries = {
+        f"{schema}.{name}": f"SELECT * FROM {schema + '.' if schema else ''}{name}"
+        for schema in schemas
+        for name in inspector.get_table_names(schema=schema)
+    }
+    if postgresql:
+        queries["pg_stats"] = "SELECT * FROM pg_stats WHERE schemaname IN ('public', 'vault')"
+    with engine.connect() as connection:
+        return {where: pd.read_sql(sa.text(query), connection).to_csv().encode() for where, query in queries.items()}
+
+
+@pytest.mark.parametrize("with_key", [True, False], ids=["vault key given", "no vault key"])
+def test_stored_text_moves_onto_the_code_lists_and_leaves_no_trace(engine, tmp_path, with_key) -> None:
+    import secrets
+
+    from warehouse_checks import find_in_bytes, sqlite_blobs
+
+    from pseudonyms.quarantine_seal import NOT_KEPT, open_value
+    from warehouse.migrate import MigrationInputs
+
+    vault_key = secrets.token_bytes(32)
+    migrate.upgrade(engine, "0006")
+    with engine.begin() as connection:
+        _fill_before_code_lists(connection, vault_key)
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.text("ANALYZE"))  # as autovacuum would have: statistics sample the text
+    database = Path(engine.url.database) if engine.dialect.name == "sqlite" else None
+    assert find_in_bytes(OLD_NEEDLES, _every_table(engine))  # the test can fail: the text is there
+    if database is not None:
+        assert find_in_bytes(OLD_NEEDLES, sqlite_blobs(database))
+
+    create_tables(engine, MigrationInputs(vault_key if with_key else None))
+
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert differences(engine) == []
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.text("SELECT registration_id, reporting_unit, exploitation_municipality, exploitation_sector, scope FROM registrations ORDER BY 1")
+        ).all()
+        entries = [
+            dict(row._mapping)
+            for row in connection.execute(sa.text("SELECT * FROM quarantine WHERE severity = 'warning' ORDER BY column_name"))
+        ]
+        warned = dict(connection.execute(sa.text("SELECT batch_id, rows_warned FROM ingest_batches")).all())
+        marts = connection.execute(sa.text("SELECT category FROM mart_yearly_counts WHERE dimension = 'reporting_unit'")).scalars().all()
+    assert [tuple(row) for row in stored] == [
+        ("reg-1", "PE-RT", "GM0518", "escort", "national"),
+        ("reg-2", "PE-NH", "GM0373", "unknown", "national"),  # Bergen, decided by the police unit
+        ("reg-3", "PE-LB", "unknown", "unknown", "national"),
+        ("reg-4", "ZC-NOORD", "GM0363", "hospitality", "national"),  # Weesp became part of Amsterdam
+        ("reg-5", "unknown", "unknown", "unknown", "national"),
+        ("reg-6", "unknown", "unknown", "unknown", "reference"),
+    ]
+    assert sorted(set(marts)) == ["PE-LB", "PE-NH", "PE-RT", "ZC-NOORD", "unknown"]  # recomputed from the codes
+    assert [(e["batch_id"], e["column_name"], e["rule"]) for e in entries] == [
+        ("b-police", "exploitation_municipality", "unknown_municipality"),
+        ("b-police", "exploitation_sector", "unknown_sector"),
+        ("b-zc", "reporting_unit", "unknown_reporting_unit"),
+    ]
+    assert warned == {"b-police": 1, "b-zc": 1, "b-ctdc": None}
+    if with_key:
+        # The steward opens the old text, and knows the record it came from.
+        assert [open_value(vault_key, e) for e in entries] == [OLD_TEXT["place"], OLD_TEXT["sector"], OLD_TEXT["unit"]]
+        assert [e["source_record_id"] for e in entries] == ["PL-3", "PL-3", "ZC-5"]
+    else:
+        # Without the key nothing could be sealed: the text is gone, the warning says where it was.
+        assert [open_value(vault_key, e) for e in entries] == [NOT_KEPT] * 3
+        assert [e["source_record_id"] for e in entries] == [None] * 3
+    assert find_in_bytes(OLD_NEEDLES, _every_table(engine)) == []
+    if database is not None:
+        assert find_in_bytes(OLD_NEEDLES, sqlite_blobs(database)) == []

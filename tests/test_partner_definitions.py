@@ -5,15 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
 from typer.testing import CliRunner
 
-from schemas.partner_definition import DefinitionError, load_definitions
+from schemas.partner_definition import SHIPPED_FOLDER, DefinitionError, load_definitions
 from victim_intake.cli import app
 
 PROEF = Path(__file__).parent / "fixtures" / "hostile" / "partners" / "proef.yaml"
+PROEF_COLUMNS: dict = yaml.safe_load(PROEF.read_text(encoding="utf-8"))["columns"]
+UNITS = {"PR-NOORD": ["Noord", "Regio Noord"], "PR-ZUID": ["Zuid"]}
+
+
+def mapped(**columns: str) -> dict:
+    """PROEF's columns with more fields mapped."""
+    return {"columns": PROEF_COLUMNS | columns}
 
 
 def run_cli(*arguments: str) -> tuple[int, str]:
@@ -29,6 +37,22 @@ def test_shipped_definitions_cover_the_contract() -> None:
     assert definitions["zorgcoordinatie"].encoding == "cp1252"
     assert definitions["nla"].format == "xlsx"
     assert {definitions[p].delivery for p in ("ctdc", "ctdc-synthetic", "fairwork")} == {"snapshot"}
+
+
+def test_units_and_scope_are_accepted_and_ctdc_layouts_are_reference_data(tmp_path: Path) -> None:
+    definitions = load_definitions()
+    assert definitions["zorgcoordinatie"].units["ZC-NOORD"] == ("Noord", "Regio Noord")
+    assert {definitions[p].scope for p in ("ctdc", "ctdc-synthetic")} == {"reference"}
+    assert {d.scope for d in definitions.values() if not d.layout} == {"national"}
+    # A Dutch partner using the CTDC layout for its own cases says so.
+    ctdc = yaml.safe_load((SHIPPED_FOLDER / "ctdc.yaml").read_text(encoding="utf-8")) | {"scope": "national"}
+    (tmp_path / "ctdc.yaml").write_text(yaml.safe_dump(ctdc), encoding="utf-8")
+    document = yaml.safe_load(PROEF.read_text(encoding="utf-8")) | mapped(reporting_unit="Regio") | {"units": UNITS}
+    (tmp_path / "proef.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    extra = load_definitions(tmp_path)
+    assert extra["ctdc"].scope == "national"
+    assert extra["proef"].units == {"PR-NOORD": ("Noord", "Regio Noord"), "PR-ZUID": ("Zuid",)}
+    assert extra["proef"].unit_list().match(pd.Series(["regio noord", "PR-ZUID", "West"])).codes.tolist() == ["PR-NOORD", "PR-ZUID", "unknown"]
 
 
 def test_extra_folder_overrides_a_shipped_definition(tmp_path: Path) -> None:
@@ -51,6 +75,28 @@ BROKEN = {
     "value table for unmapped field": ({"values": {"report_filed": {"Ja": True}}}, "values.report_filed"),
     "unknown source kind": ({"source": "ngo"}, "source"),
     "unknown key": ({"delimitter": ";"}, "delimitter"),
+    # A coded field mapped without its list: a unit is stored as a code the definition declares.
+    "reporting unit without units": (mapped(reporting_unit="Regio"), "columns.reporting_unit"),
+    "units without a reporting unit": ({"units": UNITS}, "units"),
+    "unit code that is text": (mapped(reporting_unit="Regio") | {"units": {"Regio Noord": ["Noord"]}}, "units.Regio Noord"),
+    "one name for two units": (mapped(reporting_unit="Regio") | {"units": {"PR-A": ["Noord"], "PR-B": ["noord"]}}, "units"),
+    "value table for units": (mapped(reporting_unit="Regio") | {"units": UNITS, "values": {"reporting_unit": {"N": "PR-NOORD"}}}, "values.reporting_unit"),
+    "sector value that is no sector code": (
+        mapped(exploitation_sector="Sector") | {"values": {"exploitation_sector": {"Kas": "glass houses"}}}, "values.exploitation_sector",
+    ),
+    "municipality value that is no CBS code": (
+        mapped(exploitation_municipality="Plaats") | {"values": {"exploitation_municipality": {"DH": "Den Haag"}}},
+        "values.exploitation_municipality",
+    ),
+    # A column that feeds an identifying field feeds nothing else, and a header that names one is no place.
+    "surname column as reporting unit": (mapped(reporting_unit="Achternaam") | {"units": UNITS}, "columns.reporting_unit"),
+    "surname column as municipality": (mapped(exploitation_municipality="Achternaam"), "columns.exploitation_municipality"),
+    "birth date column as sector": (mapped(exploitation_sector="Geboortedatum"), "columns.exploitation_sector"),
+    "notes column as sector": (mapped(notes="Opmerkingen", exploitation_sector="Opmerkingen"), "columns.exploitation_sector"),
+    "header `surname` as reporting unit": (mapped(reporting_unit="surname") | {"units": UNITS}, "columns.reporting_unit"),
+    "header `bsn` as municipality": (mapped(exploitation_municipality="bsn"), "columns.exploitation_municipality"),
+    "header `Date of birth` as country": (mapped(exploitation_country="Date of birth"), "columns.exploitation_country"),
+    "unknown scope": ({"scope": "global"}, "scope"),
 }
 
 

@@ -12,6 +12,8 @@ from connectors.files import sha256_of
 from connectors.police import read_police_file
 from schemas.canonical import PERSONAL_FIELDS, record_schema
 from schemas.checks import passes_elfproef
+from schemas.codelists.matching import police_unit_list
+from schemas.coding import code_records
 from schemas.police import FRAME_CHECK_COLUMNS, PoliceRecord, to_canonical
 from schemas.validation import SchemaViolation, split_valid
 
@@ -82,14 +84,26 @@ def test_elfproef() -> None:
 
 def test_canonical_mapping_gives_a_valid_canonical_record(tmp_path: Path) -> None:
     raw = frame(tmp_path, [record("A", geslacht="M", vorm="arbeid", nationaliteit=None, land=None)])
-    canonical = to_canonical(raw)
+    # Unit, municipality and sector are text after the mapping, codes of the shipped lists after coding.
+    coded = code_records(to_canonical(raw), police_unit_list())
+    canonical = coded.records
     split = split_valid(canonical, record_schema())
-    assert split.failures.empty
+    assert split.failures.empty and coded.warnings.empty
     row = canonical.iloc[0]
     assert (row["gender"], row["exploitation_type"], row["nationality"], row["exploitation_country"]) == (
         "male", "labour", "UNK", "UNK",
     )
+    assert (row["reporting_unit"], row["exploitation_municipality"], row["exploitation_sector"]) == ("PE-RT", "GM0599", "unknown")
     assert row["registration_year"] == 2025
+
+
+def test_the_canonical_record_refuses_text_in_coded_fields(tmp_path: Path) -> None:
+    raw = frame(tmp_path, [record("A")])
+    canonical = code_records(to_canonical(raw), police_unit_list()).records.assign(
+        reporting_unit="Regio Jansen", exploitation_municipality="Kerkstraat 9", exploitation_sector="Nagelsalon Jansen",
+    )
+    split = split_valid(canonical, record_schema())
+    assert set(split.failures["column"]) == {"reporting_unit", "exploitation_municipality", "exploitation_sector"}
 
 
 def test_canonical_schema_is_strict_about_stray_columns(tmp_path: Path) -> None:

@@ -135,9 +135,11 @@ def test_totals_count_registrations_and_distinct_persons(tmp_path, backend) -> N
         with engine.begin() as connection:
             connection.execute(
                 sa.text(
-                    "INSERT INTO registrations (registration_id, source, source_kind, registration_year, person_id, "
-                    "age_group, gender, nationality, exploitation_type, exploitation_country, batch_id) "
-                    "VALUES (:id, 'police', 'police', 2026, :person, 'unknown', 'unknown', 'UNK', 'unknown', 'UNK', 'b1')"
+                    "INSERT INTO registrations (registration_id, source, source_kind, scope, registration_year, person_id, "
+                    "age_group, gender, nationality, exploitation_type, exploitation_country, reporting_unit, "
+                    "exploitation_municipality, exploitation_sector, batch_id) "
+                    "VALUES (:id, 'police', 'police', 'national', 2026, :person, 'unknown', 'unknown', 'UNK', 'unknown', 'UNK', "
+                    "'unknown', 'unknown', 'unknown', 'b1')"
                 ),
                 [{"id": f"r{number}", "person": person} for number, person in enumerate(persons)],
             )

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname
+from schemas.codelists.matching import match_municipalities, match_sectors, municipality_list
 from schemas.vocabulary import (
     EXPLOITATION_TYPES,
     GENDERS,
@@ -180,6 +181,7 @@ def test_records_have_schema_version_1_shape_and_types(demo) -> None:
 
 def test_valid_records_use_the_code_lists(demo) -> None:
     _, _, lines, _ = demo
+    places = []
     for line in valid_lines(lines):
         record = line["record"]
         person = record["persoon"]
@@ -197,7 +199,31 @@ def test_valid_records_use_the_code_lists(demo) -> None:
         municipality = record["uitbuiting"]["gemeente"]
         region = UNIT_MUNICIPALITIES[record["eenheid"]]
         if municipality is not None and region:
-            assert municipality in region
+            places.append((municipality, {code for name in region for code in municipality_list().candidates(name)}))
+    # Written in any form the list reads (name, other name, CBS code, any case): a municipality of
+    # the unit's region; or, now and then, free text that no list knows.
+    matched = match_municipalities(pd.Series([written for written, _ in places], dtype=object))
+    free = matched.rules.notna()
+    assert all(code in region for code, (_, region) in zip(matched.codes[~free], [places[i] for i in free[~free].index], strict=True))
+    assert 0 < free.mean() < 0.05
+
+
+def test_places_and_sectors_come_in_the_forms_sources_write(demo) -> None:
+    """Official and other names, CBS codes with and without `GM`, any case, sector words, and free
+    text naming the person (`make run` shows warnings for it)."""
+    _, _, lines, _ = demo
+    records = [line["record"] for line in valid_lines(lines)]
+    places = pd.Series([r["uitbuiting"]["gemeente"] for r in records if r["uitbuiting"]["gemeente"]], dtype=object)
+    sectors = pd.Series([r["uitbuiting"]["sector"] for r in records if r["uitbuiting"]["sector"]], dtype=object)
+    assert places.str.fullmatch(r"GM\d{4}").any() and places.str.fullmatch(r"\d{4}").any()
+    assert places.isin(["Den Haag", "Den Bosch"]).any() and places.isin(["'s-Gravenhage", "'s-Hertogenbosch"]).any()
+    assert (places.str.islower() | places.str.isupper()).any()
+    unknown_places = places[match_municipalities(places).rules.notna()]
+    unknown_sectors = sectors[match_sectors(sectors).rules.notna()]
+    surnames = {r["persoon"]["achternaam"] for r in records}
+    assert len(unknown_places) and len(unknown_sectors)
+    # Free text names the person it is about.
+    assert all(any(surname in text for surname in surnames) for text in [*unknown_places, *unknown_sectors])
 
 
 def test_valid_bsns_pass_the_11_test_and_belong_to_one_person(demo) -> None:

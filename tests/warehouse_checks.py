@@ -47,18 +47,30 @@ def feed_records(inbox: Path) -> list[dict]:
     return records
 
 
+def free_texts(values: Iterable[object], matched) -> set[str]:
+    """The values no code list knows (what `schemas.coding` replaces by `unknown` with a warning)."""
+    series = pd.Series([value for value in values if value], dtype=object)
+    if series.empty:
+        return set()
+    found = matched(series)
+    return set(series[found.rules.notna()].astype(str))
+
+
 def personal_values(records: Iterable[dict]) -> set[str]:
-    """Every name, birth date, BSN, V-number and free text of the input, as it was delivered.
+    """Every name, birth date, BSN, V-number and free text of the input, as it was delivered, free
+    text in a place or sector field included.
 
     Birth dates that are also some report's date are left out: report dates are stored on purpose.
     """
+    from schemas.codelists.matching import match_municipalities, match_sectors
+
     records = list(records)
     report_dates = {record.get("datum_signaal") for record in records}
-    # Places and sectors are stored on purpose; a surname inside one ("Maas" in "Maastricht") is no leak.
-    stored_text = "\n".join(
-        str(value) for record in records for value in (record["eenheid"], *record["uitbuiting"].values()) if value
-    )
-    values: set[str] = set()
+    # Police unit names are published (the report labels unit codes with them); a surname inside
+    # one ("Lim" in "Limburg") is no leak. Places and sectors are stored as codes, never as text.
+    stored_text = "\n".join(str(record["eenheid"]) for record in records if record["eenheid"])
+    values: set[str] = free_texts((record["uitbuiting"]["gemeente"] for record in records), match_municipalities)
+    values |= free_texts((record["uitbuiting"]["sector"] for record in records), match_sectors)
     for record in records:
         person = record["persoon"]
         values.update(str(person[field]) for field in ("achternaam", "voornamen", "bsn", "v_nummer") if person[field])
@@ -71,14 +83,16 @@ def personal_values(records: Iterable[dict]) -> set[str]:
 
 
 def partner_personal_values(inbox: Path) -> set[str]:
-    """Names, birth dates and free text of the partner files in the inbox, as they were delivered."""
+    """Names, birth dates and free text of the partner files in the inbox (in place, sector and unit
+    fields included), as they were delivered."""
     from connectors.tabular import read_table
+    from schemas.codelists.matching import match_municipalities, match_sectors
     from schemas.partner import read_columns
     from schemas.partner_definition import load_definitions
 
     police = feed_records(inbox) if (inbox / "police").is_dir() else []
-    # Places and sectors are stored on purpose; a surname inside one ("Maas" in "Maastricht") is no leak.
-    stored = [str(v) for record in police for v in (record["eenheid"], *record["uitbuiting"].values()) if v]
+    # Police unit names are published (report labels); places, sectors and units are stored as codes.
+    stored = [str(record["eenheid"]) for record in police if record["eenheid"]]
     values: set[str] = set()
     for definition in load_definitions().values():
         personal = [definition.columns[f] for f in ("surname", "given_names", "birth_date", "bsn", "alien_number", "notes") if f in definition.columns]
@@ -88,9 +102,11 @@ def partner_personal_values(inbox: Path) -> set[str]:
                 path, wanted, file_format=definition.format, encoding=definition.encoding, delimiter=definition.delimiter,
                 sheet=definition.sheet, date_format=definition.date_format, max_bytes=1 << 30,
             ).frame
-            for field in ("reporting_unit", "exploitation_sector", "exploitation_municipality"):
+            listed = {"reporting_unit": definition.unit_list().match, "exploitation_sector": match_sectors,
+                      "exploitation_municipality": match_municipalities}
+            for field, matched in listed.items():
                 if field in definition.columns:
-                    stored.extend(frame[definition.columns[field]].dropna().tolist())
+                    values |= free_texts(frame[definition.columns[field]].dropna().tolist(), matched)
             for header in personal:
                 column = frame[header].dropna()
                 values.update(column.tolist())

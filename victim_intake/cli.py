@@ -13,7 +13,7 @@ from rich.text import Text
 
 from victim_intake import private_files, settings
 from victim_intake.commands.common import console, errors, usage_error, warehouse_engine
-from victim_intake.commands.display import Field, clean, plain, print_records
+from victim_intake.commands.display import Field, clean, plain, print_records, severity
 from victim_intake.commands.estimate import estimate
 from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
@@ -144,18 +144,23 @@ def keys_fingerprint() -> None:
 
 @quarantine_app.command("list")
 def quarantine_list() -> None:
-    """Quarantined rows per file and rule (no values)."""
+    """Quarantined rows (errors: held back) and warnings (rows loaded with a value no code list
+    knows, stored as `unknown`) per file and rule; no values."""
+    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
     from warehouse.steward import quarantine_summary
 
-    create_tables(warehouse_engine())
-    fields = (Field("batch"), Field("file"), Field("column"), Field("rule"), Field("rows", numeric=True))
+    create_tables(warehouse_engine(), migration_inputs())
+    fields = (Field("batch"), Field("file"), Field("severity"), Field("column"), Field("rule"), Field("rows", numeric=True))
     rows = [
-        [plain(entry["batch_id"][:12]), plain(entry["file_name"]), plain(entry["column_name"]), plain(entry["rule"]), plain(f"{entry['rows']:,}")]
+        [
+            plain(entry["batch_id"][:12]), plain(entry["file_name"]), severity(entry["severity"]), plain(entry["column_name"]),
+            plain(entry["rule"]), plain(f"{entry['rows']:,}"),
+        ]
         for entry in quarantine_summary(warehouse_engine())
     ]
-    print_records(console, "Quarantine", fields, rows)
-    console.print("Show a batch's rows with `victim-intake quarantine show BATCH_ID`.")
+    print_records(console, "Quarantine: errors (rows held back) and warnings (rows loaded, the value stored as unknown)", fields, rows)
+    console.print("Show a batch's rows with `victim-intake quarantine show BATCH_ID` (add --values to open the values).")
 
 
 @quarantine_app.command("show")
@@ -168,26 +173,30 @@ def quarantine_show(
         str | None, typer.Option("--reason", help="With --values: lawful purpose and case reference; never names or numbers of a person.")
     ] = None,
 ) -> None:
-    """Every quarantined row of one batch: row number, column, rule and the source's record id."""
+    """Every entry of one batch, errors and warnings: row number, column, rule and the source's record id."""
+    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
     from warehouse.steward import quarantine_entries
 
+    if reason is not None and not values:
+        raise usage_error("--reason goes with --values")
+    if values and reason is None:
+        raise usage_error("--values opens personal data: state the lawful purpose with --reason (the opening is audited)")
+    create_tables(warehouse_engine(), migration_inputs())
     if values:
         from victim_intake.commands.quarantine_values import print_values
 
-        if reason is None:
-            raise usage_error("--values opens personal data: state the lawful purpose with --reason (the opening is audited)")
         print_values(console, batch_id, reason)
         return
-    if reason is not None:
-        raise usage_error("--reason goes with --values")
-    create_tables(warehouse_engine())
     entries = quarantine_entries(warehouse_engine(), batch_id)
     if not entries:
         raise usage_error(f"no quarantined rows for batch {batch_id!r} (see `victim-intake quarantine list`)")
-    fields = (Field("file"), Field("row", numeric=True), Field("column"), Field("rule"), Field("source record id"))
+    fields = (Field("file"), Field("row", numeric=True), Field("severity"), Field("column"), Field("rule"), Field("source record id"))
     rows = [
-        [plain(entry["file_name"]), plain(entry["row_number"]), plain(entry["column_name"]), plain(entry["rule"]), plain(entry["source_record_id"])]
+        [
+            plain(entry["file_name"]), plain(entry["row_number"] or "-"), severity(entry["severity"]), plain(entry["column_name"]),
+            plain(entry["rule"]), plain(entry["source_record_id"]),
+        ]
         for entry in entries
     ]
     print_records(console, f"Quarantine of batch {clean(batch_id)}", fields, rows)

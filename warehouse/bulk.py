@@ -59,8 +59,10 @@ def _dictionary_values(encoded: pa.DictionaryArray) -> list:
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    # One chunk per column: pyarrow 26's CSV writer writes NUL bytes for a string column whose first
+    # chunk is empty (a frame concatenated from an empty part and others), which COPY refuses.
     sink = io.BytesIO()
-    pacsv.write_csv(_arrow_table(frame), sink, pacsv.WriteOptions(include_header=False))
+    pacsv.write_csv(_arrow_table(frame).combine_chunks(), sink, pacsv.WriteOptions(include_header=False))
     return sink.getvalue()
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from warehouse.marts import refresh_marts
 from warehouse.privacy_tables import VAULT_SCHEMA
+
+if TYPE_CHECKING:
+    from warehouse.migrate import MigrationInputs
 
 
 def normalise_url(url: str) -> URL:
@@ -51,12 +55,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
-def create_tables(engine: Engine) -> None:
-    """Create or upgrade the warehouse schema by applying the Alembic migrations (`warehouse.migrate`),
-    then refresh the marts of any stale year."""
+def create_tables(engine: Engine, inputs: MigrationInputs | None = None) -> None:
+    """Create or upgrade the warehouse schema by applying the Alembic migrations (`warehouse.migrate`,
+    with `inputs` such as the vault key when the command has them), then refresh the marts of any
+    stale year."""
     from warehouse.migrate import upgrade
 
-    upgrade(engine)
+    upgrade(engine, inputs=inputs)
     with engine.begin() as connection:
         refresh_marts(connection)
 

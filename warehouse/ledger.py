@@ -76,13 +76,13 @@ def is_recorded_run(engine: Engine, run_id: str) -> bool:
 
 
 def latest_batch(engine: Engine, run_id: str, file_sha256: str):
-    """The last attempt of run `run_id` to load this file content, or None (batch id, state, counts, reason)."""
+    """The last attempt of run `run_id` to load this file content, or None (batch id, state, counts, reason, warnings)."""
     columns = ingest_batches.c
     with engine.connect() as connection:
         return connection.execute(
             select(
                 columns.batch_id, columns.state, columns.rows_in, columns.rows_loaded, columns.rows_quarantined,
-                columns.rows_ignored_older, columns.reason,
+                columns.rows_ignored_older, columns.rows_warned, columns.reason,
             )
             .where(columns.run_id == run_id, columns.file_sha256 == file_sha256)
             .order_by(columns.finished_at.desc())

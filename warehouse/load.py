@@ -24,7 +24,7 @@ from warehouse.marts import mark_all_stale
 from warehouse.persons import assign_persons, forget_source
 from warehouse.qualified import drop_temporary_table
 
-QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id")
+QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id", "severity")
 # Loaded when the entries carry them: the offending value, sealed under the vault key.
 OPTIONAL_QUARANTINE_COLUMNS = ("sealed_value",)
 _COLUMNS = [spec.name for spec in REGISTRATION_COLUMNS]
@@ -48,6 +48,7 @@ class LoadOutcome:
     # Rows not applied: the warehouse holds them from a later export (a correction older than it).
     rows_ignored_older: int = 0
     rows_kept_apart: int = 0  # not linked by name: the person would have passed the bound
+    rows_warned: int = 0  # loaded rows with a warning: counted apart, they are also in rows_loaded
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class BatchLoad:
         self._batch_id = batch_id
         self._replaced = replaced
         self._bound = max_person_registrations
-        self._loaded = self._new = self._quarantined = self._ignored_older = self._kept_apart = 0
+        self._loaded = self._new = self._quarantined = self._ignored_older = self._kept_apart = self._warned = 0
         self.outcome: LoadOutcome | None = None
 
     def add(self, registrations: pd.DataFrame, quarantined: pd.DataFrame, identities: PersonIdentities | None = None) -> None:
@@ -135,13 +136,18 @@ class BatchLoad:
         rows_new = upserted.new
         if self._replaced is not None:
             rows_new = int((~registrations["registration_id"].isin(self._replaced)).sum())
+        if "severity" not in quarantined:
+            quarantined = quarantined.assign(severity="error")
         quarantine_columns = [*QUARANTINE_COLUMNS, *(c for c in OPTIONAL_QUARANTINE_COLUMNS if c in quarantined)]
         bulk_insert(connection, "quarantine", quarantined.assign(batch_id=self._batch_id)[quarantine_columns])
         self._loaded += len(registrations)
         self._new += rows_new
         self._ignored_older += upserted.ignored_older
-        # Parts never share a row, so distinct rows per part add up.
-        self._quarantined += int(quarantined["row_number"].nunique()) if len(quarantined) else 0
+        # Parts never share a row, so distinct rows per part add up. Errors hold a row back;
+        # warnings are about rows that loaded, so they are counted apart.
+        errors = quarantined["severity"].eq("error")
+        self._quarantined += int(quarantined.loc[errors, "row_number"].nunique())
+        self._warned += int(quarantined.loc[~errors, "row_number"].nunique())
 
     def finish(self, rows_in: int) -> LoadOutcome:
         """Check that every row is loaded or quarantined and record the counts in the ledger."""
@@ -156,11 +162,14 @@ class BatchLoad:
             rows_quarantined=self._quarantined,
             rows_ignored_older=self._ignored_older,
             rows_kept_apart=self._kept_apart,
+            rows_warned=self._warned,
         )
         # Recomputed after the run (or by the next reader). Every year, not only the batch's:
         # linking may have merged persons whose registrations lie in other years.
         mark_all_stale(self._connection)
-        self.outcome = LoadOutcome(rows_in, self._loaded, self._new, self._quarantined, self._ignored_older, self._kept_apart)
+        self.outcome = LoadOutcome(
+            rows_in, self._loaded, self._new, self._quarantined, self._ignored_older, self._kept_apart, self._warned
+        )
         return self.outcome
 
 

@@ -12,6 +12,10 @@ and key rotation recompute the marts in theirs.
 Each mart states its grain and documents its columns; the data dictionary is generated from these
 declarations.
 
+The marts count national registrations only (`scope = 'national'`): rows a source delivers about
+victims elsewhere (`reference`, such as the CTDC global dataset) stay in `registrations` for
+comparison and are counted nowhere.
+
 How persons are counted: a person is counted once per registration year however many sources
 reported them. Their characteristics in that year are those of their first registration of the
 year (earliest report date, then the registration id), so every breakdown of persons adds up to
@@ -43,14 +47,15 @@ class Dimension:
     """A characteristic a mart breaks counts down by, as an SQL expression over registrations.
 
     The expression is the only definition: the refresh reads it, writes `mart_person_years` with
-    it, and the data dictionary prints it. `free_text` marks values written freely by sources
-    (any character), which are read quoted.
+    it, and the data dictionary prints it. `quoted` columns are read quoted, so that any character
+    survives: the pipeline writes codes there, but the column is text that rows written outside it
+    may fill with anything.
     """
 
     name: str
     expression: str
     description: str
-    free_text: bool = False
+    quoted: bool = False
 
 
 DIMENSIONS: tuple[Dimension, ...] = (
@@ -70,7 +75,10 @@ DIMENSIONS: tuple[Dimension, ...] = (
     ),
     Dimension("source_kind", "source_kind", "category of the reporting source"),
     Dimension(
-        "reporting_unit", "COALESCE(reporting_unit, 'unknown')", "police unit or region of the reporter", free_text=True
+        "reporting_unit",
+        "reporting_unit",
+        "code of the reporting unit (police unit `PE-..` or a unit a partner declares), `unknown`",
+        quoted=True,
     ),
     Dimension("exploitation_country", "exploitation_country", "country of exploitation, ISO alpha-3"),
 )
@@ -86,6 +94,8 @@ CROSSINGS: tuple[tuple[str, str], ...] = (
 
 # How a registration's person is keyed in the marts.
 _PERSON_KEY = "COALESCE(person_id, 'registration:' || registration_id)"
+# The registrations the marts count.
+COUNTED = "scope = 'national'"
 
 
 _DIMENSIONS_LIST = ", ".join(f"`{name}`" for name in DIMENSION_NAMES)
@@ -189,11 +199,14 @@ def forget_person(connection: Connection, person_id: str) -> None:
 
 
 def stale_years(connection: Connection) -> set[int]:
-    """Years marked stale, and years whose registration count in the marts differs from `registrations`."""
+    """Years marked stale, and years whose registration count in the marts differs from the
+    national registrations."""
     marked = set(connection.execute(select(mart_stale_years.c.registration_year)).scalars())
     held = dict(
         connection.execute(
-            select(registrations.c.registration_year, func.count()).group_by(registrations.c.registration_year)
+            select(registrations.c.registration_year, func.count())
+            .where(registrations.c.scope == "national")
+            .group_by(registrations.c.registration_year)
         ).all()
     )
     counted = dict(
@@ -207,7 +220,7 @@ def stale_years(connection: Connection) -> set[int]:
 
 
 def _read_registrations(connection: Connection, years: list[int]) -> pa.Table:
-    """The stale years' registrations with what the marts need: dimensions as dictionary columns."""
+    """The stale years' national registrations with what the marts need: dimensions as dictionary columns."""
     category = pa.dictionary(pa.int32(), pa.string())
     columns = {
         "registration_year": Read("registration_year", pa.int32()),
@@ -215,13 +228,13 @@ def _read_registrations(connection: Connection, years: list[int]) -> pa.Table:
         "linked": Read("person_id IS NOT NULL", pa.bool_()),
         "reported_on": Read("reported_on", quoted=True),
         "registration_id": Read("registration_id"),
-        **{d.name: Read(d.expression, category, quoted=d.free_text) for d in DIMENSIONS},
+        **{d.name: Read(d.expression, category, quoted=d.quoted) for d in DIMENSIONS},
     }
     if connection.dialect.name == "postgresql":
         # Dates as ISO text whatever the session's DateStyle: the order SQLite's text dates have.
         columns["reported_on"] = Read("to_char(reported_on, 'YYYY-MM-DD')")
     listed = ", ".join(str(int(year)) for year in years)
-    return read_columns(connection, columns, f"FROM registrations WHERE registration_year IN ({listed})")
+    return read_columns(connection, columns, f"FROM registrations WHERE registration_year IN ({listed}) AND {COUNTED}")
 
 
 def _person_years(registrations_read: pa.Table, positions: np.ndarray, sizes: np.ndarray) -> pd.DataFrame:

@@ -15,6 +15,7 @@ class Totals:
     persons: int
     files_loaded: int
     quarantined_rows: int
+    warned_rows: int = 0  # loaded rows with a warning (a value no code list knows became `unknown`)
 
 
 def totals(engine: Engine) -> Totals:
@@ -34,12 +35,14 @@ def totals(engine: Engine) -> Totals:
                 select(func.count(distinct(person_id))).scalar_subquery(),
             )
         ).one()
-        files_loaded, quarantined_rows = connection.execute(
-            select(func.count(), func.coalesce(func.sum(ingest_batches.c.rows_quarantined), 0)).where(
-                ingest_batches.c.state == "loaded"
-            )
+        files_loaded, quarantined_rows, warned_rows = connection.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(ingest_batches.c.rows_quarantined), 0),
+                func.coalesce(func.sum(ingest_batches.c.rows_warned), 0),
+            ).where(ingest_batches.c.state == "loaded")
         ).one()
-    return Totals(registration_count, person_count, files_loaded, int(quarantined_rows))
+    return Totals(registration_count, person_count, files_loaded, int(quarantined_rows), int(warned_rows))
 
 
 def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
@@ -54,6 +57,7 @@ def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
         ingest_batches.c.rows_loaded,
         ingest_batches.c.rows_quarantined,
         ingest_batches.c.rows_ignored_older,
+        ingest_batches.c.rows_warned,
         ingest_batches.c.reason,
         ingest_batches.c.run_id,
         ingest_batches.c.file_path,
@@ -64,18 +68,19 @@ def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
 
 
 def quarantine_summary(engine: Engine) -> list[dict]:
-    """Per loaded batch and rule: how many rows broke it."""
+    """Per loaded batch, severity and rule: how many rows broke it (errors) or loaded with it (warnings)."""
     query = (
         select(
             quarantine.c.batch_id,
             ingest_batches.c.file_name,
+            quarantine.c.severity,
             quarantine.c.column_name,
             quarantine.c.rule,
             func.count().label("rows"),
         )
         .join(ingest_batches, ingest_batches.c.batch_id == quarantine.c.batch_id)
-        .group_by(quarantine.c.batch_id, ingest_batches.c.file_name, quarantine.c.column_name, quarantine.c.rule)
-        .order_by(ingest_batches.c.file_name, quarantine.c.column_name, quarantine.c.rule)
+        .group_by(quarantine.c.batch_id, ingest_batches.c.file_name, quarantine.c.severity, quarantine.c.column_name, quarantine.c.rule)
+        .order_by(ingest_batches.c.file_name, quarantine.c.severity, quarantine.c.column_name, quarantine.c.rule)
     )
     with engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(query)]
@@ -87,6 +92,7 @@ def quarantine_entries_query(batch_id: str) -> Select:
         select(
             ingest_batches.c.file_name,
             quarantine.c.row_number,
+            quarantine.c.severity,
             quarantine.c.column_name,
             quarantine.c.rule,
             quarantine.c.source_record_id,
@@ -100,7 +106,7 @@ def quarantine_entries_query(batch_id: str) -> Select:
 
 
 def quarantine_entries(engine: Engine, batch_id: str) -> list[dict]:
-    """Every quarantine entry of one batch (a batch id or its unique prefix)."""
+    """Every quarantine entry of one batch (a batch id or its unique prefix), errors and warnings."""
     with engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(quarantine_entries_query(batch_id))]
 

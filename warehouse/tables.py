@@ -78,6 +78,11 @@ ingest_batches = Table(
         Integer,
         comment="rows not applied because the warehouse holds them from a later export (a correction older than the stored row)",
     ),
+    Column(
+        "rows_warned",
+        Integer,
+        comment="loaded rows with a warning (a place, sector or unit no code list knows became `unknown`); not in rows_quarantined",
+    ),
     # The exactly-once guarantee: a file content can be in state `loaded` only once, whatever
     # runs race for it. Enforced by the database, so it also holds after crashes.
     Index(
@@ -105,8 +110,15 @@ quarantine = Table(
         Text,
         comment="the offending value, AES-GCM sealed under the vault key (base64); never in clear",
     ),
+    Column(
+        "severity",
+        String(8),
+        nullable=False,
+        server_default="error",
+        comment="error: the row was held back; warning: the row loaded, the value no code list knows became `unknown`",
+    ),
     Index("ix_quarantine_batch", "batch_id"),
-    comment="One row per (invalid row, column, rule) of a loaded file.",
+    comment="One row per (invalid row, column, rule) of a loaded file, and per warning about a loaded row.",
 )
 
 key_fingerprints = Table(

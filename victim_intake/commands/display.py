@@ -41,6 +41,11 @@ def plain(value: object, style: str = "") -> Text:
     return Text(clean(value), style=style)
 
 
+def severity(value: str) -> Text:
+    """A quarantine entry's severity: an error held its row back, a warning's row loaded."""
+    return plain(value, "bold red" if value == "error" else "yellow")
+
+
 @dataclass(frozen=True)
 class Field:
     """One column of a record list: its header, and whether its values are numbers (right-aligned)."""

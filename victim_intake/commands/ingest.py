@@ -16,7 +16,7 @@ from victim_intake.private_files import make_private_dir
 _SUMMARY_FIELDS = (
     Field("file"), Field("source"), Field("state"),
     Field("rows in", numeric=True), Field("loaded", numeric=True), Field("new", numeric=True),
-    Field("quarantined", numeric=True), Field("ignored, older export", numeric=True), Field("reason"),
+    Field("quarantined", numeric=True), Field("warnings", numeric=True), Field("ignored, older export", numeric=True), Field("reason"),
 )
 _STATE_STYLES = {"loaded": "green", "failed": "bold red", "skipped": "dim"}
 
@@ -29,7 +29,7 @@ def print_summary(title: str, results) -> None:
             plain(result.source),
             plain(result.state, _STATE_STYLES[result.state]),
             *(plain("" if value is None else f"{value:,}") for value in
-              (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined, result.rows_ignored_older)),
+              (result.rows_in, result.rows_loaded, result.rows_new, result.rows_quarantined, result.rows_warned, result.rows_ignored_older)),
             plain(result.reason),
         ]
         for result in results
@@ -46,6 +46,11 @@ def print_totals() -> None:
         f"It holds {held.registrations:,} registrations of {held.persons:,} persons from {held.files_loaded:,} files; "
         f"{held.quarantined_rows:,} rows quarantined."
     )
+    if held.warned_rows:
+        console.print(
+            f"{held.warned_rows:,} loaded rows have a warning: a place, sector or unit no code list knows is stored as "
+            "`unknown`; `victim-intake quarantine list` shows them."
+        )
 
 
 def print_source_warnings() -> None:

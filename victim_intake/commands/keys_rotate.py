@@ -38,6 +38,7 @@ def _recorded_fingerprint(engine) -> str | None:
 
 def keys_rotate() -> None:
     """Create a new pseudonym key version and re-pseudonymise every person through the vault."""
+    from flows.warehouse_inputs import migration_inputs
     from pseudonyms.keys import KeyConfigError, LoadedKey, decode_key, key_path, load_key, read_key_file, write_new_key
     from warehouse.database import create_tables, shared_engine
     from warehouse.ledger import KeyMismatch
@@ -50,7 +51,7 @@ def keys_rotate() -> None:
     except KeyConfigError as error:
         raise usage_error(str(error)) from None
     engine = shared_engine(settings.database_url())
-    create_tables(engine)
+    create_tables(engine, migration_inputs())
     version = old.version + 1
     from_environment = old.origin.startswith("$")
     if from_environment:

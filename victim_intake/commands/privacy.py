@@ -19,10 +19,11 @@ MIN_REASON_LENGTH = 10
 
 
 def _engine():
+    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
 
     engine = warehouse_engine()
-    create_tables(engine)
+    create_tables(engine, migration_inputs())
     return engine
 
 

@@ -103,6 +103,7 @@ def report(
 
     from disclosure import CannotProtect
     from reporting.build import build_report, release_cells
+    from flows.warehouse_inputs import migration_inputs
     from reporting.csvfiles import write_csv_tables
     from reporting.html import render_html
     from reporting.markdown import render_markdown
@@ -127,7 +128,7 @@ def report(
     try:
         engine = make_engine(url)
         # Migrations, then the marts of any stale year (normally a no-op: loads keep them in step).
-        create_tables(engine)
+        create_tables(engine, migration_inputs())
         for _ in range(_ATTEMPTS):
             with engine.connect() as connection:
                 built = build_report(connection, year, min_cell, top)

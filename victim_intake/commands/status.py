@@ -22,7 +22,7 @@ _RUN_FIELDS = (
 )
 _BATCH_FIELDS = (
     Field("batch"), Field("finished"), Field("source"), Field("file"), Field("state"),
-    Field("rows in", numeric=True), Field("loaded", numeric=True), Field("quarantined", numeric=True),
+    Field("rows in", numeric=True), Field("loaded", numeric=True), Field("quarantined", numeric=True), Field("warnings", numeric=True),
     Field("ignored, older export", numeric=True), Field("reason"), Field("next step"),
 )
 
@@ -44,20 +44,21 @@ def _batch_row(batch: dict) -> list[Text]:
     return [
         plain(batch["batch_id"][:12]), plain(str(batch["finished_at"])[:19]), plain(batch["source"]),
         plain(batch["file_name"]), plain(batch["state"], _STATE_STYLES.get(batch["state"], "")),
-        *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined", "rows_ignored_older")),
+        *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined", "rows_warned", "rows_ignored_older")),
         plain(batch["reason"]), plain(batch["next_step"] if batch["state"] != "loaded" else ""),
     ]
 
 
 def gather(limit: int, runs: int) -> dict:
     """Runs, batches (each with its next step) and source warnings, as plain data."""
+    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables, shared_engine
     from warehouse.monitoring import linkage_warnings, source_warnings
     from warehouse.reruns import outstanding_failures
     from warehouse.steward import next_step, recent_batches, recent_runs
 
     engine = shared_engine(settings.database_url())
-    create_tables(engine)
+    create_tables(engine, migration_inputs())
     outstanding = {ref.batch_id for ref in outstanding_failures(engine)}
     batches = recent_batches(engine, limit)
     for batch in batches:

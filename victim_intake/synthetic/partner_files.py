@@ -25,6 +25,7 @@ from victim_intake.synthetic.people import People
 from victim_intake.synthetic.sampling import choose
 from victim_intake.synthetic.spelling import NO_VARIANT, misspell, to_ascii
 from victim_intake.synthetic.truth import Truth
+from victim_intake.synthetic.written_forms import written_municipalities, written_sectors, written_units
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ PLANS: dict[str, PartnerPlan] = {
     "fairwork": PartnerPlan(0.6, ("labour",), "english", "FW", bom=True),
     "opvang": PartnerPlan(0.12, ("sexual", "labour", "criminal"), "dutch", "OPV"),
 }
-REGIONS = ("Noord", "Oost", "Midden", "West", "Zuid", "Amsterdam", "Rotterdam", "Den Haag")
-MUNICIPALITIES = ("Rotterdam", "Westland", "Venlo", "Zaanstad", "Tilburg", "Amsterdam", "Breda")
+# Regions as the care coordinators write them (their definition declares the units and these names).
+REGIONS = ("Noord", "Oost", "Midden", "West", "Zuid", "Amsterdam", "Rotterdam", "Den Haag", "Regio Noord", "Rijnmond", "Haaglanden")
+MUNICIPALITIES = ("Rotterdam", "Westland", "Venlo", "Zaanstad", "Tilburg", "Amsterdam", "Breda", "'s-Gravenhage", "Hengelo", "Weesp")
 VARIANT_SHARE = 0.2
 PROBLEM_SHARE = 0.03
 # Problems a partner's row may have: each makes exactly one check fail.
@@ -113,6 +115,9 @@ def partner_rows(
     booleans = {field: _reverse(definition, field) for field in ("b8_reflection_offered", "report_filed")}
     fmt = definition.date_format
     record_ids = np.array([f"{plan.prefix}-{str(day)[:4]}-{n:05d}" for n, day in enumerate(reported.tolist(), 1)], dtype=object)
+    # Places, sectors and regions in the forms the code lists read, now and then free text naming the person.
+    (forms_rng,) = rng.spawn(1)
+    surnames = surname  # as the file writes them (free text names the person as the file does)
 
     def country(code: object) -> str:
         return "" if code is None else countries.get(code, code)
@@ -130,9 +135,9 @@ def partner_rows(
         "reported_on": [day.astype(dt.date).strftime(fmt) for day in reported],
         "exploitation_type": [forms.get(f, forms.get("other", forms.get("unknown"))) for f in people.exploitation_type[persons].tolist()],
         "exploitation_country": [country(c) for c in people.exploitation_country[persons].tolist()],
-        "exploitation_sector": [s or "" for s in people.sector[persons].tolist()],
-        "exploitation_municipality": rng.choice(MUNICIPALITIES, size).tolist(),
-        "reporting_unit": rng.choice(REGIONS, size).tolist(),
+        "exploitation_sector": [s or "" for s in written_sectors(forms_rng, people.sector[persons], surnames).tolist()],
+        "exploitation_municipality": written_municipalities(forms_rng, rng.choice(MUNICIPALITIES, size).astype(object), surnames).tolist(),
+        "reporting_unit": written_units(forms_rng, rng.choice(REGIONS, size).astype(object), surnames).tolist(),
         "alien_number": [a or "" for a in people.alien_number[persons].tolist()],
         "bsn": [b or "" for b in people.bsn[persons].tolist()],
         "b8_reflection_offered": [booleans["b8_reflection_offered"].get(bool(b) and "true" or "false", "") for b in rng.random(size) < 0.4],

@@ -20,6 +20,7 @@ from victim_intake.synthetic.police_exports import add_redeliveries, split_into_
 from victim_intake.synthetic.police_notes import officer_notes
 from victim_intake.synthetic.police_reports import draw_police_reports
 from victim_intake.synthetic.truth import Truth
+from victim_intake.synthetic.written_forms import written_municipalities, written_sectors
 
 SCHEMA_VERSION = "1"
 SOURCE = "police"
@@ -43,7 +44,12 @@ def write_police_feed(
     hard_share: float = 0.0,
 ) -> tuple[list[Path], Truth]:
     """Write the persons' police reports into `folder`; return the data files and the truth."""
+    # Its own stream (spawning draws nothing from `rng`), so the other fields stay as they were.
+    (forms_rng,) = rng.spawn(1)
     table = inject_problems(rng, draw_police_reports(rng, people, hard_rng, hard_share))
+    # Places and sectors as officers write them: any form the code lists read, now and then free text.
+    table["gemeente"] = written_municipalities(forms_rng, table["gemeente"], table["achternaam"])
+    table["sector"] = written_sectors(forms_rng, table["sector"], table["achternaam"])
     table["toelichting"] = officer_notes(rng, table)
     table, export = add_redeliveries(rng, table, split_into_exports(table["nominal"], files))
 

@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from schemas.canonical import REGISTRATION_COLUMNS
-from schemas.vocabulary import AGE_GROUPS, EXPLOITATION_TYPES, GENDERS, POLICE_UNITS
+from schemas.codelists.catalogue import municipalities, police_units, sectors
+from schemas.codelists.matching import UNKNOWN
+from schemas.vocabulary import AGE_GROUPS, EXPLOITATION_TYPES, GENDERS
 
 _KINDS = ("police", "care_coordination", "fairwork", "nla", "kmar", "ctdc")
 _KIND_WEIGHTS = (0.31, 0.28, 0.24, 0.07, 0.06, 0.04)
@@ -39,12 +41,15 @@ def synthetic_registrations(rows: int, years: range, seed: int = 1, persons: int
     age_group = np.array([name for name, _ in AGE_GROUPS])[np.searchsorted(bounds, age)]
     person_id = pd.Series(np.char.add("p", person.astype(str)), dtype="str")
     person_id[kind == "ctdc"] = None
-    units = np.array(POLICE_UNITS + ("unknown region",))
+    units = np.array([unit.code for unit in police_units()] + [UNKNOWN])
+    places = np.array([municipality.code for municipality in municipalities()] + [UNKNOWN])
+    sector_codes = np.array([sector.code for sector in sectors()] + [UNKNOWN])
     frame = pd.DataFrame(
         {
             "registration_id": [f"r{seed}-{index}" for index in range(rows)],
             "source": kind,
             "source_kind": kind,
+            "scope": "national",
             "reporting_unit": units[rng.integers(0, len(units), size=rows)],
             "reported_on": reported_on,
             "registration_year": year,
@@ -57,8 +62,8 @@ def synthetic_registrations(rows: int, years: range, seed: int = 1, persons: int
             "nationality": np.array(_NATIONALITIES)[nationality_of[person]],
             "exploitation_type": np.array(EXPLOITATION_TYPES)[rng.choice(len(EXPLOITATION_TYPES), size=rows, p=_FORM_WEIGHTS)],
             "exploitation_country": np.array(_COUNTRIES)[rng.choice(len(_COUNTRIES), size=rows, p=(0.9, 0.04, 0.04, 0.02))],
-            "exploitation_sector": None,
-            "exploitation_municipality": None,
+            "exploitation_sector": sector_codes[rng.integers(0, len(sector_codes), size=rows)],
+            "exploitation_municipality": places[rng.integers(0, len(places), size=rows)],
             "b8_reflection_offered": None,
             "report_filed": None,
             "source_exported_at": None,

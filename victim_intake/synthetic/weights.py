@@ -119,7 +119,10 @@ SECTORS: dict[str, tuple[str, ...]] = {
         "vleesverwerking",
         "huishoudelijk werk",
         "binnenvaart",
+        "autowasstraat",
+        "nagelsalon",
+        "detailhandel",
     ),
-    "criminal": ("drugshandel", "hennepteelt", "winkeldiefstal", "fraude", "geldezel"),
+    "criminal": ("drugshandel", "hennepteelt", "winkeldiefstal", "zakkenrollen", "uitkeringsfraude", "fraude", "geldezel"),
     "begging": ("straatbedelarij",),
 }

@@ -23,12 +23,19 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
+    # From a shell (`alembic upgrade head`): the configuration's warehouse, with the vault key and the
+    # partners' units when configured, as the commands give them (warehouse.migrate).
+    from flows.warehouse_inputs import migration_inputs
     from victim_intake import settings
     from warehouse.database import make_engine
+    from warehouse.migrate import INPUTS, RECLAIM, reclaim_space
 
+    context.config.attributes.setdefault(INPUTS, migration_inputs())
     engine = make_engine(settings.database_url())
     with engine.begin() as connection:
         _run(connection)
+    if context.config.attributes.get(RECLAIM):
+        reclaim_space(engine, context.config.attributes[RECLAIM])
     engine.dispose()
 
 

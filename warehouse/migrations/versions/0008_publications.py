@@ -9,7 +9,7 @@ No data moves: reports were not recorded before this revision, so the first repo
 the upgrade starts its memory (what went out before cannot be reconstructed from the warehouse).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-14
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
