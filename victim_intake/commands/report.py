@@ -102,8 +102,8 @@ def report(
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     from disclosure import CannotProtect
-    from reporting.build import build_report, release_cells
     from flows.warehouse_inputs import migration_inputs
+    from reporting.build import build_report, release_cells
     from reporting.csvfiles import write_csv_tables
     from reporting.html import render_html
     from reporting.markdown import render_markdown
