@@ -3,8 +3,14 @@
 Both layouts describe persons without identifiers. What the generic partner mapping cannot do
 from a value table alone is derived here:
 
-`exploitation_type` from the exploitation flags (a flag counts when it is "1"; 0, -99 and empty
-do not):
+A file needs `yearOfRegistration` and the headers its definition maps (`columns`); every other
+column the layout reads (the flags, `ageBroad`) is optional: an absent one is unknown for every row,
+and the run names it once. Headers the layout does not know (coordinates, country names, alpha-3
+codes someone added) are ignored and named too. Rows carry no key: identical rows are different
+persons (the data are k-anonymised), never a row sent twice.
+
+`exploitation_type` from the exploitation flags, written `1`, `1.0`, `0`, `0.0`, `-99` or empty (a
+flag counts when it is `1` or `1.0`):
 - organ removal alone -> organ_removal; sexual exploitation alone -> sexual;
 - forced labour alone -> labour, or begging when only `typeOfLabourBegging` is set among begging
   and illicit activities, or criminal when only `typeOfLabourIllicitActivities` is;
@@ -69,8 +75,10 @@ SYNTHETIC_COLUMNS: tuple[str, ...] = (
     "RecruiterRelationOther",
 )
 
-# Flag values each layout may hold (null = empty cell).
-FLAG_VALUES: dict[str, tuple[str, ...]] = {"ctdc_global": ("0", "1", "-99"), "ctdc_synthetic": ("1", "0")}
+# Flag values both layouts may hold (null = empty cell): spreadsheets and statistics packages
+# write the global dataset's flags as floats, and `-99` (not recorded) also appears blank.
+FLAG_VALUES: tuple[str, ...] = ("0", "1", "0.0", "1.0", "-99")
+FLAG_SET: tuple[str, ...] = ("1", "1.0")
 
 AGE_BINS: dict[str, tuple[str, bool]] = {
     "0--8": ("0-11", True),
@@ -91,8 +99,13 @@ def flag_columns(layout: str) -> tuple[str, ...]:
 
 
 def layout_columns(layout: str) -> tuple[str, ...]:
-    """Columns the mapping reads besides the definition's `columns`."""
+    """Columns the mapping reads besides the definition's `columns`: optional in a file."""
     return (*flag_columns(layout), AGE_COLUMN)
+
+
+def known_columns(layout: str) -> tuple[str, ...]:
+    """Every column of the layout's published release; others in a file are someone's additions."""
+    return GLOBAL_COLUMNS if layout == "ctdc_global" else SYNTHETIC_COLUMNS
 
 
 def exploitation_types(raw: pd.DataFrame, layout: str) -> pd.Series:
@@ -101,7 +114,7 @@ def exploitation_types(raw: pd.DataFrame, layout: str) -> pd.Series:
     def flag(name: str) -> pd.Series:
         if name not in raw:
             return pd.Series(False, index=raw.index)
-        return raw[name].eq("1").fillna(False).astype(bool)
+        return raw[name].isin(FLAG_SET).fillna(False).astype(bool)
 
     sexual, labour, organ = flag("isSexualExploit"), flag("isForcedLabour"), flag("isOrganRemoval")
     other = flag("isOtherExploit") | flag("isForcedMarriage") | flag("isForcedMilitary") | flag("isSlaveryAndPractices")
@@ -119,8 +132,8 @@ def exploitation_types(raw: pd.DataFrame, layout: str) -> pd.Series:
 
 
 def age_groups(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """(age_group, is_minor) of each row from `ageBroad`."""
-    bins = raw[AGE_COLUMN]
+    """(age_group, is_minor) of each row from `ageBroad` (unknown for every row without it)."""
+    bins = raw[AGE_COLUMN] if AGE_COLUMN in raw else pd.Series(None, index=raw.index, dtype="str")
     group = bins.map({name: value[0] for name, value in AGE_BINS.items()}).fillna(UNKNOWN_AGE_GROUP).astype("str")
     minor = bins.map({name: value[1] for name, value in AGE_BINS.items()}).astype("boolean")
     return group, minor
