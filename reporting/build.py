@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection
 
+from disclosure import CannotProtect
 from reporting.releases import YearMemory, cell_text, protect_year, read_memory
+from reporting.standards import eurostat_table, read_standard_counts
 from reporting.tables import (
     TOP_COUNTRIES,
     TREND_YEARS,
@@ -35,6 +37,8 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
     if key("registrations", year) not in counts:
         raise NoRegistrations(f"the warehouse holds no registrations of {year}")
     years = [each for each in years if key("registrations", each) in counts]
+    # The cells of the deliveries of `reporting.standards`: a report is protected jointly with them.
+    counts |= read_standard_counts(connection, years[0], year)
     fingerprints = year_fingerprints(connection, years)
     # An unprotected (internal) report is not recorded and needs no memory.
     memories = read_memory(connection, years) if min_cell > 1 else {each: YearMemory(each) for each in years}
@@ -71,3 +75,32 @@ def release_cells(report: Report) -> pd.DataFrame:
         for row, column, cell in table.positions()
     ]
     return pd.DataFrame(rows, columns=list(CELL_COLUMNS))
+
+
+def build_delivery(connection: Connection, year: int, min_cell: int) -> tuple[Report, str | None]:
+    """The Eurostat delivery of `year` (`reporting.standards`): every cell with its value, and the
+    cells the registry's suppression hides (below `min_cell`, and what would reveal them, jointly
+    with every earlier release of the year).
+
+    A statutory delivery cannot be withheld: when earlier releases of the year already pin some of
+    its small cells whatever it flags, every cell is flagged, and the second value says why."""
+    counts = read_counts(connection, year, year)
+    if key("registrations", year) not in counts:
+        raise NoRegistrations(f"the warehouse holds no registrations of {year}")
+    counts |= read_standard_counts(connection, year, year)
+    fingerprints = year_fingerprints(connection, [year])
+    memory = read_memory(connection, [year])[year] if min_cell > 1 else YearMemory(year)
+    last_publication = latest_publication_id(connection)
+    year_counts = YearCounts(counts, year, memory.rankings())
+    table = eurostat_table(year)
+    released = set(table.keys())
+    values = {cell: year_counts.value(cell) for cell in released}
+    warning = None
+    try:
+        # No country is named: no ranking is published (top 0).
+        hidden = protect_year([table], released, [], year_counts, memory, fingerprints[year], min_cell, 0)
+    except CannotProtect as error:
+        hidden = frozenset(cell for cell in released if values[cell] > 0)
+        warning = f"{error}: every cell is flagged c"
+    history = _history({year: memory}, fingerprints, year)
+    return Report(year, [year], [table], values, hidden, min_cell, fingerprints, history, last_publication), warning

@@ -1,0 +1,205 @@
+"""The statistics the registry owes: Eurostat's codes, a delivery that adds up to the year's
+persons, and disclosure control across deliveries and reports."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from disclosure_attack import _optimum
+from published_tables import OTHER, read_report, read_table
+from scipy.optimize import Bounds, LinearConstraint
+from test_flow_end_to_end import run_cli
+from test_report import warehouse_with
+
+from schemas import standards
+from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS
+from victim_intake.synthetic.registrations import synthetic_registrations
+
+YEAR = 2024
+HEADER = ["sex", "age", "citizen", "exploitation", "value", "flag"]
+
+
+def test_eu27_2020_is_fixed_whatever_the_year() -> None:
+    assert len(standards.EU27_2020) == len(set(standards.EU27_2020)) == 27
+    assert standards.citizen("NLD") == "NAT"
+    assert standards.citizen("UNK") == "UNK"
+    # Croatia joined in 2013, the United Kingdom left in 2020: EU27_2020 counts them so for every year.
+    assert standards.citizen("HRV") == "EU27_2020_FOR"
+    assert standards.citizen("GBR") == "NEU27_2020_FOR"
+    assert [standards.citizen(code) for code in ("POL", "BGR", "ROU", "DEU", "SWE")] == ["EU27_2020_FOR"] * 5
+    assert [standards.citizen(code) for code in ("NOR", "CHE", "UKR", "NGA", "TUR")] == ["NEU27_2020_FOR"] * 5
+
+
+def test_codes_cover_every_canonical_category() -> None:
+    assert {standards.SEX[gender] for gender in GENDERS} == {"F", "M", "UNK"}
+    assert standards.SEX["other"] == "UNK"
+    assert {standards.EXPLOITATION[form] for form in EXPLOITATION_TYPES} == {"SEX", "LAB", "OTH", "UNK"}
+    assert [standards.EXPLOITATION[form] for form in ("criminal", "begging", "organ_removal", "other")] == ["OTH"] * 4
+    assert standards.AGE == {"minor": "Y_LT18", "adult": "Y_GE18", "unknown": "UNK"}
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    rows = synthetic_registrations(1000, range(YEAR - 1, YEAR + 1), seed=11, persons=800)
+    # Citizens of a late member state and of a state that left: their group must not follow the year.
+    return rows.replace({"nationality": {"HUN": "HRV", "VNM": "GBR"}})
+
+
+@pytest.fixture
+def engine(isolated_settings, frame):
+    engine = warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", frame)
+    yield engine
+    engine.dispose()
+
+
+def first_registrations(frame: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Each person's first registration of the year, worked out here from the raw rows."""
+    people = frame[frame["registration_year"] == year]
+    people = people.assign(person_key=people["person_id"].fillna("registration:" + people["registration_id"]))
+    return people.sort_values(["person_key", "reported_on", "registration_id"]).drop_duplicates("person_key")
+
+
+def deliver(path: Path, *options: str) -> pd.DataFrame:
+    code, output = run_cli("report", "--year", str(YEAR), "--standard", "eurostat", "--out", str(path), *options)
+    assert code == 0, output
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == HEADER
+    return pd.DataFrame(rows[1:], columns=HEADER).astype({"value": int})
+
+
+def test_delivery_adds_up_to_the_years_persons(tmp_path, engine, frame) -> None:
+    delivered = deliver(tmp_path / "eurostat.csv")
+    persons = first_registrations(frame, YEAR)
+    assert delivered["value"].sum() == len(persons)
+    by_citizen = persons["nationality"].map(standards.citizen).value_counts()
+    pd.testing.assert_series_equal(delivered.groupby("citizen")["value"].sum().sort_index(), by_citizen.sort_index(), check_names=False)
+    by_sex = persons["gender"].map(standards.SEX).value_counts()
+    pd.testing.assert_series_equal(delivered.groupby("sex")["value"].sum().sort_index(), by_sex.sort_index(), check_names=False)
+    assert {"HRV", "GBR"} <= set(persons["nationality"])
+
+    # One row per combination that occurs, no totals, codes from the lists only.
+    keys = delivered[HEADER[:4]]
+    assert not keys.duplicated().any()
+    assert (delivered["value"] > 0).all()
+    for column, dimension in zip(HEADER[:4], ("sex", "age", "citizen", "exploitation"), strict=True):
+        assert set(delivered[column]) <= set(standards.DIMENSIONS[dimension][1])
+    # Every value is delivered; each cell under 10 carries the flag.
+    assert set(delivered["flag"]) == {"", "c"}
+    assert (delivered.loc[delivered["value"] < 10, "flag"] == "c").all()
+
+    unflagged = deliver(tmp_path / "internal.csv", "--min-cell", "0")
+    assert set(unflagged["flag"]) == {""}
+    assert unflagged["value"].tolist() == delivered["value"].tolist()
+
+    with engine.connect() as connection:
+        recorded = connection.execute(sa.text("SELECT report, min_cell, table_count FROM publications ORDER BY publication_id")).all()
+    assert [tuple(row) for row in recorded] == [("eurostat", 10, 1), ("eurostat", 0, 1)]
+    code, output = run_cli("report", "--list-published", "--year", str(YEAR))
+    assert code == 0 and output.count("eurostat, min-cell") == 2
+
+
+TABLES = {
+    "exploitation_type", "gender", "minor", "nationality", "dutch",
+    "exploitation_type_by_gender", "exploitation_type_by_minor", "nationality_by_exploitation_type",
+}
+_ATOM_DIMENSIONS = ("exploitation_type", "gender", "minor", "nationality")
+
+
+def attack_delivery_and_report(engine, delivered: pd.DataFrame, report_folder: Path) -> list[tuple]:
+    """An attacker holding a delivery and a report of the year, who writes every person of the
+    year as one of the categories (form, gender, minor, nationality), written apart from
+    `reporting.standards`: returns every suppressed or flagged count (not zero) pinned to one value."""
+    with engine.connect() as connection:
+        truth = pd.read_sql(
+            sa.text(f"SELECT {', '.join(_ATOM_DIMENSIONS)}, COUNT(*) AS n FROM mart_person_years WHERE registration_year = :y "
+                    f"GROUP BY {', '.join(_ATOM_DIMENSIONS)}"),
+            connection, params={"y": YEAR},
+        )
+    nationalities = sorted(set(truth["nationality"]))
+    atoms = list(itertools.product(EXPLOITATION_TYPES, GENDERS, ("minor", "adult", "unknown"), nationalities))
+    true = dict(zip(map(tuple, truth[list(_ATOM_DIMENSIONS)].to_numpy()), truth["n"], strict=True))
+    facts: list[tuple[str, np.ndarray, int | None]] = []  # (what, atoms summed, published value or None)
+
+    def members(test) -> np.ndarray:
+        return np.array([bool(test(dict(zip(_ATOM_DIMENSIONS, atom, strict=True)))) for atom in atoms])
+
+    present = {tuple(row[:4]): (row[4], row[5]) for row in delivered.itertuples(index=False)}
+    for combination in itertools.product(*(standards.DIMENSIONS[d][1] for d in ("sex", "age", "citizen", "exploitation"))):
+        value, flag = present.get(combination, (0, ""))
+        sex, age, citizen, form = combination
+
+        def test(atom, sex=sex, age=age, citizen=citizen, form=form) -> bool:
+            return (standards.SEX[atom["gender"]] == sex and standards.AGE[atom["minor"]] == age
+                    and standards.citizen(atom["nationality"]) == citizen and standards.EXPLOITATION[atom["exploitation_type"]] == form)
+
+        facts.append((f"eurostat {combination}", members(test), None if flag == "c" else value))
+    for table in read_report(report_folder, "csv", sorted(TABLES)):
+        if table.name not in TABLES:
+            continue
+        read = read_table(table, "en", YEAR)
+        named = [code for code in read.named.get("nationality", []) if code != OTHER]
+        for (identity, value) in read.cells.values():
+            measure, _, pairs = identity
+            if measure != "persons":
+                continue
+
+            def test(atom, pairs=pairs) -> bool:
+                for dimension, code in pairs:
+                    if dimension == "dutch":
+                        group = "dutch" if atom["nationality"] == "NLD" else "unknown" if atom["nationality"] == "UNK" else "non_dutch"
+                        if group != code:
+                            return False
+                    elif dimension == "nationality" and code == OTHER:
+                        if atom["nationality"] in named or atom["nationality"] == "UNK":
+                            return False
+                    elif atom[dimension] != code:
+                        return False
+                return True
+
+            facts.append((f"report {table.name} {pairs}", members(test), value))
+    matrix = np.array([chosen.astype(float) for _, chosen, value in facts if value is not None])
+    values = np.array([value for _, _, value in facts if value is not None], dtype=float)
+    hidden = [(what, chosen) for what, chosen, value in facts if value is None]
+    floors = np.array([chosen.astype(float) for _, chosen in hidden]) if hidden else np.zeros((0, len(atoms)))
+    constraints = [LinearConstraint(matrix, values, values), LinearConstraint(floors, 1, np.inf)]
+    bounds = Bounds(np.zeros(len(atoms)), np.full(len(atoms), 1e6))
+    pinned = []
+    for what, chosen in hidden:
+        actual = sum(true.get(atom, 0) for atom, inside in zip(atoms, chosen, strict=True) if inside)
+        objective = chosen.astype(float)
+        least = _optimum(objective, constraints, bounds)
+        most = -_optimum(-objective, constraints, bounds)
+        assert least <= actual <= most
+        if least == most:
+            pinned.append((what, actual))
+    return pinned
+
+
+def test_a_delivery_and_a_later_report_of_the_year_pin_no_hidden_cell(tmp_path, engine) -> None:
+    delivered = deliver(tmp_path / "eurostat.csv")
+    assert {"", "c"} == set(delivered["flag"])
+    report = tmp_path / "report"
+    code, output = run_cli("report", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(report))
+    assert code == 0, output
+    assert attack_delivery_and_report(engine, delivered, report) == []
+
+
+def test_a_delivery_after_a_report_that_pins_its_cells_flags_every_cell(tmp_path, engine) -> None:
+    """The report tells how many persons of sexual exploitation have another or unknown gender; the
+    delivery splits them by age and citizenship, and leaves out the empty combinations: cells of 1
+    follow whatever it flags. It still goes out, with every cell flagged, and says so."""
+    code, output = run_cli("report", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(tmp_path / "report"))
+    assert code == 0, output
+    code, output = run_cli("report", "--year", str(YEAR), "--standard", "eurostat", "--out", str(tmp_path / "eurostat.csv"))
+    assert code == 0, output
+    assert "follow from earlier releases" in output and "every cell is flagged c" in output
+    with (tmp_path / "eurostat.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert {row[5] for row in rows[1:]} == {"c"}
