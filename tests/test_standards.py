@@ -150,7 +150,7 @@ def attack_delivery_and_report(engine, delivered: pd.DataFrame, report_folder: P
             if measure != "persons":
                 continue
 
-            def test(atom, pairs=pairs) -> bool:
+            def test(atom, pairs=pairs, named=named) -> bool:
                 for dimension, code in pairs:
                     if dimension == "dutch":
                         group = "dutch" if atom["nationality"] == "NLD" else "unknown" if atom["nationality"] == "UNK" else "non_dutch"
