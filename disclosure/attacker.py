@@ -219,6 +219,12 @@ class _System:
             result = milp(objective, constraints=constraints, bounds=bounds)
             if result.success and np.abs(result.x - np.round(result.x)).max() > 1e-6:
                 result = milp(objective, constraints=constraints, bounds=bounds, integrality=np.ones(len(variables)))
+                if not result.success:
+                    # HiGHS's integer presolve has called systems infeasible that the true counts
+                    # solve (tables tied by many redundant sums): once more without it.
+                    result = milp(
+                        objective, constraints=constraints, bounds=bounds, integrality=np.ones(len(variables)), options={"presolve": False}
+                    )
             if not result.success:
                 raise RuntimeError("the published lines are inconsistent with the counts")
             solution = np.round(result.x)

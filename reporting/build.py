@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 
 from disclosure import CannotProtect
 from reporting.releases import YearMemory, cell_text, protect_year, read_memory
-from reporting.standards import eurostat_table, read_standard_counts
+from reporting.standards import EUROSTAT, read_standard_counts, standard_tables
 from reporting.tables import (
     TOP_COUNTRIES,
     TREND_YEARS,
@@ -77,13 +77,14 @@ def release_cells(report: Report) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(CELL_COLUMNS))
 
 
-def build_delivery(connection: Connection, year: int, min_cell: int) -> tuple[Report, str | None]:
-    """The Eurostat delivery of `year` (`reporting.standards`): every cell with its value, and the
-    cells the registry's suppression hides (below `min_cell`, and what would reveal them, jointly
-    with every earlier release of the year).
+def build_standard(connection: Connection, year: int, min_cell: int, standard: str) -> tuple[Report, str | None]:
+    """The tables of a standard (`reporting.standards`) for `year`, protected jointly with every
+    earlier release of the year, as the report's tables are.
 
-    A statutory delivery cannot be withheld: when earlier releases of the year already pin some of
-    its small cells whatever it flags, every cell is flagged, and the second value says why."""
+    A Eurostat delivery carries every value and flags the cells the suppression hides; it cannot be
+    withheld, so when earlier releases of the year already pin some of its small cells whatever it
+    flags, every cell is flagged and the second value says why. The other standards are published
+    tables: a release that cannot be protected raises CannotProtect, like the report."""
     counts = read_counts(connection, year, year)
     if key("registrations", year) not in counts:
         raise NoRegistrations(f"the warehouse holds no registrations of {year}")
@@ -92,15 +93,18 @@ def build_delivery(connection: Connection, year: int, min_cell: int) -> tuple[Re
     memory = read_memory(connection, [year])[year] if min_cell > 1 else YearMemory(year)
     last_publication = latest_publication_id(connection)
     year_counts = YearCounts(counts, year, memory.rankings())
-    table = eurostat_table(year)
-    released = set(table.keys())
+    tables = standard_tables(standard, year)
+    released = {cell for table in tables for cell in table.keys()}
+    lines = [line for table in tables for line in table.lines()]
     values = {cell: year_counts.value(cell) for cell in released}
     warning = None
     try:
         # No country is named: no ranking is published (top 0).
-        hidden = protect_year([table], released, [], year_counts, memory, fingerprints[year], min_cell, 0)
+        hidden = protect_year(tables, released, lines, year_counts, memory, fingerprints[year], min_cell, 0)
     except CannotProtect as error:
+        if standard != EUROSTAT:
+            raise
         hidden = frozenset(cell for cell in released if values[cell] > 0)
         warning = f"{error}: every cell is flagged c"
     history = _history({year: memory}, fingerprints, year)
-    return Report(year, [year], [table], values, hidden, min_cell, fingerprints, history, last_publication), warning
+    return Report(year, [year], tables, values, hidden, min_cell, fingerprints, history, last_publication), warning

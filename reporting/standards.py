@@ -23,11 +23,17 @@ from sqlalchemy import Connection, text
 from disclosure import Line
 from reporting.tables import Key, ReportTable, YearCounts, fold_size, key, with_category
 from schemas import standards
+from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS
 
 EUROSTAT = "eurostat"
 DIMENSIONS = tuple(standards.DIMENSIONS)  # sex, age, citizen, exploitation
 # Crossed with `exploitation`, each is one of the report's crossings with the form of exploitation.
 MARGINS = ("sex", "age", "citizen")
+UNODC = "unodc"
+# The finest sums both the standards and the report's crossings are made of: persons by form,
+# gender and minor (latent: never published, written down so that every table's sums meet).
+ATOM = ("exploitation_type", "gender", "minor")
+_MINOR = ("minor", "adult", "unknown")
 EUROSTAT_COLUMNS = (*DIMENSIONS, "value", "flag")
 _DUTCH = {"dutch": ("NAT",), "non_dutch": ("EU27_2020_FOR", "NEU27_2020_FOR"), "unknown": (standards.UNKNOWN,)}
 
@@ -37,8 +43,8 @@ def _is_standard(cell: Key) -> bool:
 
 
 def read_standard_counts(connection: Connection, first: int, last: int) -> dict[Key, int]:
-    """Persons per standard combination, and per form group crossed with each other dimension, of
-    the years (only what occurs), from `mart_person_years`."""
+    """Every cell of the standards' tables and of the sums that tie them to the report, of the years
+    (only what occurs), from `mart_person_years`."""
     marts = [standards.DIMENSIONS[dimension][0] for dimension in DIMENSIONS]
     rows = connection.execute(
         text(
@@ -47,11 +53,20 @@ def read_standard_counts(connection: Connection, first: int, last: int) -> dict[
         ),
         {"first": first, "last": last},
     ).all()
-    frame = pd.DataFrame(rows, columns=["year", *DIMENSIONS, "count"])
-    for dimension in DIMENSIONS:
-        frame[dimension] = frame[dimension].map(lambda category, dimension=dimension: standards.code(dimension, category))
+    frame = pd.DataFrame(rows, columns=["year", *marts, "count"])
+    for dimension, mart in zip(DIMENSIONS, marts, strict=True):
+        frame[dimension] = frame[mart].map(lambda category, dimension=dimension: standards.code(dimension, category))
+    frame["unodc"] = [standards.unodc_person(gender, minor) for gender, minor in zip(frame["gender"], frame["minor"], strict=True)]
+    groupings = [
+        list(DIMENSIONS),
+        *(["exploitation", margin] for margin in MARGINS),
+        ["exploitation", "sex", "age"],
+        list(ATOM),
+        ["exploitation_type", "unodc"],
+        ["unodc"],
+    ]
     values: dict[Key, int] = {}
-    for grouping in (list(DIMENSIONS), *(["exploitation", margin] for margin in MARGINS)):
+    for grouping in groupings:
         for found in frame.groupby(["year", *grouping])["count"].sum().reset_index().itertuples(index=False):
             values[key("persons", int(found[0]), *zip(grouping, found[1:-1], strict=True))] = int(found[-1])
     return values
@@ -75,6 +90,60 @@ def eurostat_table(year: int) -> ReportTable:
         columns=["persons"],
         cells=[[key("persons", year, *zip(DIMENSIONS, row, strict=True))] for row in rows],
     )
+
+
+def unodc_table(year: int) -> ReportTable:
+    """Persons by form and girls, boys, women and men, with the form totals of the report."""
+    return ReportTable(
+        name=UNODC,
+        kind="crossing",
+        row_dimension="exploitation_type",
+        column_dimension=UNODC,
+        rows=list(EXPLOITATION_TYPES),
+        columns=list(standards.UNODC_PERSONS),
+        cells=[
+            [key("persons", year, ("exploitation_type", form), (UNODC, person)) for person in standards.UNODC_PERSONS]
+            for form in EXPLOITATION_TYPES
+        ],
+        row_totals=[key("persons", year, ("exploitation_type", form)) for form in EXPLOITATION_TYPES],
+        column_totals=[key("persons", year, (UNODC, person)) for person in standards.UNODC_PERSONS],
+        grand_total=key("persons", year),
+    )
+
+
+def _atoms(year: int, forms: Iterable[str], genders: Iterable[str], minors: Iterable[str]) -> tuple[Key, ...]:
+    return tuple(
+        key("persons", year, ("exploitation_type", form), ("gender", gender), ("minor", minor))
+        for form, gender, minor in itertools.product(forms, genders, minors)
+    )
+
+
+def atom_lines(year: int) -> list[Line]:
+    """The report's form by gender and form by minor crossings as sums of the latent atoms."""
+    lines = [
+        Line(key("persons", year, ("exploitation_type", form), ("gender", gender)), _atoms(year, [form], [gender], _MINOR))
+        for form, gender in itertools.product(EXPLOITATION_TYPES, GENDERS)
+    ]
+    return lines + [
+        Line(key("persons", year, ("exploitation_type", form), ("minor", minor)), _atoms(year, [form], GENDERS, [minor]))
+        for form, minor in itertools.product(EXPLOITATION_TYPES, _MINOR)
+    ]
+
+
+def unodc_lines(cells: Iterable[Key]) -> list[Line]:
+    """Each UNODC cell among `cells` as the sum of its atoms."""
+    lines = []
+    for cell in cells:
+        pairs = dict(cell[2])
+        if cell[0] == "persons" and len(pairs) == 2 and UNODC in pairs and "exploitation_type" in pairs:
+            parts = [
+                atom for atom, (gender, minor) in zip(
+                    _atoms(cell[1], [pairs["exploitation_type"]], GENDERS, _MINOR), itertools.product(GENDERS, _MINOR), strict=True
+                )
+                if standards.unodc_person(gender, minor) == pairs[UNODC]
+            ]
+            lines.append(Line(cell, tuple(parts)))
+    return lines
 
 
 def _nationalities(counts: YearCounts) -> tuple[str, ...]:
@@ -109,17 +178,26 @@ def standard_lines(cells: Iterable[Key], nationalities: Iterable[str]) -> list[L
                 )
                 if crossing:
                     lines.append(Line(total, crossing))
+        # Form group by sex and age: the sums UNODC's girls, boys, women and men are made of too.
+        joint = ("exploitation", "sex", "age")
+        for group in itertools.product(*(standards.DIMENSIONS[name][1] for name in joint)):
+            total = key("persons", year, *zip(joint, group, strict=True))
+            lines.append(Line(total, tuple(cell for cell in found if tuple(codes[cell][name] for name in joint) == group)))
+            lines.append(Line(total, _atoms(year, *(standards.categories(name, code) for name, code in zip(joint, group, strict=True)))))
         for group, values in _DUTCH.items():
             lines.append(Line(key("persons", year, ("dutch", group)), tuple(cell for cell in found if codes[cell]["citizen"] in values)))
     return lines
 
 
 def linked_lines(cells: set[Key], counts: YearCounts) -> list[Line]:
-    """`standard_lines` of the cells of `counts`'s year, and, as they name single countries, what
-    every "other" nationality row among `cells` is the sum of (the countries after the named ones)."""
-    lines = standard_lines((cell for cell in cells if cell[1] == counts.year), _nationalities(counts))
+    """The sums that tie the standards' cells of `counts`'s year among `cells` to the report's:
+    `standard_lines`, `unodc_lines`, the crossings as sums of the atoms, and, as they name single
+    countries, what every "other" nationality row is the sum of (the countries after the named ones)."""
+    own = [cell for cell in cells if cell[1] == counts.year]
+    lines = standard_lines(own, _nationalities(counts)) + unodc_lines(own)
     if not lines:
         return []
+    lines += atom_lines(counts.year)
     ranking = counts.rankings["nationality"]
     for cell in sorted(cells, key=repr):
         named = fold_size(dict(cell[2]).get("nationality", ""))
@@ -133,7 +211,7 @@ def earlier_lines(values: dict[Key, int]) -> list[Line]:
     margins it lacks are added to `values` as the sums of its standard cells; only lines whose
     every cell the state holds are kept."""
     nationalities = {code for cell in values for dimension, code in cell[2] if dimension == "nationality" and fold_size(code) is None}
-    lines = standard_lines(list(values), nationalities | {standards.UNKNOWN, *standards.EU27_2020})
+    lines = standard_lines(list(values), nationalities | {standards.UNKNOWN, *standards.EU27_2020}) + unodc_lines(list(values))
     for line in lines:
         if line.total not in values and all(part in values for part in line.parts) and _is_standard_sum(line):
             values[line.total] = sum(values[part] for part in line.parts)
@@ -153,4 +231,25 @@ def eurostat_csv(table: ReportTable, values: dict[Key, int], hidden: frozenset) 
     for row, (cell,) in zip(table.rows, table.cells, strict=True):
         if values[cell] > 0:
             writer.writerow([*row.split("|"), values[cell], "c" if cell in hidden else ""])
+    return out.getvalue()
+
+
+def standard_tables(standard: str, year: int) -> list[ReportTable]:
+    """The tables a standard publishes or delivers about `year`."""
+    return {EUROSTAT: [eurostat_table(year)], UNODC: [unodc_table(year)]}[standard]
+
+
+def tables_csv(report) -> str:
+    """Published tables as one long CSV: table, measure, row, column (`total` for a margin) and
+    the value, `x` where suppressed."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("table", "measure", "row", "column", "value"))
+    for table in report.tables:
+        for row, column, cell in table.positions():
+            value = report.published(cell)
+            writer.writerow((
+                table.name, cell[0], table.rows[row] if row >= 0 else "total", table.columns[column] if column >= 0 else "total",
+                "x" if value is None else value,
+            ))
     return out.getvalue()

@@ -1,5 +1,9 @@
 """Code lists of the statistics the registry owes: what each canonical category becomes in them.
 
+UNODC's Global Report on Trafficking in Persons counts detected victims as `girls` (female, under
+18), `boys` (male, under 18), `women` (female, 18 or over) and `men` (male, 18 or over); a person of
+another or unknown gender, or of unknown age, is `unknown` here.
+
 Eurostat's data collection on trafficking in human beings (the `crim_thb_*` tables) codes
 registered victims by:
 - `sex`: `F`, `M`, `UNK` (Eurostat's list has no code for another gender: such persons are `UNK`);
@@ -63,3 +67,12 @@ def categories(dimension: str, code_: str, nationalities: tuple[str, ...] = ()) 
     table = {"sex": SEX, "age": AGE, "exploitation": EXPLOITATION}[dimension]
     return tuple(category for category, coded in table.items() if coded == code_)
 
+
+
+UNODC_PERSONS: tuple[str, ...] = ("girls", "boys", "women", "men", "unknown")
+_UNODC = {("female", "minor"): "girls", ("male", "minor"): "boys", ("female", "adult"): "women", ("male", "adult"): "men"}
+
+
+def unodc_person(gender: str, minor: str) -> str:
+    """Girls, boys, women, men or unknown, from a canonical gender and the marts' `minor` category."""
+    return _UNODC.get((gender, minor), "unknown")

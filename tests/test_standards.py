@@ -112,7 +112,7 @@ TABLES = {
 _ATOM_DIMENSIONS = ("exploitation_type", "gender", "minor", "nationality")
 
 
-def attack_delivery_and_report(engine, delivered: pd.DataFrame, report_folder: Path) -> list[tuple]:
+def attack_delivery_and_report(engine, delivered: pd.DataFrame, report_folder: Path, long_tables: Path | None = None) -> list[tuple]:
     """An attacker holding a delivery and a report of the year, who writes every person of the
     year as one of the categories (form, gender, minor, nationality), written apart from
     `reporting.standards`: returns every suppressed or flagged count (not zero) pinned to one value."""
@@ -164,6 +164,16 @@ def attack_delivery_and_report(engine, delivered: pd.DataFrame, report_folder: P
                 return True
 
             facts.append((f"report {table.name} {pairs}", members(test), value))
+    if long_tables is not None:
+        with long_tables.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                assert row["table"] == "unodc" and row["measure"] == "persons"
+
+                def test(atom, row=row) -> bool:
+                    person = standards.unodc_person(atom["gender"], atom["minor"])
+                    return row["row"] in ("total", atom["exploitation_type"]) and row["column"] in ("total", person)
+
+                facts.append((f"unodc {row['row']} {row['column']}", members(test), None if row["value"] == "x" else int(row["value"])))
     matrix = np.array([chosen.astype(float) for _, chosen, value in facts if value is not None])
     values = np.array([value for _, _, value in facts if value is not None], dtype=float)
     hidden = [(what, chosen) for what, chosen, value in facts if value is None]
@@ -203,3 +213,43 @@ def test_a_delivery_after_a_report_that_pins_its_cells_flags_every_cell(tmp_path
     with (tmp_path / "eurostat.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert {row[5] for row in rows[1:]} == {"c"}
+
+
+def test_unodc_codes() -> None:
+    assert [standards.unodc_person(g, m) for g, m in (("female", "minor"), ("male", "minor"), ("female", "adult"), ("male", "adult"))] == [
+        "girls", "boys", "women", "men"
+    ]
+    assert {standards.unodc_person(g, m) for g in ("other", "unknown") for m in ("minor", "adult", "unknown")} == {"unknown"}
+    assert standards.unodc_person("female", "unknown") == "unknown"
+
+
+def read_long(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_unodc_tables_add_up_and_every_release_of_the_year_together_pins_nothing(tmp_path, engine, frame) -> None:
+    delivered = deliver(tmp_path / "eurostat.csv")
+    code, output = run_cli("report", "--year", str(YEAR), "--standard", "unodc", "--out", str(tmp_path / "unodc.csv"))
+    assert code == 0, output
+    unodc = read_long(tmp_path / "unodc.csv")
+    assert set(unodc["column"]) == {"girls", "boys", "women", "men", "unknown", "total"}
+    persons = first_registrations(frame, YEAR)
+    minor = persons["is_minor"].map({True: "minor", False: "adult"}).fillna("unknown")
+    people = pd.DataFrame({"row": persons["exploitation_type"].to_numpy(), "column": [
+        standards.unodc_person(g, m) for g, m in zip(persons["gender"], minor, strict=True)
+    ]})
+    # Every number printed is the count worked out here; suppressed ones are x.
+    for row in unodc.itertuples(index=False):
+        chosen = people[(row.row == "total") | (people["row"] == row.row)]
+        chosen = chosen[(row.column == "total") | (chosen["column"] == row.column)]
+        assert row.value == "x" or int(row.value) == len(chosen), row
+    assert len(unodc) == 8 * 6
+    assert (unodc["value"] == "x").any()
+
+    report = tmp_path / "report"
+    code, output = run_cli("report", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(report))
+    assert code == 0, output
+    assert attack_delivery_and_report(engine, delivered, report, tmp_path / "unodc.csv") == []
+    with engine.connect() as connection:
+        reports = connection.execute(sa.text("SELECT report FROM publications ORDER BY publication_id")).scalars().all()
+    assert reports == ["eurostat", "unodc", "scale_and_nature"]

@@ -37,6 +37,7 @@ class Language(StrEnum):
 
 class Standard(StrEnum):
     eurostat = "eurostat"
+    unodc = "unodc"
 
 
 def _fail(message: str) -> NoReturn:
@@ -111,8 +112,9 @@ def report(
         Standard | None,
         typer.Option(
             "--standard",
-            help="Write a statutory delivery instead (one CSV file): eurostat. Every value is delivered; cells the suppression "
-            "would hide carry the flag c. Recorded as published, --min-cell 0 included.",
+            help="Write the tables a standard asks for instead, as one CSV file: eurostat (a delivery: every value, cells the "
+            "suppression would hide flagged c, recorded even with --min-cell 0) or unodc (published tables, suppressed like "
+            "the report's).",
         ),
     ] = None,
 ) -> None:
@@ -124,13 +126,13 @@ def report(
 
     from disclosure import CannotProtect
     from flows.warehouse_inputs import migration_inputs
-    from reporting.build import build_delivery, build_report, release_cells
+    from reporting.build import build_report, build_standard, release_cells
     from reporting.csvfiles import write_csv_tables
     from reporting.html import render_html
     from reporting.markdown import render_markdown
     from reporting.methods import read_freshness
     from reporting.private_files import write_private
-    from reporting.standards import eurostat_csv
+    from reporting.standards import eurostat_csv, tables_csv
     from reporting.tables import NoRegistrations
     from warehouse.database import create_tables, make_engine
     from warehouse.marts import year_fingerprints
@@ -146,7 +148,7 @@ def report(
     if year is None:
         _fail("--year is required (or --list-published)")
     # A delivery goes out whole, flags and all: recorded even unsuppressed, so later reports know it.
-    recorded = not draft and (min_cell > 1 or standard is not None)
+    recorded = not draft and (min_cell > 1 or standard is Standard.eurostat)
     note = ""
     warning = None
     try:
@@ -158,7 +160,7 @@ def report(
                 if standard is None:
                     built = build_report(connection, year, min_cell, top)
                 else:
-                    built, warning = build_delivery(connection, year, min_cell)
+                    built, warning = build_standard(connection, year, min_cell, standard.value)
                 freshness = read_freshness(connection)
             if not recorded:
                 break
@@ -197,7 +199,10 @@ def report(
 
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     target = _target(year, output, out, draft, standard)
-    if standard is not None:
+    if standard is not None and standard is not Standard.eurostat:
+        write_private(target, tables_csv(built))
+        Console().print(plain(f"Wrote {target}"))
+    elif standard is not None:
         table = built.tables[0]
         write_private(target, eurostat_csv(table, built.values, built.hidden))
         flagged = sum(1 for (cell,) in table.cells if cell in built.hidden and built.values[cell] > 0)
@@ -215,7 +220,7 @@ def report(
         Console().print(note)
     elif draft:
         Console().print("[bold yellow]Draft:[/] not recorded as published; the report that goes out may suppress more cells.")
-    if min_cell <= 1 and standard is not None:
+    if min_cell <= 1 and standard is Standard.eurostat:
         Console(stderr=True).print("[bold yellow]Warning:[/] --min-cell 0: no cell is flagged, the receiver may publish every one.")
     elif min_cell <= 1:
         Console(stderr=True).print("[bold yellow]Warning:[/] --min-cell 0: small cells are not suppressed; internal use only; not recorded.")
