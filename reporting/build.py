@@ -6,6 +6,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from disclosure import CannotProtect
+from reporting.rapporteur import RAPPORTEUR, rapporteur_tables, read_rapporteur_counts, released_before
 from reporting.releases import YearMemory, cell_text, protect_year, read_memory
 from reporting.standards import EUROSTAT, read_standard_counts, standard_tables
 from reporting.tables import (
@@ -42,6 +43,8 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
     fingerprints = year_fingerprints(connection, years)
     # An unprotected (internal) report is not recorded and needs no memory.
     memories = read_memory(connection, years) if min_cell > 1 else {each: YearMemory(each) for each in years}
+    for each in years:
+        counts |= _rapporteur_counts(connection, each, memories[each])
     last_publication = latest_publication_id(connection)
     year_counts = {each: YearCounts(counts, each, memories[each].rankings()) for each in years}
     own = {each: year_tables(year_counts[each], top, memories[each].rows()) for each in years}
@@ -56,6 +59,14 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
     return Report(
         year, years, published, values, frozenset(hidden), min_cell, fingerprints, _history(memories, fingerprints, year), last_publication
     )
+
+
+def _rapporteur_counts(connection: Connection, year: int, memory: YearMemory) -> dict:
+    """The counts of the rapporteur's tables when a release of the year printed them (every cell
+    remembered must have its value now), else none: they cost a scan of the year's registrations."""
+    if not released_before(cell for state in memory.states for cell in state.values):
+        return {}
+    return read_rapporteur_counts(connection, year)
 
 
 def _history(memories: dict[int, YearMemory], fingerprints: dict[int, str], year: int) -> History:
@@ -91,9 +102,13 @@ def build_standard(connection: Connection, year: int, min_cell: int, standard: s
     counts |= read_standard_counts(connection, year, year)
     fingerprints = year_fingerprints(connection, [year])
     memory = read_memory(connection, [year])[year] if min_cell > 1 else YearMemory(year)
+    if standard == RAPPORTEUR:
+        counts |= read_rapporteur_counts(connection, year)
+    else:
+        counts |= _rapporteur_counts(connection, year, memory)
     last_publication = latest_publication_id(connection)
     year_counts = YearCounts(counts, year, memory.rankings())
-    tables = standard_tables(standard, year)
+    tables = rapporteur_tables(year_counts, memory.rows()) if standard == RAPPORTEUR else standard_tables(standard, year)
     released = {cell for table in tables for cell in table.keys()}
     lines = [line for table in tables for line in table.lines()]
     values = {cell: year_counts.value(cell) for cell in released}

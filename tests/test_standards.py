@@ -253,3 +253,83 @@ def test_unodc_tables_add_up_and_every_release_of_the_year_together_pins_nothing
     with engine.connect() as connection:
         reports = connection.execute(sa.text("SELECT report FROM publications ORDER BY publication_id")).scalars().all()
     assert reports == ["eurostat", "unodc", "scale_and_nature"]
+
+
+def test_border_of_nationality_and_country() -> None:
+    from reporting.rapporteur import border
+
+    nationality = pd.Series(["NLD", "NLD", "NLD", "POL", "UNK", "UNK", "UNK", "POL"])
+    country = pd.Series(["NLD", "DEU", "UNK", "NLD", "NLD", "BEL", "UNK", "UNK"])
+    assert border(nationality, country).tolist() == [
+        "domestic", "cross_border", "unknown", "cross_border", "unknown", "cross_border", "unknown", "cross_border"
+    ]
+
+
+@pytest.fixture
+def monitored(isolated_settings, frame):
+    rng = np.random.default_rng(3)
+    choices = np.array([True, False, None], dtype=object)
+    frame = frame.assign(
+        b8_reflection_offered=pd.array(choices[rng.integers(0, 3, len(frame))], dtype="boolean"),
+        report_filed=pd.array(choices[rng.integers(0, 3, len(frame))], dtype="boolean"),
+    )
+    engine = warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", frame)
+    yield engine, frame
+    engine.dispose()
+
+
+def test_rapporteur_tables_count_what_the_registrations_hold(tmp_path, monitored) -> None:
+    from schemas.codelists.catalogue import sectors
+
+    engine, frame = monitored
+    code, output = run_cli("report", "--year", str(YEAR), "--standard", "rapporteur", "--out", str(tmp_path / "monitor.csv"))
+    assert code == 0, output
+    tables = read_long(tmp_path / "monitor.csv")
+    assert set(tables["table"]) == {
+        "rapporteur_sector_group", "rapporteur_border", "rapporteur_b8_by_source", "rapporteur_b8_by_unit",
+        "rapporteur_report_by_source", "rapporteur_report_by_unit",
+    }
+    rows = frame[frame["registration_year"] == YEAR]
+    group_of = {sector.code: sector.group for sector in sectors()}
+    yes_no = {"b8": ("offered", "not_offered"), "report": ("filed", "not_filed")}
+    registrations = pd.DataFrame({
+        "sector_group": rows["exploitation_sector"].map(group_of).fillna("unknown"),
+        "exploitation_type": rows["exploitation_type"],
+        "source": rows["source_kind"],
+        "unit": rows["reporting_unit"],
+        **{
+            word: rows[column].map({True: words[0], False: words[1]}).fillna("unknown")
+            for word, column, words in (("b8", "b8_reflection_offered", yes_no["b8"]), ("report", "report_filed", yes_no["report"]))
+        },
+    })
+    persons = first_registrations(frame, YEAR)
+    people = pd.DataFrame({
+        "exploitation_type": persons["exploitation_type"].to_numpy(),
+        "border": np.where(
+            (persons["nationality"] == "NLD") & (persons["exploitation_country"] == "NLD"), "domestic",
+            np.where(~persons["nationality"].isin(["NLD", "UNK"]) | ~persons["exploitation_country"].isin(["NLD", "UNK"]), "cross_border", "unknown"),
+        ),
+    })
+    checked = 0
+    for row in tables.itertuples(index=False):
+        name = row.table.removeprefix("rapporteur_")
+        if name == "border":
+            source, row_column, column_column = people, "exploitation_type", "border"
+        elif name == "sector_group":
+            source, row_column, column_column = registrations, "exploitation_type", "sector_group"
+        else:
+            word, _, by = name.split("_")
+            source, row_column, column_column = registrations, by, word
+        chosen = source[((row.row == "total") | (source[row_column] == row.row)) & ((row.column == "total") | (source[column_column] == row.column))]
+        if row.value != "x":
+            assert int(row.value) == len(chosen), row
+            checked += 1
+        else:
+            assert len(chosen) > 0
+    assert checked > 100 and (tables["value"] == "x").any()
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT report FROM publications")).scalars().all() == ["rapporteur"]
+
+    # A report of the year afterwards is protected jointly with the monitor's tables.
+    code, output = run_cli("report", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(tmp_path / "report"))
+    assert code == 0, output

@@ -38,6 +38,7 @@ class Language(StrEnum):
 class Standard(StrEnum):
     eurostat = "eurostat"
     unodc = "unodc"
+    rapporteur = "rapporteur"
 
 
 def _fail(message: str) -> NoReturn:
@@ -113,8 +114,8 @@ def report(
         typer.Option(
             "--standard",
             help="Write the tables a standard asks for instead, as one CSV file: eurostat (a delivery: every value, cells the "
-            "suppression would hide flagged c, recorded even with --min-cell 0) or unodc (published tables, suppressed like "
-            "the report's).",
+            "suppression would hide flagged c, recorded even with --min-cell 0), unodc or rapporteur (published tables, "
+            "suppressed like the report's).",
         ),
     ] = None,
 ) -> None:
