@@ -214,7 +214,7 @@ def loading(
                 before_commit()
     except exc.IntegrityError as error:
         if "uq_ingest_batches_loaded_file" in str(error.orig) or "ingest_batches.file_sha256" in str(error.orig):
-            raise AlreadyLoaded(f"{batch.file_name} was loaded by another run meanwhile") from None
+            raise AlreadyLoaded("its content was loaded by another run meanwhile") from None
         raise
 
 
