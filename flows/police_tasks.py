@@ -34,8 +34,8 @@ from pseudonyms.quarantine_seal import seal_values
 from schemas.canonical import record_schema, registration_schema
 from schemas.codelists.matching import police_unit_list
 from schemas.coding import code_records
-from schemas.rules import police_fingerprint
 from schemas.police import FIELD_COLUMNS, FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
+from schemas.rules import police_fingerprint
 from schemas.validation import SchemaViolation, split_valid
 from victim_intake import settings
 from warehouse.database import shared_engine

@@ -23,7 +23,8 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from connectors.files import FileRejected, sha256_of
-from connectors.police import SOURCE as POLICE, read_police_file
+from connectors.police import SOURCE as POLICE
+from connectors.police import read_police_file
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.identities import batch_identities

@@ -54,7 +54,11 @@ def define(folder: Path, **values: dict) -> None:
 
 
 def query(home: Path, sql: str) -> list[tuple]:
-    engine = sa.create_engine(f"sqlite:///{home / 'warehouse.sqlite'}")
+    """Rows of the configured warehouse (`home` is where SQLite's lies)."""
+    from victim_intake import settings
+
+    assert settings.home() == home
+    engine = sa.create_engine(settings.database_url())
     with engine.connect() as connection:
         rows = [tuple(row) for row in connection.execute(sa.text(sql))]
     engine.dispose()
@@ -177,3 +181,91 @@ def test_the_export_holds_advice_and_no_value(partner_inbox, isolated_settings: 
     assert run_cli("quarantine", "export", "--source", "proef", "--out", str(english), "--lang", "en", "--since", "2000-01-01")[0] == 0
     assert english.read_text(encoding="utf-8").splitlines()[0] == "file,row,column,record id,kind,rule,advice"
     assert run_cli("quarantine", "export", "--source", "proef", "--out", str(tmp_path / "x.txt"))[0] == 2
+
+
+def test_police_rows_load_when_their_date_has_come_and_warnings_clear(tmp_path: Path, isolated_settings: Path, monkeypatch) -> None:
+    import datetime as dt
+
+    from feed import record, write_feed
+
+    from schemas import checks
+    from schemas.codelists import matching
+
+    soon = dt.date.today() + dt.timedelta(days=10)
+    records = [
+        record("PL-1", sector="Zonnestudio", achternaam="Kowalczyk"),
+        record("PL-2", geboortedatum="1990-02-31", achternaam="Wisniewska"),
+        record("PL-3", datum_signaal=soon.isoformat(), achternaam="Lewandowska"),
+    ]
+    inbox = tmp_path / "inbox"
+    write_feed(inbox / "police", "export-1", records)
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    assert ledger(isolated_settings) == [(3, 1, 2, 1, 0, 0, None)]
+    assert run_cli("quarantine", "replay", query(isolated_settings, "SELECT batch_id FROM ingest_batches")[0][0])[1].startswith("Nothing")
+
+    # A new edition of the sector list knows the word, and the signal's date has come.
+    spellings = {spelling: matching.sector_list().named_by(spelling) for spelling in ("kassen", "nagelsalon")}
+    listed = matching.CodeList({**spellings, "zonnestudio": {"beauty_salon"}}, matching.UNKNOWN_SECTOR)
+    monkeypatch.setattr(matching, "sector_list", lambda: listed)
+    monkeypatch.setattr(checks, "today", lambda: __import__("pandas").Timestamp(soon + dt.timedelta(days=1)))
+    original = query(isolated_settings, "SELECT batch_id FROM ingest_batches")[0][0]
+    code, output = run_cli("quarantine", "replay", original)
+    assert code == 0 and "1 loaded, 1 still quarantined" in output and "1 warning(s) cleared" in output, output
+    assert query(isolated_settings, "SELECT exploitation_sector FROM registrations ORDER BY 1") == [("beauty_salon",), ("unknown",)]
+    assert ledger(isolated_settings) == [(3, 1, 2, 0, 0, 1, None), (2, 1, 1, 0, 1, 0, 1)]
+    counts_hold(isolated_settings)
+    code, output = run_cli("quarantine", "replay", original)
+    assert code == 0 and "Nothing to replay" in output
+    assert query(isolated_settings, "SELECT count(*) FROM registrations") == [(2,)]
+
+
+def replay_process(batch_id: str, **extra: str):
+    import os
+    import subprocess
+
+    from programs import VICTIM_INTAKE
+
+    from flows.faults import CRASH_VARIABLE
+
+    environment = {key: value for key, value in os.environ.items() if key != CRASH_VARIABLE} | extra
+    return subprocess.Popen(
+        [VICTIM_INTAKE, "quarantine", "replay", batch_id], env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+@pytest.mark.usefixtures("console_scripts")
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_two_replays_at_once_load_each_row_once(partner_inbox, isolated_settings: Path, backend: str, request) -> None:
+    if backend == "postgresql":
+        request.getfixturevalue("scratch_postgres")
+    inbox, partners = partner_inbox
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    original = query(isolated_settings, "SELECT batch_id FROM ingest_batches")[0][0]
+    define(partners, nationality={"Pollen": "POL"}, exploitation_sector={"Aspergesteekbedrijf": "agriculture_horticulture"})
+    processes = [replay_process(original) for _ in range(2)]
+    results = [(process.wait(timeout=300), process.stdout.read()) for process in processes]
+    replayed = [output for code, output in results if code == 0 and "Replayed batch" in output]
+    assert len(replayed) == 1, results
+    # The other found the work done, or met the first one's commit and wrote nothing.
+    assert all(code == 0 or (code == 1 and "nothing was written" in output) for code, output in results), results
+    assert query(isolated_settings, "SELECT count(*) FROM registrations") == [(4,)]
+    assert len(ledger(isolated_settings)) == 2
+    counts_hold(isolated_settings)
+
+
+@pytest.mark.usefixtures("console_scripts")
+def test_a_replay_killed_before_its_commit_leaves_nothing_behind(partner_inbox, isolated_settings: Path) -> None:
+    inbox, partners = partner_inbox
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    original = query(isolated_settings, "SELECT batch_id FROM ingest_batches")[0][0]
+    before = query(isolated_settings, "SELECT * FROM quarantine ORDER BY quarantine_id")
+    define(partners, nationality={"Pollen": "POL"}, exploitation_sector={"Aspergesteekbedrijf": "agriculture_horticulture"})
+    process = replay_process(original, VICTIM_INTAKE_CRASH_AT="load-transaction")
+    assert process.wait(timeout=300) == -9
+    assert ledger(isolated_settings) == [(6, 2, 4, 1, 0, 0, None)]
+    assert query(isolated_settings, "SELECT * FROM quarantine ORDER BY quarantine_id") == before
+    assert query(isolated_settings, "SELECT exploitation_sector FROM registrations ORDER BY 1") == [("agriculture_horticulture",), ("unknown",)]
+    code, output = run_cli("quarantine", "replay", original)
+    assert code == 0 and "2 loaded" in output
+    assert ledger(isolated_settings) == [(6, 2, 4, 0, 0, 1, None), (4, 2, 2, 0, 1, 0, 1)]
+    counts_hold(isolated_settings)
