@@ -269,3 +269,49 @@ def test_a_replay_killed_before_its_commit_leaves_nothing_behind(partner_inbox, 
     assert code == 0 and "2 loaded" in output
     assert ledger(isolated_settings) == [(6, 2, 4, 0, 0, 1, None), (4, 2, 2, 0, 1, 0, 1)]
     counts_hold(isolated_settings)
+
+
+def test_the_replay_quarantine_flow_replays_one_batch(partner_inbox, isolated_settings: Path) -> None:
+    from flows.replay import ReplayResult, replay_quarantine
+
+    inbox, partners = partner_inbox
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    original = query(isolated_settings, "SELECT batch_id FROM ingest_batches")[0][0]
+    define(partners, nationality={"Pollen": "POL"})
+    state = replay_quarantine(batch_id=original, return_state=True)
+    assert state.is_completed() and state.message == "2 of 4 quarantined row(s) loaded, 0 warning(s) cleared"
+    result = state.result()
+    assert isinstance(result, ReplayResult) and result.rows_loaded == 2
+    run_id = str(state.state_details.flow_run_id)
+    assert query(isolated_settings, f"SELECT state FROM ingest_runs WHERE run_id = '{run_id}'") == [("completed",)]
+    assert query(isolated_settings, "SELECT run_id FROM ingest_batches WHERE replay_of IS NOT NULL") == [(run_id,)]
+    (inbox / "proef" / "januari.csv").unlink()
+    define(partners, nationality={"Pollen": "POL"}, exploitation_sector={"Aspergesteekbedrijf": "agriculture_horticulture"})
+    # The sector's warning is decided without the file, but the two rows still held back need it.
+    state = replay_quarantine(batch_id=original, return_state=True)
+    assert state.is_failed() and "no longer at" in state.message and "Aspergesteek" not in state.message
+
+
+def test_a_replay_is_no_delivery_for_the_monitoring(isolated_settings: Path) -> None:
+    import datetime as dt
+
+    from warehouse.database import create_tables, make_engine
+    from warehouse.monitoring import SourceExpectations, source_warnings
+
+    engine = make_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")
+    create_tables(engine)
+    start = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+    insert = sa.text(
+        "INSERT INTO ingest_batches (batch_id, run_id, source, file_name, file_sha256, state, rows_in, rows_loaded, rows_quarantined, "
+        "started_at, finished_at, replay_of) VALUES (:id, 'r', 'police', :id, :sha, 'loaded', :rows, :rows, 0, :t, :t, :replay_of)"
+    )
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO ingest_runs (run_id, started_at, state) VALUES ('r', '2026-03-01', 'completed')"))
+        for day, rows in enumerate([100, 110, 90, 100]):
+            connection.execute(insert, {"id": f"b{day}", "sha": f"{day:064d}", "rows": rows, "t": start + dt.timedelta(days=day), "replay_of": None})
+        # Four held-back rows of the last file, replayed the next day under the same content.
+        connection.execute(insert, {"id": "replay", "sha": f"{3:064d}", "rows": 4, "t": start + dt.timedelta(days=4), "replay_of": "b3"})
+    expected = SourceExpectations(intervals={"police": dt.timedelta(hours=24)})
+    [silence] = source_warnings(engine, expected, start + dt.timedelta(days=4, hours=7))
+    assert "delivered nothing for 31 hours" in silence
+    engine.dispose()
