@@ -20,6 +20,9 @@ def quarantine_replay(
 ) -> None:
     """Validate a batch's quarantined rows again under today's definitions and code lists; load
     those that pass as a batch of their own, and code in place the warnings a list now knows."""
+    from victim_intake import prefect_env
+
+    prefect_env.configure()  # before Prefect is imported: its home under ours, nothing persisted
     from flows.errors import StageFailed, value_free_errors
     from flows.replay import prepare_and_replay
     from pseudonyms.keys import KeyConfigError
