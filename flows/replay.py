@@ -67,15 +67,15 @@ class ReplayResult:
 
 def _file_unchanged(target: ReplayTarget) -> Path:
     """The batch's file, when it is still where it was read with the same content; else NotReplayable."""
-    where = target.file_path or "an unrecorded path"
-    advice = "put the file that was loaded back there, or ask the source to deliver the corrected file"
+    path = target.file_path
+    advice = "put the file that was loaded back where it was read, or ask the source to deliver the corrected file"
     try:
-        if not target.file_path or sha256_of(Path(target.file_path)) != target.file_sha256:
-            raise NotReplayable(f"the file of batch {target.root} is no longer at {where} as it was loaded: {advice}")
+        if not path or sha256_of(Path(path)) != target.file_sha256:
+            raise NotReplayable(f"the file of batch {target.root} is no longer where it was read as it was loaded: {advice}", path)
     except FileNotFoundError:
-        raise NotReplayable(f"the file of batch {target.root} is no longer at {where}: {advice}") from None
+        raise NotReplayable(f"the file of batch {target.root} is no longer where it was read: {advice}", path) from None
     except FileRejected as error:
-        raise NotReplayable(f"the file of batch {target.root} is refused ({error}): {advice}") from None
+        raise NotReplayable(f"the file of batch {target.root} is refused ({error}): {advice}", path) from None
     return Path(target.file_path)
 
 

@@ -34,7 +34,14 @@ _ENTRY_COLUMNS = (
 
 
 class NotReplayable(Exception):
-    """The batch cannot be replayed (unknown, failed, its file changed, a later snapshot replaced it)."""
+    """The batch cannot be replayed (unknown, failed, its file changed, a later snapshot replaced it).
+
+    The message names no file: it may reach Prefect's logs and states, and a file name comes from
+    its source. `path` is the file for the steward's console only."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class ReplayConflict(Exception):

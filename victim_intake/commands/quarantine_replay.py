@@ -34,7 +34,10 @@ def quarantine_replay(
     try:
         with value_free_errors("replay"):
             result = prepare_and_replay(batch_id)
-    except (NotReplayable, KeyConfigError, KeyMismatch) as error:
+    except NotReplayable as error:
+        # The console is the steward's: here, and only here, the file is named.
+        raise usage_error(str(error) + (f" (the file: {error.path})" if error.path else "")) from None
+    except (KeyConfigError, KeyMismatch) as error:
         raise usage_error(str(error)) from None
     except (ReplayConflict, StageFailed) as error:
         errors.print(plain(f"Replay failed, nothing was written: {error}", "bold red"))
