@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from disclosure import CannotProtect
 from reporting.rapporteur import RAPPORTEUR, rapporteur_tables, read_rapporteur_counts, released_before
+from reporting.reference import read_reference_counts, reference_tables
 from reporting.releases import YearMemory, cell_text, protect_year, read_memory
 from reporting.standards import EUROSTAT, read_standard_counts, standard_tables
 from reporting.tables import (
@@ -38,8 +39,9 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
     if key("registrations", year) not in counts:
         raise NoRegistrations(f"the warehouse holds no registrations of {year}")
     years = [each for each in years if key("registrations", each) in counts]
-    # The cells of the deliveries of `reporting.standards`: a report is protected jointly with them.
-    counts |= read_standard_counts(connection, years[0], year)
+    # The cells of the deliveries of `reporting.standards`: a report is protected jointly with them;
+    # and the reference data it sets beside the national figures.
+    counts |= read_standard_counts(connection, years[0], year) | read_reference_counts(connection, years[0], year)
     fingerprints = year_fingerprints(connection, years)
     # An unprotected (internal) report is not recorded and needs no memory.
     memories = read_memory(connection, years) if min_cell > 1 else {each: YearMemory(each) for each in years}
@@ -47,7 +49,7 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
         counts |= _rapporteur_counts(connection, each, memories[each])
     last_publication = latest_publication_id(connection)
     year_counts = {each: YearCounts(counts, each, memories[each].rankings()) for each in years}
-    own = {each: year_tables(year_counts[each], top, memories[each].rows()) for each in years}
+    own = {each: year_tables(year_counts[each], top, memories[each].rows()) + reference_tables(year_counts[each]) for each in years}
     published = [*trend_tables(years), *own[year]]
     hidden: set = set()
     values: dict = {}
@@ -99,7 +101,7 @@ def build_standard(connection: Connection, year: int, min_cell: int, standard: s
     counts = read_counts(connection, year, year)
     if key("registrations", year) not in counts:
         raise NoRegistrations(f"the warehouse holds no registrations of {year}")
-    counts |= read_standard_counts(connection, year, year)
+    counts |= read_standard_counts(connection, year, year) | read_reference_counts(connection, year, year)
     fingerprints = year_fingerprints(connection, [year])
     memory = read_memory(connection, [year])[year] if min_cell > 1 else YearMemory(year)
     if standard == RAPPORTEUR:

@@ -64,6 +64,7 @@ def read_standard_counts(connection: Connection, first: int, last: int) -> dict[
         list(ATOM),
         ["exploitation_type", "unodc"],
         ["unodc"],
+        ["citizen"],
     ]
     values: dict[Key, int] = {}
     for grouping in groupings:
@@ -189,12 +190,23 @@ def standard_lines(cells: Iterable[Key], nationalities: Iterable[str]) -> list[L
     return lines
 
 
+def citizen_lines(cells: Iterable[Key], nationalities: Iterable[str]) -> list[Line]:
+    """Each citizenship group's persons among `cells` (the report's reference tables) as the sum of
+    the nationality rows behind it."""
+    nationalities = tuple(nationalities)
+    return [
+        Line(cell, tuple(key("persons", cell[1], ("nationality", code)) for code in standards.categories("citizen", cell[2][0][1], nationalities)))
+        for cell in cells
+        if cell[0] == "persons" and len(cell[2]) == 1 and cell[2][0][0] == "citizen"
+    ]
+
+
 def linked_lines(cells: set[Key], counts: YearCounts) -> list[Line]:
     """The sums that tie the standards' cells of `counts`'s year among `cells` to the report's:
     `standard_lines`, `unodc_lines`, the crossings as sums of the atoms, and, as they name single
     countries, what every "other" nationality row is the sum of (the countries after the named ones)."""
     own = [cell for cell in cells if cell[1] == counts.year]
-    lines = standard_lines(own, _nationalities(counts)) + unodc_lines(own)
+    lines = standard_lines(own, _nationalities(counts)) + unodc_lines(own) + citizen_lines(own, _nationalities(counts))
     if not lines:
         return []
     lines += atom_lines(counts.year)
@@ -211,7 +223,8 @@ def earlier_lines(values: dict[Key, int]) -> list[Line]:
     margins it lacks are added to `values` as the sums of its standard cells; only lines whose
     every cell the state holds are kept."""
     nationalities = {code for cell in values for dimension, code in cell[2] if dimension == "nationality" and fold_size(code) is None}
-    lines = standard_lines(list(values), nationalities | {standards.UNKNOWN, *standards.EU27_2020}) + unodc_lines(list(values))
+    nationalities |= {standards.UNKNOWN, *standards.EU27_2020}
+    lines = standard_lines(list(values), nationalities) + unodc_lines(list(values)) + citizen_lines(list(values), nationalities)
     for line in lines:
         if line.total not in values and all(part in values for part in line.parts) and _is_standard_sum(line):
             values[line.total] = sum(values[part] for part in line.parts)

@@ -334,3 +334,59 @@ def test_rapporteur_tables_count_what_the_registrations_hold(tmp_path, monitored
     # A report of the year afterwards is protected jointly with the monitor's tables.
     code, output = run_cli("report", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(tmp_path / "report"))
     assert code == 0, output
+
+
+@pytest.fixture
+def with_reference(isolated_settings, frame):
+    """The national rows, and reference rows (unlinked, as CTDC's) of the same years."""
+    rng = np.random.default_rng(8)
+    reference = frame.sample(600, random_state=4).assign(
+        scope="reference", source="ctdc", source_kind="ctdc", person_id=None, registration_id=[f"ref{n}" for n in range(600)],
+    )
+    reference["nationality"] = np.array(["UKR", "ROU", "NGA", "HRV", "GBR", "UNK", "NLD"], dtype=object)[rng.integers(0, 7, 600)]
+    engine = warehouse_with(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", pd.concat([frame, reference], ignore_index=True))
+    yield engine, frame, reference
+    engine.dispose()
+
+
+def test_report_sets_the_reference_data_beside_the_national_figures(tmp_path, with_reference) -> None:
+    from reporting import labels
+    from reporting.reference import ROWS
+
+    engine, frame, reference = with_reference
+    folder = tmp_path / "report"
+    code, output = run_cli("report", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(folder))
+    assert code == 0, output
+    persons = first_registrations(frame, YEAR)
+    theirs = reference[reference["registration_year"] == YEAR]
+    categories = {
+        "exploitation_type": (persons["exploitation_type"], theirs["exploitation_type"]),
+        "gender": (persons["gender"], theirs["gender"]),
+        "minor": tuple(part["is_minor"].map({True: "minor", False: "adult"}).fillna("unknown") for part in (persons, theirs)),
+        "citizen": tuple(part["nationality"].map(standards.citizen) for part in (persons, theirs)),
+    }
+    for dimension, codes in ROWS.items():
+        with (folder / f"{YEAR}_reference_{dimension}.csv").open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0][1:] == ["Persons", "Reference registrations"]
+        assert rows[-1] == ["Total", str(len(persons)), str(len(theirs))]
+        by_label = {labels.category("en", dimension, code): code for code in codes}
+        for label, national, other in rows[1:-1]:
+            code = by_label[label]
+            for printed, values in ((national, categories[dimension][0]), (other, categories[dimension][1])):
+                truth = int((values == code).sum())
+                assert truth > 0 if printed == "x" else int(printed) == truth
+    # The reference rows count in no national table: the year's persons are the national ones.
+    with (folder / f"{YEAR}_overview.csv").open(encoding="utf-8", newline="") as handle:
+        overview = list(csv.reader(handle))
+    assert [str(YEAR), str(len(frame[frame["registration_year"] == YEAR])), str(len(persons))] in overview
+    for output in ("md", "html"):
+        code, printed = run_cli("report", "--year", str(YEAR), "--format", output, "--lang", "nl", "--out", str(tmp_path / f"report.{output}"))
+        assert code == 0, printed
+        assert "Nederland naast de referentiegegevens" in (tmp_path / f"report.{output}").read_text(encoding="utf-8")
+
+
+def test_no_reference_table_without_reference_rows(tmp_path, engine) -> None:
+    code, output = run_cli("report", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(tmp_path / "report"))
+    assert code == 0, output
+    assert not list((tmp_path / "report").glob("*reference*"))
