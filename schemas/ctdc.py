@@ -137,3 +137,26 @@ def age_groups(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     group = bins.map({name: value[0] for name, value in AGE_BINS.items()}).fillna(UNKNOWN_AGE_GROUP).astype("str")
     minor = bins.map({name: value[1] for name, value in AGE_BINS.items()}).astype("boolean")
     return group, minor
+
+
+# Writing the global layout (an export for the global dataset): canonical values -> CTDC's.
+GLOBAL_GENDERS: dict[str, str] = {"female": "Female", "male": "Male", "other": "Transgender/NonConforming", "unknown": "Unknown"}
+MISSING = "-99"
+UNKNOWN_COUNTRY_CODE = "00"
+# The flags each canonical form sets (every other flag 0; an unknown form leaves every flag -99).
+FORM_FLAGS: dict[str, tuple[str, ...]] = {
+    "sexual": ("isSexualExploit",),
+    "labour": ("isForcedLabour",),
+    "begging": ("isForcedLabour", "typeOfLabourBegging"),
+    "criminal": ("isForcedLabour", "typeOfLabourIllicitActivities"),
+    "organ_removal": ("isOrganRemoval",),
+    "other": ("isOtherExploit",),
+}
+_BIN_EDGES = ((8, "0--8"), (17, "9--17"), (20, "18--20"), (23, "21--23"), (26, "24--26"), (29, "27--29"), (38, "30--38"), (47, "39--47"))
+
+
+def age_bin(age: float | None) -> str:
+    """The `ageBroad` bin of an age in years (`-99` when unknown)."""
+    if age is None or pd.isna(age):
+        return MISSING
+    return next((name for upper, name in _BIN_EDGES if age <= upper), "48+")

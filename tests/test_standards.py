@@ -18,7 +18,9 @@ from scipy.sparse import csr_array
 from test_flow_end_to_end import run_cli
 from test_report import warehouse_with
 
+from flows.partner_tasks import read_partner_file, validate_partner_file
 from schemas import standards
+from schemas.partner_definition import load_definitions
 from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS
 from victim_intake.synthetic.registrations import synthetic_registrations
 
@@ -390,3 +392,57 @@ def test_no_reference_table_without_reference_rows(tmp_path, engine) -> None:
     code, output = run_cli("report", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(tmp_path / "report"))
     assert code == 0, output
     assert not list((tmp_path / "report").glob("*reference*"))
+
+
+def test_ctdc_age_bins_and_k_anonymity() -> None:
+    from schemas import ctdc
+    from warehouse.ctdc_export import QUASI_IDENTIFIERS, k_anonymous
+
+    assert [ctdc.age_bin(age) for age in (0, 8, 9, 17, 18, 20, 29, 30, 47, 48, 90, None)] == [
+        "0--8", "0--8", "9--17", "9--17", "18--20", "18--20", "27--29", "30--38", "39--47", "48+", "48+", "-99"
+    ]
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({
+        "gender": np.array(["Female", "Male"], dtype=object)[rng.integers(0, 2, 500)],
+        "ageBroad": np.array(["18--20", "21--23", "9--17"], dtype=object)[rng.integers(0, 3, 500)],
+        "citizenship": np.array(["RO", "NL", "UA", "LU"], dtype=object)[rng.choice(4, 500, p=[0.5, 0.45, 0.04, 0.01])],
+        "CountryOfExploitation": "NL",
+        "yearOfRegistration": "2024",
+    })
+    kept, suppressed, withheld = k_anonymous(frame, 11)
+    assert len(kept) + withheld == 500
+    assert kept.groupby(list(QUASI_IDENTIFIERS)).size().min() >= 11
+    assert suppressed["citizenship"] > 0 and "LU" not in set(kept["citizenship"])
+    # Groups of 11 or more keep every value.
+    assert (kept["citizenship"] == "RO").sum() == (frame["citizenship"] == "RO").sum()
+
+
+def test_export_ctdc_writes_the_global_layout_k_anonymous_and_audited(tmp_path, engine, frame) -> None:
+    from schemas import ctdc
+    from warehouse.ctdc_export import QUASI_IDENTIFIERS, K
+
+    path = tmp_path / "ctdc.csv"
+    code, output = run_cli("export", "--standard", "ctdc", "--year", str(YEAR), "--out", str(path))
+    assert code == 0, output
+    exported = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(exported.columns) == list(ctdc.GLOBAL_COLUMNS)
+    persons = first_registrations(frame, YEAR)
+    with engine.connect() as connection:
+        action, detail = connection.execute(sa.text("SELECT action, detail FROM privacy_audit WHERE action = 'export'")).one()
+    withheld = int(detail.rsplit("rows withheld: ", 1)[1])
+    assert len(exported) + withheld == len(persons)
+    assert len(exported) > len(persons) / 2, detail
+    assert exported.groupby(list(QUASI_IDENTIFIERS)).size().min() >= K
+    assert set(exported["yearOfRegistration"]) == {str(YEAR)}
+
+    # The file reads back through the shipped CTDC definition: every row valid, forms as registered.
+    definition = load_definitions()["ctdc"]
+    validated = validate_partner_file.fn(read_partner_file.fn(str(path), definition), definition)
+    assert validated.quarantined.empty and len(validated.records) == len(exported)
+    read_back = validated.records["exploitation_type"].value_counts()
+    registered = persons["exploitation_type"].value_counts()
+    assert all(read_back[form] <= registered[form] for form in read_back.index)
+    assert read_back.sum() >= len(persons) - withheld
+
+    code, output = run_cli("export", "--standard", "ctdc", "--year", "1999", "--out", str(tmp_path / "none.csv"))
+    assert code == 2 and "no national registrations of 1999" in output

@@ -15,6 +15,7 @@ from victim_intake import private_files, settings
 from victim_intake.commands.common import console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, clean, plain, print_records, severity
 from victim_intake.commands.estimate import estimate
+from victim_intake.commands.export import export
 from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
 from victim_intake.commands.persons import persons_app
@@ -37,6 +38,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(persons_app, name="persons")
 app.command("estimate")(estimate)
+app.command("export")(export)
 app.command("status")(status)
 app.command("rerun")(rerun)
 app.command("reveal")(reveal)
