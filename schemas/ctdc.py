@@ -18,6 +18,10 @@ flag counts when it is `1` or `1.0`):
 - two or more of sexual, labour, organ removal and other, or `isSexAndLabour` -> other;
 - no flag set -> unknown.
 
+`exploitation_sector` from the sector flags (`typeOfLabour*`, `typeOfSex*`, `SECTOR_FLAGS`): the
+sector of the list (`schemas/codelists/sectors.csv`) when the set flags name exactly one, `unknown`
+when they name none or several.
+
 `age_group` from `ageBroad`: a CTDC bin lying inside one canonical group maps to it (0--8 -> 0-11,
 18--20 -> 18-22, 24--26 and 27--29 -> 23-29, 30--38 -> 30-39); a bin straddling two groups (9--17,
 21--23, 39--47, 48+) gives `unknown`, and `is_minor` is still known from every bin (true up to
@@ -94,13 +98,40 @@ AGE_BINS: dict[str, tuple[str, bool]] = {
 MISSING_AGE = ("-99",)
 
 
+# Sector flags -> a code of the sector list; the flags of sectors the list has no code for are `other`.
+SECTOR_FLAGS: dict[str, str] = {
+    "typeOfLabourAgriculture": "agriculture_horticulture",
+    "typeOfLabourAquafarming": "other",
+    "typeOfLabourBegging": "begging",
+    "typeOfLabourConstruction": "construction",
+    "typeOfLabourDomesticWork": "domestic_work",
+    "typeOfLabourHospitality": "hospitality",
+    "typeOfLabourIllicitActivities": "criminal_other",
+    "typeOfLabourManufacturing": "other",
+    "typeOfLabourMiningOrDrilling": "other",
+    "typeOfLabourPeddling": "other",
+    "typeOfLabourTransportation": "transport_distribution",
+    "typeOfLabourOther": "other",
+    "typeOfSexProstitution": "prostitution_other",
+    "typeOfSexPornography": "other",
+    "typeOfSexRemoteInteractiveServices": "online_prostitution",
+    "typeOfSexPrivateSexualServices": "prostitution_other",
+}
+
+
+def sector_columns(layout: str) -> tuple[str, ...]:
+    """The layout's sector flags that are no exploitation flag too."""
+    flags = flag_columns(layout)
+    return tuple(name for name in known_columns(layout) if name in SECTOR_FLAGS and name not in flags)
+
+
 def flag_columns(layout: str) -> tuple[str, ...]:
     return GLOBAL_FLAGS if layout == "ctdc_global" else SYNTHETIC_FLAGS
 
 
 def layout_columns(layout: str) -> tuple[str, ...]:
     """Columns the mapping reads besides the definition's `columns`: optional in a file."""
-    return (*flag_columns(layout), AGE_COLUMN)
+    return (*flag_columns(layout), *sector_columns(layout), AGE_COLUMN)
 
 
 def known_columns(layout: str) -> tuple[str, ...]:
@@ -129,6 +160,20 @@ def exploitation_types(raw: pd.DataFrame, layout: str) -> pd.Series:
     result[sexual] = "sexual"
     result[(forms > 1) | flag("isSexAndLabour")] = "other"
     return result
+
+
+def sectors(raw: pd.DataFrame) -> pd.Series:
+    """The sector code of each row from its sector flags, by the rule in the module docstring."""
+    named = pd.DataFrame(
+        {code: pd.Series(False, index=raw.index) for code in dict.fromkeys(SECTOR_FLAGS.values())}
+    )
+    for flag, code in SECTOR_FLAGS.items():
+        if flag in raw:
+            named[code] |= raw[flag].isin(FLAG_SET).fillna(False).astype(bool)
+    single = named.sum(axis=1) == 1
+    found = pd.Series("unknown", index=raw.index, dtype="str")
+    found[single] = named[single].idxmax(axis=1)
+    return found
 
 
 def age_groups(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

@@ -204,7 +204,7 @@ def raw_schema(definition: PartnerDefinition) -> tuple[pa.DataFrameSchema, dict[
         )
     if definition.layout:
         # Not required: a file without one of them holds no value of it (unknown for every row).
-        for flag in ctdc.flag_columns(definition.layout):
+        for flag in (*ctdc.flag_columns(definition.layout), *ctdc.sector_columns(definition.layout)):
             columns[flag] = pa.Column(str, checks=[pa.Check.isin(list(ctdc.FLAG_VALUES))], nullable=True, required=False)
         columns[ctdc.AGE_COLUMN] = pa.Column(
             str, checks=[pa.Check.isin([*ctdc.AGE_BINS, *ctdc.MISSING_AGE])], nullable=True, required=False
@@ -300,7 +300,9 @@ def to_canonical(raw: pd.DataFrame, definition: PartnerDefinition, source_record
             "exploitation_type": coded("exploitation_type"),
             "exploitation_country": country("exploitation_country"),
             # Still text here: `schemas.coding` turns it into codes of the shipped lists.
-            "exploitation_sector": _listed(raw, definition, "exploitation_sector"),
+            "exploitation_sector": (
+                ctdc.sectors(raw) if definition.layout and "exploitation_sector" not in columns else _listed(raw, definition, "exploitation_sector")
+            ),
             "exploitation_municipality": _listed(raw, definition, "exploitation_municipality"),
             "reporting_unit": _listed(raw, definition, "reporting_unit"),
             "b8_reflection_offered": boolean("b8_reflection_offered"),

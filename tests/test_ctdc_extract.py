@@ -55,7 +55,9 @@ def test_extract_validates_completely_and_names_its_columns_once(extract) -> Non
     assert len(notes) == 2
     absent, ignored = notes
     assert absent.startswith("column(s) absent, unknown for every row: ")
-    assert set(absent.split(": ")[1].split(", ")) == set(ctdc.GLOBAL_FLAGS) - {"isForcedLabour", "isSexualExploit"}
+    optional = {*ctdc.GLOBAL_FLAGS, *ctdc.sector_columns("ctdc_global")} - {"isForcedLabour", "isSexualExploit"}
+    assert set(absent.split(": ")[1].removesuffix(f" and {len(optional) - 20} more").split(", ")) <= optional
+    assert absent.endswith(f" and {len(optional) - 20} more")
     assert set(ignored.split(": ")[1].split(", ")) == set(ADDED)
     # Headers only: no cell of the file (a country name, a coordinate) is in a note.
     cells = {value for column in ADDED for value in frame[column] if value}
@@ -108,3 +110,27 @@ def test_extract_loads_as_reference_rows_no_national_figure_counts(extract, tmp_
     assert code == 2
     assert "holds no registrations of 2016" in output
     assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    "layout,flags,expected",
+    [
+        ("ctdc_global", {"typeOfLabourConstruction": "1.0"}, "construction"),
+        ("ctdc_global", {"typeOfLabourConstruction": "1", "typeOfLabourHospitality": "1"}, "unknown"),
+        ("ctdc_global", {"typeOfSexProstitution": "1", "typeOfSexPrivateSexualServices": "1"}, "prostitution_other"),
+        ("ctdc_global", {"isForcedLabour": "1", "typeOfLabourBegging": "1"}, "begging"),
+        ("ctdc_global", {"typeOfLabourConstruction": "0", "typeOfLabourHospitality": "-99"}, "unknown"),
+        ("ctdc_synthetic", {"typeOfSexProstitution": "1"}, "prostitution_other"),
+        ("ctdc_synthetic", {"typeOfLabourDomesticWork": "1"}, "domestic_work"),
+    ],
+)
+def test_sector_flags_give_a_sector_of_the_list(tmp_path, layout, flags, expected) -> None:
+    partner = "ctdc" if layout == "ctdc_global" else "ctdc-synthetic"
+    definition = load_definitions()[partner]
+    header = ["yearOfRegistration", "gender", "citizenship", "CountryOfExploitation", *flags]
+    gender, country = ("Female", "UA") if layout == "ctdc_global" else ("Woman", "UKR")
+    path = tmp_path / "ctdc.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(["2016", gender, country, country, *flags.values()]) + "\n")
+    validated = validate_partner_file.fn(read_partner_file.fn(str(path), definition), definition)
+    assert validated.quarantined.empty
+    assert validated.records["exploitation_sector"].tolist() == [expected]
