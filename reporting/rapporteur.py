@@ -48,7 +48,7 @@ def border(nationality: pd.Series, country: pd.Series) -> pd.Series:
     return found
 
 
-def _yes_no(values: pd.Series, words: tuple[str, str, str]) -> pd.Series:
+def yes_no(values: pd.Series, words: tuple[str, str, str]) -> pd.Series:
     """Yes, no or unknown as words (SQLite returns 1 and 0, PostgreSQL true and false, both null)."""
     known = values.notna()
     yes = values.where(known, 0).astype(int).astype(bool)
@@ -68,8 +68,8 @@ def read_rapporteur_counts(connection: Connection, year: int) -> dict[Key, int]:
     frame = pd.DataFrame(rows, columns=["exploitation_type", "sector", "source_kind", "reporting_unit", "b8", "report_filed", "count"])
     group_of = {sector.code: sector.group for sector in sectors()}
     frame["sector_group"] = frame["sector"].map(group_of).fillna(UNKNOWN)
-    frame["b8"] = _yes_no(frame["b8"], B8)
-    frame["report_filed"] = _yes_no(frame["report_filed"], REPORT_FILED)
+    frame["b8"] = yes_no(frame["b8"], B8)
+    frame["report_filed"] = yes_no(frame["report_filed"], REPORT_FILED)
     values = _grouped(frame, "registrations", year, [
         ["exploitation_type", "sector_group"], ["sector_group"],
         ["source_kind", "b8"], ["reporting_unit", "b8"], ["b8"],

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from reporting.rapporteur import yes_no
 from reporting.tables import Key, ReportTable, YearCounts, key
 from schemas import standards
 from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS
@@ -38,9 +39,7 @@ def read_reference_counts(connection: Connection, first: int, last: int) -> dict
         {"first": first, "last": last},
     ).all()
     frame = pd.DataFrame(rows, columns=["year", "exploitation_type", "gender", "is_minor", "nationality", "count"])
-    known = frame["is_minor"].notna()
-    minor = frame["is_minor"].where(known, 0).astype(int).astype(bool)
-    frame["minor"] = ["unknown" if not was_known else "minor" if young else "adult" for was_known, young in zip(known, minor, strict=True)]
+    frame["minor"] = yes_no(frame["is_minor"], ROWS["minor"])
     frame["citizen"] = frame["nationality"].map(standards.citizen)
     values: dict[Key, int] = {}
     for year, total in frame.groupby("year")["count"].sum().items():

@@ -1,4 +1,4 @@
-"""The statistics the registry owes (Eurostat's data collection), from the marts, protected with the report.
+"""The statistics the registry owes (Eurostat's delivery, UNODC's table), from the marts, protected with the report.
 
 A delivery's cells are keyed as the report keys its own: ("persons", year, pairs) with the
 standard's dimensions (`sex`, `age`, `citizen`, `exploitation`, `schemas.standards`). Each of them
@@ -8,6 +8,9 @@ and citizenship (nationality by form). `standard_lines` writes those sums down, 
 margins (form group by sex, by age, by citizenship), so that the attacker of `disclosure` who holds
 a delivery and the reports of its year sees everything one tells about the other: a delivery is
 protected jointly with the reports before it, and a report with the deliveries before it.
+UNODC's girls, boys, women and men by form, the Eurostat groups of form, sex and age and the
+report's form by gender and form by minor crossings are all sums of one latent layer, persons by
+form, gender and minor (`ATOM`), so they meet there.
 """
 
 from __future__ import annotations
