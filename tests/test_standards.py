@@ -446,3 +446,30 @@ def test_export_ctdc_writes_the_global_layout_k_anonymous_and_audited(tmp_path, 
 
     code, output = run_cli("export", "--standard", "ctdc", "--year", "1999", "--out", str(tmp_path / "none.csv"))
     assert code == 2 and "no national registrations of 1999" in output
+
+
+@pytest.mark.postgres
+def test_postgres_gives_the_same_standards_as_sqlite(tmp_path, frame, scratch_postgres) -> None:
+    from reporting.build import build_report, build_standard
+    from warehouse.ctdc_export import ctdc_export
+
+    rng = np.random.default_rng(3)
+    choices = np.array([True, False, None], dtype=object)
+    rows = frame.assign(b8_reflection_offered=pd.array(choices[rng.integers(0, 3, len(frame))], dtype="boolean"))
+    reference = frame.sample(300, random_state=1).assign(
+        scope="reference", source="ctdc", person_id=None, registration_id=[f"ref{n}" for n in range(300)]
+    )
+    rows = pd.concat([rows, reference], ignore_index=True)
+    made = []
+    for url in (scratch_postgres, f"sqlite:///{tmp_path / 'w.sqlite'}"):
+        engine = warehouse_with(url, rows)
+        with engine.connect() as connection:
+            built = [build_standard(connection, YEAR, 10, standard)[0] for standard in ("eurostat", "unodc", "rapporteur")]
+            built.append(build_report(connection, YEAR, 10))
+            exported = ctdc_export(connection, YEAR).frame
+        engine.dispose()
+        made.append(([(report.values, report.hidden) for report in built], exported))
+    (on_postgres, exported_postgres), (on_sqlite, exported_sqlite) = made
+    assert on_postgres == on_sqlite
+    pd.testing.assert_frame_equal(exported_postgres, exported_sqlite)
+    assert any(cell[0] == "reference" for cell in on_sqlite[3][0])
