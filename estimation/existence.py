@@ -49,10 +49,10 @@ def _check_support(support: bytes, n_lists: int, pairs: tuple[Pair, ...]) -> Mod
     indicator = np.frombuffer(support, dtype=bool).astype(float)
     design = build_design(indicator, n_lists, pairs)
     identifiable = bool(np.linalg.matrix_rank(design.matrix) == design.matrix.shape[1])
-    return ModelCheck(_has_positive_solution(design.matrix, indicator[design.kept]), identifiable)
+    return ModelCheck(has_positive_solution(design.matrix, indicator[design.kept]), identifiable)
 
 
-def _has_positive_solution(matrix: np.ndarray, observed: np.ndarray) -> bool:
+def has_positive_solution(matrix: np.ndarray, observed: np.ndarray) -> bool:
     """Is there x > 0 with matrix.T @ x == matrix.T @ observed?
 
     SparseMSE maximises s subject to A x = A n, x >= s. Writing x = s + z with z >= 0 gives the same
