@@ -16,10 +16,12 @@ Sparse data are handled as SparseMSE handles an empty pair, and reported:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from estimation.design import Pair, cell_structure, pair_overlaps
 from estimation.errors import EstimationError
@@ -34,7 +36,7 @@ class Sparsity:
 
     empty_list_values: tuple[tuple[int, str, str], ...]  # (list, covariate, value)
     pooled_values: tuple[tuple[str, str], ...]  # (covariate, value)
-    references: dict[str, str] = field(default_factory=dict)  # covariate -> its commonest value
+    references: dict[str, str] = field(default_factory=dict)  # covariate -> its commonest value among the observed
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,7 +151,12 @@ def fit_covariate_model(table: StratifiedTable, pairs: tuple[Pair, ...] = (), sp
         raise EstimationError(f"the covariate model with {len(pairs)} two-list term(s) {reason} for this table")
     design = _design(table, pairs, sparse)
     counts = table.counts.ravel()[design.kept].astype(float)
-    result = sm.GLM(counts, design.matrix, family=sm.families.Poisson()).fit()
+    with warnings.catch_warnings():
+        # A saturated model (two lists and their covariate terms) fits exactly; statsmodels warns
+        # about its zero residual degrees of freedom, but existence and rank were checked above.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        result = sm.GLM(counts, design.matrix, family=sm.families.Poisson()).fit()
     if not result.converged:
         raise EstimationError("the fit of the covariate model did not converge")
     n_strata = len(table.strata)
