@@ -16,18 +16,22 @@ Sparse data are handled as SparseMSE handles an empty pair, and reported:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from scipy import sparse
+from scipy.linalg import cho_factor, cho_solve
+from scipy.special import xlogy
 
 from estimation.design import Pair, cell_structure, pair_overlaps
 from estimation.errors import EstimationError
 from estimation.existence import has_positive_solution
 from estimation.stepwise import DEFAULT_THRESHOLD, overlap_p_values
 from estimation.strata import StratifiedTable
+
+_MAX_ITERATIONS = 100
+# Relative change of the deviance at which the iterations stop (statsmodels uses 1e-8).
+_TOLERANCE = 1e-10
 
 
 @dataclass(frozen=True)
@@ -70,19 +74,26 @@ class CovariateFit:
 
 @dataclass(frozen=True, eq=False)
 class _Design:
-    matrix: np.ndarray
+    matrix: sparse.csr_matrix  # mostly zeros: one stratum, a few lists and values per cell
     kept: np.ndarray  # flat (stratum, history) cells kept in the fit
     empty_pairs: tuple[Pair, ...]
 
 
 def sparsity(table: StratifiedTable) -> Sparsity:
-    """Which (list, covariate value) pairs are empty, and which values have no person on two lists."""
+    """Which (list, covariate value) pairs are empty, and which values must share the capture
+    pattern of the commonest value.
+
+    A value is pooled when none of its persons is on two lists; then, while the model without
+    two-list terms still has no finite, identifiable estimate (a list that holds every person of a
+    value, values that only occur together), the value with the fewest persons is pooled next.
+    """
     histories = cell_structure(table.n_lists).histories
     on_list = table.counts @ histories  # (strata, lists): persons of the stratum on each list
     several = table.counts[:, histories.sum(axis=1) >= 2].sum(axis=1)
     empty: list[tuple[int, str, str]] = []
     pooled: list[tuple[str, str]] = []
     references: dict[str, str] = {}
+    sizes: dict[tuple[str, str], int] = {}
     for covariate in table.covariates:
         values = table.strata[covariate].to_numpy()
         persons = {value: int(table.counts[values == value].sum()) for value in np.unique(values)}
@@ -90,12 +101,18 @@ def sparsity(table: StratifiedTable) -> Sparsity:
         for value in sorted(persons):
             members = values == value
             empty += [(k, covariate, value) for k in range(table.n_lists) if on_list[members, k].sum() == 0]
-            if value != references[covariate] and several[members].sum() == 0:
-                pooled.append((covariate, value))
-    return Sparsity(tuple(empty), tuple(pooled), references)
+            if value != references[covariate]:
+                sizes[(covariate, value)] = persons[value]
+                if several[members].sum() == 0:
+                    pooled.append((covariate, value))
+    found = Sparsity(tuple(empty), tuple(pooled), references)
+    candidates = sorted((key for key in sizes if key not in pooled), key=lambda key: (sizes[key], key))
+    while not all(check_covariate_model(table, (), found)) and candidates:
+        found = Sparsity(found.empty_list_values, (*found.pooled_values, candidates.pop(0)), references)
+    return found
 
 
-def _design(table: StratifiedTable, pairs: tuple[Pair, ...], sparse: Sparsity) -> _Design:
+def _design(table: StratifiedTable, pairs: tuple[Pair, ...], sparse_parts: Sparsity) -> _Design:
     structure = cell_structure(table.n_lists)
     n_strata, n_cells = table.counts.shape
     stratum = np.repeat(np.arange(n_strata), n_cells)
@@ -103,16 +120,25 @@ def _design(table: StratifiedTable, pairs: tuple[Pair, ...], sparse: Sparsity) -
     kept = np.ones(n_strata * n_cells, dtype=bool)
     columns = [(stratum == s).astype(float) for s in range(n_strata)]
     columns += list(history.T)
-    empty_values = set(sparse.empty_list_values)
-    pooled = set(sparse.pooled_values)
+    empty_values = set(sparse_parts.empty_list_values)
+    pooled = set(sparse_parts.pooled_values)
+    persons = table.counts.sum(axis=1)
     for covariate in table.covariates:
-        values = table.strata[covariate].to_numpy()[stratum]
-        for value in np.unique(values):
-            members = values == value
-            for k in range(table.n_lists):
+        stratum_values = table.strata[covariate].to_numpy()
+        values = stratum_values[stratum]
+        for k in range(table.n_lists):
+            present = [v for v in np.unique(stratum_values) if (k, covariate, v) not in empty_values]
+            # The list's own reference: the commonest value, or, when the list never reports
+            # that value, the commonest value it does report (else its main effect would
+            # duplicate the sum of its value columns).
+            reference = sparse_parts.references[covariate]
+            if reference not in present:
+                reference = max(present, key=lambda v: (persons[stratum_values == v].sum(), v))
+            for value in np.unique(stratum_values):
+                members = values == value
                 if (k, covariate, value) in empty_values:
                     kept &= ~(members & (history[:, k] == 1))
-                elif value != sparse.references[covariate] and (covariate, value) not in pooled:
+                elif value != reference and (covariate, value) not in pooled:
                     columns.append(history[:, k] * members)
     overlaps = pair_overlaps(table.counts.sum(axis=0), table.n_lists)
     empty_pairs: list[Pair] = []
@@ -127,56 +153,91 @@ def _design(table: StratifiedTable, pairs: tuple[Pair, ...], sparse: Sparsity) -
     matrix = np.column_stack(columns)[kept]
     # A column left without a kept cell (all its cells were structural zeros) has no parameter.
     matrix = matrix[:, matrix.any(axis=0)]
-    return _Design(matrix, kept, tuple(empty_pairs))
+    return _Design(sparse.csr_matrix(matrix), kept, tuple(empty_pairs))
 
 
-def check_covariate_model(table: StratifiedTable, pairs: tuple[Pair, ...], sparse: Sparsity | None = None) -> tuple[bool, bool]:
+def check_covariate_model(table: StratifiedTable, pairs: tuple[Pair, ...], sparse_parts: Sparsity | None = None) -> tuple[bool, bool]:
     """(exists, identifiable) for the covariate model with `pairs`, as `check_model` for lists alone."""
-    sparse = sparse or sparsity(table)
+    sparse_parts = sparse_parts or sparsity(table)
     support = (table.counts > 0).astype(float)
-    design = _design(table.with_counts(support), pairs, sparse)
-    identifiable = bool(np.linalg.matrix_rank(design.matrix) == design.matrix.shape[1])
+    design = _design(table.with_counts(support), pairs, sparse_parts)
+    # rank(X'X) = rank(X), on a matrix of parameters x parameters rather than cells x parameters.
+    gram = (design.matrix.T @ design.matrix).toarray()
+    identifiable = bool(np.linalg.matrix_rank(gram, hermitian=True) == gram.shape[0])
     return has_positive_solution(design.matrix, support.ravel()[design.kept]), identifiable
 
 
-def fit_covariate_model(table: StratifiedTable, pairs: tuple[Pair, ...] = (), sparse: Sparsity | None = None) -> CovariateFit:
-    """Fit the covariate model with the two-list terms `pairs`.
+def fit_covariate_model(
+    table: StratifiedTable, pairs: tuple[Pair, ...] = (), sparse_parts: Sparsity | None = None, start: CovariateFit | None = None
+) -> CovariateFit:
+    """Fit the covariate model with the two-list terms `pairs`; `start`, a fitted model whose pairs
+    come first in `pairs`, starts the iterations.
 
     Raises `EstimationError` when it has no finite, identifiable estimate for this table.
     """
-    sparse = sparse or sparsity(table)
-    exists, identifiable = check_covariate_model(table, pairs, sparse)
+    sparse_parts = sparse_parts or sparsity(table)
+    exists, identifiable = check_covariate_model(table, pairs, sparse_parts)
     if not (exists and identifiable):
         reason = "has no finite estimate" if not exists else "is not identifiable"
         raise EstimationError(f"the covariate model with {len(pairs)} two-list term(s) {reason} for this table")
-    design = _design(table, pairs, sparse)
+    design = _design(table, pairs, sparse_parts)
     counts = table.counts.ravel()[design.kept].astype(float)
-    with warnings.catch_warnings():
-        # A saturated model (two lists and their covariate terms) fits exactly; statsmodels warns
-        # about its zero residual degrees of freedom, but existence and rank were checked above.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        result = sm.GLM(counts, design.matrix, family=sm.families.Poisson()).fit()
-    if not result.converged:
-        raise EstimationError("the fit of the covariate model did not converge")
+    start_params = None
+    if start is not None and len(start.params) <= design.matrix.shape[1]:
+        start_params = np.zeros(design.matrix.shape[1])
+        start_params[: len(start.params)] = start.params
+    params, mu, covariance = poisson_irls(design.matrix, counts, start_params)
     n_strata = len(table.strata)
-    levels = np.asarray(result.params[:n_strata])
-    dark = np.exp(levels)
+    dark = np.exp(params[:n_strata])
     # Delta method for the log of a sum of exponentials of the stratum levels.
-    covariance = np.asarray(result.cov_params())[:n_strata, :n_strata]
-    se = float(np.sqrt(dark @ covariance @ dark) / dark.sum())
+    block = covariance[:n_strata, :n_strata]
+    se = float(np.sqrt(dark @ block @ dark) / dark.sum())
     fitted = np.zeros(table.counts.size)
-    fitted[design.kept] = result.mu
+    fitted[design.kept] = mu
     return CovariateFit(
         pairs=tuple(pairs),
         empty_pairs=design.empty_pairs,
-        sparsity=sparse,
+        sparsity=sparse_parts,
         observed=table.observed,
         stratum_dark=dark,
         log_dark_figure_se=se,
         fitted=fitted.reshape(table.counts.shape),
-        params=np.asarray(result.params),
+        params=params,
     )
+
+
+def poisson_irls(matrix: sparse.csr_matrix, counts: np.ndarray, start: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson GLM with log link by iteratively reweighted least squares, on a sparse design.
+
+    The same estimates as statsmodels' GLM (tested), but the weighted normal equations are formed
+    from the sparse design: a covariate model has thousands of cells and a hundred or more
+    parameters, and each cell touches only a few of them, so this is many times faster, which the
+    bootstrap needs. Returns the parameters, the fitted means and the covariance of the parameters.
+    """
+    transposed = matrix.T.tocsr()
+    if start is None:
+        mu = (counts + counts.mean()) / 2  # statsmodels' starting means
+        eta = np.log(mu)
+    else:
+        eta = matrix @ start
+        mu = np.exp(eta)
+    deviance = np.inf
+    for _ in range(_MAX_ITERATIONS):
+        working = eta + (counts - mu) / mu
+        gram = (transposed @ matrix.multiply(mu[:, None])).toarray()
+        try:
+            factor = cho_factor(gram)
+        except np.linalg.LinAlgError as exc:
+            raise EstimationError("the covariate model's equations are singular") from exc
+        params = cho_solve(factor, transposed @ (mu * working))
+        eta = matrix @ params
+        mu = np.exp(eta)
+        new_deviance = 2 * float(np.sum(xlogy(counts, counts / mu) - (counts - mu)))
+        if abs(new_deviance - deviance) <= _TOLERANCE * (abs(new_deviance) + 0.1):
+            gram = (transposed @ matrix.multiply(mu[:, None])).toarray()
+            return params, mu, cho_solve(cho_factor(gram), np.eye(len(params)))
+        deviance = new_deviance
+    raise EstimationError("the fit of the covariate model did not converge")
 
 
 def select_covariate_stepwise(table: StratifiedTable, threshold: float = DEFAULT_THRESHOLD) -> CovariateFit:
@@ -188,10 +249,10 @@ def select_covariate_stepwise(table: StratifiedTable, threshold: float = DEFAULT
     """
     if not 0.0 < threshold < 1.0:
         raise ValueError("the p-value threshold must lie strictly between 0 and 1")
-    sparse = sparsity(table)
+    found = sparsity(table)
     structure = cell_structure(table.n_lists)
     observed = pair_overlaps(table.counts.sum(axis=0), table.n_lists)
-    model = fit_covariate_model(table, (), sparse)
+    model = fit_covariate_model(table, (), found)
     while len(model.pairs) < len(structure.pairs):
         p_values = overlap_p_values(observed, structure.pair_cells.T @ model.fitted.sum(axis=0))
         candidates = [k for k, pair in enumerate(structure.pairs) if pair not in model.pairs]
@@ -199,12 +260,12 @@ def select_covariate_stepwise(table: StratifiedTable, threshold: float = DEFAULT
         for k in sorted(candidates, key=lambda k: (p_values[k], k)):
             if p_values[k] >= threshold:
                 break
-            if all(check_covariate_model(table, (*model.pairs, structure.pairs[k]), sparse)):
+            if all(check_covariate_model(table, (*model.pairs, structure.pairs[k]), found)):
                 chosen = structure.pairs[k]
                 break
         if chosen is None:
             break
-        model = fit_covariate_model(table, (*model.pairs, chosen), sparse)
+        model = fit_covariate_model(table, (*model.pairs, chosen), found, start=model)
     return model
 
 

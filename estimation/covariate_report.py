@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from estimation.bootstrap import BootstrapResult, bootstrap_selection
 from estimation.covariate_model import CovariateFit, model_terms, select_covariate_stepwise
@@ -75,6 +76,11 @@ def estimate_with_covariates(
 
     Raises `EstimationError` when not even the model without two-list terms has an estimate.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _estimate(table, replicates, seed, threshold, level, min_cell)
+
+
+def _estimate(table: StratifiedTable, replicates: int, seed: int, threshold: float, level: float, min_cell: int) -> CovariateEstimate:
     model = select_covariate_stepwise(table, threshold)
     conditional = wald_interval(model.observed, model.log_dark_figure, model.log_dark_figure_se, level)
     bootstrap = None

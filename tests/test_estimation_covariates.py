@@ -65,6 +65,21 @@ def test_covariate_model_recovers_the_population_that_independence_underestimate
     assert max(independence_errors) < -0.1
 
 
+def test_sparse_fit_equals_statsmodels_glm() -> None:
+    import statsmodels.api as sm
+
+    from estimation.covariate_model import _design, poisson_irls
+
+    data = StratifiedTable.from_frame(simulated(np.random.default_rng(9), 3000).assign(dutch=lambda f: np.where(f.index % 3 == 0, "dutch", "other")), ("minor", "dutch"))
+    design = _design(data, ((0, 1),), sparsity(data))
+    counts = data.counts.ravel()[design.kept].astype(float)
+    params, mu, covariance = poisson_irls(design.matrix, counts)
+    reference = sm.GLM(counts, design.matrix.toarray(), family=sm.families.Poisson()).fit()
+    np.testing.assert_allclose(params, reference.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(mu, reference.mu, rtol=1e-7)
+    np.testing.assert_allclose(covariance, reference.cov_params(), rtol=1e-5, atol=1e-12)
+
+
 def test_one_stratum_gives_the_list_only_stepwise_estimate() -> None:
     ned = frame(NED).assign(everyone="all")
     model = select_covariate_stepwise(StratifiedTable.from_frame(ned, ("everyone",)))

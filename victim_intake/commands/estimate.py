@@ -144,6 +144,8 @@ def make_estimate_command(
         BCa interval: the model selection is repeated in every bootstrap replicate.
         Warns when lists barely overlap or the two models differ by more than a factor 1.5.
         """
+        from threadpoolctl import threadpool_limits
+
         from estimation import EstimationError, OverlapTable, OverlapTableError, estimate_population
         from estimation.by_year import estimate_by_year
         from estimation.covariate_report import estimate_with_covariates
@@ -167,7 +169,8 @@ def make_estimate_command(
         if changes:
             source["lists_changed"] = [f"{kind} {','.join(names)}" for kind, names in changes]
         try:
-            with errors.status(f"Estimating ({bootstrap} bootstrap replicates)..."):
+            # Many small fits: BLAS threads only fight each other over them (see pyproject.toml).
+            with errors.status(f"Estimating ({bootstrap} bootstrap replicates)..."), threadpool_limits(limits=1, user_api="blas"):
                 report = estimate_population(table, replicates=bootstrap, seed=seed)
                 output: dict[str, Any] = {"source": source, **report.to_dict()}
                 if stratified is not None:

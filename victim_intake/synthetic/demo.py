@@ -15,7 +15,15 @@ from victim_intake.synthetic.partner_files import MAX_REPORT_DELAY_DAYS, PLANS, 
 from victim_intake.synthetic.people import People, draw_people
 from victim_intake.synthetic.police_feed import write_police_feed
 from victim_intake.synthetic.police_reports import first_report_years
-from victim_intake.synthetic.population import REFERRAL, draw_unmet, population_by_year, population_path, write_population
+from victim_intake.synthetic.population import (
+    REFERRAL,
+    draw_unmet,
+    overlap_path,
+    population_by_year,
+    population_path,
+    true_overlap,
+    write_population,
+)
 from victim_intake.synthetic.truth import Truth, write_truth
 
 
@@ -36,6 +44,7 @@ class DemoSummary:
     partner_records: int = 0
     partner_invalid_records: int = 0
     population_path: Path | None = None
+    overlap_path: Path | None = None  # the overlap table of the reported persons, perfectly linked
     population: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # year -> victims, reported, met by police
 
 
@@ -55,7 +64,8 @@ def write_demo_inbox(
 
     The `persons` are the victims the police met; behind them stands a synthetic population of
     known size in which most victims are never reported (`population`); its true sizes per year
-    go beside the truth file (`<inbox>.population.csv`).
+    go beside the truth file (`<inbox>.population.csv`), and so does the overlap table a perfect
+    linkage of the reported persons would give (`<inbox>.overlap.csv`).
 
     The same arguments give byte-identical files. The truth file (default: `<inbox>.truth.csv`
     beside the inbox) must lie outside the inbox, where the pipeline would try to load it.
@@ -85,12 +95,16 @@ def write_demo_inbox(
     write_truth(truth_path, [police, *partner_parts], frozenset(unknown_days.tolist()))
     sizes = population_by_year(people, unmet, [police, *partner_parts])
     write_population(population_path(truth_path), sizes)
+    overlap = true_overlap(people, unmet, [police, *partner_parts])
+    with overlap_path(truth_path).open("w", encoding="utf-8", newline="") as out:
+        overlap.to_csv(out, index=False, lineterminator="\n")
     return replace(
         _summarise(paths, [police], truth_path),
         partner_files=partner_paths,
         partner_records=sum(len(part.valid) for part in partner_parts),
         partner_invalid_records=sum(int(np.count_nonzero(~part.valid)) for part in partner_parts),
         population_path=population_path(truth_path),
+        overlap_path=overlap_path(truth_path),
         population=sizes,
     )
 

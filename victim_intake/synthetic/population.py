@@ -18,6 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from victim_intake.private_files import make_private_dir
 from victim_intake.synthetic.people import People, draw_more_people
@@ -99,6 +100,35 @@ def population_by_year(met: People, unmet: People, parts: Sequence[Truth]) -> di
         int(year): (int((years == year).sum()), int(was_reported[years == year].sum()), int(by_police[years == year].sum()))
         for year in np.unique(years)
     }
+
+
+def overlap_path(truth_path: Path) -> Path:
+    """Where the perfectly linked overlap table goes: `inbox.truth.csv` -> `inbox.overlap.csv`."""
+    return population_path(truth_path).with_name(population_path(truth_path).name.replace(".population.csv", ".overlap.csv"))
+
+
+def true_overlap(met: People, unmet: People, parts: Sequence[Truth]) -> pd.DataFrame:
+    """The overlap table of the reported persons as a perfect linkage would find it: one 0/1
+    column per source that names persons, the covariates (`form`, `minor`, `dutch`, `gender`, as
+    the warehouse codes them) and `count`. Aggregate counts of synthetic persons only."""
+    named = [part for part in parts if (part.person[part.valid] != "").any()]
+    everyone = _take(met, np.arange(len(met)))
+    keys = np.concatenate([everyone.key, unmet.key])
+    nationality = np.concatenate([met.nationality, unmet.nationality])
+    frame = pd.DataFrame(
+        {
+            "form": np.concatenate([met.exploitation_type, unmet.exploitation_type]),
+            "minor": np.where(np.concatenate([is_minor(met), is_minor(unmet)]), "minor", "adult"),
+            "dutch": np.where(nationality == DUTCH, "dutch", np.where(pd.isna(nationality), "unknown", "non_dutch")),
+            "gender": np.concatenate([met.gender, unmet.gender]),
+        },
+        index=keys,
+    )
+    for part in named:
+        frame[part.source] = frame.index.isin(part.person[part.valid]).astype(np.int64)
+    sources = [part.source for part in named]
+    seen = frame[frame[sources].sum(axis=1) > 0]
+    return seen.groupby([*sources, "form", "minor", "dutch", "gender"], as_index=False).size().rename(columns={"size": "count"})
 
 
 def write_population(path: Path, sizes: dict[int, tuple[int, int, int]]) -> None:
