@@ -41,7 +41,7 @@ class YearEstimate:
 
 
 def estimate_by_year(
-    frame: pd.DataFrame, covariates: tuple[str, ...], *, replicates: int, seed: int, min_cell: int
+    frame: pd.DataFrame, covariates: tuple[str, ...], *, replicates: int, covariate_replicates: int, seed: int, min_cell: int
 ) -> list[YearEstimate]:
     """Estimates for every year of a frame with a `registration_year` column (one row per year)."""
     results = []
@@ -53,12 +53,16 @@ def estimate_by_year(
         year_frame = year_frame[[*present, *covariates]]
         try:
             report = estimate_population(OverlapTable.from_frame(year_frame[present]), replicates=replicates, seed=seed)
-            stratified = None
-            if covariates:
-                table = StratifiedTable.from_frame(year_frame, covariates)
-                stratified = estimate_with_covariates(table, replicates=replicates, seed=seed, min_cell=min_cell)
         except (OverlapTableError, EstimationError) as exc:
             results.append(YearEstimate(int(year), None, None, str(exc)))
             continue
-        results.append(YearEstimate(int(year), report, stratified, None))
+        stratified = None
+        error = None
+        if covariates:
+            try:
+                table = StratifiedTable.from_frame(year_frame, covariates)
+                stratified = estimate_with_covariates(table, replicates=covariate_replicates, seed=seed, min_cell=min_cell)
+            except (OverlapTableError, EstimationError) as exc:
+                error = f"covariate model: {exc}"
+        results.append(YearEstimate(int(year), report, stratified, error))
     return results

@@ -114,15 +114,45 @@ def sparsity(table: StratifiedTable) -> Sparsity:
 
 def _design(table: StratifiedTable, pairs: tuple[Pair, ...], sparse_parts: Sparsity) -> _Design:
     structure = cell_structure(table.n_lists)
+    n_strata = len(table.strata)
+    base, kept = _base_design(table, sparse_parts)
+    kept = kept.copy()
+    overlaps = pair_overlaps(table.counts.sum(axis=0), table.n_lists)
+    empty_pairs: list[Pair] = []
+    columns = []
+    for pair in pairs:
+        index = structure.pair_index(pair)
+        cells = np.tile(structure.pair_cells[:, index], n_strata)
+        if overlaps[index] == 0:
+            kept &= cells == 0
+            empty_pairs.append(pair)
+        else:
+            columns.append(cells)
+    matrix = sparse.hstack([base, sparse.csc_matrix(np.column_stack(columns))], format="csc") if columns else base
+    matrix = matrix[kept]
+    # A column left without a kept cell (all its cells were structural zeros) has no parameter.
+    used = np.flatnonzero(matrix.getnnz(axis=0) > 0)
+    return _Design(matrix[:, used].tocsr(), kept, tuple(empty_pairs))
+
+
+def _base_design(table: StratifiedTable, sparse_parts: Sparsity) -> tuple[sparse.csc_matrix, np.ndarray]:
+    """Stratum, list and list x value columns over every cell, and the cells that are not
+    structural zeros of a list and a value; cached on the table (the stepwise search and every
+    existence check reuse them)."""
+    key = (sparse_parts.empty_list_values, sparse_parts.pooled_values, tuple(sorted(sparse_parts.references.items())))
+    if key in table.design_cache:
+        return table.design_cache[key]
+    structure = cell_structure(table.n_lists)
     n_strata, n_cells = table.counts.shape
     stratum = np.repeat(np.arange(n_strata), n_cells)
     history = np.tile(structure.histories, (n_strata, 1))  # (flat cells, lists)
     kept = np.ones(n_strata * n_cells, dtype=bool)
-    columns = [(stratum == s).astype(float) for s in range(n_strata)]
-    columns += list(history.T)
+    columns = [sparse.csc_matrix((np.ones(len(stratum)), (np.arange(len(stratum)), stratum)), shape=(len(stratum), n_strata))]
+    columns.append(sparse.csc_matrix(history))
     empty_values = set(sparse_parts.empty_list_values)
     pooled = set(sparse_parts.pooled_values)
     persons = table.counts.sum(axis=1)
+    value_columns = []
     for covariate in table.covariates:
         stratum_values = table.strata[covariate].to_numpy()
         values = stratum_values[stratum]
@@ -139,28 +169,28 @@ def _design(table: StratifiedTable, pairs: tuple[Pair, ...], sparse_parts: Spars
                 if (k, covariate, value) in empty_values:
                     kept &= ~(members & (history[:, k] == 1))
                 elif value != reference and (covariate, value) not in pooled:
-                    columns.append(history[:, k] * members)
-    overlaps = pair_overlaps(table.counts.sum(axis=0), table.n_lists)
-    empty_pairs: list[Pair] = []
-    for pair in pairs:
-        index = structure.pair_index(pair)
-        cells = np.tile(structure.pair_cells[:, index], n_strata)
-        if overlaps[index] == 0:
-            kept &= cells == 0
-            empty_pairs.append(pair)
-        else:
-            columns.append(cells)
-    matrix = np.column_stack(columns)[kept]
-    # A column left without a kept cell (all its cells were structural zeros) has no parameter.
-    matrix = matrix[:, matrix.any(axis=0)]
-    return _Design(sparse.csr_matrix(matrix), kept, tuple(empty_pairs))
+                    value_columns.append(history[:, k] * members)
+    if value_columns:
+        columns.append(sparse.csc_matrix(np.column_stack(value_columns)))
+    found = (sparse.hstack(columns, format="csc"), kept)
+    table.design_cache[key] = found
+    return found
 
 
 def check_covariate_model(table: StratifiedTable, pairs: tuple[Pair, ...], sparse_parts: Sparsity | None = None) -> tuple[bool, bool]:
     """(exists, identifiable) for the covariate model with `pairs`, as `check_model` for lists alone."""
     sparse_parts = sparse_parts or sparsity(table)
+    # The stepwise search checks a model before fitting it: one linear program per model.
+    key = ("check", sparse_parts.empty_list_values, sparse_parts.pooled_values, tuple(sorted(sparse_parts.references.items())), tuple(sorted(pairs)))
+    if key not in table.design_cache:
+        table.design_cache[key] = _check(table, pairs, sparse_parts)
+    return table.design_cache[key]
+
+
+def _check(table: StratifiedTable, pairs: tuple[Pair, ...], sparse_parts: Sparsity) -> tuple[bool, bool]:
+    # Existence and rank depend on the data only through which cells are non-zero.
     support = (table.counts > 0).astype(float)
-    design = _design(table.with_counts(support), pairs, sparse_parts)
+    design = _design(table, pairs, sparse_parts)
     # rank(X'X) = rank(X), on a matrix of parameters x parameters rather than cells x parameters.
     gram = (design.matrix.T @ design.matrix).toarray()
     identifiable = bool(np.linalg.matrix_rank(gram, hermitian=True) == gram.shape[0])
@@ -249,6 +279,8 @@ def select_covariate_stepwise(table: StratifiedTable, threshold: float = DEFAULT
     """
     if not 0.0 < threshold < 1.0:
         raise ValueError("the p-value threshold must lie strictly between 0 and 1")
+    # A stratum without persons has a dark figure of 0 and no level to fit.
+    table = table.without_empty_strata()
     found = sparsity(table)
     structure = cell_structure(table.n_lists)
     observed = pair_overlaps(table.counts.sum(axis=0), table.n_lists)

@@ -87,7 +87,13 @@ def _estimate(table: StratifiedTable, replicates: int, seed: int, threshold: flo
     warnings: list[str] = []
     if replicates:
         bootstrap = bootstrap_selection(
-            table.counts, lambda counts: select_covariate_stepwise(table.with_counts(counts), threshold).total, model.total, replicates, seed, level
+            table.counts,
+            lambda counts: select_covariate_stepwise(table.with_counts(counts), threshold).total,
+            model.total,
+            replicates,
+            seed,
+            level,
+            jackknife=False,
         )
         warnings += bootstrap_warnings(bootstrap)
     return CovariateEstimate(

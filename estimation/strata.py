@@ -37,6 +37,8 @@ class StratifiedTable:
         frozen = np.array(self.counts, dtype=np.int64)
         frozen.setflags(write=False)
         object.__setattr__(self, "counts", frozen)
+        # Model matrices of this table's cells, built once per treatment of its sparse parts.
+        object.__setattr__(self, "design_cache", {})
 
     @property
     def n_lists(self) -> int:
@@ -55,6 +57,13 @@ class StratifiedTable:
     def with_counts(self, counts: np.ndarray) -> StratifiedTable:
         """The same lists and strata with other cell counts (bootstrap and jackknife tables)."""
         return StratifiedTable(self.lists, self.covariates, self.strata, counts.reshape(self.counts.shape))
+
+    def without_empty_strata(self) -> StratifiedTable:
+        """The strata that hold persons (a bootstrap resample can leave a small stratum empty)."""
+        persons = self.counts.sum(axis=1) > 0
+        if persons.all():
+            return self
+        return StratifiedTable(self.lists, self.covariates, self.strata[persons].reset_index(drop=True), self.counts[persons])
 
     def stratum_names(self) -> list[str]:
         """"gender=female, minor=adult" for each stratum."""

@@ -70,7 +70,9 @@ def test_sparse_fit_equals_statsmodels_glm() -> None:
 
     from estimation.covariate_model import _design, poisson_irls
 
-    data = StratifiedTable.from_frame(simulated(np.random.default_rng(9), 3000).assign(dutch=lambda f: np.where(f.index % 3 == 0, "dutch", "other")), ("minor", "dutch"))
+    simulated_frame = simulated(np.random.default_rng(9), 3000)
+    simulated_frame["dutch"] = np.where(simulated_frame.index % 3 == 0, "dutch", "other")
+    data = StratifiedTable.from_frame(simulated_frame, ("minor", "dutch"))
     design = _design(data, ((0, 1),), sparsity(data))
     counts = data.counts.ravel()[design.kept].astype(float)
     params, mu, covariance = poisson_irls(design.matrix, counts)
@@ -289,7 +291,7 @@ def covariate_csv(tmp_path: Path) -> Path:
 
 
 def test_command_json_covariates_section(covariate_csv: Path) -> None:
-    args = ["estimate", "--overlap", str(covariate_csv), "--covariates", "minor", "--bootstrap", "20", "--json"]
+    args = ["estimate", "--overlap", str(covariate_csv), "--covariates", "minor", "--bootstrap", "0", "--covariate-bootstrap", "20", "--json"]
     result = runner.invoke(cli(), args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
