@@ -382,3 +382,11 @@ def test_command_names_the_covariates_the_warehouse_has(tmp_path: Path, monkeypa
     result = runner.invoke(cli(), ["estimate", "--from", "2020", "--to", "2021", "--covariates", "religion"])
     assert result.exit_code == 2
     assert "unknown covariate(s) religion; choose from gender, minor, dutch, form, age_group" in result.output
+
+
+def test_small_pair_overlaps_are_shown_as_a_band() -> None:
+    from estimation.diagnostics import overlap_warnings
+
+    small = table((("A", "B", "C"), {"100": 400, "010": 300, "001": 200, "110": 60, "011": 3, "101": 40}))
+    warning = next(text for text in overlap_warnings(small) if "share fewer than 5" in text)
+    assert "B:C 1-4" in warning and "B:C 3" not in warning
