@@ -15,10 +15,13 @@ from victim_intake import private_files, settings
 from victim_intake.commands.common import console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, clean, plain, print_records, severity
 from victim_intake.commands.estimate import estimate
+from victim_intake.commands.export import export
 from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
 from victim_intake.commands.persons import persons_app
 from victim_intake.commands.privacy import erase, purge, reveal
+from victim_intake.commands.quarantine_export import quarantine_export
+from victim_intake.commands.quarantine_replay import quarantine_replay
 from victim_intake.commands.report import report
 from victim_intake.commands.rerun import rerun
 from victim_intake.commands.status import status
@@ -35,12 +38,15 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(persons_app, name="persons")
 app.command("estimate")(estimate)
+app.command("export")(export)
 app.command("status")(status)
 app.command("rerun")(rerun)
 app.command("reveal")(reveal)
 app.command("erase")(erase)
 app.command("purge")(purge)
 keys_app.command("rotate")(keys_rotate)
+quarantine_app.command("replay")(quarantine_replay)
+quarantine_app.command("export")(quarantine_export)
 app.command("report")(report)
 app.command("run")(run)
 
