@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from estimation.bootstrap import BootstrapResult, bootstrap_selection
 from estimation.covariate_model import CovariateFit, model_terms, select_covariate_stepwise
+from estimation.design import cell_structure
 from estimation.diagnostics import bootstrap_warnings
 from estimation.intervals import wald_interval
 from estimation.stepwise import DEFAULT_THRESHOLD
@@ -123,6 +124,13 @@ def sparse_notes(table: StratifiedTable, model: CovariateFit) -> list[str]:
         f"{covariate}={model.sparsity.references[covariate]}"
         for covariate, value in model.sparsity.pooled_values
     ]
+    several = cell_structure(table.n_lists).histories.sum(axis=1) >= 2
+    alone = int((table.counts[:, several].sum(axis=1) == 0).sum())
+    if alone:
+        notes.append(
+            f"{alone} of {len(table.strata)} strata have no person on two lists: their dark figures rest on the capture "
+            "pattern of their covariate values, learnt from the other strata"
+        )
     return notes
 
 

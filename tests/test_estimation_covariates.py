@@ -116,6 +116,7 @@ def test_a_group_without_overlap_takes_the_capture_pattern_of_the_commonest_and_
     assert found.references["minor"] == "minor"  # the commonest among the observed persons
     result = estimate_with_covariates(stratified, replicates=0)
     assert any("no person with minor=unknown is on two lists" in note for note in result.sparse)
+    assert "1 of 3 strata have no person on two lists" in " ".join(result.sparse)
     assert np.isfinite(result.estimate)
 
 
@@ -390,3 +391,14 @@ def test_small_pair_overlaps_are_shown_as_a_band() -> None:
     small = table((("A", "B", "C"), {"100": 400, "010": 300, "001": 200, "110": 60, "011": 3, "101": 40}))
     warning = next(text for text in overlap_warnings(small) if "share fewer than 5" in text)
     assert "B:C 1-4" in warning and "B:C 3" not in warning
+
+
+def test_the_command_hides_strata_below_the_reports_threshold_by_default() -> None:
+    import typer.main
+
+    from disclosure import DEFAULT_MIN_CELL
+    from victim_intake.commands.estimate import estimate
+
+    app = cli(estimate)
+    command = typer.main.get_command(app).commands["estimate"]
+    assert next(p.default for p in command.params if p.name == "min_cell") == DEFAULT_MIN_CELL
