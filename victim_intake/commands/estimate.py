@@ -2,7 +2,9 @@
 
 Reads the overlap of source kinds among distinct persons from the warehouse (`--from/--to`) or a
 published overlap table (`--overlap FILE`), and prints the independence and stepwise estimates
-with their intervals. Everything printed is an aggregate count.
+with their intervals; with options, the covariate model, one estimate per year and the
+sensitivity table (docs/estimation.md). Everything printed is an aggregate count, and strata of
+fewer than `--min-cell` persons are only shown together.
 """
 
 from __future__ import annotations
@@ -146,8 +148,9 @@ def make_estimate_command(
     ) -> None:
         """Estimate the total number of victims, seen and unseen, by multiple-systems estimation.
 
-        Fits the independence log-linear model and SparseMSE's stepwise model (p < 0.02), and with
-        --covariates the stepwise model with covariates (list x covariate terms).
+        Fits the independence log-linear model and SparseMSE's stepwise model (p < 0.02).
+        With --covariates also the stepwise model with covariates (list x covariate terms).
+        With --by-year one estimate per registration year; with --sensitivity a table of other models.
         Conditional interval: Wald interval on the log dark figure, the model taken as given.
         BCa interval: the model selection is repeated in every bootstrap replicate.
         Warns when lists barely overlap or the two models differ by more than a factor 1.5.
