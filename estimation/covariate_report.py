@@ -119,12 +119,14 @@ def sparse_notes(table: StratifiedTable, model: CovariateFit) -> list[str]:
         f"{table.lists[k]} reports nobody with {covariate}={value}: its cells there are structural zeros"
         for k, covariate, value in model.sparsity.empty_list_values
     ]
-    notes += [
-        f"no person with {covariate}={value} is on two lists: it takes the capture pattern of "
-        f"{covariate}={model.sparsity.references[covariate]}"
-        for covariate, value in model.sparsity.pooled_values
-    ]
     several = cell_structure(table.n_lists).histories.sum(axis=1) >= 2
+    for covariate, value in model.sparsity.pooled_values:
+        members = (table.strata[covariate] == value).to_numpy()
+        if table.counts[members][:, several].sum() == 0:
+            reason = f"no person with {covariate}={value} is on two lists"
+        else:
+            reason = f"with list terms of its own, {covariate}={value} has no finite estimate"
+        notes.append(f"{reason}; it takes the capture pattern of {covariate}={model.sparsity.references[covariate]}")
     alone = int((table.counts[:, several].sum(axis=1) == 0).sum())
     if alone:
         notes.append(

@@ -32,6 +32,8 @@ from estimation.table import OverlapTable
 # Up to this many lists every subset of pairs is tried (2^6 = 64 models for four lists); above, a
 # search adds or removes one pair at a time while that lowers the BIC.
 EXHAUSTIVE_BIC_LISTS = 4
+# Posterior mass in the top 1 % of the candidate totals above which the average's interval is cut off.
+UPPER_TAIL_WARNING = 0.001
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def _rows(table: OverlapTable, stratified: StratifiedTable | None) -> list[Sensi
             rows.append(SensitivityRow("covariate model", None, None, str(exc)))
     bma = bma_estimate(table)
     merged = f"; smallest lists merged to reach {MAX_DGA_LISTS}: {', '.join(bma.merged)}" if bma.merged else ""
+    if bma.upper_tail > UPPER_TAIL_WARNING:
+        merged += "; the posterior reaches the largest total considered, so its upper end is too low"
     rows.append(
         SensitivityRow(
             "Bayesian average of decomposable graphical models (as dga)",

@@ -402,3 +402,16 @@ def test_the_command_hides_strata_below_the_reports_threshold_by_default() -> No
     app = cli(estimate)
     command = typer.main.get_command(app).commands["estimate"]
     assert next(p.default for p in command.params if p.name == "min_cell") == DEFAULT_MIN_CELL
+
+
+def test_a_group_whose_own_terms_have_no_estimate_is_pooled_and_reported(tmp_path: Path) -> None:
+    # Every person of group "b" is on both lists: with its own list terms the lists would catch all
+    # of b (a dark figure of zero, on the boundary: no finite estimate), so b shares a's pattern.
+    path = tmp_path / "odd.csv"
+    rows = {"A": [1, 0, 1, 1, 1, 0], "B": [0, 1, 1, 1, 0, 1], "group": ["a", "a", "a", "b", "c", "c"], "count": [50, 40, 20, 9, 30, 25]}
+    pd.DataFrame(rows).to_csv(path, index=False)
+    result = runner.invoke(cli(), ["estimate", "--overlap", str(path), "--covariates", "group", "--bootstrap", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    section = json.loads(result.stdout)["covariates"]
+    assert np.isfinite(section["estimate"])
+    assert "with list terms of its own, group=b has no finite estimate; it takes the capture pattern of group=a" in section["sparse"]

@@ -185,7 +185,12 @@ def make_estimate_command(
                 report = estimate_population(table, replicates=bootstrap, seed=seed)
                 output: dict[str, Any] = {"source": source, **report.to_dict()}
                 if stratified is not None:
-                    output["covariates"] = estimate_with_covariates(stratified, replicates=covariate_bootstrap, seed=seed, min_cell=min_cell).to_dict()
+                    try:
+                        found = estimate_with_covariates(stratified, replicates=covariate_bootstrap, seed=seed, min_cell=min_cell)
+                        output["covariates"] = found.to_dict()
+                    except EstimationError as exc:
+                        # The list-only figures stand; the covariate model's failure is reported beside them.
+                        output["covariates"] = {"covariates": list(chosen), "error": str(exc)}
                 if by_year:
                     first, last = source["registration_years"]
                     yearly = _yearly_frame(errors, stratified_source, first, last, chosen, changes)
@@ -352,6 +357,9 @@ def _bca(report: MSEReport) -> str:
 
 
 def _print_covariates(console: Console, found: dict[str, Any]) -> None:
+    if "error" in found:
+        console.print(f"[yellow]Warning:[/] no estimate with covariates ({escape(', '.join(found['covariates']))}): {escape(found['error'])}", highlight=False)
+        return
     table = Table(title=f"With covariates ({escape(', '.join(found['covariates']))}; {found['strata']} strata)")
     table.add_column("")
     table.add_column("Covariate model", justify="right", min_width=15)
