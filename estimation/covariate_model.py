@@ -11,7 +11,13 @@ Sparse data are handled as SparseMSE handles an empty pair, and reported:
 - a list that reports nobody of a covariate value (`nla` and the form `sexual`) gets no column for
   that pair: the cells of that list in those strata are structural zeros;
 - a covariate value none of whose persons is on two lists says nothing about how the lists differ
-  for it, so it gets no list x value columns: it takes the capture pattern of the commonest value.
+  for it, so it gets no list x value columns: it takes the capture pattern of the commonest value;
+  so does, smallest first, any value whose own columns leave the model without a finite,
+  identifiable estimate (SparseMSE's linear-programming test on this model's design).
+
+The model is fitted by iteratively reweighted least squares on a sparse design (`poisson_irls`),
+which gives statsmodels' GLM estimates many times faster: the bootstrap repeats the whole stepwise
+selection in every replicate.
 """
 
 from __future__ import annotations
