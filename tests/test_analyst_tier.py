@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import uuid
 
 import pandas as pd
@@ -9,9 +10,11 @@ import pytest
 import sqlalchemy as sa
 from pycanon import anonymity
 from scratch_db import POSTGRES_ADMIN_URL
+from test_flow_end_to_end import run_cli
 from test_report import warehouse_with
 
 from pseudonyms.hashing import KeyedHasher
+from victim_intake import settings
 from victim_intake.synthetic.registrations import synthetic_registrations
 from warehouse.analyst_tier import ANALYST_RELATIONS, tier_secret
 from warehouse.erasure import erase_person
@@ -131,6 +134,35 @@ def test_erasure_takes_the_person_out_of_the_tier_at_once(tmp_path, frame) -> No
     counts = tier(engine, "analyst_yearly_counts")
     totals = counts[(counts["measure"] == "persons") & (counts["dimension"] == "gender")].groupby("registration_year")["count"].sum()
     assert (totals == persons_after).all()
+    engine.dispose()
+
+
+def test_export_writes_the_tier_alone_privately_and_audited(frame) -> None:
+    engine = warehouse_with(settings.database_url(), frame)
+    expected = tier(engine)
+    out = settings.home() / "exports" / "analyst.sqlite"
+    code, output = run_cli("export", "--tier", "analyst", "--out", str(out))
+    assert code == 0, output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    exported = sa.create_engine(f"sqlite:///{out}")
+    with exported.connect() as connection:
+        names = set(connection.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())
+    assert names == {relation.name for relation in ANALYST_RELATIONS}
+    pd.testing.assert_frame_equal(tier(exported), expected, check_dtype=False)
+    exported.dispose()
+    folder = out.with_name("analyst.parquet")
+    code, output = run_cli("export", "--tier", "analyst", "--out", str(folder))
+    assert code == 0, output
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert sorted(path.name for path in folder.iterdir()) == sorted(f"{relation.name}.parquet" for relation in ANALYST_RELATIONS)
+    assert all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in folder.iterdir())
+    assert len(pd.read_parquet(folder / "analyst_registrations.parquet")) == len(expected)
+    code, output = run_cli("export", "--tier", "analyst", "--out", str(out))
+    assert code == 2 and "exists" in output
+    with engine.connect() as connection:
+        audited = connection.execute(sa.text("SELECT actor, detail FROM privacy_audit WHERE action = 'export' ORDER BY audit_id")).all()
+    assert [detail.rsplit("to ", 1)[1] for _, detail in audited] == [str(out), str(folder)]
+    assert all(actor for actor, _ in audited) and f"analyst_registrations: {len(expected)} row(s)" in audited[0][1]
     engine.dispose()
 
 

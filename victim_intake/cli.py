@@ -15,6 +15,7 @@ from victim_intake import private_files, settings
 from victim_intake.commands.common import console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, clean, plain, print_records, severity
 from victim_intake.commands.estimate import estimate
+from victim_intake.commands.export import export
 from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
 from victim_intake.commands.persons import persons_app
@@ -40,6 +41,7 @@ app.command("rerun")(rerun)
 app.command("reveal")(reveal)
 app.command("erase")(erase)
 app.command("purge")(purge)
+app.command("export")(export)
 keys_app.command("rotate")(keys_rotate)
 app.command("report")(report)
 app.command("run")(run)
