@@ -6,7 +6,7 @@ At a node, persons whose class (year and generalised quasi-identifiers) holds fe
 are suppressed (all their quasi-identifiers become `*`); a year whose suppressed persons would
 number from 1 to K-1 suppresses a few more, taken from classes larger than K, so that the class of
 the suppressed holds at least K persons too. A node is acceptable when no year suppresses more
-than its budget (a share of its persons).
+than its budget (a share of its persons, and at least K).
 
 Information loss (the measure the search minimises): a person's loss is the mean over the
 quasi-identifiers of level / top level (0 shown as finely as the tier shows it, 1 not shown), and
@@ -71,7 +71,10 @@ class Lattice:
         self.k = k
         year_values, self.year_index = np.unique(years, return_inverse=True)
         self.persons = np.bincount(self.year_index, minlength=len(year_values))
-        self.budget = np.floor(self.persons * share).astype(np.int64)
+        # The suppressed of a year form a class of their own, which must hold K persons: a year
+        # may always suppress K, or else one small year (the current one, early in January) would
+        # force every year's quasi-identifiers to the top.
+        self.budget = np.maximum(np.floor(self.persons * share).astype(np.int64), k)
         self.small = self.persons < k  # years suppressed whole
         self.tops = tuple(len(levels) - 1 for levels in maps)
 
