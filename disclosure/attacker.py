@@ -90,6 +90,26 @@ class Knowledge:
         return pinned
 
 
+def integer_optimum(objective: np.ndarray, constraints: list[LinearConstraint], bounds: Bounds) -> np.ndarray:
+    """A whole-numbered solution of the attacker's program that minimises `objective`.
+
+    The true counts are always a solution, so a program declared infeasible is the solver's
+    mistake: HiGHS's presolve has been seen to declare a feasible integer program of a demo
+    report infeasible (tests/data/highs_presolve_infeasible.npz), so it is asked again without it.
+    """
+    # The linear relaxation first: tables with margins mostly have whole-numbered corners,
+    # and a whole-numbered optimum of the relaxation is one of the integer program too.
+    result = milp(objective, constraints=constraints, bounds=bounds)
+    if result.success and np.abs(result.x - np.round(result.x)).max() <= 1e-6:
+        return np.round(result.x)
+    integral = np.ones(len(objective))
+    for options in ({}, {"presolve": False}):
+        result = milp(objective, constraints=constraints, bounds=bounds, integrality=integral, options=options)
+        if result.success:
+            return np.round(result.x)
+    raise RuntimeError("the published lines are inconsistent with the counts")
+
+
 class _System:
     """The rows and bounds over the unknown variables, with published values moved to the right."""
 
@@ -214,14 +234,7 @@ class _System:
         free: set[Form] = set()
 
         def solve(objective: np.ndarray) -> None:
-            # The linear relaxation first: tables with margins mostly have whole-numbered corners,
-            # and a whole-numbered optimum of the relaxation is one of the integer program too.
-            result = milp(objective, constraints=constraints, bounds=bounds)
-            if result.success and np.abs(result.x - np.round(result.x)).max() > 1e-6:
-                result = milp(objective, constraints=constraints, bounds=bounds, integrality=np.ones(len(variables)))
-            if not result.success:
-                raise RuntimeError("the published lines are inconsistent with the counts")
-            solution = np.round(result.x)
+            solution = integer_optimum(objective, constraints, bounds)
             for form, vector in list(open_forms.items()):
                 if abs(vector @ (solution - truth)) > 0.5:
                     free.add(form)

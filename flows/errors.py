@@ -21,9 +21,12 @@ from schemas.partner_definition import DefinitionError
 from schemas.validation import SchemaViolation
 from warehouse.ledger import KeyMismatch
 from warehouse.load import AlreadyLoaded, CountMismatch
+from warehouse.replay import NotReplayable, ReplayConflict
 
 # Exceptions raised by this project with messages built to hold no values.
-VALUE_FREE = (FileRejected, SchemaViolation, KeyConfigError, KeyMismatch, AlreadyLoaded, CountMismatch, DefinitionError)
+VALUE_FREE = (
+    FileRejected, SchemaViolation, KeyConfigError, KeyMismatch, AlreadyLoaded, CountMismatch, DefinitionError, NotReplayable, ReplayConflict,
+)
 
 
 class StageFailed(Exception):

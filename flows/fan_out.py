@@ -1,7 +1,7 @@
 """The `nightly-fan-out` flow: one night's files loaded in parallel by the workers of the pool.
 
 It discovers new deliveries as `nightly-ingest` does, starts one `ingest-file` flow run per file
-(parameters: path and SHA-256), waits for them, then refreshes the marts, closes the run and
+(parameters: the file's SHA-256 and its path sealed under the vault key), waits for them, then refreshes the marts, closes the run and
 publishes the summary once. Each file run reads, validates and pseudonymises its file in its own
 process; their load transactions take the warehouse's load lock one at a time (linkage crosses
 sources), and the ledger's unique index loads each file content once, whichever run gets there
@@ -21,6 +21,7 @@ from prefect.deployments import run_deployment
 from prefect.states import State
 
 from flows.errors import value_free_errors
+from flows.ingest_file import sealed_path
 from flows.nightly import Delivery, FileResult, close_run, open_night
 from victim_intake import settings
 from warehouse.database import shared_engine
@@ -32,7 +33,8 @@ POLL_SECONDS = 2.0
 
 def start_file_run(delivery: Delivery) -> FlowRun:
     """Queue the file's `ingest-file` run on the pool (a subflow of this run) without waiting."""
-    return run_deployment(INGEST_FILE, parameters={"path": delivery.path, "sha256": delivery.sha256}, timeout=0)
+    parameters = {"file": sealed_path(delivery.path, delivery.sha256), "sha256": delivery.sha256}
+    return run_deployment(INGEST_FILE, parameters=parameters, timeout=0)
 
 
 def wait_for(runs: list[FlowRun], deadline: float) -> list[FlowRun]:

@@ -2,13 +2,16 @@
 
 `nightly-fan-out` starts one run of it per new file on the work pool, so that the files of one
 night are read, validated and pseudonymised by several workers at once. Its parameters are the
-file's path and SHA-256, nothing read from the file. Started by a fan-out run it joins that run's
-ledger entry and leaves the marts and the summary to it; started on its own it is a run of one file.
-Either way its final state's message says what happened to the file (loaded, or why not).
+file's SHA-256 and its path sealed under the vault key: a file name comes from a source and may
+hold a name, and Prefect keeps parameters in its database in clear. Started by a fan-out run it
+joins that run's ledger entry and leaves the marts and the summary to it; started on its own it is
+a run of one file. Either way its final state's message says what happened to the file (loaded,
+or why not).
 """
 
 from __future__ import annotations
 
+import base64
 import uuid
 from pathlib import Path
 
@@ -20,9 +23,38 @@ from connectors.files import FileRejected, sha256_of
 from flows.errors import value_free_errors
 from flows.key_blocks import load_key_blocks
 from flows.nightly import Delivery, FileResult, check_keys_task, close_run, ingest, prepare_warehouse_task
+from pseudonyms.keys import load_key
+from pseudonyms.sealing import SealBroken, seal, unseal
 from victim_intake import settings
 from warehouse.database import shared_engine
 from warehouse.ledger import is_recorded_run, loaded_hashes, start_run
+
+
+class SealedPathRefused(ValueError):
+    """The `file` parameter was not sealed for this content under this warehouse's vault key."""
+
+
+def _file_context(sha256: str) -> str:
+    # Bound to the content: a sealed path copied onto another file's run does not open.
+    return f"ingest-file:{sha256}"
+
+
+def sealed_path(path: str, sha256: str) -> str:
+    """The `file` parameter of an `ingest-file` run: the path sealed under the vault key (URL-safe base64)."""
+    key = load_key("vault", settings.keys_dir()).material
+    return base64.urlsafe_b64encode(seal(key, path, _file_context(sha256))).decode("ascii")
+
+
+def opened_path(file: str, sha256: str) -> str:
+    """The path a `file` parameter seals; a parameter that does not open is refused without quoting it."""
+    key = load_key("vault", settings.keys_dir()).material
+    try:
+        return unseal(key, base64.urlsafe_b64decode(file.encode("ascii")), _file_context(sha256))
+    except (SealBroken, ValueError):  # ValueError: not base64, not ASCII, too short to hold a nonce
+        raise SealedPathRefused(
+            "the `file` parameter is not a path sealed for this sha256 under this warehouse's vault key "
+            "(nightly-fan-out makes it; see docs/operations.md)"
+        ) from None
 
 
 def delivery_of(path: str, sha256: str) -> Delivery:
@@ -53,11 +85,14 @@ def fan_out_run_id() -> str | None:
         return parent if parent and is_recorded_run(shared_engine(settings.database_url()), parent) else None
 
 
-@flow(name="ingest-file", description="Load one delivered file (path and SHA-256) into the warehouse.", persist_result=False)
-def ingest_file(path: str, sha256: str) -> State:
+@flow(name="ingest-file", description="Load one delivered file (its sealed path and SHA-256) into the warehouse.", persist_result=False)
+def ingest_file(file: str, sha256: str) -> State:
     """Load one file; end Failed with the reason when it failed, Completed with what happened otherwise."""
     load_key_blocks()
-    delivery = delivery_of(path, sha256)
+    try:
+        delivery = delivery_of(opened_path(file, sha256), sha256)
+    except SealedPathRefused as refused:
+        return Failed(message=str(refused))
     run_id = fan_out_run_id()
     on_its_own = run_id is None
     if on_its_own:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from schemas.canonical import record_schema, registration_schema
 from schemas.coding import code_records
 from schemas.partner import raw_schema, read_columns, to_canonical
 from schemas.partner_definition import PartnerDefinition, load_definitions
+from schemas.rules import partner_fingerprint
 from schemas.validation import SchemaViolation, split_valid
 from victim_intake import settings
 from warehouse.database import shared_engine
@@ -91,15 +92,21 @@ def _offending_values(raw: pd.DataFrame, failures: pd.DataFrame, definition: Par
 
 
 @task(name="validate_partner_file", **_IN_MEMORY_ONLY)
-def validate_partner_file(table: TextTable, definition: PartnerDefinition) -> ValidatedPartnerFile:
+def validate_partner_file(table: TextTable, definition: PartnerDefinition, only: np.ndarray | None = None) -> ValidatedPartnerFile:
+    """Valid records and quarantine entries of the file; with `only` (a mask of the file's rows)
+    of those rows alone, judged against the whole file for repeated rows (a replay)."""
     with value_free_errors("validate"):
         raw = table.frame
-        ragged = table.ragged
-        duplicate = raw.duplicated(keep="first").to_numpy() & ~ragged
+        selected = np.ones(len(raw), dtype=bool) if only is None else only
+        ragged = table.ragged & selected
+        duplicate = raw.duplicated(keep="first").to_numpy() & ~table.ragged
         if "source_record_id" not in definition.columns:
             # Anonymous rows (CTDC) carry no key: equal rows are different persons, not a re-sent row.
             duplicate[:] = False
-        candidates = raw[~ragged & ~duplicate]
+        # Every copy of a repeated record id breaks the uniqueness rule, so the copies of a
+        # quarantined row are all selected too: uniqueness among them is uniqueness in the file.
+        candidates = raw[~table.ragged & ~duplicate & selected]
+        duplicate &= selected
         schema, frame_columns = raw_schema(definition)
         raw_split = split_valid(candidates, schema, frame_columns)
         row_ids = pd.Series(table.row_numbers.astype(str), index=raw.index)
@@ -147,7 +154,7 @@ def validate_partner_file(table: TextTable, definition: PartnerDefinition) -> Va
         if definition.layout:
             group, minor = ctdc.age_groups(raw.loc[canonical_split.valid.index])
             ages = pd.DataFrame({"age_group": group, "is_minor": minor})
-        return ValidatedPartnerFile(canonical_split.valid, quarantined, len(raw), ages)
+        return ValidatedPartnerFile(canonical_split.valid, quarantined, int(selected.sum()), ages)
 
 
 @task(name="pseudonymise_partner_file", **_IN_MEMORY_ONLY)
@@ -201,6 +208,8 @@ def ingest_partner_file(path: str, batch: BatchRecord, clock: Callable[[str], Ab
     """Read, validate, pseudonymise and load one partner file; `clock` times each stage."""
     with value_free_errors("definition"):
         definition = partner_definition(batch.source)
+    # The ledger remembers the rules, so that `status` can tell when a replay may load more.
+    batch = replace(batch, rules_fingerprint=partner_fingerprint(definition))
     with clock("read"):
         table = read_partner_file(path, definition)
     with clock("validate"):

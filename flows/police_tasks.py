@@ -12,7 +12,7 @@ stored by Prefect.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from schemas.canonical import record_schema, registration_schema
 from schemas.codelists.matching import police_unit_list
 from schemas.coding import code_records
 from schemas.police import FIELD_COLUMNS, FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
+from schemas.rules import police_fingerprint
 from schemas.validation import SchemaViolation, split_valid
 from victim_intake import settings
 from warehouse.database import shared_engine
@@ -266,4 +267,6 @@ def load(batch: BatchRecord, job: FeedJob, supply: PartSupply, clock: StageClock
 def ingest_police_file(path: str, batch: BatchRecord, clock: StageClock, supply: PartSupply | None = None) -> LoadOutcome:
     """Verify one feed file, then load it part by part; `clock` times each stage. Without a
     `supply`, the parts are prepared here, one after the other."""
+    # The ledger remembers the rules, so that `status` can tell when a replay may load more.
+    batch = replace(batch, rules_fingerprint=police_fingerprint())
     return load(batch, FeedJob(path, batch.file_sha256, batch.batch_id), supply or Preparer(), clock)

@@ -169,8 +169,8 @@ class YearCounts:
             earlier = earlier_rankings.get(dimension, [])
             persons = self.persons(dimension)
             rest = sorted(
-                (code for code in persons if code != UNKNOWN_COUNTRY and code not in earlier),
-                key=lambda code, persons=persons: (-persons[code], code),
+                (code for code in self.present(dimension) if code != UNKNOWN_COUNTRY and code not in earlier),
+                key=lambda code, persons=persons: (-persons.get(code, 0), code),
             )
             self.rankings[dimension] = [*earlier, *rest]
         self._folds: dict[tuple[str, int], dict[Key, int]] = {}
@@ -181,6 +181,15 @@ class YearCounts:
             pairs[0][1]: count
             for (measure, _, pairs), count in self.raw.items()
             if measure == "persons" and len(pairs) == 1 and pairs[0][0] == dimension
+        }
+
+    def present(self, dimension: str) -> set[str]:
+        """Categories of one dimension with any registration: a person is counted under their first
+        registration's category only, so a category may hold registrations and no person."""
+        return {
+            pairs[0][1]
+            for (_, _, pairs), count in self.raw.items()
+            if count and len(pairs) == 1 and pairs[0][0] == dimension
         }
 
     def value(self, cell: Key) -> int:
@@ -208,7 +217,7 @@ def categories(counts: YearCounts, dimension: str, top: int, earlier_rows: set[s
     """The rows of a dimension: every category the year holds or an earlier release showed, in a
     stable order (a row once published never disappears: its absence would say it fell to zero)."""
     persons = counts.persons(dimension)
-    present = set(persons) | earlier_rows
+    present = counts.present(dimension) | earlier_rows
     if dimension == "exploitation_type":
         return list(EXPLOITATION_TYPES)
     if dimension in FOLDED:

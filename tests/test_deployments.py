@@ -57,7 +57,22 @@ def test_fan_out_starts_the_ingest_file_deployment_on_the_same_pool() -> None:
     assert "schedules" not in ingest_file and "schedules" not in fan_out
 
 
-def test_ingest_file_takes_a_path_and_a_checksum_only() -> None:
+def test_ingest_file_takes_a_sealed_path_and_a_checksum_only() -> None:
     path, name = _deployment("ingest-file")["entrypoint"].split(":")
     schema = load_flow_from_entrypoint(f"{ROOT / path}:{name}").parameters
-    assert set(schema.properties) == {"path", "sha256"} and set(schema.required) == {"path", "sha256"}
+    assert set(schema.properties) == {"file", "sha256"} and set(schema.required) == {"file", "sha256"}
+
+
+def test_the_sealed_path_names_no_file_and_opens_only_for_its_content(vault_key, isolated_settings) -> None:
+    import pytest
+
+    from flows.ingest_file import SealedPathRefused, opened_path, sealed_path
+
+    path = "/srv/inbox/police/aangifte Jansen 1990-02-02.ndjson"
+    token = sealed_path(path, "a" * 64)
+    assert "Jansen" not in token and "aangifte" not in token and "1990" not in token
+    assert opened_path(token, "a" * 64) == path
+    for wrong in ((token, "b" * 64), (path, "a" * 64), ("%%%", "a" * 64)):
+        with pytest.raises(SealedPathRefused) as refused:
+            opened_path(*wrong)
+        assert "Jansen" not in str(refused.value)

@@ -41,7 +41,7 @@ def test_a_loaded_file_is_read_from_the_ledger(isolated_settings) -> None:
 def test_a_file_skipped_by_its_run_says_why(isolated_settings) -> None:
     _warehouse()
     delivery = Delivery(str(isolated_settings / "a.csv"), "kmar", "b" * 64)
-    message = "a.csv was loaded by another run meanwhile"
+    message = "its content was loaded by another run meanwhile"
     assert file_result(RUN, delivery, _file_run(Completed(message=message))).reason == message
 
 

@@ -171,3 +171,25 @@ def test_reports_of_two_years_publish_the_same_cells_of_a_shared_year(tmp_path, 
     assert shared and any(cell in later.hidden for cell in shared)
     for cell in shared:
         assert later.published(cell) == earlier.published(cell), cell
+
+
+def test_a_category_with_registrations_but_no_first_registration_is_a_row(tmp_path, rows) -> None:
+    # A person counts under their first registration's category only: give the later registrations
+    # of a few persons a unit and a country of their own, which then hold registrations and no person.
+    ordered = rows[rows["person_id"].notna()].sort_values(["registration_year", "person_id", "reported_on", "registration_id"])
+    later = ordered[ordered.duplicated(["registration_year", "person_id"]) & (ordered["registration_year"] == 2024)].index[:3]
+    assert len(later) == 3
+    frame = rows.copy()
+    frame.loc[later, "reporting_unit"] = "ZC-LATER"
+    frame.loc[later, "exploitation_country"] = "ISL"
+    assert "ZC-LATER" not in expected_persons(frame, "reporting_unit").loc[2024]
+    engine = warehouse_with(f"sqlite:///{tmp_path / 'w.sqlite'}", frame)
+    with engine.connect() as connection:
+        report = build_report(connection, 2024, min_cell=10)
+    for name in ("reporting_unit", "exploitation_country"):
+        table = next(table for table in report.tables if table.name == name)
+        # Every published equation holds: the rows of registrations add up to the year's registrations.
+        column = [row[0] for row in table.cells]
+        assert sum(report.values[cell] for cell in column) == report.values[table.column_totals[0]]
+    units = next(table for table in report.tables if table.name == "reporting_unit")
+    assert "ZC-LATER" in units.rows

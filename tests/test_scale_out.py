@@ -25,6 +25,7 @@ from test_deployments import ROOT, deployments
 from warehouse_checks import expected_from_truth, feed_records, find_in_bytes, partner_personal_values, personal_values
 
 from connectors.files import sha256_of
+from flows.ingest_file import sealed_path
 from victim_intake.synthetic import write_demo_inbox
 from warehouse.locks import LOAD_LOCK_KEY
 
@@ -196,7 +197,7 @@ def test_one_night_fans_out_over_two_process_workers(tmp_path, pseudonym_key, va
             holder.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
             # Two runs race the fan-out for the same file, on whichever workers take them.
             ingest_file = _api(port, "deployments/name/ingest-file/ingest-file")["id"]
-            file_parameters = {"parameters": {"path": str(raced), "sha256": sha256_of(raced)}}
+            file_parameters = {"parameters": {"file": sealed_path(str(raced), sha256_of(raced)), "sha256": sha256_of(raced)}}
             racers = [_api(port, f"deployments/{ingest_file}/create_flow_run", file_parameters)["id"] for _ in range(2)]
             fan_out = _started_run(_prefect("deployment", "run", "nightly-fan-out/nightly-fan-out", environment=environment))
             # Meanwhile the same inbox is loaded by the single-process command (through the same server).
@@ -233,7 +234,7 @@ def test_one_night_fans_out_over_two_process_workers(tmp_path, pseudonym_key, va
         # completed, on both workers.
         assert len(children) == len(contents)
         assert {run["state"]["type"] for run in file_runs} == {"COMPLETED"}
-        assert all(run["parameters"].keys() == {"path", "sha256"} for run in file_runs)
+        assert all(run["parameters"].keys() == {"file", "sha256"} for run in file_runs)
         assert {workers_of[run["id"]] for run in children} == set(WORKERS), workers_of
         # Exactly once: of the runs of the raced file one loaded it, and one that had read, validated
         # and pseudonymised it too met the ledger's unique index at its load (skipped, nothing written).
@@ -250,8 +251,10 @@ def test_one_night_fans_out_over_two_process_workers(tmp_path, pseudonym_key, va
         assert single["persons"] >= expected.persons
         assert fanned["partition"] == single["partition"]
         assert fanned["rows"] == single["rows"]
-        # Parameters are paths and checksums; no log or artifact of any run names anyone.
+        # Parameters are sealed paths and checksums; no log or artifact of any run names anyone, nor
+        # any file (a file name comes from its source and may hold a name).
         texts = json.dumps([all_runs, logs, artifacts]).encode()
+        assert [path.name for path in files if path.name.encode() in texts or path.stem.encode() in texts] == []
         values = personal_values(feed_records(inbox)) | partner_personal_values(inbox)
         assert find_in_bytes(values, {"flow runs, logs and artifacts": texts}) == []
         print(

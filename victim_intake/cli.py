@@ -20,6 +20,8 @@ from victim_intake.commands.ingest import run
 from victim_intake.commands.keys_rotate import keys_rotate
 from victim_intake.commands.persons import persons_app
 from victim_intake.commands.privacy import erase, purge, reveal
+from victim_intake.commands.quarantine_export import quarantine_export
+from victim_intake.commands.quarantine_replay import quarantine_replay
 from victim_intake.commands.report import report
 from victim_intake.commands.rerun import rerun
 from victim_intake.commands.status import status
@@ -43,6 +45,8 @@ app.command("erase")(erase)
 app.command("purge")(purge)
 app.command("export")(export)
 keys_app.command("rotate")(keys_rotate)
+quarantine_app.command("replay")(quarantine_replay)
+quarantine_app.command("export")(quarantine_export)
 app.command("report")(report)
 app.command("run")(run)
 

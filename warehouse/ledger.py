@@ -28,6 +28,8 @@ class BatchRecord:
     file_sha256: str
     started_at: dt.datetime
     file_path: str | None = None
+    replay_of: str | None = None  # a replay: the batch whose quarantined rows it validates again
+    rules_fingerprint: str | None = None  # the rules the rows are validated under (`schemas.rules`)
 
 
 def utc_now() -> dt.datetime:
@@ -102,6 +104,8 @@ def insert_batch(connection: Connection, batch: BatchRecord, state: str, **count
             started_at=batch.started_at,
             finished_at=utc_now(),
             file_path=batch.file_path,
+            replay_of=batch.replay_of,
+            rules_fingerprint=batch.rules_fingerprint,
             **counts,
         )
     )

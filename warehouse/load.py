@@ -121,6 +121,16 @@ class BatchLoad:
         self._loaded = self._new = self._quarantined = self._ignored_older = self._kept_apart = self._warned = 0
         self.outcome: LoadOutcome | None = None
 
+    @property
+    def connection(self) -> Connection:
+        """The load's transaction, for writes that must commit with it (a replay's takeover)."""
+        return self._connection
+
+    def count_ignored(self, rows: int) -> None:
+        """Count rows that pass but are not written: the warehouse holds them from a later delivery."""
+        self._loaded += rows
+        self._ignored_older += rows
+
     def add(self, registrations: pd.DataFrame, quarantined: pd.DataFrame, identities: PersonIdentities | None = None) -> None:
         """Load one part: link its persons (with `identities`), upsert its registrations and record
         its quarantine entries. Later parts see the links and encodings of earlier ones."""
@@ -214,7 +224,7 @@ def loading(
                 before_commit()
     except exc.IntegrityError as error:
         if "uq_ingest_batches_loaded_file" in str(error.orig) or "ingest_batches.file_sha256" in str(error.orig):
-            raise AlreadyLoaded(f"{batch.file_name} was loaded by another run meanwhile") from None
+            raise AlreadyLoaded("its content was loaded by another run meanwhile") from None
         raise
 
 

@@ -37,7 +37,8 @@ def _age(delta: dt.timedelta) -> str:
 def source_warnings(engine: Engine, expected: SourceExpectations, now: dt.datetime | None = None) -> list[str]:
     """Value-free warnings about sources that are late or delivered far less than usual."""
     now = now or dt.datetime.now(dt.UTC)
-    loaded = ingest_batches.c.state == "loaded"
+    # A replay loads rows of an earlier delivery again: it is no delivery of its own.
+    loaded = (ingest_batches.c.state == "loaded") & ingest_batches.c.replay_of.is_(None)
     with engine.connect() as connection:
         last_delivery = dict(
             connection.execute(

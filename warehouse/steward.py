@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, Select, distinct, func, select
@@ -35,10 +36,12 @@ def totals(engine: Engine) -> Totals:
                 select(func.count(distinct(person_id))).scalar_subquery(),
             )
         ).one()
+        # A replay is no file; the rows a replay took over count under the replay.
+        standing = ingest_batches.c.replayed_by.is_(None)
         files_loaded, quarantined_rows, warned_rows = connection.execute(
             select(
-                func.count(),
-                func.coalesce(func.sum(ingest_batches.c.rows_quarantined), 0),
+                func.count().filter(ingest_batches.c.replay_of.is_(None)),
+                func.coalesce(func.sum(ingest_batches.c.rows_quarantined).filter(standing), 0),
                 func.coalesce(func.sum(ingest_batches.c.rows_warned), 0),
             ).where(ingest_batches.c.state == "loaded")
         ).one()
@@ -61,6 +64,9 @@ def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
         ingest_batches.c.reason,
         ingest_batches.c.run_id,
         ingest_batches.c.file_path,
+        ingest_batches.c.replay_of,
+        ingest_batches.c.replayed_by,
+        ingest_batches.c.rules_fingerprint,
     ]
     query = select(*columns).order_by(ingest_batches.c.finished_at.desc()).limit(limit)
     with engine.connect() as connection:
@@ -79,6 +85,8 @@ def quarantine_summary(engine: Engine) -> list[dict]:
             func.count().label("rows"),
         )
         .join(ingest_batches, ingest_batches.c.batch_id == quarantine.c.batch_id)
+        # Errors a replay took over are listed under the replay.
+        .where((quarantine.c.severity == "warning") | ingest_batches.c.replayed_by.is_(None))
         .group_by(quarantine.c.batch_id, ingest_batches.c.file_name, quarantine.c.severity, quarantine.c.column_name, quarantine.c.rule)
         .order_by(ingest_batches.c.file_name, quarantine.c.severity, quarantine.c.column_name, quarantine.c.rule)
     )
@@ -109,6 +117,32 @@ def quarantine_entries(engine: Engine, batch_id: str) -> list[dict]:
     """Every quarantine entry of one batch (a batch id or its unique prefix), errors and warnings."""
     with engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(quarantine_entries_query(batch_id))]
+
+
+def open_entries(engine: Engine, source: str, since: dt.datetime | None = None) -> list[dict]:
+    """A source's entries that still stand: warnings, and errors no replay took over, of its
+    batches loaded since `since`; file, row, column, rule, severity and record id, never a value."""
+    columns = ingest_batches.c
+    query = (
+        select(
+            columns.file_name, quarantine.c.row_number, quarantine.c.column_name, quarantine.c.rule, quarantine.c.severity,
+            quarantine.c.source_record_id, quarantine.c.batch_id,
+        )
+        .join(ingest_batches, columns.batch_id == quarantine.c.batch_id)
+        .where(
+            columns.source == source,
+            columns.state == "loaded",
+            (quarantine.c.severity == "warning") | columns.replayed_by.is_(None),
+        )
+        .order_by(columns.file_name, quarantine.c.row_number, quarantine.c.column_name, quarantine.c.rule)
+    )
+    if since is not None:
+        # A replay belongs to its first batch's delivery: `since` is about when files were loaded.
+        first = ingest_batches.alias("first")
+        delivered = select(first.c.finished_at).where(first.c.batch_id == func.coalesce(columns.replay_of, columns.batch_id)).scalar_subquery()
+        query = query.where(delivered >= since)
+    with engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:

@@ -83,14 +83,27 @@ ingest_batches = Table(
         Integer,
         comment="loaded rows with a warning (a place, sector or unit no code list knows became `unknown`); not in rows_quarantined",
     ),
+    Column("replay_of", String(32), comment="a replay: the batch whose quarantined rows it validated again (`quarantine replay`)"),
+    Column(
+        "replayed_by",
+        String(32),
+        comment="the replay batch that took over this batch's quarantined rows; its own rows_quarantined are history",
+    ),
+    Column(
+        "rules_fingerprint",
+        String(64),
+        comment="SHA-256 of the rules the rows were validated under: partner definition or police contract, and code lists",
+    ),
+    Column("warnings_cleared", Integer, comment="a replay: warnings of loaded rows whose value a code list now knows, coded in place"),
     # The exactly-once guarantee: a file content can be in state `loaded` only once, whatever
-    # runs race for it. Enforced by the database, so it also holds after crashes.
+    # runs race for it. Enforced by the database, so it also holds after crashes. A replay reads
+    # the file again for its quarantined rows only, and is guarded by `replayed_by` instead.
     Index(
         "uq_ingest_batches_loaded_file",
         "file_sha256",
         unique=True,
-        sqlite_where=text("state = 'loaded'"),
-        postgresql_where=text("state = 'loaded'"),
+        sqlite_where=text("state = 'loaded' AND replay_of IS NULL"),
+        postgresql_where=text("state = 'loaded' AND replay_of IS NULL"),
     ),
     Index("ix_ingest_batches_run", "run_id"),
     comment="One row per attempt to load one file (a batch).",

@@ -45,7 +45,7 @@ def _batch_row(batch: dict) -> list[Text]:
         plain(batch["batch_id"][:12]), plain(str(batch["finished_at"])[:19]), plain(batch["source"]),
         plain(batch["file_name"]), plain(batch["state"], _STATE_STYLES.get(batch["state"], "")),
         *(_count(batch[key]) for key in ("rows_in", "rows_loaded", "rows_quarantined", "rows_warned", "rows_ignored_older")),
-        plain(batch["reason"]), plain(batch["next_step"] if batch["state"] != "loaded" else ""),
+        plain(batch["reason"]), plain(batch["next_step"] if batch["state"] != "loaded" or batch["rules_changed"] else ""),
     ]
 
 
@@ -61,14 +61,39 @@ def gather(limit: int, runs: int) -> dict:
     create_tables(engine, migration_inputs())
     outstanding = {ref.batch_id for ref in outstanding_failures(engine)}
     batches = recent_batches(engine, limit)
+    today = _todays_rules()
     for batch in batches:
         batch["next_step"] = next_step(batch["state"], batch["reason"], batch["batch_id"] in outstanding)
+        batch["rules_changed"] = rules_changed(batch, today)
+        if batch["rules_changed"]:
+            batch["next_step"] = f"rules changed since load: try `victim-intake quarantine replay {batch['batch_id'][:12]}`"
     return {
         "runs": recent_runs(engine, runs),
         "batches": batches,
         "outstanding_failures": len(outstanding),
         "warnings": source_warnings(engine, settings.source_expectations()) + linkage_warnings(engine),
     }
+
+
+def _todays_rules() -> dict[str, str]:
+    """Today's rules fingerprint per source (the shipped definitions when the configured ones do not load)."""
+    from schemas.partner_definition import DefinitionError, load_definitions
+    from schemas.rules import current_fingerprints
+
+    try:
+        definitions = load_definitions(settings.partners_dir())
+    except DefinitionError:
+        definitions = load_definitions()
+    return current_fingerprints(definitions)
+
+
+def rules_changed(batch: dict, today: dict[str, str]) -> bool | None:
+    """Whether the rules or code lists of a batch's quarantined rows or warnings changed since it
+    loaded: True, False, or None when it holds none that stand (or loaded before rules were recorded)."""
+    standing = batch["state"] == "loaded" and batch["replayed_by"] is None and (batch["rows_quarantined"] or batch["rows_warned"])
+    if not standing or batch["rules_fingerprint"] is None:
+        return None
+    return batch["rules_fingerprint"] != today.get(batch["source"])
 
 
 def print_warnings(warnings: list[str], out: Console) -> None:
@@ -105,3 +130,9 @@ def status(
         )
     elif report["batches"]:
         console.print("No failed file is waiting for a rerun.")
+    replayable = sum(bool(batch["rules_changed"]) for batch in report["batches"])
+    if replayable:
+        console.print(
+            f"[bold yellow]{replayable} batch(es) hold quarantined rows or warnings whose definition or code list changed since they "
+            "loaded.[/] `victim-intake quarantine replay BATCH_ID` loads the rows that pass now (see 'next step')."
+        )
