@@ -150,7 +150,7 @@ def test_the_analyst_role_reads_the_analyst_tier_and_nothing_else(tmp_path) -> N
                     sa.text("SELECT DISTINCT table_name FROM information_schema.role_table_grants WHERE grantee = 'victim_intake_analyst'")
                 ).scalars().all()
             owner.dispose()
-            # The analyst tier (migration 0011); not registrations, the exact marts or any bookkeeping table.
+            # The analyst tier (migration 0013); not registrations, the exact marts or any bookkeeping table.
             assert sorted(readable) == ["analyst_registrations", "analyst_tier_levels", "analyst_yearly_counts", "analyst_yearly_crossings"]
             as_analyst = make_engine(sa.make_url(url).set(username=analyst).render_as_string(hide_password=False))
             with as_analyst.connect() as connection:

@@ -1,7 +1,7 @@
 """PostgreSQL: who may read what. Analysts read the analyst tier only; stewards read the steward relations.
 
 The role names are the warehouse's (`VICTIM_INTAKE_ANALYST_ROLE`, `VICTIM_INTAKE_STEWARD_ROLE`),
-so two warehouses on one server need not share analysts. `grant_tiers` (run by migration 0011)
+so two warehouses on one server need not share analysts. `grant_tiers` (run by migration 0013)
 creates both group roles when missing, takes from the analyst roles (the configured one and the
 default of earlier migrations) every privilege on this database's tables, grants them SELECT on
 the analyst relations only, and lets only the two roles (and the owner) connect to this database.

@@ -89,5 +89,5 @@ tier_secrets = Table(
     Column("secret", Text, nullable=False, comment="hex of 32 random bytes"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     schema=VAULT_SCHEMA,
-    comment="Random secrets that key what a tier shows apart from the steward's pseudonyms (created by migration 0011).",
+    comment="Random secrets that key what a tier shows apart from the steward's pseudonyms (created by migration 0013).",
 )

@@ -8,8 +8,8 @@ what migrations 0003 and 0006 granted (`registrations` and the exact marts, whic
 pseudonyms and exact counts) and grants it the analyst relations only, under the role names the
 environment configures (`VICTIM_INTAKE_ANALYST_ROLE`, `VICTIM_INTAKE_STEWARD_ROLE`).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05
 """
 
@@ -24,8 +24,8 @@ from alembic import op
 from victim_intake import settings
 from warehouse.access import grant_tiers
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
@@ -114,7 +114,7 @@ def upgrade() -> None:
         sa.Column("secret", sa.Text(), nullable=False, comment="hex of 32 random bytes"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         schema=schema,
-        comment="Random secrets that key what a tier shows apart from the steward's pseudonyms (created by migration 0011).",
+        comment="Random secrets that key what a tier shows apart from the steward's pseudonyms (created by migration 0013).",
     )
     op.bulk_insert(secrets_table, [{"purpose": "analyst_person", "secret": secrets.token_bytes(32).hex(), "created_at": dt.datetime.now(dt.UTC)}])
     grant_tiers(op.get_bind(), settings.analyst_role(), settings.steward_role())
