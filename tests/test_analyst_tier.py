@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import stat
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -18,9 +21,9 @@ from test_report import warehouse_with
 from pseudonyms.hashing import KeyedHasher
 from victim_intake import settings
 from victim_intake.synthetic.registrations import synthetic_registrations
-from warehouse.analyst_tier import ANALYST_RELATIONS, tier_secret
+from warehouse.analyst_tier import ANALYST_RELATIONS, refresh_tier, tier_secret
 from warehouse.anonymise import Lattice
-from warehouse.erasure import erase_person
+from warehouse.erasure import erase_person, purge_older_than
 from warehouse.hierarchies import QUASI_IDENTIFIERS, TOP
 from warehouse.marts import mark_all_stale, refresh_marts
 
@@ -240,3 +243,47 @@ def test_the_search_finds_the_node_of_least_loss() -> None:
     kept = ~scheme.suppressed
     assert np.bincount(ids[kept]).max() >= 5 and (np.bincount(ids[kept])[np.unique(ids[kept])] >= 5).all()
     assert all(count == 0 or count >= 5 for count in np.bincount(lattice.year_index[scheme.suppressed], minlength=3))
+
+
+def test_purge_takes_old_years_out_of_the_tier(tmp_path, frame) -> None:
+    engine = warehouse_with(f"sqlite:///{tmp_path / 'w.sqlite'}", frame)
+    purge_older_than(engine, 1, today=dt.date(2024, 6, 1))
+    rows = tier(engine)
+    with engine.connect() as connection:
+        kept = pd.read_sql(sa.text("SELECT registration_year, count(*) AS n FROM registrations GROUP BY registration_year"), connection)
+    assert len(rows) == kept["n"].sum() < len(frame)
+    assert rows.groupby("registration_year").size().to_dict() == kept.set_index("registration_year")["n"].to_dict()
+    levels = tier(engine, "analyst_tier_levels").groupby("registration_year")["persons"].first()
+    assert levels.to_dict() == persons_of(rows).groupby("registration_year").size().to_dict()
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_refreshes_at_once_leave_one_tier(frame, scratch_postgres) -> None:
+    engine = warehouse_with(scratch_postgres, frame)
+    with engine.connect() as first:
+        first.begin()
+        refresh_tier(first)
+        with ThreadPoolExecutor(1) as pool:
+            # The second refresh waits for the first one's transaction, then replaces its rows.
+            waiting = pool.submit(_refresh_in_own_transaction, engine)
+            # Let the second refresh run until it waits for a lock held by the first.
+            with engine.connect() as watcher:
+                for _ in range(600):
+                    blocked = watcher.execute(
+                        sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                    ).scalar_one()
+                    watcher.rollback()
+                    if blocked:
+                        break
+                    time.sleep(0.1)
+            assert blocked and not waiting.done()
+            first.commit()
+            waiting.result(timeout=120)
+    assert len(tier(engine)) == len(frame)
+    engine.dispose()
+
+
+def _refresh_in_own_transaction(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        refresh_tier(connection)

@@ -31,6 +31,7 @@ from warehouse.anonymise import Lattice, class_ids, class_sizes
 from warehouse.bulk import Read, bulk_insert, read_columns
 from warehouse.hierarchies import HIERARCHIES, QUASI_IDENTIFIERS, TOP
 from warehouse.ledger import utc_now
+from warehouse.locks import lock_tier
 from warehouse.mart_counts import first_registrations, yearly_counts, yearly_crossings
 from warehouse.tables import metadata, registrations
 
@@ -255,6 +256,7 @@ def smallest_class(persons: pd.DataFrame) -> int:
 def refresh_tier(connection: Connection) -> Tier:
     """Rebuild the tier and its marts from every national registration, in the caller's transaction."""
     k, share = settings.analyst_k(), settings.analyst_suppression()
+    lock_tier(connection)
     tier = build_tier(_read(connection), tier_secret(connection), k, share)
     for relation in ANALYST_RELATIONS:
         connection.execute(delete(relation))
