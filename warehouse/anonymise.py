@@ -43,7 +43,6 @@ class Scheme:
     levels: tuple[int, ...]
     suppressed: np.ndarray  # bool per person
     loss: float
-    nodes_visited: int
 
 
 def class_keys(columns: Sequence[np.ndarray], rows: int) -> np.ndarray:
@@ -124,10 +123,11 @@ class Lattice:
     def outliers(self, ids: np.ndarray) -> np.ndarray:
         return (class_sizes(ids) < self.k) | self.small[self.year_index]
 
-    def suppressed_per_year(self, outliers: np.ndarray) -> np.ndarray:
-        """Persons each year suppresses at a node, counting the padding up to K."""
-        counted = np.bincount(self.year_index[outliers], minlength=len(self.persons))
-        return np.where((counted > 0) & (counted < self.k) & ~self.small, self.k, counted)
+    def padded(self, counted: np.ndarray) -> np.ndarray:
+        """Persons each year suppresses, from the persons in its classes under K: padded up to K,
+        and 0 for years suppressed whole (they take no part in the choice)."""
+        counted = np.where(self.small, 0, counted)
+        return np.where((counted > 0) & (counted < self.k), self.k, counted)
 
     def height(self, levels: Sequence[int]) -> float:
         return float(np.mean([level / top for level, top in zip(levels, self.tops, strict=True)])) if self.tops else 0.0
@@ -154,9 +154,7 @@ class Lattice:
     def _judge(self, node: tuple[int, ...], counts: np.ndarray, years: np.ndarray, total: int) -> float | None:
         """The node's loss, or None when some year suppresses more than its budget."""
         small = counts < self.k
-        counted = np.bincount(years[small], weights=counts[small], minlength=len(self.persons)).astype(np.int64)
-        counted[self.small] = 0
-        counted = np.where((counted > 0) & (counted < self.k), self.k, counted)
+        counted = self.padded(np.bincount(years[small], weights=counts[small], minlength=len(self.persons)).astype(np.int64))
         if np.any(counted > self.budget):
             return None
         height = self.height(node)
@@ -175,7 +173,6 @@ class Lattice:
         width = len(self.tops)
         previous: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {(0,) * width: base}
         best: tuple[float, float, tuple[int, ...]] | None = None
-        visited = 0
         layers: dict[int, list[tuple[int, ...]]] = {}
         for node in itertools.product(*(range(top + 1) for top in self.tops)):
             layers.setdefault(sum(node), []).append(node)
@@ -197,14 +194,13 @@ class Lattice:
                 if kept + len(table[1]) <= _CACHED_ROWS:
                     current[node] = table
                     kept += len(table[1])
-                visited += 1
                 loss = self._judge(node, table[1], table[0][:, 0], total)
                 if loss is not None and (best is None or (loss, self.height(node), node) < best):
                     best = (loss, self.height(node), node)
             previous = current
         assert best is not None  # the top node is always acceptable
         ids = self.ids(best[2])
-        return Scheme(best[2], self._padded(ids, self.outliers(ids), order), best[0], visited)
+        return Scheme(best[2], self._padded(ids, self.outliers(ids), order), best[0])
 
     def _padded(self, ids: np.ndarray, outliers: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Suppress more persons in years with 1 to K-1 suppressed, from classes larger than K
