@@ -21,7 +21,7 @@ from test_report import warehouse_with
 from pseudonyms.hashing import KeyedHasher
 from victim_intake import settings
 from victim_intake.synthetic.registrations import synthetic_registrations
-from warehouse.analyst_tier import ANALYST_RELATIONS, refresh_tier, tier_secret
+from warehouse.analyst_tier import ANALYST_RELATIONS, ClassUnderK, check_classes, refresh_tier, tier_secret
 from warehouse.anonymise import Lattice
 from warehouse.erasure import erase_person, purge_older_than
 from warehouse.hierarchies import QUASI_IDENTIFIERS, TOP
@@ -288,3 +288,13 @@ def test_two_refreshes_at_once_leave_one_tier(frame, scratch_postgres) -> None:
 def _refresh_in_own_transaction(engine: sa.Engine) -> None:
     with engine.begin() as connection:
         refresh_tier(connection)
+
+
+def test_a_class_under_k_is_never_written() -> None:
+    persons = pd.DataFrame({"registration_year": [2024] * 10, **{name: ["*"] * 10 for name in QUASI_IDENTIFIERS}})
+    check_classes(persons, 5)
+    persons.loc[:1, "gender"] = "male"
+    with pytest.raises(ClassUnderK):
+        check_classes(persons, 5)
+    # A year of fewer than K persons is one class of its own, suppressed whole: nothing smaller can be shown.
+    check_classes(persons.iloc[:3].assign(gender="*"), 5)

@@ -240,17 +240,21 @@ def _levels(persons: pd.DataFrame, levels: tuple[int, ...], k: int) -> pd.DataFr
         ).reset_index()
         parts.append(part.assign(quasi_identifier=hierarchy.column, level=level, level_name=hierarchy.levels[level], k=k))
     columns = [column.name for column in analyst_tier_levels.columns]
-    if not parts:
-        return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns].astype({"persons": "int64", "generalised": "int64", "suppressed": "int64"})
 
 
-def smallest_class(persons: pd.DataFrame) -> int:
-    """Persons in the smallest class of a year and the tier's quasi-identifiers (0 when empty)."""
-    if persons.empty:
-        return 0
+class ClassUnderK(RuntimeError):
+    """The tier would show a class of fewer than K persons: it is not written."""
+
+
+def check_classes(persons: pd.DataFrame, k: int) -> None:
+    """Count the classes again, as an analyst would, before anything is written: in every year of
+    at least K persons, every combination of the shown quasi-identifiers covers K persons."""
     columns = [pd.factorize(persons[name])[0] for name in ("registration_year", *QUASI_IDENTIFIERS)]
-    return int(class_sizes(class_ids(columns, len(persons))).min())
+    sizes = class_sizes(class_ids(columns, len(persons)))
+    year_sizes = persons.groupby("registration_year")["registration_year"].transform("size").to_numpy()
+    if np.any((sizes < k) & (year_sizes >= k)):
+        raise ClassUnderK(f"the analyst tier would hold a class of fewer than {k} persons; it was not rebuilt")
 
 
 def refresh_tier(connection: Connection) -> Tier:
@@ -258,6 +262,7 @@ def refresh_tier(connection: Connection) -> Tier:
     k, share = settings.analyst_k(), settings.analyst_suppression()
     lock_tier(connection)
     tier = build_tier(_read(connection), tier_secret(connection), k, share)
+    check_classes(tier.persons, k)
     for relation in ANALYST_RELATIONS:
         connection.execute(delete(relation))
     bulk_insert(connection, analyst_registrations.name, tier.registrations)
