@@ -40,12 +40,15 @@ class TextTable:
 
     Index 0..n-1 in file order; `row_numbers` gives each row's number in the file (the header is
     row 1; for CSV the line where the record starts); `ragged` flags rows with too few or too many
-    fields.
+    fields. `absent` names the optional headers the file lacks (not in `frame`), `headers` every
+    header of the file.
     """
 
     frame: pd.DataFrame
     row_numbers: np.ndarray
     ragged: np.ndarray
+    absent: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
 
 
 def _decode(data: bytes, encoding: str) -> str:
@@ -106,7 +109,7 @@ def check_header(header: Sequence[str], wanted: Sequence[str], delimiter: str | 
     return cleaned
 
 
-def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbers: list[int]) -> TextTable:
+def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbers: list[int], optional: Sequence[str] = ()) -> TextTable:
     if not rows:
         raise FileRejected("header only: the file has no data rows")
     width = len(header)
@@ -114,6 +117,8 @@ def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbe
     if ragged.any():
         # Pad or cut the few ragged rows (they are quarantined) so every row has every column.
         rows = [row if not bad else (row + [""] * width)[:width] for row, bad in zip(rows, ragged.tolist(), strict=True)]
+    absent = tuple(name for name in optional if name not in header and name not in wanted)
+    wanted = [*wanted, *(name for name in optional if name in header and name not in wanted)]
     columns = {}
     for name in wanted:
         column = pd.Series(list(map(itemgetter(header.index(name)), rows)), dtype="str").str.strip()
@@ -125,11 +130,14 @@ def _frame(header: list[str], rows: list[list], wanted: Sequence[str], row_numbe
             )
         columns[name] = column.where(column.ne(""), None)
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
-    return TextTable(frame, np.asarray(row_numbers, dtype=np.int64), ragged)
+    return TextTable(frame, np.asarray(row_numbers, dtype=np.int64), ragged, absent, tuple(header))
 
 
-def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimiter: str, max_bytes: int) -> TextTable:
-    """Read a delimited text file; keep only the `wanted` headers (free text is never kept)."""
+def read_csv_table(
+    path: Path, wanted: Sequence[str], *, encoding: str, delimiter: str, max_bytes: int, optional: Sequence[str] = ()
+) -> TextTable:
+    """Read a delimited text file; keep only the `wanted` headers (free text is never kept) and
+    those of `optional` the file has."""
     with open_delivered(path) as handle:
         check_size(handle, max_bytes)
         data = handle.read()
@@ -158,10 +166,12 @@ def read_csv_table(path: Path, wanted: Sequence[str], *, encoding: str, delimite
     data_rows = rows[1:]
     if data_rows and len(data_rows[-1]) < len(header) and text.rstrip("\r\n") == text:
         raise FileRejected(f"truncated: the last record has {len(data_rows[-1])} of {len(header)} fields and no line end")
-    return _frame(header, data_rows, wanted, starts[1:])
+    return _frame(header, data_rows, wanted, starts[1:], optional)
 
 
-def read_xlsx_table(path: Path, wanted: Sequence[str], *, sheet: str | None, date_format: str, max_bytes: int) -> TextTable:
+def read_xlsx_table(
+    path: Path, wanted: Sequence[str], *, sheet: str | None, date_format: str, max_bytes: int, optional: Sequence[str] = ()
+) -> TextTable:
     """Read one sheet of a workbook (checked for macros and zip bombs first) as text."""
     with open_delivered(path) as handle:
         check_size(handle, max_bytes)
@@ -179,7 +189,7 @@ def read_xlsx_table(path: Path, wanted: Sequence[str], *, sheet: str | None, dat
         if len(cells) > width and all(cell is None for cell in cells[width:]):
             cells = cells[:width]
         body.append(cells + [None] * (width - len(cells)))
-    return _frame(header, body, wanted, [number for number, _ in numbered[1:]])
+    return _frame(header, body, wanted, [number for number, _ in numbered[1:]], optional)
 
 
 def read_table(
@@ -192,16 +202,18 @@ def read_table(
     sheet: str | None,
     date_format: str,
     max_bytes: int,
+    optional: Sequence[str] = (),
 ) -> TextTable:
-    """Read a partner file in the format its definition declares; refuse any other kind of file."""
+    """Read a partner file in the format its definition declares; refuse any other kind of file.
+    Headers of `optional` are kept when the file has them; the table names those it lacks."""
     suffix = path.suffix.lower()
     if suffix == ".xlsm":
         raise FileRejected("macro-enabled workbook (.xlsm) refused: send it as .xlsx without macros")
     if suffix != f".{file_format}":
         raise FileRejected(f"a {suffix or 'suffix-less'} file, but this partner delivers .{file_format}")
     if file_format == "xlsx":
-        return read_xlsx_table(path, wanted, sheet=sheet, date_format=date_format, max_bytes=max_bytes)
-    return read_csv_table(path, wanted, encoding=encoding, delimiter=delimiter, max_bytes=max_bytes)
+        return read_xlsx_table(path, wanted, sheet=sheet, date_format=date_format, max_bytes=max_bytes, optional=optional)
+    return read_csv_table(path, wanted, encoding=encoding, delimiter=delimiter, max_bytes=max_bytes, optional=optional)
 
 
 PARTNER_SUFFIXES = (".csv", ".xlsx", ".xlsm")  # .xlsm is found only to be refused with a reason

@@ -71,10 +71,12 @@ class FileResult:
     rows_ignored_older: int | None = None
     rows_kept_apart: int | None = None  # not linked by name: the person would have passed the bound
     rows_warned: int | None = None  # loaded rows with a value no code list knows (now `unknown`)
+    # About the file's columns (a CTDC file's absent and unknown headers): headers, never cells.
+    notes: tuple[str, ...] = ()
 
     def for_prefect(self) -> dict:
-        """The result without the file's name, for Prefect's artifact."""
-        return {name: value for name, value in asdict(self).items() if name != "file"}
+        """The result without the file's name and the notes that name its headers, for Prefect's artifact."""
+        return {name: value for name, value in asdict(self).items() if name not in ("file", "notes")}
 
 
 def prepare_warehouse() -> None:
@@ -161,10 +163,11 @@ def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, ba
     clock = StageClock()
     try:
         crash_point("read")
+        notes: list[str] = []
         if delivery.source == police.SOURCE:
             outcome = ingest_police_file(delivery.path, batch, clock, supply)
         else:
-            outcome = ingest_partner_file(delivery.path, batch, clock)
+            outcome, notes = ingest_partner_file(delivery.path, batch, clock)
         crash_point("after-commit")
         get_run_logger().info("batch %s (%s): %s", batch.batch_id, delivery.source, clock)
     except AlreadyLoaded as error:
@@ -175,7 +178,7 @@ def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, ba
         with value_free_errors("record failure"):
             record_failed_batch(shared_engine(settings.database_url()), batch, reason)
         return FileResult(name, delivery.source, "failed", reason=reason, batch_id=batch.batch_id)
-    return FileResult(name, delivery.source, "loaded", **asdict(outcome), batch_id=batch.batch_id)
+    return FileResult(name, delivery.source, "loaded", **asdict(outcome), batch_id=batch.batch_id, notes=tuple(notes))
 
 
 def open_night(inbox: str | None) -> tuple[str, list[Delivery], list[FileResult]]:

@@ -28,7 +28,7 @@ from pseudonyms.quarantine_seal import seal_values
 from schemas import ctdc
 from schemas.canonical import record_schema, registration_schema
 from schemas.coding import code_records
-from schemas.partner import raw_schema, read_columns, to_canonical
+from schemas.partner import layout_notes, optional_columns, raw_schema, read_columns, to_canonical
 from schemas.partner_definition import PartnerDefinition, load_definitions
 from schemas.rules import partner_fingerprint
 from schemas.validation import SchemaViolation, split_valid
@@ -73,6 +73,7 @@ def read_partner_file(path: str, definition: PartnerDefinition) -> TextTable:
             sheet=definition.sheet,
             date_format=definition.date_format,
             max_bytes=settings.max_file_bytes(),
+            optional=optional_columns(definition),
         )
 
 
@@ -204,8 +205,11 @@ def load_partner_batch(batch: BatchRecord, registrations: pd.DataFrame, validate
         )
 
 
-def ingest_partner_file(path: str, batch: BatchRecord, clock: Callable[[str], AbstractContextManager[None]]) -> LoadOutcome:
-    """Read, validate, pseudonymise and load one partner file; `clock` times each stage."""
+def ingest_partner_file(
+    path: str, batch: BatchRecord, clock: Callable[[str], AbstractContextManager[None]]
+) -> tuple[LoadOutcome, list[str]]:
+    """Read, validate, pseudonymise and load one partner file; `clock` times each stage. Returns
+    the outcome and the value-free notes about the file's columns (`schemas.partner.layout_notes`)."""
     with value_free_errors("definition"):
         definition = partner_definition(batch.source)
     # The ledger remembers the rules, so that `status` can tell when a replay may load more.
@@ -217,4 +221,5 @@ def ingest_partner_file(path: str, batch: BatchRecord, clock: Callable[[str], Ab
     with clock("pseudonymise"):
         registrations = pseudonymise_partner_file(validated, definition, batch.batch_id)
     with clock("load"):
-        return load_partner_batch(batch, registrations, validated, definition)
+        outcome = load_partner_batch(batch, registrations, validated, definition)
+    return outcome, layout_notes(definition, table.absent, table.headers)

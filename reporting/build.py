@@ -5,7 +5,11 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection
 
+from disclosure import CannotProtect
+from reporting.rapporteur import RAPPORTEUR, rapporteur_tables, read_rapporteur_counts, released_before
+from reporting.reference import read_reference_counts, reference_tables
 from reporting.releases import YearMemory, cell_text, protect_year, read_memory
+from reporting.standards import EUROSTAT, read_standard_counts, standard_tables
 from reporting.tables import (
     TOP_COUNTRIES,
     TREND_YEARS,
@@ -35,12 +39,17 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
     if key("registrations", year) not in counts:
         raise NoRegistrations(f"the warehouse holds no registrations of {year}")
     years = [each for each in years if key("registrations", each) in counts]
+    # The cells of the deliveries of `reporting.standards`: a report is protected jointly with them;
+    # and the reference data it sets beside the national figures.
+    counts |= read_standard_counts(connection, years[0], year) | read_reference_counts(connection, years[0], year)
     fingerprints = year_fingerprints(connection, years)
     # An unprotected (internal) report is not recorded and needs no memory.
     memories = read_memory(connection, years) if min_cell > 1 else {each: YearMemory(each) for each in years}
+    for each in years:
+        counts |= _rapporteur_counts(connection, each, memories[each])
     last_publication = latest_publication_id(connection)
     year_counts = {each: YearCounts(counts, each, memories[each].rankings()) for each in years}
-    own = {each: year_tables(year_counts[each], top, memories[each].rows()) for each in years}
+    own = {each: year_tables(year_counts[each], top, memories[each].rows()) + reference_tables(year_counts[each]) for each in years}
     published = [*trend_tables(years), *own[year]]
     hidden: set = set()
     values: dict = {}
@@ -52,6 +61,14 @@ def build_report(connection: Connection, year: int, min_cell: int, top: int = TO
     return Report(
         year, years, published, values, frozenset(hidden), min_cell, fingerprints, _history(memories, fingerprints, year), last_publication
     )
+
+
+def _rapporteur_counts(connection: Connection, year: int, memory: YearMemory) -> dict:
+    """The counts of the rapporteur's tables when a release of the year printed them (every cell
+    remembered must have its value now), else none: they cost a scan of the year's registrations."""
+    if not released_before(cell for state in memory.states for cell in state.values):
+        return {}
+    return read_rapporteur_counts(connection, year)
 
 
 def _history(memories: dict[int, YearMemory], fingerprints: dict[int, str], year: int) -> History:
@@ -71,3 +88,40 @@ def release_cells(report: Report) -> pd.DataFrame:
         for row, column, cell in table.positions()
     ]
     return pd.DataFrame(rows, columns=list(CELL_COLUMNS))
+
+
+def build_standard(connection: Connection, year: int, min_cell: int, standard: str) -> tuple[Report, str | None]:
+    """The tables of a standard (`reporting.standards`) for `year`, protected jointly with every
+    earlier release of the year, as the report's tables are.
+
+    A Eurostat delivery carries every value and flags the cells the suppression hides; it cannot be
+    withheld, so when earlier releases of the year already pin some of its small cells whatever it
+    flags, every cell is flagged and the second value says why. The other standards are published
+    tables: a release that cannot be protected raises CannotProtect, like the report."""
+    counts = read_counts(connection, year, year)
+    if key("registrations", year) not in counts:
+        raise NoRegistrations(f"the warehouse holds no registrations of {year}")
+    counts |= read_standard_counts(connection, year, year) | read_reference_counts(connection, year, year)
+    fingerprints = year_fingerprints(connection, [year])
+    memory = read_memory(connection, [year])[year] if min_cell > 1 else YearMemory(year)
+    if standard == RAPPORTEUR:
+        counts |= read_rapporteur_counts(connection, year)
+    else:
+        counts |= _rapporteur_counts(connection, year, memory)
+    last_publication = latest_publication_id(connection)
+    year_counts = YearCounts(counts, year, memory.rankings())
+    tables = rapporteur_tables(year_counts, memory.rows()) if standard == RAPPORTEUR else standard_tables(standard, year)
+    released = {cell for table in tables for cell in table.keys()}
+    lines = [line for table in tables for line in table.lines()]
+    values = {cell: year_counts.value(cell) for cell in released}
+    warning = None
+    try:
+        # No country is named: no ranking is published (top 0).
+        hidden = protect_year(tables, released, lines, year_counts, memory, fingerprints[year], min_cell, 0)
+    except CannotProtect as error:
+        if standard != EUROSTAT:
+            raise
+        hidden = frozenset(cell for cell in released if values[cell] > 0)
+        warning = f"{error}: every cell is flagged c"
+    history = _history({year: memory}, fingerprints, year)
+    return Report(year, [year], tables, values, hidden, min_cell, fingerprints, history, last_publication), warning

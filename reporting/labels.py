@@ -28,6 +28,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "trend_forms": "Persons per year by form of exploitation",
         "by": "{measure} by {dimension}",
         "crossing": "Persons by {row} and {column}",
+        "reference_by": "The Netherlands beside the reference data (victims registered elsewhere, CTDC), by {dimension}",
+        "reference": "Reference registrations",
         "chart_forms": "Persons by form of exploitation, {year}",
         "chart_trend": "Registrations and persons, {first}-{last}",
         "chart_nationality": "Persons by nationality, {year}",
@@ -60,6 +62,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "trend_forms": "Personen per jaar naar vorm van uitbuiting",
         "by": "{measure} naar {dimension}",
         "crossing": "Personen naar {row} en {column}",
+        "reference_by": "Nederland naast de referentiegegevens (elders geregistreerde slachtoffers, CTDC), naar {dimension}",
+        "reference": "Referentieregistraties",
         "chart_forms": "Personen naar vorm van uitbuiting, {year}",
         "chart_trend": "Registraties en personen, {first}-{last}",
         "chart_nationality": "Personen naar nationaliteit, {year}",
@@ -90,6 +94,7 @@ _DIMENSIONS = {
         "source_kind": "reporting source",
         "reporting_unit": "reporting unit or region",
         "exploitation_country": "country of exploitation",
+        "citizen": "citizenship group",
     },
     "nl": {
         "exploitation_type": "vorm van uitbuiting",
@@ -101,6 +106,7 @@ _DIMENSIONS = {
         "source_kind": "melder",
         "reporting_unit": "eenheid of regio van de melder",
         "exploitation_country": "land van uitbuiting",
+        "citizen": "groep van nationaliteit",
     },
 }
 
@@ -124,6 +130,9 @@ _CATEGORIES = {
         "fairwork": "FairWork",
         "shelter": "shelter",
         "ctdc": "CTDC exchange",
+        "NAT": "Dutch",
+        "EU27_2020_FOR": "other EU member state (EU27 since 2020)",
+        "NEU27_2020_FOR": "outside the EU",
     },
     "nl": {
         "sexual": "seksuele uitbuiting",
@@ -146,6 +155,9 @@ _CATEGORIES = {
         "fairwork": "FairWork",
         "shelter": "opvang",
         "ctdc": "CTDC-uitwisseling",
+        "NAT": "Nederlands",
+        "EU27_2020_FOR": "andere EU-lidstaat (EU27 sinds 2020)",
+        "NEU27_2020_FOR": "buiten de EU",
     },
 }
 
@@ -185,7 +197,7 @@ def category(language: str, dimension_name: str, code: str) -> str:
     unit codes the unit's name; a partner's unit is shown by its declared code)."""
     if code == "other" or fold_size(code) is not None:
         return word(language, "other")
-    if dimension_name in _COUNTRY_DIMENSIONS:
+    if dimension_name in _COUNTRY_DIMENSIONS or (dimension_name == "citizen" and code == "UNK"):
         return country(language, code)
     if dimension_name == "reporting_unit" and code in _police_units():
         return _police_units()[code]

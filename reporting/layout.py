@@ -33,6 +33,8 @@ def _heading(report: Report, table: ReportTable, language: str) -> str:
         return labels.word(language, "overview")
     if table.kind == "trend":
         return labels.word(language, "trend_forms")
+    if table.kind == "reference":
+        return labels.word(language, "reference_by", dimension=labels.dimension(language, table.row_dimension))
     if table.kind == "crossing":
         return labels.word(
             language,

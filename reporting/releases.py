@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from disclosure import Line, Order, Release, protect, table_lines
+from reporting.standards import earlier_lines, linked_lines
 from reporting.tables import FOLDED, UNKNOWN_COUNTRY, Key, ReportTable, YearCounts, fold_code, fold_size, key, with_category
 from warehouse.marts import MEASURES
 from warehouse.publications import released_cells
@@ -284,6 +285,8 @@ def _earlier_release(
     lines = set(state.lines) | {
         normal(line) for line in _fold_links(values, rankings, wanted) if all(cell in values for cell in (line.total, *line.parts))
     }
+    # A delivery of the state (`reporting.standards`): what ties its cells to the report's.
+    lines |= {normal(line) for line in earlier_lines(values)}
     published = set(state.published)
     signatures = {signature for signature, _ in state.signatures}
     for cell in shown - values.keys():
@@ -326,6 +329,7 @@ def protect_year(
     cells = set(shown) | set(state.values if state else ()) | {cell for other in earlier_states for cell in other.values}
     sizes = _fold_sizes(cells)
     links = _fold_links(cells, counts.rankings, sizes)
+    links += linked_lines(cells, counts)
     cells |= {cell for line in links for cell in (line.total, *line.parts)}
     values = {cell: counts.value(cell) for cell in cells}
     lines = {normal(line) for table in tables for line in table.lines()} | {normal(line) for line in links}

@@ -8,7 +8,7 @@ cells, unique record ids. `to_canonical` then only renames and converts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import pandera.pandas as pa
@@ -53,10 +53,37 @@ def value_table(definition: PartnerDefinition, field: str) -> dict[str, str]:
 
 def read_columns(definition: PartnerDefinition) -> list[str]:
     """Headers the connector must find and keep (free-text columns are left in the file)."""
-    headers = [header for name, header in definition.columns.items() if name not in UNREADABLE_COLUMNS]
-    if definition.layout:
-        headers += [name for name in ctdc.layout_columns(definition.layout) if name not in headers]
-    return headers
+    return [header for name, header in definition.columns.items() if name not in UNREADABLE_COLUMNS]
+
+
+def optional_columns(definition: PartnerDefinition) -> list[str]:
+    """Headers the connector keeps when the file has them: the columns a CTDC layout reads beyond
+    the definition's (flags, age bins); an absent one is unknown for every row."""
+    if not definition.layout:
+        return []
+    return [name for name in ctdc.layout_columns(definition.layout) if name not in definition.columns.values()]
+
+
+def layout_notes(definition: PartnerDefinition, absent: tuple[str, ...], headers: tuple[str, ...]) -> list[str]:
+    """Value-free warnings about a CTDC file's columns: the optional ones it lacks (unknown for every
+    row) and the ones the layout does not know (ignored). Headers only, never a cell."""
+    if not definition.layout:
+        return []
+    known = {*ctdc.known_columns(definition.layout), *definition.columns.values()}
+    ignored = [header for header in headers if header and header not in known]
+    notes = []
+    if absent:
+        notes.append(f"column(s) absent, unknown for every row: {_listed_headers(absent)}")
+    if ignored:
+        notes.append(f"column(s) the {definition.layout} layout does not know, ignored: {_listed_headers(ignored)}")
+    return notes
+
+
+def _listed_headers(headers: Sequence[str], limit: int = 20) -> str:
+    # Headers are the file's text: cut, so that a hostile header cannot fill a summary.
+    shown = [header if len(header) <= 40 else f"{header[:37]}..." for header in headers[:limit]]
+    more = f" and {len(headers) - limit} more" if len(headers) > limit else ""
+    return ", ".join(shown) + more
 
 
 def coded_values(definition: PartnerDefinition, field: str, values: pd.Series) -> pd.Series:
@@ -176,10 +203,12 @@ def raw_schema(definition: PartnerDefinition) -> tuple[pa.DataFrameSchema, dict[
             unique=field == "source_record_id",
         )
     if definition.layout:
-        allowed_flags = list(ctdc.FLAG_VALUES[definition.layout])
-        for flag in ctdc.flag_columns(definition.layout):
-            columns[flag] = pa.Column(str, checks=[pa.Check.isin(allowed_flags)], nullable=True)
-        columns[ctdc.AGE_COLUMN] = pa.Column(str, checks=[pa.Check.isin([*ctdc.AGE_BINS, *ctdc.MISSING_AGE])], nullable=True)
+        # Not required: a file without one of them holds no value of it (unknown for every row).
+        for flag in (*ctdc.flag_columns(definition.layout), *ctdc.sector_columns(definition.layout)):
+            columns[flag] = pa.Column(str, checks=[pa.Check.isin(list(ctdc.FLAG_VALUES))], nullable=True, required=False)
+        columns[ctdc.AGE_COLUMN] = pa.Column(
+            str, checks=[pa.Check.isin([*ctdc.AGE_BINS, *ctdc.MISSING_AGE])], nullable=True, required=False
+        )
 
     frame_checks: list[pa.Check] = []
     frame_columns: dict[str, str] = {}
@@ -271,7 +300,9 @@ def to_canonical(raw: pd.DataFrame, definition: PartnerDefinition, source_record
             "exploitation_type": coded("exploitation_type"),
             "exploitation_country": country("exploitation_country"),
             # Still text here: `schemas.coding` turns it into codes of the shipped lists.
-            "exploitation_sector": _listed(raw, definition, "exploitation_sector"),
+            "exploitation_sector": (
+                ctdc.sectors(raw) if definition.layout and "exploitation_sector" not in columns else _listed(raw, definition, "exploitation_sector")
+            ),
             "exploitation_municipality": _listed(raw, definition, "exploitation_municipality"),
             "reporting_unit": _listed(raw, definition, "reporting_unit"),
             "b8_reflection_offered": boolean("b8_reflection_offered"),

@@ -165,6 +165,10 @@ def test_export_writes_the_tier_alone_privately_and_audited(frame) -> None:
     assert len(pd.read_parquet(folder / "analyst_registrations.parquet")) == len(expected)
     code, output = run_cli("export", "--tier", "analyst", "--out", str(out))
     assert code == 2 and "exists" in output
+    for arguments in (("--tier", "analyst", "--standard", "ctdc", "--year", "2024"), (), ("--tier", "analyst", "--year", "2024")):
+        code, output = run_cli("export", *arguments, "--out", str(out.with_name("other.sqlite")))
+        assert code == 2, output
+    assert not out.with_name("other.sqlite").exists()
     with engine.connect() as connection:
         audited = connection.execute(sa.text("SELECT actor, detail FROM privacy_audit WHERE action = 'export' ORDER BY audit_id")).all()
     assert [detail.rsplit("to ", 1)[1] for _, detail in audited] == [str(out), str(folder)]

@@ -53,12 +53,17 @@ def print_totals() -> None:
         )
 
 
-def print_source_warnings() -> None:
+def file_warnings(results) -> list[str]:
+    """What the run noticed about loaded files' columns, once per file."""
+    return [f"file {result.file} ({result.source}): {note}" for result in results for note in result.notes]
+
+
+def print_source_warnings(results=()) -> None:
     from victim_intake.commands.status import print_warnings
     from warehouse.monitoring import linkage_warnings, source_warnings
 
     engine = warehouse_engine()
-    print_warnings(source_warnings(engine, settings.source_expectations()) + linkage_warnings(engine), errors)
+    print_warnings(file_warnings(results) + source_warnings(engine, settings.source_expectations()) + linkage_warnings(engine), errors)
 
 
 def check_home_writable() -> None:
@@ -147,7 +152,7 @@ def run(
         raise usage_error(f"the flow run crashed: {results}")
     print_summary("Nightly ingestion", results)
     print_totals()
-    print_source_warnings()
+    print_source_warnings(results)
     if state.is_failed():
         errors.print(
             "[bold red]Some files failed[/]: fix the cause named above (`victim-intake status` shows the next "

@@ -35,16 +35,27 @@ class Language(StrEnum):
     en = "en"
 
 
+class Standard(StrEnum):
+    eurostat = "eurostat"
+    unodc = "unodc"
+    rapporteur = "rapporteur"
+
+
 def _fail(message: str) -> NoReturn:
     Console(stderr=True, soft_wrap=True).print(Text.assemble(("error:", "bold red"), " ", clean(message)), highlight=False)
     raise typer.Exit(2)
 
 
-def _target(year: int, output: Format, out: Path | None, draft: bool) -> Path:
+def _target(year: int, output: Format, out: Path | None, draft: bool, standard: Standard | None = None) -> Path:
     """Where to write; a draft always has "draft" in its name."""
     if out is None:
         suffix = "-draft" if draft else ""
-        name = f"report-{year}{suffix}-csv" if output is Format.csv else f"report-{year}{suffix}.{output.value}"
+        if standard is not None:
+            name = f"{standard.value}-{year}{suffix}.csv"
+        elif output is Format.csv:
+            name = f"report-{year}{suffix}-csv"
+        else:
+            name = f"report-{year}{suffix}.{output.value}"
         return (settings.home() / "reports" / name).resolve()
     target = out.resolve()
     if draft and "draft" not in target.name.lower():
@@ -73,7 +84,10 @@ def _list_published(year: int | None) -> None:
             plain(row["publication_id"]),
             plain(row["year"]),
             plain(row["table_count"]),
-            plain(f"top {row['top']}, {row['language']}, {row['format']}, min-cell {row['min_cell']}"),
+            plain(
+                f"{row['report']}, min-cell {row['min_cell']}" if row["report"] != REPORT_NAME
+                else f"top {row['top']}, {row['language']}, {row['format']}, min-cell {row['min_cell']}"
+            ),
             plain(when.strftime("%Y-%m-%d %H:%M UTC")),
             plain(row["actor"]),
             plain(row["data_fingerprint"][:12]),
@@ -95,20 +109,31 @@ def report(
     top: Annotated[int, typer.Option("--top", min=1, help="Nationalities and countries shown by name; the rest is 'other'.")] = 10,
     draft: Annotated[bool, typer.Option("--draft", help="Write a marked preview that is not recorded as published.")] = False,
     list_published: Annotated[bool, typer.Option("--list-published", help="List the reports that went out (of --year, if given) and stop.")] = False,
+    standard: Annotated[
+        Standard | None,
+        typer.Option(
+            "--standard",
+            help="Write the tables a standard asks for instead, as one CSV file: eurostat (a delivery: every value, cells the "
+            "suppression would hide flagged c, recorded even with --min-cell 0), unodc or rapporteur (published tables, "
+            "suppressed like the report's).",
+        ),
+    ] = None,
 ) -> None:
     """Write the scale-and-nature report of a year: registrations and persons by form, gender, age,
     nationality, source and region, with primary and secondary small-cell suppression, protected
-    jointly with every earlier release of the year; the report is recorded as published."""
+    jointly with every earlier release of the year; the report is recorded as published. With
+    --standard, the delivery a statistics office collects (docs/analysts.md), recorded the same way."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     from disclosure import CannotProtect
     from flows.warehouse_inputs import migration_inputs
-    from reporting.build import build_report, release_cells
+    from reporting.build import build_report, build_standard, release_cells
     from reporting.csvfiles import write_csv_tables
     from reporting.html import render_html
     from reporting.markdown import render_markdown
     from reporting.methods import read_freshness
     from reporting.private_files import write_private
+    from reporting.standards import eurostat_csv, tables_csv
     from reporting.tables import NoRegistrations
     from warehouse.database import create_tables, make_engine
     from warehouse.marts import year_fingerprints
@@ -123,15 +148,20 @@ def report(
         return
     if year is None:
         _fail("--year is required (or --list-published)")
-    recorded = not draft and min_cell > 1
+    # A delivery goes out whole, flags and all: recorded even unsuppressed, so later reports know it.
+    recorded = not draft and (min_cell > 1 or standard is Standard.eurostat)
     note = ""
+    warning = None
     try:
         engine = make_engine(url)
         # Migrations, then the marts of any stale year (normally a no-op: loads keep them in step).
         create_tables(engine, migration_inputs())
         for _ in range(_ATTEMPTS):
             with engine.connect() as connection:
-                built = build_report(connection, year, min_cell, top)
+                if standard is None:
+                    built = build_report(connection, year, min_cell, top)
+                else:
+                    built, warning = build_standard(connection, year, min_cell, standard.value)
                 freshness = read_freshness(connection)
             if not recorded:
                 break
@@ -141,10 +171,10 @@ def report(
                     continue
                 publication = Publication(
                     year=year,
-                    report=REPORT_NAME,
-                    top=top,
+                    report=REPORT_NAME if standard is None else standard.value,
+                    top=top if standard is None else 0,
                     language=language.value,
-                    format=output.value,
+                    format=output.value if standard is None else "csv",
                     min_cell=min_cell,
                     table_count=len(built.tables),
                     published_at=datetime.now(UTC),
@@ -169,8 +199,18 @@ def report(
         _fail(f"cannot read the warehouse {settings.redact_url(url)}: {detail}")
 
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    target = _target(year, output, out, draft)
-    if output is Format.csv:
+    target = _target(year, output, out, draft, standard)
+    if standard is not None and standard is not Standard.eurostat:
+        write_private(target, tables_csv(built))
+        Console().print(plain(f"Wrote {target}"))
+    elif standard is not None:
+        table = built.tables[0]
+        write_private(target, eurostat_csv(table, built.values, built.hidden))
+        flagged = sum(1 for (cell,) in table.cells if cell in built.hidden and built.values[cell] > 0)
+        Console().print(plain(f"Wrote {target}: {flagged} cell(s) flagged c (not for publication)"))
+        if warning:
+            Console(stderr=True).print(Text.assemble(("Warning:", "bold yellow"), " ", clean(warning)))
+    elif output is Format.csv:
         written = write_csv_tables(built, language.value, target, top, draft)
         Console().print(plain(f"Wrote {len(written)} CSV tables to {target}"))
     else:
@@ -181,5 +221,7 @@ def report(
         Console().print(note)
     elif draft:
         Console().print("[bold yellow]Draft:[/] not recorded as published; the report that goes out may suppress more cells.")
-    if min_cell <= 1:
+    if min_cell <= 1 and standard is Standard.eurostat:
+        Console(stderr=True).print("[bold yellow]Warning:[/] --min-cell 0: no cell is flagged, the receiver may publish every one.")
+    elif min_cell <= 1:
         Console(stderr=True).print("[bold yellow]Warning:[/] --min-cell 0: small cells are not suppressed; internal use only; not recorded.")
