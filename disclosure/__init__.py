@@ -5,6 +5,7 @@ Pure functions on counts: no database, no files. `protect` chooses the cells to 
 must defeat, and `neutralise_formula` keeps spreadsheet programs from executing published text.
 """
 
+from disclosure.attacker import InconsistentLines
 from disclosure.csvsafe import neutralise_csv_cell, neutralise_formula
 from disclosure.lines import Line, Order, table_lines
 from disclosure.suppression import DEFAULT_MIN_CELL, CannotProtect, Release, protect, show_percentage
@@ -12,6 +13,7 @@ from disclosure.suppression import DEFAULT_MIN_CELL, CannotProtect, Release, pro
 __all__ = [
     "DEFAULT_MIN_CELL",
     "CannotProtect",
+    "InconsistentLines",
     "Line",
     "Order",
     "Release",

@@ -90,6 +90,10 @@ class Knowledge:
         return pinned
 
 
+class InconsistentLines(RuntimeError):
+    """The attacker's program has no solution: the published equations contradict the counts."""
+
+
 def integer_optimum(objective: np.ndarray, constraints: list[LinearConstraint], bounds: Bounds) -> np.ndarray:
     """A whole-numbered solution of the attacker's program that minimises `objective`.
 
@@ -107,7 +111,7 @@ def integer_optimum(objective: np.ndarray, constraints: list[LinearConstraint], 
         result = milp(objective, constraints=constraints, bounds=bounds, integrality=integral, options=options)
         if result.success:
             return np.round(result.x)
-    raise RuntimeError("the published lines are inconsistent with the counts")
+    raise InconsistentLines("the published lines are inconsistent with the counts")
 
 
 class _System:

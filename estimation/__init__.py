@@ -2,8 +2,11 @@
 
 Computations on aggregate counts, following the R package SparseMSE (Chan, Silverman and Vincent
 2021): Poisson log-linear models fitted with statsmodels, SparseMSE's stepwise choice of two-list
-terms, and BCa bootstrap intervals that repeat that choice. `overlap_from_registrations` is the one
-function that reads the warehouse; person pseudonyms never leave it.
+terms, and BCa bootstrap intervals that repeat that choice. Beside them (their own modules): the
+model with covariates (`covariate_model`, `covariate_report`), estimates per year (`by_year`), and
+the sensitivity table (`sensitivity`, with a Bayesian average over decomposable graphical models in
+`dga`). `overlap.py` holds the functions that read the warehouse; person pseudonyms never leave
+them.
 """
 
 from estimation.bootstrap import BootstrapResult, bootstrap_stepwise

@@ -28,8 +28,9 @@ def overlap_warnings(table: OverlapTable) -> list[str]:
             "estimate rests on very few linked persons."
         )
     overlaps = pair_overlaps(table.counts, table.n_lists)
+    # A small positive overlap is a small count of persons: it is shown as a band, not in clear.
     sparse = [
-        f"{table.pair_name(pair)} {int(shared)}"
+        f"{table.pair_name(pair)} {int(shared) if shared == 0 else f'1-{SPARSE_PAIR_PERSONS - 1}'}"
         for pair, shared in zip(cell_structure(table.n_lists).pairs, overlaps, strict=True)
         if shared < SPARSE_PAIR_PERSONS
     ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linprog
 
 from estimation.design import Pair, build_design
@@ -49,18 +50,23 @@ def _check_support(support: bytes, n_lists: int, pairs: tuple[Pair, ...]) -> Mod
     indicator = np.frombuffer(support, dtype=bool).astype(float)
     design = build_design(indicator, n_lists, pairs)
     identifiable = bool(np.linalg.matrix_rank(design.matrix) == design.matrix.shape[1])
-    return ModelCheck(_has_positive_solution(design.matrix, indicator[design.kept]), identifiable)
+    return ModelCheck(has_positive_solution(design.matrix, indicator[design.kept]), identifiable)
 
 
-def _has_positive_solution(matrix: np.ndarray, observed: np.ndarray) -> bool:
+def has_positive_solution(matrix: np.ndarray | sparse.spmatrix, observed: np.ndarray) -> bool:
     """Is there x > 0 with matrix.T @ x == matrix.T @ observed?
 
     SparseMSE maximises s subject to A x = A n, x >= s. Writing x = s + z with z >= 0 gives the same
-    optimum with equality constraints only: maximise s subject to A (s 1 + z) = A n.
+    optimum with equality constraints only: maximise s subject to A (s 1 + z) = A n. A sparse
+    `matrix` (the covariate model's) stays sparse for the solver.
     """
     constraints = matrix.T
     statistics = constraints @ observed
-    equality = np.column_stack([constraints.sum(axis=1), constraints])
+    row_sums = np.asarray(constraints.sum(axis=1)).ravel()
+    if sparse.issparse(constraints):
+        equality = sparse.hstack([sparse.csr_matrix(row_sums[:, None]), constraints], format="csr")
+    else:
+        equality = np.column_stack([row_sums, constraints])
     objective = np.zeros(equality.shape[1])
     objective[0] = -1.0
     result = linprog(objective, A_eq=equality, b_eq=statistics, bounds=(0, None), method="highs")

@@ -19,12 +19,13 @@ BCA_METHOD = (
 
 def conditional_interval(model: FittedModel, level: float = 0.95) -> tuple[float, float]:
     """Observed persons plus a log-normal interval for the dark figure, the model taken as given."""
-    z = norm.ppf(0.5 + level / 2)
-    spread = z * model.log_dark_figure_se
-    return (
-        model.observed + float(np.exp(model.log_dark_figure - spread)),
-        model.observed + float(np.exp(model.log_dark_figure + spread)),
-    )
+    return wald_interval(model.observed, model.log_dark_figure, model.log_dark_figure_se, level)
+
+
+def wald_interval(observed: int, log_dark_figure: float, se: float, level: float = 0.95) -> tuple[float, float]:
+    """Observed persons plus exp(log dark figure -/+ z se)."""
+    spread = norm.ppf(0.5 + level / 2) * se
+    return observed + float(np.exp(log_dark_figure - spread)), observed + float(np.exp(log_dark_figure + spread))
 
 
 def jackknife_acceleration(estimates: np.ndarray, weights: np.ndarray) -> float:

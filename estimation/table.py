@@ -116,6 +116,11 @@ def read_overlap_csv(path: Path) -> OverlapTable:
     Semicolons are accepted as separators too (the CSV of a Dutch spreadsheet), as is a byte
     order mark.
     """
+    return OverlapTable.from_frame(frame_from_csv(path))
+
+
+def frame_from_csv(path: Path) -> pd.DataFrame:
+    """The CSV as a frame of text, with a comma or semicolon separator and an optional BOM."""
     try:
         with open(path, encoding="utf-8-sig") as handle:
             header = handle.readline()
@@ -126,7 +131,7 @@ def read_overlap_csv(path: Path) -> OverlapTable:
         )
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise OverlapTableError(f"cannot read {path}: {exc}") from exc
-    return OverlapTable.from_frame(frame)
+    return frame
 
 
 def _check_list_columns(lists: list[str]) -> None:

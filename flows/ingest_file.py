@@ -39,17 +39,23 @@ def _file_context(sha256: str) -> str:
     return f"ingest-file:{sha256}"
 
 
+# Paths are padded to a multiple of this many characters before sealing, so that the parameter's
+# length does not tell the length of the file's name. No path holds a NUL character.
+_PAD = 512
+
+
 def sealed_path(path: str, sha256: str) -> str:
     """The `file` parameter of an `ingest-file` run: the path sealed under the vault key (URL-safe base64)."""
     key = load_key("vault", settings.keys_dir()).material
-    return base64.urlsafe_b64encode(seal(key, path, _file_context(sha256))).decode("ascii")
+    padded = path.ljust(-(-max(len(path), 1) // _PAD) * _PAD, "\0")
+    return base64.urlsafe_b64encode(seal(key, padded, _file_context(sha256))).decode("ascii")
 
 
 def opened_path(file: str, sha256: str) -> str:
     """The path a `file` parameter seals; a parameter that does not open is refused without quoting it."""
     key = load_key("vault", settings.keys_dir()).material
     try:
-        return unseal(key, base64.urlsafe_b64decode(file.encode("ascii")), _file_context(sha256))
+        return unseal(key, base64.urlsafe_b64decode(file.encode("ascii")), _file_context(sha256)).rstrip("\0")
     except (SealBroken, ValueError):  # ValueError: not base64, not ASCII, too short to hold a nonce
         raise SealedPathRefused(
             "the `file` parameter is not a path sealed for this sha256 under this warehouse's vault key "

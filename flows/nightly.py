@@ -30,7 +30,7 @@ from flows.police_tasks import FeedJob, PartSupply, ingest_police_file
 from flows.progress import file_done
 from flows.stage_clock import StageClock
 from pseudonyms.keys import load_key
-from schemas.partner_definition import load_definitions
+from schemas.partner_definition import DefinitionError, load_definitions
 from victim_intake import settings
 from victim_intake.memory import return_freed_memory
 from warehouse.database import shared_engine
@@ -76,7 +76,23 @@ class FileResult:
 
     def for_prefect(self) -> dict:
         """The result without the file's name and the notes that name its headers, for Prefect's artifact."""
-        return {name: value for name, value in asdict(self).items() if name not in ("file", "notes")}
+        shown = {name: value for name, value in asdict(self).items() if name not in ("file", "notes")}
+        return shown | {"source": source_label(self.source)}
+
+
+UNKNOWN_FOLDER = "(folder without a definition)"
+
+
+def source_label(source: str) -> str:
+    """The source as Prefect may show it: `police` or a defined partner's id. Any other inbox
+    folder's name was typed by someone and may hold a name: it is shown on the steward's console only."""
+    if source == police.SOURCE:
+        return source
+    try:
+        defined = load_definitions(settings.partners_dir())
+    except DefinitionError:  # the run reports the broken definition itself; here, name nothing
+        defined = {}
+    return source if source in defined else UNKNOWN_FOLDER
 
 
 def prepare_warehouse() -> None:
@@ -169,7 +185,7 @@ def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, ba
         else:
             outcome, notes = ingest_partner_file(delivery.path, batch, clock)
         crash_point("after-commit")
-        get_run_logger().info("batch %s (%s): %s", batch.batch_id, delivery.source, clock)
+        get_run_logger().info("batch %s (%s): %s", batch.batch_id, source_label(delivery.source), clock)
     except AlreadyLoaded as error:
         return FileResult(name, delivery.source, "skipped", reason=str(error), batch_id=batch.batch_id)
     except Exception as error:  # noqa: BLE001 - one file's failure must not stop the others
@@ -214,7 +230,7 @@ def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult
     with part_supply(police_jobs) as supply:
         for number, (delivery, batch_id) in enumerate(zip(new, batch_ids, strict=True), start=1):
             result = ingest(delivery, run_id, supply, batch_id)
-            logger.info("file %d of %d (%s, batch %s): %s", number, len(new), result.source, batch_id, result.state)
+            logger.info("file %d of %d (%s, batch %s): %s", number, len(new), source_label(result.source), batch_id, result.state)
             file_done(number, len(new), result.file)
             results.append(result)
     return close_run(run_id, results)

@@ -57,7 +57,8 @@ def partner_definition(partner_id: str) -> PartnerDefinition:
     """The definition for an inbox folder; a folder without one is refused."""
     definitions = load_definitions(settings.partners_dir())
     if partner_id not in definitions:
-        raise FileRejected(f"no partner definition with id {partner_id!r} (add a YAML file to VICTIM_INTAKE_PARTNERS)")
+        # The folder's name is not quoted: someone typed it, and this message reaches Prefect.
+        raise FileRejected("no partner definition for this inbox folder (add a YAML file with the folder's name as its id to VICTIM_INTAKE_PARTNERS)")
     return definitions[partner_id]
 
 

@@ -57,6 +57,12 @@ _TEXT = {
         "Nationality and country of exploitation show the {top} largest groups of the year; the rest is "
         "'other'. The trend covers {first}-{last}; each earlier year is suppressed exactly as in that year's own "
         "report, so reports of different years agree on every cell they share. Sources in {year}: {kinds}.",
+        "These tables count reported persons only; most victims are never reported. The total number of victims, "
+        "seen and unseen, is estimated by multiple-systems estimation (victim-intake estimate). The figure to quote "
+        "is the log-linear model with covariates (sex, minor, Dutch nationality, form of exploitation), estimated per "
+        "registration year, with its interval and beside the table of how much it moves under other models and "
+        "without each source; it assumes that within a group of like persons the sources are linked correctly and "
+        "report independently apart from the interactions modelled.",
     ],
     "nl": [
         "Registraties zijn meldingen van een vermoedelijk slachtoffer door één melder; één persoon kan door "
@@ -75,6 +81,12 @@ _TEXT = {
         "Nationaliteit en land van uitbuiting tonen de {top} grootste groepen van het jaar; de rest is "
         "'overig'. De trend beslaat {first}-{last}; elk eerder jaar is onderdrukt zoals in het rapport van dat jaar "
         "zelf, zodat rapporten van verschillende jaren op elke gedeelde cel overeenkomen. Melders in {year}: {kinds}.",
+        "Deze tabellen tellen alleen gemelde personen; de meeste slachtoffers worden nooit gemeld. Het totale aantal "
+        "slachtoffers, gezien en ongezien, wordt geschat met multiple-systems estimation (victim-intake estimate). Het "
+        "cijfer om te noemen is het log-lineaire model met covariaten (geslacht, minderjarig, Nederlandse nationaliteit, "
+        "vorm van uitbuiting), per registratiejaar geschat, met zijn interval en naast de tabel die laat zien hoeveel "
+        "het verschuift onder andere modellen en zonder elk van de melders; het veronderstelt dat melders binnen een "
+        "groep gelijke personen juist gekoppeld zijn en, op de gemodelleerde samenhang na, onafhankelijk melden.",
     ],
 }
 

@@ -216,7 +216,6 @@ class YearCounts:
 def categories(counts: YearCounts, dimension: str, top: int, earlier_rows: set[str]) -> list[str]:
     """The rows of a dimension: every category the year holds or an earlier release showed, in a
     stable order (a row once published never disappears: its absence would say it fell to zero)."""
-    persons = counts.persons(dimension)
     present = counts.present(dimension) | earlier_rows
     if dimension == "exploitation_type":
         return list(EXPLOITATION_TYPES)
@@ -228,8 +227,10 @@ def categories(counts: YearCounts, dimension: str, top: int, earlier_rows: set[s
         return rows + ([UNKNOWN_COUNTRY] if UNKNOWN_COUNTRY in present else [])
     if dimension in _FIXED_ORDER:
         return [code for code in _FIXED_ORDER[dimension] if code in present]
-    # Largest first; "other" and the unknowns last.
-    return sorted(present, key=lambda code: (code == "other", code in ("unknown", UNKNOWN_COUNTRY), -persons.get(code, 0), code))
+    # By code, "other" and the unknowns last: an order by size would tell the reader how suppressed
+    # cells compare (a row printed between two others lies between their counts), and with the
+    # margins that can pin them. The ranked countries carry their order into the attacker's program.
+    return sorted(present, key=lambda code: (code == "other", code in ("unknown", UNKNOWN_COUNTRY), code))
 
 
 def _one_way(dimension: str, year: int, rows: list[str]) -> ReportTable:

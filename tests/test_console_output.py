@@ -67,9 +67,12 @@ def test_summary_status_and_quarantine_are_readable_at_80_columns_piped(tmp_path
     partial = write_feed(inbox / "police", "politie-2025-03-16-a-long-export-name-of-the-regional-unit", [record("PL-0002")])
     (partial.parent / f"{partial.name.removesuffix('.ndjson')}.manifest.json").unlink()
     shown_name = HOSTILE_NAME.replace("\x1b", "\ufffd") + ".ndjson"
+    # A folder no partner definition names: its name was typed by someone.
+    (inbox / "Kowalczyk_Zofia_19870312").mkdir()
+    (inbox / "Kowalczyk_Zofia_19870312" / "lijst.csv").write_text("a;b\n1;2\n", encoding="utf-8")
 
     summary = steward(tmp_path, "run", "--inbox", str(inbox))
-    assert_readable(summary, shown_name, partial.name, MISSING_MANIFEST_REASON)
+    assert_readable(summary, shown_name, partial.name, MISSING_MANIFEST_REASON, "Kowalczyk_Zofia_19870312")
     # File names and record ids are steward data: Prefect's logs, states and artifacts name batches.
     prefect = sqlite3.connect(tmp_path / "prefect" / "prefect.db")
     recorded = "\n".join(
@@ -79,6 +82,7 @@ def test_summary_status_and_quarantine_are_readable_at_80_columns_piped(tmp_path
     )
     prefect.close()
     assert "batch" in recorded and "politie" not in recorded and "Name 1990" not in recorded, recorded
+    assert "Kowalczyk" not in recorded and "lijst" not in recorded and "(folder without a definition)" in recorded, recorded
 
     status = steward(tmp_path, "status")
     assert_readable(status, shown_name, partial.name, MISSING_MANIFEST_REASON)

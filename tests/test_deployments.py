@@ -72,6 +72,8 @@ def test_the_sealed_path_names_no_file_and_opens_only_for_its_content(vault_key,
     token = sealed_path(path, "a" * 64)
     assert "Jansen" not in token and "aangifte" not in token and "1990" not in token
     assert opened_path(token, "a" * 64) == path
+    # The parameter's length does not follow the length of the path.
+    assert len(sealed_path("/srv/inbox/police/a.ndjson", "a" * 64)) == len(token) == len(sealed_path(path + "x" * 300, "a" * 64))
     for wrong in ((token, "b" * 64), (path, "a" * 64), ("%%%", "a" * 64)):
         with pytest.raises(SealedPathRefused) as refused:
             opened_path(*wrong)

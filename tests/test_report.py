@@ -193,3 +193,21 @@ def test_a_category_with_registrations_but_no_first_registration_is_a_row(tmp_pa
         assert sum(report.values[cell] for cell in column) == report.values[table.column_totals[0]]
     units = next(table for table in report.tables if table.name == "reporting_unit")
     assert "ZC-LATER" in units.rows
+
+
+def test_the_order_of_rows_tells_nothing_of_their_counts(tmp_path, rows) -> None:
+    # Printed largest first, a table's rows would say how its suppressed cells compare: with the
+    # margins, four hidden cells that sum to 7 in the order 1st >= 2nd > 3rd >= 4th are 3, 2, 1, 1.
+    # Give each unit and source the counts of another: the rows must come out in the same order.
+    def report_rows(frame: pd.DataFrame, name: str) -> dict[str, list[str]]:
+        engine = warehouse_with(f"sqlite:///{tmp_path / name}", frame)
+        with engine.connect() as connection:
+            report = build_report(connection, 2024, min_cell=10)
+        engine.dispose()
+        return {table.name: table.rows for table in report.tables if table.name in ("reporting_unit", "source_kind")}
+
+    swapped = rows.copy()
+    for column in ("reporting_unit", "source_kind"):
+        codes = sorted(rows[column].dropna().unique())
+        swapped[column] = rows[column].map(dict(zip(codes, reversed(codes), strict=True)))
+    assert report_rows(rows, "a.sqlite") == report_rows(swapped, "b.sqlite")

@@ -86,3 +86,31 @@ def test_partner_files_leave_the_police_feed_unchanged(tmp_path: Path) -> None:
         police_lines = list(csv.reader(police_truth))
     with with_partners.truth_path.open(newline="", encoding="utf-8") as full_truth:
         assert list(csv.reader(full_truth))[: len(police_lines)] == police_lines
+
+
+def test_the_demo_knows_the_size_of_its_population(tmp_path: Path) -> None:
+    from estimation import fit_model
+    from estimation.covariate_report import estimate_with_covariates
+    from estimation.strata import read_stratified_csv
+
+    summary = write_demo_inbox(tmp_path / "inbox", persons=1500, seed=5, files=2)
+    population = pd.read_csv(summary.population_path)
+    assert population.columns.tolist() == ["year", "victims", "reported", "met_by_police"]
+    assert population["met_by_police"].sum() == 1500
+    assert (population["victims"] > population["reported"]).all() and (population["reported"] >= population["met_by_police"]).all()
+    victims = population["victims"].sum()
+    # Most victims are never reported.
+    assert population["reported"].sum() < 0.5 * victims
+    truth = pd.read_csv(summary.truth_path, dtype=str, keep_default_na=False)
+    reported = truth[(truth["valid"] == "true") & (truth["person"] != "")]["person"].nunique()
+    assert population["reported"].sum() == reported
+    # Partners also report victims the police never met.
+    assert len(set(truth["person"]) - set(truth.loc[truth["source"] == "police", "person"]) - {""}) > 100
+    # The perfectly linked overlap table estimates the population with the covariates that drive
+    # the police's chance to meet a victim; the list-only independence model does not.
+    stratified = read_stratified_csv(summary.overlap_path, ("form", "minor", "dutch", "gender"))
+    assert stratified.observed == reported
+    estimate = estimate_with_covariates(stratified, replicates=0)
+    low, high = estimate.conditional_interval
+    assert low <= victims <= high and abs(estimate.estimate / victims - 1) < 0.1
+    assert fit_model(stratified.pooled()).total < 0.8 * victims

@@ -65,7 +65,9 @@ def private_by_default() -> None:
 @app.command()
 def demo(
     inbox: Annotated[Path | None, typer.Option(help="Folder to write into (default: the configured inbox).")] = None,
-    persons: Annotated[int, typer.Option(min=1, help="Number of distinct synthetic persons.")] = 5000,
+    persons: Annotated[
+        int, typer.Option(min=1, help="Number of distinct synthetic persons the police report (partners also report victims the police never met).")
+    ] = 5000,
     seed: Annotated[int, typer.Option(help="Seed: the same seed writes the same files.")] = 7,
     files: Annotated[int, typer.Option(min=1, help="Number of daily police export files.")] = 7,
     gzip: Annotated[bool, typer.Option(help="Write the feed as .ndjson.gz.")] = False,
@@ -103,6 +105,14 @@ def demo(
             f"in {len(summary.partner_files)} partner files."
         )
     console.print(plain(f"Truth file: {summary.truth_path}"))
+    victims = sum(counts[0] for counts in summary.population.values())
+    reported = sum(counts[1] for counts in summary.population.values())
+    console.print(
+        plain(
+            f"The synthetic population holds {victims:,} victims, {reported:,} of them reported: true sizes per year in "
+            f"{summary.population_path}, the perfectly linked overlap table in {summary.overlap_path}."
+        )
+    )
 
 
 @keys_app.command("init")

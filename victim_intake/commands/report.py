@@ -125,7 +125,7 @@ def report(
     --standard, the delivery a statistics office collects (docs/analysts.md), recorded the same way."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from disclosure import CannotProtect
+    from disclosure import CannotProtect, InconsistentLines
     from flows.warehouse_inputs import migration_inputs
     from reporting.build import build_report, build_standard, release_cells
     from reporting.csvfiles import write_csv_tables
@@ -192,6 +192,11 @@ def report(
         _fail(str(error))
     except CannotProtect as error:
         _fail(f"{error}; nothing was published (see docs/disclosure.md)")
+    except InconsistentLines:
+        _fail(
+            "the tables recorded as published for this year do not add up to the warehouse's counts "
+            "(recorded by an earlier version of victim-intake?); nothing was published (see docs/disclosure.md)"
+        )
     except ArgumentError:
         _fail("VICTIM_INTAKE_DATABASE_URL is not a valid SQLAlchemy URL")
     except SQLAlchemyError as error:

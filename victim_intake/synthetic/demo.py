@@ -15,6 +15,15 @@ from victim_intake.synthetic.partner_files import MAX_REPORT_DELAY_DAYS, PLANS, 
 from victim_intake.synthetic.people import People, draw_people
 from victim_intake.synthetic.police_feed import write_police_feed
 from victim_intake.synthetic.police_reports import first_report_years
+from victim_intake.synthetic.population import (
+    REFERRAL,
+    draw_unmet,
+    overlap_path,
+    population_by_year,
+    population_path,
+    true_overlap,
+    write_population,
+)
 from victim_intake.synthetic.truth import Truth, write_truth
 
 
@@ -34,6 +43,9 @@ class DemoSummary:
     partner_files: list[Path] = field(default_factory=list)
     partner_records: int = 0
     partner_invalid_records: int = 0
+    population_path: Path | None = None
+    overlap_path: Path | None = None  # the overlap table of the reported persons, perfectly linked
+    population: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # year -> victims, reported, met by police
 
 
 def write_demo_inbox(
@@ -47,7 +59,13 @@ def write_demo_inbox(
     hard_variant_share: float = 0.0,
 ) -> DemoSummary:
     """Write a synthetic police feed for `persons` invented persons into `inbox`, and (with
-    `partners`) one file for every shipped partner, reporting some of the same persons.
+    `partners`) one file for every shipped partner, reporting some of the same persons and some
+    victims the police never met.
+
+    The `persons` are the victims the police met; behind them stands a synthetic population of
+    known size in which most victims are never reported (`population`); its true sizes per year
+    go beside the truth file (`<inbox>.population.csv`), and so does the overlap table a perfect
+    linkage of the reported persons would give (`<inbox>.overlap.csv`).
 
     The same arguments give byte-identical files. The truth file (default: `<inbox>.truth.csv`
     beside the inbox) must lie outside the inbox, where the pipeline would try to load it.
@@ -65,21 +83,35 @@ def write_demo_inbox(
 
     # One independent stream per stage, so adding a source later leaves the earlier ones unchanged.
     # Spawned children depend only on their position, so the fourth leaves the first three unchanged.
-    people_rng, police_rng, partner_rng, hard_rng = np.random.default_rng(seed).spawn(4)
+    people_rng, police_rng, partner_rng, hard_rng, population_rng = np.random.default_rng(seed).spawn(5)
     # Persons are first seen at the rate that makes all police reports follow the published volumes.
-    people = draw_people(people_rng, persons, first_report_years())
+    years = first_report_years()
+    people = draw_people(people_rng, persons, years)
+    unmet_rng, referral_rng = population_rng.spawn(2)
+    unmet = draw_unmet(unmet_rng, people, years)
     paths, police = write_police_feed(police_rng, people, inbox / "police", files, gzip, hard_rng, hard_variant_share)
-    partner_paths, partner_parts = _write_partners(partner_rng, people, inbox) if partners else ([], [])
-    write_truth(truth_path, [police, *partner_parts], frozenset(people.key[people.birth_day_unknown].tolist()))
+    partner_paths, partner_parts = _write_partners(partner_rng, people, inbox, (referral_rng, unmet, REFERRAL)) if partners else ([], [])
+    unknown_days = np.concatenate([people.key[people.birth_day_unknown], unmet.key[unmet.birth_day_unknown]])
+    write_truth(truth_path, [police, *partner_parts], frozenset(unknown_days.tolist()))
+    sizes = population_by_year(people, unmet, [police, *partner_parts])
+    write_population(population_path(truth_path), sizes)
+    overlap = true_overlap(people, unmet, [police, *partner_parts])
+    with overlap_path(truth_path).open("w", encoding="utf-8", newline="") as out:
+        overlap.to_csv(out, index=False, lineterminator="\n")
     return replace(
         _summarise(paths, [police], truth_path),
         partner_files=partner_paths,
         partner_records=sum(len(part.valid) for part in partner_parts),
         partner_invalid_records=sum(int(np.count_nonzero(~part.valid)) for part in partner_parts),
+        population_path=population_path(truth_path),
+        overlap_path=overlap_path(truth_path),
+        population=sizes,
     )
 
 
-def _write_partners(rng: np.random.Generator, people: People, inbox: Path) -> tuple[list[Path], list[Truth]]:
+def _write_partners(
+    rng: np.random.Generator, people: People, inbox: Path, unmet: tuple[np.random.Generator, People, float]
+) -> tuple[list[Path], list[Truth]]:
     """Files of every shipped partner; CTDC files hold about one anonymous row per ten persons."""
     definitions = load_definitions()
     # The export day follows from the data (not the clock), so a seed always writes the same bytes.
@@ -87,7 +119,7 @@ def _write_partners(rng: np.random.Generator, people: People, inbox: Path) -> tu
     export_day = min(last_signal, dt.date.today())
     identified, ctdc_rng = rng.spawn(2)
     named = [definitions[partner] for partner in PLANS]
-    paths, parts = write_partner_files(identified, people, named, inbox, export_day)
+    paths, parts = write_partner_files(identified, people, named, inbox, export_day, unmet)
     anonymous = [definition for definition in definitions.values() if definition.layout]
     for definition, child in zip(anonymous, ctdc_rng.spawn(len(anonymous)), strict=True):
         path = inbox / definition.id / f"{definition.id}-{export_day.isoformat()}.csv"

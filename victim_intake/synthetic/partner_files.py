@@ -55,6 +55,7 @@ PROBLEM_SHARE = 0.03
 PROBLEMS = {"unknown_country": 1.0, "future_date": 1.0, "impossible_date": 1.0, "formula": 0.5}
 NOT_A_COUNTRY = "Westeros"
 MAX_REPORT_DELAY_DAYS = 120
+_TRUTH_ARRAYS = ("file", "line", "source_record_id", "person", "valid", "problem", "variant")
 
 
 def _country_names(style: str) -> dict[str, str]:
@@ -90,12 +91,16 @@ def _encodable(surname: np.ndarray, given: np.ndarray, variant: np.ndarray, enco
 
 
 def partner_rows(
-    rng: np.random.Generator, people: People, definition: PartnerDefinition, today: dt.date
+    rng: np.random.Generator, people: People, definition: PartnerDefinition, today: dt.date, share_factor: float = 1.0, first_number: int = 1
 ) -> tuple[list[list[object]], Truth]:
-    """The rows (cells in header order, header first) of one partner's file, and their truth."""
+    """The rows (cells in header order, header first) of one partner's file, and their truth.
+
+    The partner reports `share_factor` times its usual share of `people`; record numbers (and
+    file lines) start at `first_number`, so rows about other persons can follow earlier ones.
+    """
     plan = PLANS[definition.id]
     eligible = np.ones(len(people), dtype=bool) if plan.forms is None else np.isin(people.exploitation_type, plan.forms)
-    persons = np.flatnonzero(eligible & (rng.random(len(people)) < plan.share))
+    persons = np.flatnonzero(eligible & (rng.random(len(people)) < plan.share * share_factor))
     size = len(persons)
     delay = rng.integers(0, MAX_REPORT_DELAY_DAYS, size)
     last_day = np.datetime64(today - dt.timedelta(days=1), "D")
@@ -114,7 +119,7 @@ def partner_rows(
     forms = _reverse(definition, "exploitation_type")
     booleans = {field: _reverse(definition, field) for field in ("b8_reflection_offered", "report_filed")}
     fmt = definition.date_format
-    record_ids = np.array([f"{plan.prefix}-{str(day)[:4]}-{n:05d}" for n, day in enumerate(reported.tolist(), 1)], dtype=object)
+    record_ids = np.array([f"{plan.prefix}-{str(day)[:4]}-{n:05d}" for n, day in enumerate(reported.tolist(), first_number)], dtype=object)
     # Places, sectors and regions in the forms the code lists read, now and then free text naming the person.
     (forms_rng,) = rng.spawn(1)
     surnames = surname  # as the file writes them (free text names the person as the file does)
@@ -153,7 +158,7 @@ def partner_rows(
     truth = Truth(
         source=definition.id,
         file=np.full(size, "", dtype=object),
-        line=np.arange(2, size + 2),
+        line=np.arange(first_number + 1, first_number + size + 1),
         source_record_id=record_ids,
         person=people.key[persons],
         valid=problem == "",
@@ -206,13 +211,28 @@ def write_xlsx(path: Path, rows: list[list[object]], definition: PartnerDefiniti
 
 
 def write_partner_files(
-    rng: np.random.Generator, people: People, definitions: list[PartnerDefinition], inbox: Path, today: dt.date
+    rng: np.random.Generator,
+    people: People,
+    definitions: list[PartnerDefinition],
+    inbox: Path,
+    today: dt.date,
+    unmet: tuple[np.random.Generator, People, float] | None = None,
 ) -> tuple[list[Path], list[Truth]]:
-    """One file per planned partner under `<inbox>/<partner id>/`; their truth."""
+    """One file per planned partner under `<inbox>/<partner id>/`; their truth.
+
+    With `unmet` (a generator, persons the police never met, a share factor), each file goes on
+    with the rows about those persons the partner reports, after the rows about `people`.
+    """
     paths: list[Path] = []
     truths: list[Truth] = []
-    for definition, child in zip(definitions, rng.spawn(len(definitions)), strict=True):
+    # A stream of their own, so the rows about `people` stay what they were without `unmet`.
+    unmet_rngs = unmet[0].spawn(len(definitions)) if unmet is not None else [None] * len(definitions)
+    for definition, child, unmet_rng in zip(definitions, rng.spawn(len(definitions)), unmet_rngs, strict=True):
         rows, truth = partner_rows(child, people, definition, today)
+        if unmet is not None and unmet_rng is not None:
+            more_rows, more_truth = partner_rows(unmet_rng, unmet[1], definition, today, unmet[2], first_number=len(rows))
+            rows += more_rows[1:]
+            truth = Truth(truth.source, *(np.concatenate([getattr(truth, name), getattr(more_truth, name)]) for name in _TRUTH_ARRAYS))
         folder = inbox / definition.id
         make_private_dir(folder)
         path = folder / f"{definition.id}-{today.isoformat()}.{definition.format}"
@@ -223,3 +243,4 @@ def write_partner_files(
         paths.append(path)
         truths.append(Truth(**{**truth.__dict__, "file": np.full(len(truth.valid), path.name, dtype=object)}))
     return paths, truths
+

@@ -6,7 +6,7 @@ Values are canonical (`schemas.vocabulary`), so each source writer recodes them 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -90,6 +90,28 @@ def draw_people(rng: np.random.Generator, size: int, first_seen_years: Mapping[i
         exploitation_country=exploitation_country,
         sector=_sectors(rng, size, by_form),
         first_seen=first_seen,
+    )
+
+
+def draw_more_people(rng: np.random.Generator, size: int, first_seen_years: Mapping[int, float], known: People) -> People:
+    """`size` invented persons beside `known`: none alike with them in canonical name and birth date,
+    none sharing their BSN or alien number, keys numbered on after theirs."""
+    more = draw_people(rng, size, first_seen_years)
+    surname = np.concatenate([known.surname, more.surname])
+    given_names = np.concatenate([known.given_names, more.given_names])
+    day_unknown = np.concatenate([known.birth_day_unknown, more.birth_day_unknown])
+    # `known` comes first and its persons are already distinct, so only the new persons' dates move.
+    dates = _placeholder_dates(rng, surname, given_names, np.concatenate([known.birth_date, more.birth_date]), day_unknown)
+    bsn, alien_number = more.bsn.copy(), more.alien_number.copy()
+    # A shared number would make two persons one; the newcomer goes without it instead.
+    bsn[pd.Series(bsn).isin(set(known.bsn.tolist()) - {None}).to_numpy()] = None
+    alien_number[pd.Series(alien_number).isin(set(known.alien_number.tolist()) - {None}).to_numpy()] = None
+    return replace(
+        more,
+        key=np.array([f"T{i:07d}" for i in range(len(known) + 1, len(known) + size + 1)], dtype=object),
+        birth_date=dates[len(known) :],
+        bsn=bsn,
+        alien_number=alien_number,
     )
 
 
