@@ -67,6 +67,22 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def copy_delivered(path: Path, destination: Path, max_bytes: int) -> str:
+    """Copy a delivered file, opened as `open_delivered` opens it and refused over `max_bytes`, to
+    `destination` (created 0600, and never an existing file or link); return the SHA-256 of the
+    bytes copied. Hashing what is copied in the same read makes the copy the content hashed,
+    whatever is swapped in at `path` afterwards."""
+    digest = hashlib.sha256()
+    with open_delivered(path) as source:
+        check_size(source, max_bytes)
+        descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+        with os.fdopen(descriptor, "wb") as target:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                target.write(chunk)
+    return digest.hexdigest()
+
+
 def check_size(handle: BinaryIO, max_bytes: int) -> None:
     """Refuse an opened file larger than the configured cap before reading any of it."""
     size = os.fstat(handle.fileno()).st_size

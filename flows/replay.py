@@ -1,17 +1,22 @@
 """The `replay-quarantine` flow, and the replay the command line runs: a batch's quarantined rows
 validated again under today's definitions and code lists.
 
-The file is read again only when it is still where the batch read it, with the same SHA-256, and
-only its quarantined rows are validated (against the whole file for repeated records). Rows that
-pass now load as a batch of their own, linked to the first; rows that still fail stay quarantined
-under it. Warnings about loaded rows are decided from their sealed values, without the file: a
+The file is read again only when it is still where the batch read it, with the same SHA-256: it is
+copied once into a private scratch folder, hashed as it is copied, and only that copy is parsed, so
+what is validated is what was hashed. Only its quarantined rows are validated (against the whole file for repeated records). Rows that
+pass now load as a batch of their own, linked to the first, and replace a stored row of the same
+record only when a load of the first batch would have (`warehouse.replay.replaces_stored`); rows
+that still fail stay quarantined under it. Warnings about loaded rows are decided from their sealed values, without the file: a
 value a list now knows is coded in place and its warning cleared. The commit is one transaction
 (`warehouse.replay`); linkage, vault and marts as for any load.
 """
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +27,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
-from connectors.files import FileRejected, sha256_of
+from connectors.files import FileRejected, copy_delivered
 from connectors.police import SOURCE as POLICE
-from connectors.police import read_police_file
+from connectors.police import manifest_path, read_police_file
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.identities import batch_identities
@@ -42,10 +47,20 @@ from schemas.partner_definition import PartnerDefinition
 from schemas.police import FIELD_COLUMNS
 from schemas.rules import partner_fingerprint, police_fingerprint
 from victim_intake import settings
+from victim_intake.private_files import make_private_dir
 from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord, finish_run, start_run, utc_now
 from warehouse.marts import refresh_marts
-from warehouse.replay import NotReplayable, ReplayRows, ReplayTarget, commit_replay, replay_target, stored_registrations
+from warehouse.replay import (
+    NotReplayable,
+    ReplayRows,
+    ReplayTarget,
+    commit_replay,
+    replaces_stored,
+    replay_target,
+    stored_registrations,
+    stored_versions,
+)
 
 _CLEARED_COLUMNS = ["quarantine_id", "batch_id", "row_number", "source_record_id", "registration_id", "field", "code"]
 
@@ -61,22 +76,34 @@ class ReplayResult:
     rows_in: int = 0  # quarantined rows validated again
     rows_loaded: int = 0
     rows_quarantined: int = 0
-    rows_ignored_older: int = 0  # pass now, but a later delivery stored the record
+    rows_ignored_older: int = 0  # pass now, but the warehouse holds a later version of the record
     warnings_cleared: int = 0
 
 
-def _file_unchanged(target: ReplayTarget) -> Path:
-    """The batch's file, when it is still where it was read with the same content; else NotReplayable."""
-    path = target.file_path
+@contextmanager
+def _file_as_loaded(target: ReplayTarget) -> Iterator[Path]:
+    """A private copy of the batch's file (with the police feed's manifest), read once from where
+    the batch read it and hashed as it was copied: the copy, when its SHA-256 is the batch's; else
+    NotReplayable. A file swapped in after the copy cannot reach the parser."""
+    path = Path(target.file_path) if target.file_path else None
     advice = "put the file that was loaded back where it was read, or ask the source to deliver the corrected file"
-    try:
-        if not path or sha256_of(Path(path)) != target.file_sha256:
-            raise NotReplayable(f"the file of batch {target.root} is no longer where it was read as it was loaded: {advice}", path)
-    except FileNotFoundError:
-        raise NotReplayable(f"the file of batch {target.root} is no longer where it was read: {advice}", path) from None
-    except FileRejected as error:
-        raise NotReplayable(f"the file of batch {target.root} is refused ({error}): {advice}", path) from None
-    return Path(target.file_path)
+    moved = NotReplayable(f"the file of batch {target.root} is no longer where it was read as it was loaded: {advice}", target.file_path)
+    if path is None:
+        raise moved
+    make_private_dir(settings.home())
+    with tempfile.TemporaryDirectory(prefix=".replay-", dir=settings.home()) as scratch:
+        # The copy keeps the delivered layout (<folder>/<name>): the readers open it as a delivery.
+        copy = make_private_dir(Path(scratch) / path.parent.name) / path.name
+        try:
+            if copy_delivered(path, copy, settings.max_file_bytes()) != target.file_sha256:
+                raise moved
+            if target.source == POLICE:
+                copy_delivered(manifest_path(path), manifest_path(copy), settings.max_file_bytes())
+        except FileNotFoundError:
+            raise NotReplayable(f"the file of batch {target.root} is no longer where it was read: {advice}", target.file_path) from None
+        except FileRejected as error:
+            raise NotReplayable(f"the file of batch {target.root} is refused ({error}): {advice}", target.file_path) from None
+        yield copy
 
 
 def _police_rows(path: Path, target: ReplayTarget, rows: np.ndarray, batch_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -148,19 +175,20 @@ def _prepare(target: ReplayTarget, definition: PartnerDefinition | None, batch_i
     rows = np.unique(target.errors["row_number"].to_numpy(dtype=np.int64))
     cleared = cleared_warnings(target, definition)
     if not len(rows):
-        return ReplayRows(pd.DataFrame(), pd.DataFrame(), None, 0, frozenset(), cleared)
-    path = _file_unchanged(target)
-    if definition is None:
-        records, registrations, quarantined = _police_rows(path, target, rows, batch_id)
-    else:
-        records, registrations, quarantined = _partner_rows(path, definition, rows, batch_id)
+        return ReplayRows(pd.DataFrame(), pd.DataFrame(), None, 0, frozenset(), pd.DataFrame(columns=["registration_id", "batch_id"]), cleared)
+    with _file_as_loaded(target) as path:
+        if definition is None:
+            records, registrations, quarantined = _police_rows(path, target, rows, batch_id)
+        else:
+            records, registrations, quarantined = _partner_rows(path, definition, rows, batch_id)
     with shared_engine(settings.database_url()).connect() as connection:
-        elsewhere = frozenset(stored_registrations(connection, registrations["registration_id"])["registration_id"])
-    # A row held back from an older delivery never replaces what a later one stored.
-    keep = ~registrations["registration_id"].isin(elsewhere).to_numpy()
+        stored = stored_versions(connection, registrations["registration_id"])
+    # The rule of every load: a row replaces a stored one of the same record only when it is newer.
+    keep = replaces_stored(registrations, stored, target.delivered_at).to_numpy()
+    older = frozenset(registrations.loc[~keep, "registration_id"])
     registrations, records = registrations[keep], records[keep]
     identities = batch_identities(records, registrations["registration_id"]) if len(records) else None
-    return ReplayRows(registrations, quarantined, identities, len(rows), elsewhere, cleared)
+    return ReplayRows(registrations, quarantined, identities, len(rows), older, stored[["registration_id", "batch_id"]], cleared)
 
 
 def replay_batch(batch_id: str, run_id: str | None = None) -> ReplayResult:
@@ -182,7 +210,7 @@ def replay_batch(batch_id: str, run_id: str | None = None) -> ReplayResult:
     new_id = uuid.uuid4().hex
     rows = _prepare(target, definition, new_id)
     nothing = ReplayResult(target.root, target.source, target.file_name, None, rows.rows_in, 0, rows.rows_in)
-    if not len(rows.registrations) and not rows.stored_elsewhere and rows.cleared.empty:
+    if not len(rows.registrations) and not rows.ignored_older and rows.cleared.empty:
         return nothing  # no row passes and no warning clears: the ledger stays as it is
     run_id = run_id or uuid.uuid4().hex
     start_run(engine, run_id)
@@ -196,6 +224,7 @@ def replay_batch(batch_id: str, run_id: str | None = None) -> ReplayResult:
             lock_timeout_seconds=settings.lock_timeout_seconds(),
             before_commit=lambda: crash_point("load-transaction"),
             max_person_registrations=settings.max_person_registrations(),
+            snapshot=definition is not None and definition.delivery == "snapshot",
         )
     except Exception:
         finish_run(engine, run_id, failed=True, reason="the replay wrote nothing")

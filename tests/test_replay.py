@@ -321,3 +321,178 @@ def test_a_replay_is_no_delivery_for_the_monitoring(isolated_settings: Path) -> 
     [silence] = source_warnings(engine, expected, start + dt.timedelta(days=4, hours=7))
     assert "delivered nothing for 31 hours" in silence
     engine.dispose()
+
+
+def deliver(inbox: Path, name: str, *rows: str) -> None:
+    (inbox / "proef" / name).write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+
+
+def batch_of(home: Path, file_name: str) -> str:
+    return query(home, f"SELECT batch_id FROM ingest_batches WHERE file_name = '{file_name}' AND replay_of IS NULL")[0][0]
+
+
+def test_a_replayed_correction_replaces_the_older_row_it_corrects(partner_inbox, isolated_settings: Path) -> None:
+    inbox, partners = partner_inbox
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0  # januari: R-1 loads as a woman
+    # februari corrects R-1 to a man, but spells the country so that the row is held back.
+    deliver(inbox, "februari.csv", "R-1;Wolanski;Agata;01-02-1990;Man;Pollen;10-01-2024;Arbeidsuitbuiting;kassen")
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    assert query(isolated_settings, "SELECT gender FROM registrations ORDER BY 1") == [("female",), ("female",)]
+    define(partners, nationality={"Pollen": "POL"})
+    code, output = run_cli("quarantine", "replay", batch_of(isolated_settings, "februari.csv"))
+    assert code == 0 and "1 loaded, 0 still quarantined, 0 already stored by a later delivery" in output, output
+    # februari's version replaced januari's, as a load of februari would have.
+    assert query(isolated_settings, "SELECT gender FROM registrations ORDER BY 1") == [("female",), ("male",)]
+    counts_hold(isolated_settings)
+
+
+@pytest.mark.parametrize("order", [("januari.csv", "februari.csv"), ("februari.csv", "januari.csv")])
+def test_replays_keep_the_later_delivery_whatever_order_they_run_in(partner_inbox, isolated_settings: Path, order) -> None:
+    inbox, partners = partner_inbox
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    # Both deliveries hold R-2 back; februari's (later) version is a man.
+    deliver(inbox, "februari.csv", "R-2;Brzezinska;Kinga;03-04-1991;Man;Pollen;11-01-2024;Arbeidsuitbuiting;kassen")
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    define(partners, nationality={"Pollen": "POL"})
+    outputs = {}
+    for name in order:
+        code, outputs[name] = run_cli("quarantine", "replay", batch_of(isolated_settings, name))
+        assert code == 0, outputs[name]
+    later_first = order[0] == "februari.csv"
+    assert f"{1 if later_first else 0} already stored by a later delivery" in outputs["januari.csv"], outputs
+    assert "1 loaded, 0 still quarantined, 0 already stored" in outputs["februari.csv"], outputs
+    # R-1 and R-6 (januari), R-3 (januari's replay) are women; R-2 is februari's man either way.
+    assert query(isolated_settings, "SELECT gender, count(*) FROM registrations GROUP BY gender ORDER BY 1") == [("female", 3), ("male", 1)]
+    counts_hold(isolated_settings)
+
+
+def test_a_later_police_export_replayed_replaces_an_earlier_export_loaded_after_it(
+    tmp_path: Path, isolated_settings: Path, monkeypatch
+) -> None:
+    import datetime as dt
+
+    from feed import record, write_feed
+
+    from schemas import checks
+
+    soon = dt.date.today() + dt.timedelta(days=10)
+    inbox = tmp_path / "inbox"
+    # Exported last, delivered first: its PL-1 (a man) is held back until its signal date has come.
+    write_feed(inbox / "police", "export-2", [record("PL-1", geslacht="M", datum_signaal=soon.isoformat())], exported_at="2025-03-16T02:00:00Z")
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    write_feed(inbox / "police", "export-1", [record("PL-1", geslacht="V")], exported_at="2025-03-14T02:00:00Z")
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    assert query(isolated_settings, "SELECT gender FROM registrations") == [("female",)]
+    monkeypatch.setattr(checks, "today", lambda: __import__("pandas").Timestamp(soon + dt.timedelta(days=1)))
+    late = query(isolated_settings, "SELECT batch_id FROM ingest_batches WHERE file_name = 'export-2.ndjson'")[0][0]
+    code, output = run_cli("quarantine", "replay", late)
+    assert code == 0 and "1 loaded, 0 still quarantined, 0 already stored" in output, output
+    # The later export wins, as it would have had the row loaded with its file.
+    assert query(isolated_settings, "SELECT gender FROM registrations") == [("male",)]
+    counts_hold(isolated_settings)
+
+
+def test_a_snapshot_loaded_while_a_replay_runs_is_not_undone(partner_inbox, isolated_settings: Path, monkeypatch) -> None:
+    import flows.replay
+
+    inbox, partners = partner_inbox
+    monkeypatch.setitem(DEFINITION, "delivery", "snapshot")
+    define(partners)
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    januari = batch_of(isolated_settings, "januari.csv")
+    define(partners, nationality={"Pollen": "POL"})
+    commit = flows.replay.commit_replay
+
+    def snapshot_meanwhile(*arguments, **options):
+        # The replay is prepared; before it commits, the next snapshot (R-1 and R-6 only) loads.
+        deliver(inbox, "februari.csv", ROWS[0], ROWS[5])
+        assert run_cli("run", "--inbox", str(inbox))[0] == 0
+        return commit(*arguments, **options)
+
+    monkeypatch.setattr(flows.replay, "commit_replay", snapshot_meanwhile)
+    code, output = run_cli("quarantine", "replay", januari)
+    assert code == 1 and "nothing was written" in output, output
+    # The warehouse holds exactly the latest snapshot; januari's rows are still its own.
+    assert query(isolated_settings, "SELECT count(*) FROM registrations") == [(2,)]
+    assert query(isolated_settings, "SELECT count(*) FROM ingest_batches WHERE replay_of IS NOT NULL OR replayed_by IS NOT NULL") == [(0,)]
+    monkeypatch.setattr(flows.replay, "commit_replay", commit)
+    code, output = run_cli("quarantine", "replay", januari)
+    assert code == 2 and "replaced everything" in output
+
+
+def test_a_file_swapped_after_its_hash_never_reaches_the_replay(partner_inbox, isolated_settings: Path, monkeypatch) -> None:
+    import flows.replay
+
+    inbox, partners = partner_inbox
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    define(partners, nationality={"Pollen": "POL"})
+    path = inbox / "proef" / "januari.csv"
+    loaded = path.read_bytes()
+    read = flows.replay.read_partner_file
+
+    class SwappedBeforeReading:
+        """The reader, with a file of other rows swapped in at the inbox path just before it reads."""
+
+        @staticmethod
+        def fn(where: str, definition):
+            path.write_bytes(loaded.replace(b";Vrouw;Pollen;", b";Man;Polen;"))
+            return read.fn(where, definition)
+
+    monkeypatch.setattr(flows.replay, "read_partner_file", SwappedBeforeReading)
+    code, output = run_cli("quarantine", "replay", batch_of(isolated_settings, "januari.csv"))
+    assert code == 0 and "2 loaded, 2 still quarantined" in output, output
+    # Only the rows of the file the batch loaded: no row of the swapped file.
+    assert query(isolated_settings, "SELECT gender, nationality FROM registrations ORDER BY 1, 2") == [("female", "POL")] * 4
+    counts_hold(isolated_settings)
+
+
+def test_a_police_file_swapped_under_its_manifest_never_reaches_the_replay(tmp_path: Path, isolated_settings: Path, monkeypatch) -> None:
+    import datetime as dt
+
+    from feed import record, write_feed
+
+    import flows.replay
+    from schemas import checks
+
+    soon = dt.date.today() + dt.timedelta(days=10)
+    inbox = tmp_path / "inbox"
+    path = write_feed(inbox / "police", "export-1", [record("PL-1", geslacht="V", datum_signaal=soon.isoformat()), record("PL-2")])
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    monkeypatch.setattr(checks, "today", lambda: __import__("pandas").Timestamp(soon + dt.timedelta(days=1)))
+    read = flows.replay.read_police_file
+
+    def swapped_before_reading(where, *arguments, **options):
+        # Same record count, the manifest left as it was: only the data file's own hash tells.
+        path.write_bytes(path.read_bytes().replace(b'"geslacht": "V"', b'"geslacht": "M"'))
+        return read(where, *arguments, **options)
+
+    monkeypatch.setattr(flows.replay, "read_police_file", swapped_before_reading)
+    code, output = run_cli("quarantine", "replay", query(isolated_settings, "SELECT batch_id FROM ingest_batches")[0][0])
+    assert code == 0 and "1 loaded" in output, output
+    assert query(isolated_settings, "SELECT gender FROM registrations") == [("female",), ("female",)]
+
+
+def test_status_judges_the_warnings_a_replay_left_on_the_batch_it_took_over(partner_inbox, isolated_settings: Path) -> None:
+    import json
+
+    inbox, partners = partner_inbox
+    deliver(inbox, "januari.csv", ROWS[0], ROWS[1], ROWS[5])  # one error (Pollen), one warning (a sector)
+    assert run_cli("run", "--inbox", str(inbox))[0] == 0
+    define(partners, nationality={"Pollen": "POL"})
+    code, output = run_cli("quarantine", "replay", batch_of(isolated_settings, "januari.csv"))
+    assert code == 0 and "1 loaded, 0 still quarantined" in output and "0 warning(s) cleared" in output, output
+
+    def flags() -> list:
+        code, output = run_cli("status", "--json")
+        assert code == 0
+        return [batch["rules_changed"] for batch in json.loads(output)["batches"]]
+
+    # The taken-over batch still holds its warning: judged under the replay's rules, unchanged.
+    assert flags() == [False, False]
+    define(partners, nationality={"Pollen": "POL"}, exploitation_sector={"Aspergesteekbedrijf": "agriculture_horticulture"})
+    assert flags() == [True, True]
+    code, output = run_cli("status")
+    assert "1 batch(es)" in output and "quarantine replay" in output
+    code, output = run_cli("quarantine", "replay", batch_of(isolated_settings, "januari.csv"))
+    assert code == 0 and "1 warning(s) cleared" in output, output
+    assert flags() == [None, None, None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, Select, distinct, func, select
+from sqlalchemy import Engine, Select, case, distinct, func, select
 
 from warehouse.tables import ingest_batches, ingest_runs, quarantine, registrations
 
@@ -48,6 +48,26 @@ def totals(engine: Engine) -> Totals:
     return Totals(registration_count, person_count, files_loaded, int(quarantined_rows), int(warned_rows))
 
 
+def _chain_columns() -> list:
+    """Of each batch's chain (the first batch and its replays): its first batch (`chain`), the
+    rows it still holds back or warns about (`chain_standing`: open errors of the batch no replay
+    took over, and the warnings of every batch) and the rules they were last judged under
+    (`chain_fingerprint`: the open batch's, as its replay validated the errors and warnings again)."""
+    chain = ingest_batches.alias("chain")
+    first = func.coalesce(ingest_batches.c.replay_of, ingest_batches.c.batch_id)
+    same_chain = (func.coalesce(chain.c.replay_of, chain.c.batch_id) == first) & (chain.c.state == "loaded")
+    open_errors = case((chain.c.replayed_by.is_(None), func.coalesce(chain.c.rows_quarantined, 0)), else_=0)
+    standing = select(func.coalesce(func.sum(open_errors + func.coalesce(chain.c.rows_warned, 0)), 0)).where(same_chain)
+    fingerprint = (
+        select(chain.c.rules_fingerprint).where(same_chain, chain.c.replayed_by.is_(None)).order_by(chain.c.started_at.desc()).limit(1)
+    )
+    return [
+        first.label("chain"),
+        standing.scalar_subquery().label("chain_standing"),
+        fingerprint.scalar_subquery().label("chain_fingerprint"),
+    ]
+
+
 def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
     """Latest batches first: one row per attempt to load a file."""
     columns = [
@@ -67,6 +87,7 @@ def recent_batches(engine: Engine, limit: int = 50) -> list[dict]:
         ingest_batches.c.replay_of,
         ingest_batches.c.replayed_by,
         ingest_batches.c.rules_fingerprint,
+        *_chain_columns(),
     ]
     query = select(*columns).order_by(ingest_batches.c.finished_at.desc()).limit(limit)
     with engine.connect() as connection:

@@ -88,12 +88,13 @@ def _todays_rules() -> dict[str, str]:
 
 
 def rules_changed(batch: dict, today: dict[str, str]) -> bool | None:
-    """Whether the rules or code lists of a batch's quarantined rows or warnings changed since it
-    loaded: True, False, or None when it holds none that stand (or loaded before rules were recorded)."""
-    standing = batch["state"] == "loaded" and batch["replayed_by"] is None and (batch["rows_quarantined"] or batch["rows_warned"])
-    if not standing or batch["rules_fingerprint"] is None:
+    """Whether the rules or code lists changed since the quarantined rows or warnings of a batch's
+    chain (the batch, the first batch and their replays: a replay of any means the same rows) were
+    last judged: True, False, or None when the chain holds none that stand (or its rules were not
+    recorded). Judged per chain: a batch a replay took over may still hold its warnings."""
+    if batch["state"] != "loaded" or not batch["chain_standing"] or batch["chain_fingerprint"] is None:
         return None
-    return batch["rules_fingerprint"] != today.get(batch["source"])
+    return batch["chain_fingerprint"] != today.get(batch["source"])
 
 
 def print_warnings(warnings: list[str], out: Console) -> None:
@@ -130,9 +131,9 @@ def status(
         )
     elif report["batches"]:
         console.print("No failed file is waiting for a rerun.")
-    replayable = sum(bool(batch["rules_changed"]) for batch in report["batches"])
+    replayable = len({batch["chain"] for batch in report["batches"] if batch["rules_changed"]})
     if replayable:
         console.print(
-            f"[bold yellow]{replayable} batch(es) hold quarantined rows or warnings whose definition or code list changed since they "
+            f"[bold yellow]{replayable} batch(es) (with their replays) hold quarantined rows or warnings whose definition or code list changed since they "
             "loaded.[/] `victim-intake quarantine replay BATCH_ID` loads the rows that pass now (see 'next step')."
         )
