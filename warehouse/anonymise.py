@@ -16,7 +16,10 @@ share suppressed, so `h` is a lower bound of a node's loss. The search goes up t
 by layer (the sum of the levels); a node's classes are rolled up from the class table of a node
 one level below it (as ARX does), so most nodes aggregate a few hundred rows, not the persons; a
 node whose `h` exceeds the best loss found is skipped with everything above it (a bound, as in
-ARX's OLA). Ties go to the lower `h`, then to the levels themselves: the search is exact and
+ARX's OLA). Before that, a greedy descent from the top finds unacceptable nodes; every node finer
+than one of them is unacceptable too (a finer node leaves at least the same persons in classes
+under K) and is skipped unseen, as in OLA's and Flash's predictive tagging: the nodes skipped are
+mostly the lowest, whose class tables are the largest. Ties go to the lower `h`, then to the levels themselves: the search is exact and
 deterministic. The top node (every quasi-identifier `*`) needs no suppression in a year of at
 least K persons, so an acceptable node always exists. Years of fewer than K persons are
 suppressed whole and take no part in the choice.
@@ -160,16 +163,39 @@ class Lattice:
         height = self.height(node)
         return height + (float(counted.sum()) / total) * (1 - height)
 
+    def _probe(self, base: tuple[np.ndarray, np.ndarray], total: int) -> np.ndarray:
+        """Nodes found unacceptable by a greedy descent from the top (each step to the finer
+        neighbour of least loss): every node below one of them is unacceptable too, since a finer
+        node leaves at least the same persons in classes under K. One row per node."""
+        node, found = self.tops, []
+        while True:
+            step = None
+            for q in range(len(node)):
+                if not node[q]:
+                    continue
+                finer = _lower(node, q)
+                table = _rolled(base, {column + 1: self.maps[column][level] for column, level in enumerate(finer) if level})
+                loss = self._judge(finer, table[1], table[0][:, 0], total)
+                if loss is None:
+                    found.append(finer)
+                elif step is None or (loss, finer) < step:
+                    step = (loss, finer)
+            if step is None:
+                return np.array(found, dtype=np.int64).reshape(len(found), len(self.tops))
+            node = step[1]
+
     def search(self, order: np.ndarray) -> Scheme:
         """The acceptable node of least loss (ties: lower height, then the levels themselves);
         `order` ranks persons for the padding (deterministic).
 
         Layer by layer (the sum of the levels): a node's classes are rolled up from the smallest
         class table of a node one level below it, kept from the layer before, else from the bottom
-        table; nodes above the bound are skipped."""
+        table; nodes above the bound, and nodes below one the probe found unacceptable, are
+        skipped."""
         base = self._base()
         steps = self._steps()
         total = max(int((~self.small[self.year_index]).sum()), 1)
+        unacceptable = self._probe(base, total)
         width = len(self.tops)
         previous: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {(0,) * width: base}
         best: tuple[float, float, tuple[int, ...]] | None = None
@@ -182,6 +208,8 @@ class Lattice:
             for node in layers[layer]:
                 if best is not None and self.height(node) > best[0]:
                     continue  # its loss is at least its height; so is every node above it
+                if len(unacceptable) and np.any(np.all(np.array(node) <= unacceptable, axis=1)):
+                    continue  # finer than an unacceptable node
                 if layer == 0:
                     table = base
                 else:
