@@ -36,7 +36,7 @@ test: install-test
 
 ## The unit tier: no Prefect server, PostgreSQL, process or browser; under a minute.
 test-fast: install-test
-	$(BIN)/python -m pytest -n 2 -m "not e2e" --durations=10
+	TEST_TIER=fast $(BIN)/python -m pytest -n 2 -m "not e2e" --durations=10
 
 ## Ruff: pyflakes, pycodestyle, import order, bugbear, blind excepts, pyupgrade (pyproject.toml).
 lint: install-test

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from budget import examples
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
@@ -62,7 +63,7 @@ def encoded(text: str, definition) -> bytes:
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS.values(), ids=list(DEFINITIONS))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=600))
 def test_random_bytes_never_crash(definition, data: bytes) -> None:
     check(definition, data)
@@ -85,7 +86,7 @@ def csv_shapes(draw, definition) -> bytes:
 
 
 @pytest.mark.parametrize("definition", DEFINITIONS.values(), ids=list(DEFINITIONS))
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_csv_shapes_never_crash_nor_load_a_bad_row(definition, data) -> None:
     check(definition, data.draw(csv_shapes(definition)))
@@ -95,7 +96,7 @@ XLSX_PARTNER = load_definitions()["nla"]
 WORKBOOK_CELLS = st.one_of(CELLS.filter(lambda text: "\x00" not in text), st.integers(-10**6, 10**6), st.floats(allow_nan=False), st.dates(), st.none())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_workbooks_never_crash_nor_load_a_bad_row(data) -> None:
     import openpyxl
