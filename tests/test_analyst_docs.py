@@ -35,7 +35,7 @@ def test_example_queries_run_on_sqlite(tmp_path, rows) -> None:  # noqa: F811
 
 
 @pytest.mark.postgres
-def test_read_only_role_sees_the_marts_and_nothing_else(rows, scratch_postgres) -> None:  # noqa: F811
+def test_read_only_role_sees_the_analyst_tier_and_nothing_else(rows, scratch_postgres) -> None:  # noqa: F811
     engine = warehouse_with(scratch_postgres, rows)
     text = (DOCS / "analysts.md").read_text(encoding="utf-8")
     grants = next(block for block in sql_blocks(text) if "CREATE ROLE" in block)
@@ -56,7 +56,10 @@ def test_read_only_role_sees_the_marts_and_nothing_else(rows, scratch_postgres) 
             for example in sql_blocks(text):
                 if example.lstrip().startswith("SELECT"):
                     assert connection.execute(sa.text(example)).all(), example
-            for forbidden in ("ingest_batches", "quarantine", "key_fingerprints", "mart_stale_years", "publications", "published_cells"):
+            for forbidden in (
+                "registrations", "mart_person_years", "mart_yearly_counts", "ingest_batches", "quarantine", "key_fingerprints",
+                "mart_stale_years", "publications", "published_cells",
+            ):
                 with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                     with connection.begin_nested():
                         connection.execute(sa.text(f"SELECT * FROM {forbidden}"))

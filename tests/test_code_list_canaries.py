@@ -117,7 +117,10 @@ def test_free_text_in_coded_fields_is_stored_nowhere_but_sealed_for_the_steward(
     assert batches["police"][:4] == (5, 4, 1, 1) and batches["proefregio"][:4] == (2, 2, 0, 1)
 
     # The canaries are in no table, no mart, not in the file or its journal, and in no report.
-    marts = ["mart_person_years", "mart_yearly_counts", "mart_yearly_crossings"]
+    marts = [
+        "mart_person_years", "mart_yearly_counts", "mart_yearly_crossings",
+        "analyst_registrations", "analyst_yearly_counts", "analyst_yearly_crossings", "analyst_tier_levels",
+    ]
     assert find_in_bytes(NEEDLES, table_texts(url, ["registrations", *marts])) == []
     reports = {}
     for output_format in ("html", "md", "csv"):

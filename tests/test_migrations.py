@@ -138,7 +138,7 @@ def test_a_warehouse_made_before_migrations_is_adopted(engine) -> None:
 
 
 @pytest.mark.postgres
-def test_the_analyst_role_reads_registrations_and_nothing_else(tmp_path) -> None:
+def test_the_analyst_role_reads_the_analyst_tier_and_nothing_else(tmp_path) -> None:
     analyst = f"analyst_{uuid.uuid4().hex[:8]}"
     try:
         with scratch_url("postgresql", tmp_path) as url:
@@ -150,12 +150,17 @@ def test_the_analyst_role_reads_registrations_and_nothing_else(tmp_path) -> None
                     sa.text("SELECT DISTINCT table_name FROM information_schema.role_table_grants WHERE grantee = 'victim_intake_analyst'")
                 ).scalars().all()
             owner.dispose()
-            # The analyst relations: registrations and the marts (migration 0006); no bookkeeping table.
-            assert sorted(readable) == ["mart_person_years", "mart_yearly_counts", "mart_yearly_crossings", "registrations"]
+            # The analyst tier (migration 0013); not registrations, the exact marts or any bookkeeping table.
+            assert sorted(readable) == ["analyst_registrations", "analyst_tier_levels", "analyst_yearly_counts", "analyst_yearly_crossings"]
             as_analyst = make_engine(sa.make_url(url).set(username=analyst).render_as_string(hide_password=False))
             with as_analyst.connect() as connection:
-                assert connection.execute(sa.text("SELECT count(*) FROM registrations")).scalar_one() == 0
+                assert connection.execute(sa.text("SELECT count(*) FROM analyst_registrations")).scalar_one() == 0
             for statement in (
+                "SELECT * FROM registrations",
+                "SELECT * FROM mart_person_years",
+                "SELECT * FROM mart_yearly_counts",
+                "SELECT * FROM mart_yearly_crossings",
+                "SELECT * FROM vault.tier_secrets",
                 "SELECT * FROM ingest_batches",
                 "SELECT * FROM ingest_runs",
                 "SELECT * FROM quarantine",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -110,3 +111,39 @@ def redact_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def analyst_k() -> int:
+    """VICTIM_INTAKE_ANALYST_K: every combination of quasi-identifiers in the analyst tier covers at
+    least this many persons (default 5)."""
+    value = int(os.environ.get("VICTIM_INTAKE_ANALYST_K", "5"))
+    if value < 2:
+        raise ValueError("VICTIM_INTAKE_ANALYST_K must be at least 2")
+    return value
+
+
+def analyst_suppression() -> float:
+    """VICTIM_INTAKE_ANALYST_SUPPRESSION: most persons of a year the analyst tier may suppress, as a
+    share (default 0.02, 2 %)."""
+    value = float(os.environ.get("VICTIM_INTAKE_ANALYST_SUPPRESSION", "0.02"))
+    if not 0 <= value <= 1:
+        raise ValueError("VICTIM_INTAKE_ANALYST_SUPPRESSION must be a share between 0 and 1")
+    return value
+
+
+def analyst_role() -> str:
+    """VICTIM_INTAKE_ANALYST_ROLE: the PostgreSQL group role of analysts (default victim_intake_analyst)."""
+    return _role_name("VICTIM_INTAKE_ANALYST_ROLE", "victim_intake_analyst")
+
+
+def steward_role() -> str:
+    """VICTIM_INTAKE_STEWARD_ROLE: the PostgreSQL group role of stewards (default victim_intake_steward)."""
+    return _role_name("VICTIM_INTAKE_STEWARD_ROLE", "victim_intake_steward")
+
+
+def _role_name(variable: str, default: str) -> str:
+    value = os.environ.get(variable, default).strip()
+    # Written into GRANT statements: a plain lower-case identifier only.
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+        raise ValueError(f"{variable} must be a lower-case PostgreSQL identifier (letters, digits, _)")
+    return value

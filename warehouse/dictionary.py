@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Table
 
 from schemas.canonical import REGISTRATION_COLUMNS, code_list_note
+from warehouse.analyst_tier import ANALYST_RELATIONS
 from warehouse.marts import DIMENSIONS, MARTS
 from warehouse.tables import registrations
 
@@ -50,7 +51,7 @@ def _mart_section(table: Table) -> list[str]:
     lines = [
         f"## `{table.name}`",
         "",
-        f"Grain: {table.comment} Key: {key}.",
+        f"Grain: {table.comment}" + (f" Key: {key}." if key else ""),
         "",
         "| column | type | null | meaning |",
         "|---|---|---|---|",
@@ -88,7 +89,14 @@ def data_dictionary() -> str:
         *_registrations_section(),
         "",
     ]
+    lines += [
+        "`registrations` and the `mart_` relations are the stewards' (the published report reads the marts);",
+        "analysts read the `analyst_` relations, built from them at every mart refresh (see [analysts](analysts.md)).",
+        "",
+    ]
     for table in MARTS:
+        lines += [*_mart_section(table), ""]
+    for table in ANALYST_RELATIONS:
         lines += [*_mart_section(table), ""]
     lines += _dimensions_section()
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """Erasure of one person (GDPR art. 17) and the retention period, set-based and audited.
 
-Both run in one transaction: the person is gone from registrations, vault, linkage and
-quarantine together, or nothing changed. Counts after erasure no longer include the person.
+Both run in one transaction: the person is gone from registrations, vault, linkage, quarantine,
+the marts and the analyst tier together, or nothing changed. Counts after erasure no longer include the person.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def erase_person(engine: Engine, person_id: str, vault_key: bytes) -> Removed:
             quarantine_entries=_quarantine_of(connection, records),
             persons=1,
         )
+        # The person leaves the marts and the analyst tier in the same transaction.
         forget_person(connection, person_id)
+        refresh_marts(connection)
         audit(connection, "erase", person_id=person_id, detail=str(removed))
     return removed
 

@@ -38,3 +38,14 @@ def lock_loads(connection: Connection) -> None:
     transaction returns at once. Waits as long as `bound_lock_waits` allows."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
+
+
+TIER_LOCK_KEY = int.from_bytes(hashlib.sha256(b"victim-intake:analyst-tier").digest()[:8], "big", signed=True)
+
+
+def lock_tier(connection: Connection) -> None:
+    """Hold the analyst tier's lock until the transaction ends (PostgreSQL): two refreshes that
+    each empty and refill the tier, which has no key, would otherwise both insert their rows.
+    Taken before the refresh reads, so the second refresh reads what the first one committed."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TIER_LOCK_KEY})

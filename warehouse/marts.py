@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Boolean, Column, Connection, Integer, Table, Text, delete, func, select, text
 
+from warehouse.analyst_tier import refresh_tier, tier_behind
 from warehouse.bulk import Read, bulk_insert, read_columns
 from warehouse.mart_counts import dimension_frame, first_registrations, yearly_counts, yearly_crossings
 from warehouse.tables import metadata, registrations
@@ -248,14 +249,19 @@ def _person_years(registrations_read: pa.Table, positions: np.ndarray, sizes: np
 
 
 def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]:
-    """Recompute the marts for `years` and every stale year, in the caller's transaction.
+    """Recompute the marts for `years` and every stale year, and then the analyst tier and its marts
+    (`warehouse.analyst_tier`), in the caller's transaction.
 
     Reads the years' registrations once into Arrow; persons and counts are computed there
-    (`warehouse.mart_counts`) and written back in bulk. Returns the years refreshed (empty when
-    nothing was stale).
+    (`warehouse.mart_counts`) and written back in bulk. The analyst tier is rebuilt from every
+    year whenever any year changed (one generalisation scheme serves all years), or when it holds
+    another number of registrations than `registrations` (a warehouse just upgraded). Returns the
+    years refreshed (empty when nothing was stale).
     """
     todo = {int(year) for year in years} | stale_years(connection)
     if not todo:
+        if tier_behind(connection):
+            refresh_tier(connection)
         return todo
     listed = sorted(todo)
     registrations_read = _read_registrations(connection, listed)
@@ -268,6 +274,7 @@ def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]
     bulk_insert(connection, mart_yearly_counts.name, yearly_counts(frames, DIMENSION_NAMES))
     bulk_insert(connection, mart_yearly_crossings.name, yearly_crossings(frames, CROSSINGS))
     connection.execute(delete(mart_stale_years).where(mart_stale_years.c.registration_year.in_(listed)))
+    refresh_tier(connection)
     return todo
 
 

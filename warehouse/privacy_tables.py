@@ -81,3 +81,13 @@ link_decisions = Table(
     schema=VAULT_SCHEMA,
     comment="Stewards' corrections of linkage (persons split / join), which later loads respect.",
 )
+
+tier_secrets = Table(
+    "tier_secrets",
+    vault_metadata,
+    Column("purpose", String(32), primary_key=True, comment="`analyst_person`: the key of the analyst tier's person keys"),
+    Column("secret", Text, nullable=False, comment="hex of 32 random bytes"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    schema=VAULT_SCHEMA,
+    comment="Random secrets that key what a tier shows apart from the steward's pseudonyms (created by migration 0013).",
+)

@@ -65,6 +65,14 @@ class SectorGroup:
 
 
 @dataclass(frozen=True)
+class NationalityRegion:
+    code: str  # ISO 3166-1 alpha-3 (XKX for Kosovo)
+    name: str
+    region: str  # UN M49 region of the world: africa, americas, asia, europe, oceania, antarctica
+    eu_member: bool
+
+
+@dataclass(frozen=True)
 class PoliceUnit:
     code: str
     name: str  # as the police feed writes it (`eenheid`)
@@ -135,6 +143,13 @@ def sectors() -> tuple[Sector, ...]:
     if any(sector.group not in groups for sector in found):
         raise ValueError("sectors.csv names a sector group that sector_groups.csv does not list")
     return found
+
+
+@cache
+def nationality_regions() -> tuple[NationalityRegion, ...]:
+    return tuple(
+        NationalityRegion(row["code"], row["name"], row["region"], row["eu_member"] == "yes") for row in _rows("nationality_regions")
+    )
 
 
 def municipality_codes() -> frozenset[str]:

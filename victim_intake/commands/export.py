@@ -1,5 +1,9 @@
-"""`victim-intake export --standard ctdc --year Y --out FILE`: the year's national persons in the
-CTDC global layout, k-anonymous (k = 11), for contributing to the global dataset; audited."""
+"""`victim-intake export`: what may leave the warehouse, in a file of its own, audited.
+
+`--standard ctdc --year Y`: the year's national persons in the CTDC global layout, k-anonymous
+(k = 11), for contributing to the global dataset. `--tier analyst`: the analyst tier
+(`analyst_registrations` and its marts) for analysts of an embedded SQLite warehouse.
+"""
 
 from __future__ import annotations
 
@@ -19,23 +23,59 @@ class ExportStandard(StrEnum):
     ctdc = "ctdc"
 
 
-def export(
-    standard: Annotated[ExportStandard, typer.Option("--standard", help="The layout to write: ctdc (the CTDC global dataset).")],
-    year: Annotated[int, typer.Option("--year", min=1900, max=2100, help="Registration year of the persons to export.")],
-    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
-) -> None:
-    """Write one row per national person of the year in the CTDC global layout (the characteristics
-    of their first registration of the year), with CTDC's disclosure rule: every combination of
-    gender, age bin, citizenship, country of exploitation and year is shared by at least 11 rows.
-    Recorded in the privacy audit (who, when, how many rows)."""
-    from flows.warehouse_inputs import migration_inputs
-    from reporting.private_files import write_private
-    from warehouse.ctdc_export import K, ctdc_export
-    from warehouse.database import create_tables
-    from warehouse.vault import audit
+class ExportTier(StrEnum):
+    analyst = "analyst"
 
+
+def export(
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="File to write: CSV for --standard; for --tier a new SQLite file, or a folder of Parquet files when it ends in .parquet."),
+    ],
+    standard: Annotated[ExportStandard | None, typer.Option("--standard", help="The layout to write: ctdc (the CTDC global dataset).")] = None,
+    year: Annotated[int | None, typer.Option("--year", min=1900, max=2100, help="Registration year of the persons to export (with --standard).")] = None,
+    tier: Annotated[ExportTier | None, typer.Option("--tier", help="The tier to write: analyst (the analyst tier and its marts, nothing else).")] = None,
+) -> None:
+    """Write the year's national persons in the CTDC global layout (`--standard ctdc --year Y`),
+    or the analyst tier (`--tier analyst`), to a private file. Recorded in the privacy audit (who,
+    when, what, where to).
+
+    CTDC: one row per national person of the year (the characteristics of their first registration
+    of the year), with CTDC's disclosure rule: every combination of gender, age bin, citizenship,
+    country of exploitation and year is shared by at least 11 rows."""
+    from flows.warehouse_inputs import migration_inputs
+    from warehouse.database import create_tables
+
+    if (standard is None) == (tier is None):
+        raise usage_error("give either --standard (with --year) or --tier")
+    if standard is not None and year is None:
+        raise usage_error("--standard needs --year")
+    if tier is not None and year is not None:
+        raise usage_error("--tier exports every year; leave out --year")
     engine = warehouse_engine()
     create_tables(engine, migration_inputs())
+    if tier is not None:
+        _export_tier(engine, tier, out)
+    else:
+        _export_standard(engine, standard, year, out)
+
+
+def _export_tier(engine, tier: ExportTier, out: Path) -> None:
+    from warehouse.export import export_analyst_tier
+
+    try:
+        rows = export_analyst_tier(engine, out)
+    except FileExistsError as error:
+        raise usage_error(str(error)) from None
+    listed = ", ".join(f"{name} ({count} rows)" for name, count in rows.items())
+    console.print(plain(f"exported the {tier.value} tier to {out}: {listed} (audited)"))
+
+
+def _export_standard(engine, standard: ExportStandard, year: int, out: Path) -> None:
+    from reporting.private_files import write_private
+    from warehouse.ctdc_export import K, ctdc_export
+    from warehouse.vault import audit
+
     with engine.begin() as connection:
         made = ctdc_export(connection, year)
         if not made.persons:
