@@ -6,7 +6,7 @@ contract and code lists a batch was validated under; batches loaded before stay 
 and `warnings_cleared`. The unique index on loaded file contents no longer counts replays, which
 read a loaded file again on purpose.
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None

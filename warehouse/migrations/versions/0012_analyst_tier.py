@@ -8,8 +8,8 @@ what migrations 0003 and 0006 granted (`registrations` and the exact marts, whic
 pseudonyms and exact counts) and grants it the analyst relations only, under the role names the
 environment configures (`VICTIM_INTAKE_ANALYST_ROLE`, `VICTIM_INTAKE_STEWARD_ROLE`).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05
 """
 
@@ -24,8 +24,8 @@ from alembic import op
 from victim_intake import settings
 from warehouse.access import grant_tiers
 
-revision = "0013"
-down_revision = "0012"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
