@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
 import hashlib
 import os
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -49,7 +51,9 @@ def warehouse_with(url: str, frame: pd.DataFrame) -> sa.Engine:
         bulk_insert(connection, "registrations", frame)
         refresh_marts(connection, YEARS)
     if target is not None:
-        kept = Path(tempfile.mkdtemp(prefix="built-warehouse-")) / "warehouse.sqlite"
+        folder = tempfile.mkdtemp(prefix="built-warehouse-")
+        atexit.register(shutil.rmtree, folder, True)
+        kept = Path(folder) / "warehouse.sqlite"
         with sqlite3.connect(target) as fresh, sqlite3.connect(kept) as copy:
             fresh.backup(copy)
         _BUILT[digest] = kept
