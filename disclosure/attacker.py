@@ -133,33 +133,30 @@ class _System:
             for var in coefficients:
                 self.rows_of.setdefault(var, []).append(number)
 
-    def _equation(self, state: int, line: Line) -> None:
+    def _split(self, state: int, terms: Iterable[tuple[Key, float]]) -> tuple[dict[Var, float], float]:
+        """A sum of signed cells of one state, split into the unknowns' coefficients and the
+        value of its published cells (which the row moves to its other side)."""
         coefficients: dict[Var, float] = {}
-        constant = 0.0
-        # total - sum(parts) = 0
-        for key, sign in ((line.total, 1.0), *((part, -1.0) for part in line.parts)):
+        published = 0.0
+        for key, sign in terms:
             var = (state, key)
             if var in self.low:
                 coefficients[var] = coefficients.get(var, 0.0) + sign
             else:
-                constant -= sign * self.truth[var]
-        coefficients = {var: value for var, value in coefficients.items() if value}
+                published += sign * self.truth[var]
+        return {var: value for var, value in coefficients.items() if value}, published
+
+    def _equation(self, state: int, line: Line) -> None:
+        # total - sum(parts) = 0
+        coefficients, published = self._split(state, ((line.total, 1.0), *((part, -1.0) for part in line.parts)))
         if coefficients:
-            self.rows.append((coefficients, constant, constant))
+            self.rows.append((coefficients, -published, -published))
 
     def _order(self, state: int, order: Order) -> None:
-        coefficients: dict[Var, float] = {}
-        least = float(order.gap)
         # larger - smaller >= gap
-        for key, sign in ((order.larger, 1.0), (order.smaller, -1.0)):
-            var = (state, key)
-            if var in self.low:
-                coefficients[var] = coefficients.get(var, 0.0) + sign
-            else:
-                least -= sign * self.truth[var]
-        coefficients = {var: value for var, value in coefficients.items() if value}
+        coefficients, published = self._split(state, ((order.larger, 1.0), (order.smaller, -1.0)))
         if coefficients:
-            self.rows.append((coefficients, least, np.inf))
+            self.rows.append((coefficients, float(order.gap) - published, np.inf))
 
     def _change(self, step: Change) -> None:
         for key, (least, most) in step.bounds.items():

@@ -127,13 +127,19 @@ class CodeList:
         return _spread(values, [], decide)
 
 
+def _spellings(named: Iterable[tuple[str, Iterable[str]]]) -> tuple[dict[str, set[str]], list[str]]:
+    """Each folded spelling with the codes it names, from (code, texts naming it) pairs; and the
+    spellings that name two codes."""
+    spellings: dict[str, set[str]] = defaultdict(set)
+    for code, texts in named:
+        for text in texts:
+            spellings[fold(text)].add(code)
+    return spellings, sorted(spelling for spelling, codes in spellings.items() if len(codes) > 1)
+
+
 def unit_list(units: Mapping[str, Iterable[str]]) -> CodeList:
     """Reporting units: each code is named by itself and by the names listed for it."""
-    spellings: dict[str, set[str]] = defaultdict(set)
-    for code, names in units.items():
-        for text in (code, *names):
-            spellings[fold(text)].add(code)
-    clashes = sorted(spelling for spelling, codes in spellings.items() if len(codes) > 1)
+    spellings, clashes = _spellings((code, (code, *names)) for code, names in units.items())
     if clashes:
         raise ValueError(f"{len(clashes)} unit name(s) name two units")
     return CodeList(spellings, UNKNOWN_REPORTING_UNIT)
@@ -148,11 +154,9 @@ def police_unit_list() -> CodeList:
 @cache
 def sector_list() -> CodeList:
     """Sectors by code, Dutch and English label and the synonyms sources use."""
-    spellings: dict[str, set[str]] = defaultdict(set)
-    for sector in sectors():
-        for text in (sector.code, sector.label_nl, sector.label_en, *sector.synonyms):
-            spellings[fold(text)].add(sector.code)
-    clashes = sorted(spelling for spelling, codes in spellings.items() if len(codes) > 1)
+    spellings, clashes = _spellings(
+        (sector.code, (sector.code, sector.label_nl, sector.label_en, *sector.synonyms)) for sector in sectors()
+    )
     if clashes:
         raise ValueError(f"sectors.csv: a spelling names two sectors ({', '.join(clashes)})")
     return CodeList(spellings, UNKNOWN_SECTOR)
