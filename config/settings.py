@@ -9,6 +9,7 @@ log or repr shows them.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -74,17 +75,19 @@ def _claimed_name(value: str | None) -> str | None:
 
 
 def _intervals(value: object) -> dict[str, float]:
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # given as a mapping, not read from the environment
         return value
+    usage = "must list source=hours pairs, like police=24,fairwork=744"
     intervals = {}
     for pair in filter(None, (part.strip() for part in str(value).split(","))):
-        source, _, hours = pair.partition("=")
+        source, _, hours = (text.strip() for text in pair.partition("="))
         try:
-            intervals[source.strip()] = float(hours)
+            interval = float(hours)
         except ValueError:
-            raise ValueError("must list source=hours pairs, like police=24,fairwork=744") from None
-        if not source.strip() or intervals[source.strip()] <= 0:
-            raise ValueError("must list source=hours pairs, like police=24,fairwork=744")
+            raise ValueError(usage) from None
+        if not source or not math.isfinite(interval) or interval <= 0:
+            raise ValueError(usage)
+        intervals[source] = interval
     return intervals
 
 
@@ -96,13 +99,14 @@ class Settings(BaseSettings):
     """The product's configuration, from `VICTIM_INTAKE_*` variables (and Prefect's `PREFECT_HOME`)."""
 
     model_config = SettingsConfigDict(
-        env_prefix=PREFIX, env_ignore_empty=True, use_attribute_docstrings=True, frozen=True, extra="ignore"
+        env_prefix=PREFIX, env_ignore_empty=True, use_attribute_docstrings=True, frozen=True, extra="ignore", allow_inf_nan=False
     )
 
     home: Annotated[Path, AfterValidator(_folder)] = Path("data")
     """Working folder: SQLite warehouse, keys, Prefect's home, reports, remembered file hashes."""
-    database_url: str | None = None
-    """SQLAlchemy URL of the warehouse; unset: a SQLite file under the home folder (`warehouse_url`)."""
+    database_url: SecretStr | None = None
+    """SQLAlchemy URL of the warehouse, secret as it may hold a password; unset: a SQLite file under
+    the home folder (`warehouse_url`)."""
     inbox: Annotated[Path | None, AfterValidator(_folder)] = None
     """Folder the nightly flow reads; unset: `<home>/inbox` (`inbox_folder`)."""
     partners: Annotated[Path | None, AfterValidator(_folder)] = None
@@ -160,8 +164,11 @@ class Settings(BaseSettings):
 
     @property
     def warehouse_url(self) -> str:
-        """The warehouse's SQLAlchemy URL: `database_url`, or the SQLite file under the home folder."""
-        return self.database_url or f"sqlite:///{self.home / 'warehouse.sqlite'}"
+        """The warehouse's SQLAlchemy URL: `database_url`, or the SQLite file under the home folder.
+        May hold a password: messages show `shown_warehouse_url`."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.home / 'warehouse.sqlite'}"
 
     @property
     def shown_warehouse_url(self) -> str:
@@ -172,6 +179,7 @@ class Settings(BaseSettings):
 
     @property
     def inbox_folder(self) -> Path:
+        """Folder the nightly flow reads: `inbox`, or `<home>/inbox`."""
         return self.inbox or self.home / "inbox"
 
     @property
@@ -186,6 +194,7 @@ class Settings(BaseSettings):
 
     @property
     def prefect_folder(self) -> Path:
+        """Prefect's folder: `PREFECT_HOME`, or `<home>/prefect`."""
         return self.prefect_home.expanduser() if self.prefect_home else self.home / "prefect"
 
     @property
@@ -233,9 +242,10 @@ _PHRASES = {
 def _one_line(error: ValidationError) -> str:
     """The first problem as `<VARIABLE> <what is wrong>`: never the value given (it may be a key)."""
     first = error.errors(include_input=False, include_url=False)[0]
-    field = next((name for name in Settings.model_fields if variable(name) == first["loc"][0] or name == first["loc"][0]), str(first["loc"][0]))
+    where = str(first["loc"][0])  # a field's name, or the alias it is read under (PREFECT_HOME)
+    name = variable(where) if where in Settings.model_fields else where
     if first["type"] == "value_error":
         what = str(first["ctx"]["error"])
     else:
         what = _PHRASES.get(first["type"], f"is not valid: {first['msg'][:1].lower()}{first['msg'][1:]}")
-    return f"{variable(field) if field in Settings.model_fields else field} {what}"
+    return f"{name} {what}"

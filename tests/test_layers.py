@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first; a package may import from the layers before its own.
 LAYERS = (
     ("config",),
-    ("connectors", "schemas", "disclosure"),
-    ("pseudonyms",),
+    ("schemas", "disclosure"),
+    ("connectors", "pseudonyms"),
     ("warehouse",),
     ("estimation", "reporting", "flows"),
     ("victim_intake",),

@@ -43,6 +43,7 @@ def test_the_environment_is_read_at_each_call(monkeypatch, isolated_settings: Pa
     settings = current()
     assert settings.keys_dir == isolated_settings / "elsewhere" / "keys"
     assert settings.shown_warehouse_url == "postgresql+psycopg://steward:***@db/registry"
+    assert "hunter2" in settings.warehouse_url and "hunter2" not in repr(settings)
     assert settings.source_intervals == {"police": 24.0, "fairwork": 744.0}
     assert settings.actor == "steward-jansen"
     assert settings.prefect_folder == Path("~/prefect-home").expanduser()
@@ -60,6 +61,7 @@ def test_the_environment_is_read_at_each_call(monkeypatch, isolated_settings: Pa
         ("VICTIM_INTAKE_ANALYST_SUPPRESSION", "2", "VICTIM_INTAKE_ANALYST_SUPPRESSION must be a share between 0 and 1"),
         ("VICTIM_INTAKE_ANALYST_ROLE", "Analysts; DROP", "VICTIM_INTAKE_ANALYST_ROLE must be a lower-case PostgreSQL identifier (letters, digits, _)"),
         ("VICTIM_INTAKE_PART_MB", "0", "VICTIM_INTAKE_PART_MB must be more than 0"),
+        ("VICTIM_INTAKE_MAX_FILE_MB", "nan", "VICTIM_INTAKE_MAX_FILE_MB must be a finite number"),
         ("VICTIM_INTAKE_LOCK_TIMEOUT_S", "soon", "VICTIM_INTAKE_LOCK_TIMEOUT_S must be a number"),
         ("VICTIM_INTAKE_SOURCE_INTERVALS", "police:24", "VICTIM_INTAKE_SOURCE_INTERVALS must list source=hours pairs, like police=24,fairwork=744"),
         ("VICTIM_INTAKE_PSEUDONYM_KEY_VERSION", "0", "VICTIM_INTAKE_PSEUDONYM_KEY_VERSION must be at least 1"),
