@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import sqlalchemy as sa
 
-from victim_intake import settings
+from config.settings import current
 from warehouse.analyst_tier import refresh_tier
 from warehouse.database import make_engine
 from warehouse.hierarchies import QUASI_IDENTIFIERS
@@ -37,7 +37,7 @@ def unique_share(persons: pd.DataFrame, columns: list[str]) -> float:
 
 
 def main() -> None:
-    engine = make_engine(settings.database_url())
+    engine = make_engine(current().warehouse_url)
     with engine.connect() as connection:
         before = pd.read_sql(sa.text(_FIRSTS), connection)
         connection.rollback()

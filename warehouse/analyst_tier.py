@@ -24,9 +24,9 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Boolean, Column, Connection, Index, Integer, Table, Text, delete, func, insert, select
 
+from config.settings import current
 from pseudonyms.hashing import KeyedHasher
 from schemas.vocabulary import EXPLOITATION_TYPES, SOURCE_KINDS
-from victim_intake import settings
 from warehouse.anonymise import Lattice, class_ids, class_sizes
 from warehouse.bulk import Read, bulk_insert, read_columns
 from warehouse.hierarchies import HIERARCHIES, QUASI_IDENTIFIERS, TOP
@@ -259,7 +259,8 @@ def check_classes(persons: pd.DataFrame, k: int) -> None:
 
 def refresh_tier(connection: Connection) -> Tier:
     """Rebuild the tier and its marts from every national registration, in the caller's transaction."""
-    k, share = settings.analyst_k(), settings.analyst_suppression()
+    settings = current()
+    k, share = settings.analyst_k, settings.analyst_suppression
     lock_tier(connection)
     tier = build_tier(_read(connection), tier_secret(connection), k, share)
     check_classes(tier.persons, k)

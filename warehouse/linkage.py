@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, bindparam, column, select, table, text, update
 
+from config.settings import DEFAULT_MAX_PERSON_REGISTRATIONS
 from pseudonyms.person_identities import PersonIdentities
 from warehouse.approximate import StoredEncodings, known_encodings, matches
 from warehouse.bulk import bulk_insert
@@ -39,10 +40,6 @@ from warehouse.privacy_tables import person_links
 from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table, timestamp_text
 
 _STAGE = "stage_identifiers"
-# Far above the registrations of any one real person (the registry counts about 1.03 registrations
-# per person; the demo's most reported person has a handful), far below the clusters that a feed
-# of namesakes builds by name alone. `VICTIM_INTAKE_MAX_PERSON_REGISTRATIONS` overrides it.
-DEFAULT_MAX_PERSON_REGISTRATIONS = 50
 _STRENGTH_OF_KIND = {"name": NAME, "bsn": FIRM, "vnr": FIRM}
 
 

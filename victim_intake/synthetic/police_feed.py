@@ -13,8 +13,8 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
+from config.private_files import make_private_dir
 from schemas.police import FeedField, feed_fields
-from victim_intake.private_files import make_private_dir
 from victim_intake.synthetic.people import People
 from victim_intake.synthetic.police_errors import inject_problems
 from victim_intake.synthetic.police_exports import add_redeliveries, split_into_exports

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from victim_intake.private_files import make_private_dir
+from config.private_files import make_private_dir
 from victim_intake.synthetic.people import People, draw_more_people
 from victim_intake.synthetic.truth import Truth
 from victim_intake.synthetic.weights import DUTCH
