@@ -143,7 +143,7 @@ class Lattice:
         node that is not finer than a node found unacceptable."""
         counter = ClassCounter(self.year_index, len(self.persons), self.codes, self.maps, self.k)
         total = max(int((~self.small[self.year_index]).sum()), 1)
-        nodes = np.array(list(itertools.product(*(range(top + 1) for top in self.tops))), np.int64).reshape(-1, len(self.tops))
+        nodes = np.indices([top + 1 for top in self.tops]).reshape(len(self.tops), -1).T
         layers = nodes.sum(axis=1)
         unacceptable = np.zeros(len(nodes), bool)
         best: tuple[float, float, tuple[int, ...]] | None = None

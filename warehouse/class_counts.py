@@ -44,22 +44,29 @@ class ClassCounter:
                 self.groups[-1].append(q)
             else:
                 self.groups.append([q])
-        self.indexes = []
+        # Per group, each person's combined index, and the combined level-0 codes an index stands for:
+        # every combination, or only those that occur where they are fewer (small tiers).
+        self.indexes, self.combined = [], []
         for group in self.groups:
             index = np.zeros(self.persons, np.int64)
             for q in group:
                 index = index * self.cards[q][0] + columns[q]
-            self.indexes.append(index)
+            span = int(np.prod([self.cards[q][0] for q in group]))
+            if span > self.persons:
+                combined, index = np.unique(index, return_inverse=True)
+            else:
+                combined = np.arange(span, dtype=np.int64)
+            self.indexes.append(index.astype(np.int64))
+            self.combined.append(combined)
         self.tables: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, int]] = {}
 
     def _table(self, g: int, levels: tuple[int, ...]) -> tuple[np.ndarray, int]:
-        """Group `g`'s combined index -> its code at `levels` (one per member), and the codes' span."""
+        """Group `g`'s index -> its code at `levels` (one level per member), and the codes' span."""
         found = self.tables.get((g, levels))
         if found is None:
             group = self.groups[g]
-            span = int(np.prod([self.cards[q][0] for q in group]))
-            digits = np.arange(span, dtype=np.int64)
-            table, width = np.zeros(span, np.int64), 1
+            digits = self.combined[g].copy()
+            table, width = np.zeros(len(digits), np.int64), 1
             for q, level in zip(reversed(group), reversed(levels), strict=True):
                 digit = digits % self.cards[q][0]
                 digits //= self.cards[q][0]
