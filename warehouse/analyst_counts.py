@@ -39,9 +39,9 @@ def _frame(parts: list[tuple[str, tuple[str, ...], np.ndarray, list[np.ndarray],
     for position, name in enumerate(names):
         columns[name] = pd.array(np.concatenate([shown[position] for _, _, _, shown, _ in parts]), dtype="str")
     columns["count"] = np.concatenate([counts for *_, counts in parts])
-    columns["measure"] = np.concatenate([np.full(len(counts), measure, dtype=object) for measure, _, _, _, counts in parts])
+    columns["measure"] = pd.array(np.concatenate([np.full(len(counts), measure, dtype=object) for measure, _, _, _, counts in parts]), dtype="str")
     for position, dimension in enumerate(dimensions):
-        columns[dimension] = np.concatenate([np.full(len(counts), used[position], dtype=object) for _, used, _, _, counts in parts])
+        columns[dimension] = pd.array(np.concatenate([np.full(len(counts), used[position], dtype=object) for _, used, _, _, counts in parts]), dtype="str")
     return pd.DataFrame(columns)
 
 
