@@ -50,6 +50,14 @@ def placeholder_dates(birth_dates: pd.Series) -> pd.Series:
     return (birth_dates.dt.month == 1) & (birth_dates.dt.day == 1)
 
 
+def date_texts(dates: pd.Series, pattern: str = "%Y-%m-%d") -> pd.Series:
+    """Each date (datetime series) written with `pattern`, null where missing; formatted once per
+    distinct date, since a bulk load holds a few tens of thousands of dates for a million rows."""
+    codes, distinct = pd.factorize(dates)
+    texts = pd.array(pd.DatetimeIndex(distinct).strftime(pattern), dtype="str")
+    return pd.Series(texts.take(codes, allow_fill=True), index=dates.index)
+
+
 def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
     """Every strong identifier of every row, long: `row` (index label), `kind`, canonical `value`.
 
@@ -62,7 +70,7 @@ def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
     birth = pd.to_datetime(identities["birth_date"], errors="coerce")
     # A name in a lossy script carries its written form: `李伟` and `黎威` (both "Li Wei") differ.
     script = ("|" + lossy_script_forms(identities["surname"], identities["given_names"])).fillna("")
-    name = "name|" + surname + "|" + given.fillna("") + "|" + birth.dt.strftime("%Y-%m-%d") + script
+    name = "name|" + surname + "|" + given.fillna("") + "|" + date_texts(birth) + script
     by_kind = {
         "name": name.where(surname.notna() & birth.notna() & ~placeholder_dates(birth)),
         "bsn": "bsn|" + digits_only(identities["bsn"]),
