@@ -191,6 +191,6 @@ def name_encodings(records: pd.DataFrame, registration_ids: pd.Series, key: byte
     years = birth.dt.year.where(~placeholder_dates(birth))
     # name_blooms is indexed like `records`, as birth_keys is: aligned without a Python string per row.
     frame = birth_keys(records, key).assign(
-        registration_id=registration_ids.to_numpy(), bloom=name_blooms(records, years, key), script_key=script_keys(records, key)
+        registration_id=registration_ids.astype("str").array, bloom=name_blooms(records, years, key), script_key=script_keys(records, key)
     )
     return frame.dropna(subset=["birth_key", "bloom"])[list(ENCODING_COLUMNS)].reset_index(drop=True)

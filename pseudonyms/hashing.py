@@ -6,6 +6,7 @@ Never an unkeyed hash: without the key nobody can recompute a pseudonym from a g
 from __future__ import annotations
 
 import binascii
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,20 +48,30 @@ class KeyedHasher:
 
     def digest_series(self, values: pd.Series) -> pd.Series:
         """Pseudonyms of the non-null values; null stays null."""
-        # Each distinct value once: birth dates, for one, repeat a lot in a bulk load.
-        codes, distinct = pd.factorize(values)
-        copy_template = self._template.copy  # bound once: this loop runs a million times on bulk loads
-        digests = bytearray()
-        for value in distinct.tolist():
-            context = copy_template()
-            context.update(value.encode("utf-8"))
-            digests += context.finalize()
-        # Null rows have code -1: a null index takes a null pseudonym.
-        rows = pa.array(codes, mask=codes < 0)
-        return pd.Series(pd.array(hex_prefixes(bytes(digests), len(distinct)).take(rows), dtype="str"), index=values.index)
+        return digest_many(values, [self])[0]
 
     def __repr__(self) -> str:
         return "KeyedHasher(<keyed>)"
+
+
+def digest_many(values: pd.Series, hashers: Sequence[KeyedHasher]) -> list[pd.Series]:
+    """`digest_series` of the same values under each of `hashers`: every distinct value is found
+    and encoded once for all of them (identifiers are hashed under two purposes)."""
+    # Each distinct value once: birth dates, for one, repeat a lot in a bulk load.
+    codes, distinct = pd.factorize(values)
+    copies = [hasher._template.copy for hasher in hashers]  # bound once: this loop runs millions of times
+    digests = [bytearray() for _ in hashers]
+    for value in distinct.tolist():
+        encoded = value.encode("utf-8")
+        for copy_template, out in zip(copies, digests, strict=True):
+            context = copy_template()
+            context.update(encoded)
+            out += context.finalize()
+    # Null rows have code -1: a null index takes a null pseudonym.
+    rows = pa.array(codes, mask=codes < 0)
+    return [
+        pd.Series(pd.array(hex_prefixes(bytes(out), len(distinct)).take(rows), dtype="str"), index=values.index) for out in digests
+    ]
 
 
 def hex_prefixes(digests: bytes, count: int) -> pa.Array:

@@ -77,7 +77,7 @@ def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
         "vnr": "vnr|" + digits_only(identities["alien_number"]),
     }
     parts = [
-        pd.DataFrame({"row": values.index[values.notna()], "kind": kind, "value": values.dropna().to_numpy()})
+        pd.DataFrame({"row": values.index[values.notna()], "kind": kind, "value": values.dropna().astype("str").array})
         for kind, values in by_kind.items()
     ]
     return pd.concat(parts, ignore_index=True)
