@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname, lossy_script_forms
 from pseudonyms.hashing import KeyedHasher, derive_subkey
-from pseudonyms.identity import date_texts, placeholder_dates
+from pseudonyms.identity import per_distinct_date, placeholder_dates
 
 # v2: bit positions salted with the birth year (v1, unsalted, is re-encoded: `ENCODING_SCHEME`).
 BLOOM_PURPOSE = "victim-intake name bloom v2"
@@ -57,6 +57,24 @@ def bigram_positions(grams: list[str], key: bytes) -> np.ndarray:
     return (np.frombuffer(bytes(digests), dtype=">u2").reshape(len(grams), HASHES_PER_BIGRAM) % BLOOM_BITS).astype(np.int64)
 
 
+def _name_bigrams(names: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`bigrams` of every name, found as integer pairs of code points over all names at once:
+    how many each name has, their codes into the distinct bigrams (one run per name), and the
+    distinct bigrams as text."""
+    lengths = np.array([len(name) + 2 for name in names], dtype=np.int64)
+    points = np.frombuffer("".join(f"_{name}_" for name in names).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    # A code point fits in 21 bits: a bigram is one integer.
+    grams = points[:-1] << 21 | points[1:]
+    owner = np.repeat(np.arange(len(names), dtype=np.int64), lengths)[:-1]
+    within = np.ones(len(grams), dtype=bool)
+    within[np.cumsum(lengths)[:-1] - 1] = False  # the pair of one name's last and the next name's first letter
+    gram_codes, texts = pd.factorize(grams[within])
+    width = max(len(texts), 1)
+    distinct = np.unique(owner[within] * width + gram_codes)  # a name's bigrams once each, in order
+    per_name = np.bincount(distinct // width, minlength=len(names)).astype(np.int64)
+    return per_name, distinct % width, [chr(gram >> 21) + chr(gram & ((1 << 21) - 1)) for gram in texts.tolist()]
+
+
 def _salted_grams(
     name_codes: np.ndarray, distinct_names: list[str], salt_codes: np.ndarray, distinct_salts: list[str]
 ) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -64,9 +82,7 @@ def _salted_grams(
     salted bigrams as text; name i is `distinct_names[name_codes[i]]`, salted with
     `distinct_salts[salt_codes[i]]`. Bigrams are found once per distinct name and salted as integer
     pairs, so a name that recurs under many salts (birth years) costs no more text work."""
-    grams_of = [sorted(bigrams(name)) for name in distinct_names]
-    per_name = np.array([len(grams) for grams in grams_of], dtype=np.int64)
-    gram_codes, distinct_grams = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
+    per_name, gram_codes, distinct_grams = _name_bigrams(distinct_names)
     first_of_name = np.concatenate([[0], np.cumsum(per_name)[:-1]]) if len(per_name) else per_name
     counts = per_name[name_codes]
     # Position of every bigram of every (salt, name) in `gram_codes`: its name's run, in order.
@@ -137,11 +153,14 @@ def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Keyed birth date as written (`birth_key`) and with day and month swapped (`swapped_key`,
     null when the swap is no other valid date)."""
     birth = pd.to_datetime(records["birth_date"], errors="coerce")
-    written = date_texts(birth)
     swappable = birth.notna() & (birth.dt.day <= 12) & (birth.dt.day != birth.dt.month)
-    swapped = date_texts(birth.where(swappable), "%Y-%d-%m")
     hasher = KeyedHasher(key, BIRTH_PURPOSE)
-    return pd.DataFrame({"birth_key": hasher.digest_series(written), "swapped_key": hasher.digest_series(swapped)})
+    return pd.DataFrame(
+        {
+            "birth_key": per_distinct_date(birth, hasher.digest_series),
+            "swapped_key": per_distinct_date(birth.where(swappable), hasher.digest_series, "%Y-%d-%m"),
+        }
+    )
 
 
 def bloom_matrix(blooms: pd.Series | pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname, digits_only, lossy_script_forms
@@ -50,12 +52,17 @@ def placeholder_dates(birth_dates: pd.Series) -> pd.Series:
     return (birth_dates.dt.month == 1) & (birth_dates.dt.day == 1)
 
 
-def date_texts(dates: pd.Series, pattern: str = "%Y-%m-%d") -> pd.Series:
-    """Each date (datetime series) written with `pattern`, null where missing; formatted once per
-    distinct date, since a bulk load holds a few tens of thousands of dates for a million rows."""
+def per_distinct_date(dates: pd.Series, convert: Callable[[pd.Series], pd.Series], pattern: str = "%Y-%m-%d") -> pd.Series:
+    """`convert` of each date (datetime series) written with `pattern`, null where missing; done
+    once per distinct date, since a bulk load holds a few tens of thousands of dates for a million rows."""
     codes, distinct = pd.factorize(dates)
-    texts = pd.array(pd.DatetimeIndex(distinct).strftime(pattern), dtype="str")
-    return pd.Series(texts.take(codes, allow_fill=True), index=dates.index)
+    converted = convert(pd.Series(pd.DatetimeIndex(distinct).strftime(pattern), dtype="str"))
+    return pd.Series(pd.array(converted, dtype="str").take(codes, allow_fill=True), index=dates.index)
+
+
+def date_texts(dates: pd.Series, pattern: str = "%Y-%m-%d") -> pd.Series:
+    """Each date written with `pattern` (null where missing)."""
+    return per_distinct_date(dates, lambda texts: texts, pattern)
 
 
 def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
