@@ -255,7 +255,7 @@ def _same_code_pairs(
     starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]]) if len(codes) else np.zeros(0, dtype=np.int64)
     sizes = np.diff(np.r_[starts, len(codes)])
     lefts, rights = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
-    for size in np.unique(sizes[sizes > 1]).tolist():
+    for size in sorted(set(sizes[sizes > 1].tolist())):
         groups = order[starts[sizes == size][:, None] + np.arange(size)]  # rows of each group, (groups, size)
         rows_per_slice = max(1, min(size, _PAIRS_PER_BLOCK // size))
         groups_per_block = max(1, _PAIRS_PER_BLOCK // (size * size))
