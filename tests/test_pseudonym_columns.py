@@ -154,7 +154,7 @@ def plain_own_matches(batch: pd.DataFrame) -> set[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("pairs_per_block", [1, 7, 131_072])
+@pytest.mark.parametrize("rows_per_block", [1, 7, 16_384])
 @settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
@@ -166,7 +166,7 @@ def plain_own_matches(batch: pd.DataFrame) -> set[tuple[str, str]]:
         max_size=40,
     )
 )
-def test_own_matches_are_the_pairs_one_at_a_time(pairs_per_block: int, rows: list) -> None:
+def test_own_matches_are_the_pairs_one_at_a_time(rows_per_block: int, rows: list) -> None:
     records = pd.DataFrame(
         {
             "surname": [name.split(" ")[0] for name, _, _ in rows],
@@ -178,7 +178,7 @@ def test_own_matches_are_the_pairs_one_at_a_time(pairs_per_block: int, rows: lis
     # Repeated ids: a registration delivered twice in one batch is never its own match.
     batch = encodings.name_encodings(records, pd.Series([f"r{number}" for _, _, number in rows], dtype=object), KEY)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(approximate, "_PAIRS_PER_BLOCK", pairs_per_block)  # groups split into slices of rows
+        patch.setattr(approximate, "_ROWS_PER_BLOCK", rows_per_block)  # groups stacked a few (or one) at a time
         found = approximate.own_matches(batch)
     # The same rows, in the same order, as the search that also reads stored encodings.
     pd.testing.assert_frame_equal(found.reset_index(drop=True), approximate.matches(batch, approximate._NOTHING_STORED).reset_index(drop=True))

@@ -239,46 +239,42 @@ def own_matches(batch: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(pairs, ignore_index=True).drop_duplicates()
 
 
-# Pairs of one birth date compared at once: bounds the temporary of their filters' AND (16 MB).
-_PAIRS_PER_BLOCK = 131_072
+# Rows of one size of birth-date group compared at a time: bounds the temporaries (2 MB each).
+_ROWS_PER_BLOCK = 16_384
 
 
 def _same_code_pairs(
     matrix: np.ndarray, bit_counts: np.ndarray, codes: np.ndarray, records: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i, j) of rows with the same code, other records, whose Dice coefficient reaches
-    `threshold`, ordered as `_matching_pairs` gives them (by code, then i, then j).
+    """Pairs (i, j) of rows with the same code, of other records, whose Dice coefficient reaches
+    `threshold`, decided as `_matching_pairs` decides them and in its order (by code, i, j).
 
-    Codes of one size of group are stacked and compared all against all by broadcasting; a group
-    too large for one block is compared a slice of its rows at a time."""
+    Groups of one size are stacked, rows in index order; comparing every row with the one
+    `distance` places further on, for each distance, compares each pair once, on slices of the
+    stack rather than filters gathered pair by pair. Dice is symmetric: each pair found gives
+    both (i, j) and (j, i)."""
     order = np.argsort(codes, kind="stable")
     starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]]) if len(codes) else np.zeros(0, dtype=np.int64)
     sizes = np.diff(np.r_[starts, len(codes)])
     lefts, rights = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     for size in sorted(set(sizes[sizes > 1].tolist())):
-        groups = order[starts[sizes == size][:, None] + np.arange(size)]  # rows of each group, (groups, size)
-        rows_per_slice = max(1, min(size, _PAIRS_PER_BLOCK // size))
-        groups_per_block = max(1, _PAIRS_PER_BLOCK // (size * size))
-        for first_group in range(0, len(groups), groups_per_block):
-            block = groups[first_group : first_group + groups_per_block]
-            for first_row in range(0, size, rows_per_slice):
-                left = block[:, first_row : first_row + rows_per_slice]
-                hits = _hits(matrix, bit_counts, records, left, block, threshold)
-                group, i, j = np.nonzero(hits)
-                lefts.append(left[group, i])
-                rights.append(block[group, j])
+        groups = order[starts[sizes == size][:, None] + np.arange(size)]  # (groups, size)
+        per_block = max(1, _ROWS_PER_BLOCK // size)
+        for first in range(0, len(groups), per_block):
+            block = groups[first : first + per_block]
+            filters, ones_of, record_of = matrix[block], bit_counts[block], records[block]
+            for distance in range(1, size):
+                a, b = ones_of[:, :-distance], ones_of[:, distance:]
+                common = np.bitwise_count(filters[:, :-distance] & filters[:, distance:]).sum(axis=-1, dtype=np.int64)
+                hits = (record_of[:, :-distance] != record_of[:, distance:]) & (2 * np.minimum(a, b) >= threshold * (a + b))
+                hits &= 2 * common / np.maximum(a + b, 1) >= threshold
+                group, row = np.nonzero(hits)
+                near, far = block[group, row], block[group, row + distance]
+                lefts += [near, far]
+                rights += [far, near]
     left, right = np.concatenate(lefts), np.concatenate(rights)
     ordered = np.lexsort((right, left, codes[left]))
     return left[ordered], right[ordered]
-
-
-def _hits(matrix: np.ndarray, bit_counts: np.ndarray, records: np.ndarray, left: np.ndarray, right: np.ndarray, threshold: float) -> np.ndarray:
-    """Whether row left[g, i] matches row right[g, j] (shape groups x i x j), decided exactly as
-    `_matching_pairs` decides it: another record, a plausible size, a Dice coefficient reaching `threshold`."""
-    a, b = bit_counts[left][:, :, None], bit_counts[right][:, None, :]
-    common = np.bitwise_count(matrix[left][:, :, None, :] & matrix[right][:, None, :, :]).sum(axis=-1, dtype=np.int64)
-    plausible = (records[left][:, :, None] != records[right][:, None, :]) & (2 * np.minimum(a, b) >= threshold * (a + b))
-    return plausible & (2 * common / np.maximum(a + b, 1) >= threshold)
 
 
 def _nodes(rows: np.ndarray, size: int, registration_ids: pd.Series, person_ids: pd.Series) -> np.ndarray:
