@@ -128,6 +128,12 @@ def _coded_blooms(
 def name_blooms(records: pd.DataFrame, birth_years: pd.Series, key: bytes) -> pd.Series:
     """Hex Bloom filter of each record's canonical "surname given names", salted with its birth
     year (null without a surname or a year)."""
+    text, rows = _distinct_blooms(records, birth_years, key)
+    return pd.Series(pd.array(text.take(pa.array(rows, mask=rows < 0)), dtype="str"), index=records.index)
+
+
+def _distinct_blooms(records: pd.DataFrame, birth_years: pd.Series, key: bytes) -> tuple[pa.Array, np.ndarray]:
+    """The hex filters of the distinct (year, name) pairs, and each record's pair (-1: none)."""
     surname = canonical_surname(records["surname"])
     names = (surname + " " + canonical_given_names(records["given_names"]).fillna("")).where(surname.notna())
     present = (names.notna() & birth_years.notna()).to_numpy()
@@ -148,7 +154,7 @@ def name_blooms(records: pd.DataFrame, birth_years: pd.Series, key: bytes) -> pd
     text = pa.LargeStringArray.from_buffers(len(packed), offsets, pa.py_buffer(binascii.hexlify(packed.tobytes())))
     rows = np.full(len(records), -1, dtype=np.int64)
     rows[present] = pair_codes
-    return pd.Series(pd.array(text.take(pa.array(rows, mask=rows < 0)), dtype="str"), index=records.index)
+    return text, rows
 
 
 def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -210,8 +216,17 @@ def name_encodings(records: pd.DataFrame, registration_ids: pd.Series, key: byte
     a birth date that is no placeholder."""
     birth = pd.to_datetime(records["birth_date"], errors="coerce")
     years = birth.dt.year.where(~placeholder_dates(birth))
-    # name_blooms is indexed like `records`, as birth_keys is: aligned without a Python string per row.
-    frame = birth_keys(records, key).assign(
-        registration_id=registration_ids.astype("str").array, bloom=name_blooms(records, years, key), script_key=script_keys(records, key)
-    )
-    return frame.dropna(subset=["birth_key", "bloom"])[list(ENCODING_COLUMNS)].reset_index(drop=True)
+    keys = birth_keys(records, key)
+    blooms_text, bloom_rows = _distinct_blooms(records, years, key)
+    # Positions of the rows kept: every column taken once, the filters (256 characters each) straight
+    # from the distinct ones.
+    kept = np.flatnonzero(keys["birth_key"].notna().to_numpy() & (bloom_rows >= 0))
+    return pd.DataFrame(
+        {
+            "registration_id": registration_ids.astype("str").array.take(kept),
+            "birth_key": keys["birth_key"].array.take(kept),
+            "swapped_key": keys["swapped_key"].array.take(kept),
+            "bloom": pd.array(blooms_text.take(pa.array(bloom_rows[kept])), dtype="str"),
+            "script_key": script_keys(records, key).array.take(kept),
+        }
+    )[list(ENCODING_COLUMNS)]

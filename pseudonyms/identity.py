@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname, digits_only, lossy_script_forms
 from pseudonyms.hashing import KeyedHasher
@@ -77,8 +79,15 @@ def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
     birth = pd.to_datetime(identities["birth_date"], errors="coerce")
     # A name in a lossy script carries its written form: `李伟` and `黎威` (both "Li Wei") differ.
     script = ("|" + lossy_script_forms(identities["surname"], identities["given_names"])).fillna("")
-    name = "name|" + surname + "|" + given.fillna("") + "|" + date_texts(birth) + script
-    by_kind = {
+    # One join of Arrow columns (null when surname or date is): no intermediate text column per part.
+    parts = [pa.array(part.array) for part in (surname, given.fillna(""), date_texts(birth), script)]
+    parts = [pc.cast(part, pa.large_string()) for part in parts]
+    joined = pc.binary_join_element_wise(
+        pa.scalar("name|", pa.large_string()), parts[0], pa.scalar("|", pa.large_string()), parts[1],
+        pa.scalar("|", pa.large_string()), parts[2], parts[3], pa.scalar("", pa.large_string()),
+    )
+    name = pd.Series(pd.array(joined, dtype="str"), index=identities.index)
+    by_kind: dict[str, pd.Series] = {
         "name": name.where(surname.notna() & birth.notna() & ~placeholder_dates(birth)),
         "bsn": "bsn|" + digits_only(identities["bsn"]),
         "vnr": "vnr|" + digits_only(identities["alien_number"]),

@@ -105,7 +105,7 @@ def identifier_links(records: pd.DataFrame, registration_ids: pd.Series, key: by
     identifiers, candidates = digest_many(strings["value"], [KeyedHasher(key, IDENTIFIER_PURPOSE), KeyedHasher(key, PERSON_PURPOSE)])
     return pd.DataFrame(
         {
-            "registration_id": _text(registration_ids.loc[strings["row"]]),
+            "registration_id": _text(registration_ids).take(registration_ids.index.get_indexer(strings["row"])),
             "kind": _text(strings["kind"]),
             "identifier": _text(identifiers),
             "candidate_person_id": _text(versioned(candidates, key_version)),
