@@ -215,9 +215,9 @@ def own_matches(batch: pd.DataFrame) -> pd.DataFrame:
     """The matching pairs among the batch's own records (`matches` without stored encodings):
     they need no database, so they are found while the batch is prepared, ahead of its load.
 
-    The same pairs in the same order as `matches`, but the same-date candidates are compared a
-    birth date at a time, all pairs of its records at once, instead of gathered pair by pair: in a
-    bulk load each birth date holds a few dozen records, and the gathering is what costs."""
+    The same pairs in the same order as `matches`, each compared once: the same-date candidates a
+    birth date at a time, all pairs of its records at once, instead of gathered pair by pair (in a
+    bulk load each birth date holds a few dozen records, and the gathering is what costs)."""
     size = len(batch)
     matrix = bloom_matrix(batch["bloom"])
     registration_ids = batch["registration_id"].reset_index(drop=True)
@@ -226,7 +226,15 @@ def own_matches(batch: pd.DataFrame) -> pd.DataFrame:
     bit_counts = ones(matrix)
     same = _same_code_pairs(matrix, bit_counts, codes[:size], records, SAME_DATE_THRESHOLD)
     candidates = _ByCode.of(codes[:size], [matrix], bit_counts, records)
-    swapped = _matching_pairs(matrix, bit_counts, codes[size:], records, candidates, SWAPPED_DATE_THRESHOLD)
+    # Swapping is its own inverse: row i's swapped date is row j's date exactly when j's swapped
+    # date is i's. Each pair of dates is searched from its smaller code only, then mirrored.
+    swapped_codes = codes[size:]
+    row, other = _matching_pairs(
+        matrix, bit_counts, np.where(codes[:size] < swapped_codes, swapped_codes, -1), records, candidates, SWAPPED_DATE_THRESHOLD
+    )
+    row, other = np.concatenate([row, other]), np.concatenate([other, row])
+    ordered = np.lexsort((other, row, swapped_codes[row]))
+    swapped = row[ordered], other[ordered]
     pairs = [
         pd.DataFrame(
             {
