@@ -125,15 +125,9 @@ def _coded_blooms(
     return packed
 
 
-def name_blooms(records: pd.DataFrame, birth_years: pd.Series, key: bytes) -> pd.Series:
-    """Hex Bloom filter of each record's canonical "surname given names", salted with its birth
-    year (null without a surname or a year)."""
-    text, rows = _distinct_blooms(records, birth_years, key)
-    return pd.Series(pd.array(text.take(pa.array(rows, mask=rows < 0)), dtype="str"), index=records.index)
-
-
 def _distinct_blooms(records: pd.DataFrame, birth_years: pd.Series, key: bytes) -> tuple[pa.Array, np.ndarray]:
-    """The hex filters of the distinct (year, name) pairs, and each record's pair (-1: none)."""
+    """Hex Bloom filters of canonical "surname given names" salted with the birth year, one per
+    distinct (year, name) pair, and each record's pair (-1: no surname or no year)."""
     surname = canonical_surname(records["surname"])
     names = (surname + " " + canonical_given_names(records["given_names"]).fillna("")).where(surname.notna())
     present = (names.notna() & birth_years.notna()).to_numpy()
