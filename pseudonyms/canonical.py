@@ -6,9 +6,14 @@ order of given names. Runs on Arrow compute kernels: a million names take well u
 
 Names in other scripts are transliterated to Latin (`pseudonyms.scripts`), so `Шевченко` is
 `shevchenko`; only the distinct values that hold such letters go through Python.
+
+Every form is computed once per distinct value and taken back to the rows: names repeat a lot in
+a bulk load, and the regular expressions cost far more than the take.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -37,6 +42,12 @@ _LETTER_OUTSIDE_A_Z = r"[^\P{L}a-z]"
 def _arrow(values: pd.Series) -> pa.Array:
     array = pa.array(values.astype("str").array)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _per_value(values: pd.Series, convert: Callable[[pa.Array], pa.Array]) -> pd.Series:
+    """`convert` (elementwise) of each value, applied to the distinct values only; null stays null."""
+    encoded = pc.dictionary_encode(_arrow(values))
+    return _series(pc.take(convert(encoded.dictionary), encoded.indices), values.index)
 
 
 def _series(values: pa.Array, index: pd.Index) -> pd.Series:
@@ -84,17 +95,21 @@ def _sorted_words(values: pa.Array) -> pa.Array:
     return pc.binary_join(ordered, pa.scalar(" ", tokens.type))
 
 
-def canonical_surname(values: pd.Series) -> pd.Series:
-    """Surname without particles, spaces or punctuation; a surname made only of particles is kept."""
-    folded = _fold(_arrow(values))
+def _surname(values: pa.Array) -> pa.Array:
+    folded = _fold(values)
     core = pc.replace_substring(pc.replace_substring_regex(folded, _PARTICLE_PATTERN, " "), " ", "")
     whole = pc.replace_substring(folded, " ", "")
-    return _series(_nonempty(pc.if_else(pc.greater(pc.utf8_length(core), 0), core, whole)), values.index)
+    return _nonempty(pc.if_else(pc.greater(pc.utf8_length(core), 0), core, whole))
+
+
+def canonical_surname(values: pd.Series) -> pd.Series:
+    """Surname without particles, spaces or punctuation; a surname made only of particles is kept."""
+    return _per_value(values, _surname)
 
 
 def canonical_given_names(values: pd.Series) -> pd.Series:
     """Given names in alphabetical order, joined by one space."""
-    return _series(_sorted_words(_nonempty(_fold(_arrow(values)))), values.index)
+    return _per_value(values, lambda distinct: _sorted_words(_nonempty(_fold(distinct))))
 
 
 def lossy_script_forms(surnames: pd.Series, given_names: pd.Series) -> pd.Series:
@@ -105,7 +120,9 @@ def lossy_script_forms(surnames: pd.Series, given_names: pd.Series) -> pd.Series
     `李伟` and `黎威` both transliterate to "Li Wei": this form is what tells them apart.
     """
     def lossy(values: pd.Series) -> np.ndarray:
-        return pc.fill_null(pc.match_substring_regex(_arrow(values), LOSSY_SCRIPT_LETTER), False).to_numpy(zero_copy_only=False)
+        encoded = pc.dictionary_encode(_arrow(values))
+        holds = pc.match_substring_regex(encoded.dictionary, LOSSY_SCRIPT_LETTER)
+        return pc.fill_null(pc.take(holds, encoded.indices), False).to_numpy(zero_copy_only=False)
 
     rows = lossy(surnames) | lossy(given_names)
     forms = pd.Series(pd.NA, index=surnames.index, dtype="str")
@@ -124,4 +141,4 @@ def lossy_script_forms(surnames: pd.Series, given_names: pd.Series) -> pd.Series
 
 def digits_only(values: pd.Series) -> pd.Series:
     """Only the digits of an identifier number (spaces, dots and dashes vary between sources)."""
-    return _series(_nonempty(pc.replace_substring_regex(_arrow(values), r"\D+", "")), values.index)
+    return _per_value(values, lambda distinct: _nonempty(pc.replace_substring_regex(distinct, r"\D+", "")))

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname, lossy_script_forms
 from pseudonyms.hashing import KeyedHasher, derive_subkey
-from pseudonyms.identity import placeholder_dates
+from pseudonyms.identity import per_distinct_date, placeholder_dates
 
 # v2: bit positions salted with the birth year (v1, unsalted, is re-encoded: `ENCODING_SCHEME`).
 BLOOM_PURPOSE = "victim-intake name bloom v2"
@@ -57,20 +57,39 @@ def bigram_positions(grams: list[str], key: bytes) -> np.ndarray:
     return (np.frombuffer(bytes(digests), dtype=">u2").reshape(len(grams), HASHES_PER_BIGRAM) % BLOOM_BITS).astype(np.int64)
 
 
-def _salted_grams(names: list[str], salts: list[str]) -> tuple[np.ndarray, list[str], np.ndarray]:
+def _name_bigrams(names: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`bigrams` of every name, found as integer pairs of code points over all names at once:
+    how many each name has, their codes into the distinct bigrams (one run per name), and the
+    distinct bigrams as text."""
+    lengths = np.array([len(name) + 2 for name in names], dtype=np.int64)
+    points = np.frombuffer("".join(f"_{name}_" for name in names).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    # A code point fits in 21 bits: a bigram is one integer.
+    grams = points[:-1] << 21 | points[1:]
+    owner = np.repeat(np.arange(len(names), dtype=np.int64), lengths)[:-1]
+    within = np.ones(len(grams), dtype=bool)
+    within[np.cumsum(lengths)[:-1] - 1] = False  # the pair of one name's last and the next name's first letter
+    gram_codes, texts = pd.factorize(grams[within])
+    width = max(len(texts), 1)
+    # A name's bigrams once each, in order (sorted, then repeats dropped: numpy's own unique hashes, far slower).
+    distinct = np.sort(owner[within] * width + gram_codes)
+    distinct = distinct[np.r_[True, distinct[1:] != distinct[:-1]]] if len(distinct) else distinct
+    per_name = np.bincount(distinct // width, minlength=len(names)).astype(np.int64)
+    return per_name, distinct % width, [chr(gram >> 21) + chr(gram & ((1 << 21) - 1)) for gram in texts.tolist()]
+
+
+def _salted_grams(
+    name_codes: np.ndarray, distinct_names: list[str], salt_codes: np.ndarray, distinct_salts: list[str]
+) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Each name's salted bigrams as codes (one run per name, `counts` long), and the distinct
-    salted bigrams as text. Bigrams are found once per distinct name and salted as integer pairs,
-    so a name that recurs under many salts (birth years) costs no more text work."""
-    name_codes, distinct_names = pd.factorize(pd.Series(names, dtype=object))
-    salt_codes, distinct_salts = pd.factorize(pd.Series(salts, dtype=object))
-    grams_of = [sorted(bigrams(name)) for name in distinct_names]
-    per_name = np.array([len(grams) for grams in grams_of], dtype=np.int64)
-    gram_codes, distinct_grams = pd.factorize(pd.Series([gram for grams in grams_of for gram in grams], dtype=object))
+    salted bigrams as text; name i is `distinct_names[name_codes[i]]`, salted with
+    `distinct_salts[salt_codes[i]]`. Bigrams are found once per distinct name and salted as integer
+    pairs, so a name that recurs under many salts (birth years) costs no more text work."""
+    per_name, gram_codes, distinct_grams = _name_bigrams(distinct_names)
     first_of_name = np.concatenate([[0], np.cumsum(per_name)[:-1]]) if len(per_name) else per_name
     counts = per_name[name_codes]
     # Position of every bigram of every (salt, name) in `gram_codes`: its name's run, in order.
     runs = np.repeat(first_of_name[name_codes] - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
-    pairs = np.repeat(salt_codes.astype(np.int64), counts) * max(len(distinct_grams), 1) + gram_codes[runs]
+    pairs = np.repeat(np.asarray(salt_codes, dtype=np.int64), counts) * max(len(distinct_grams), 1) + gram_codes[runs]
     codes, distinct_pairs = pd.factorize(pairs)
     texts = [f"{distinct_salts[pair // max(len(distinct_grams), 1)]}|{distinct_grams[pair % max(len(distinct_grams), 1)]}" for pair in distinct_pairs.tolist()]
     return codes, texts, counts
@@ -78,18 +97,27 @@ def _salted_grams(names: list[str], salts: list[str]) -> tuple[np.ndarray, list[
 
 def blooms(names: list[str], salts: list[str], key: bytes) -> np.ndarray:
     """Packed Bloom filters (one row of BLOOM_BITS / 8 bytes per name), the bigrams of each name
-    salted with its entry of `salts` (its birth year).
+    salted with its entry of `salts` (its birth year)."""
+    name_codes, distinct_names = pd.factorize(pd.Series(names, dtype=object))
+    salt_codes, distinct_salts = pd.factorize(pd.Series(salts, dtype=object))
+    return _coded_blooms(name_codes, distinct_names.tolist(), salt_codes, distinct_salts.tolist(), key)
+
+
+def _coded_blooms(
+    name_codes: np.ndarray, distinct_names: list[str], salt_codes: np.ndarray, distinct_salts: list[str], key: bytes
+) -> np.ndarray:
+    """`blooms` of names and salts given as codes into their distinct values (`_salted_grams`).
 
     Vectorised: the few thousand distinct salted bigrams are hashed once, then the bits of a slice
     of names are set at once. Bit positions are expanded a slice at a time too: for a whole bulk
     load (millions of bigrams, 15 positions each) they would take close to a gigabyte.
     """
-    codes, distinct, counts = _salted_grams(names, salts)
+    codes, distinct, counts = _salted_grams(name_codes, distinct_names, salt_codes, distinct_salts)
     positions = bigram_positions(distinct, key)
     starts = np.concatenate([[0], np.cumsum(counts)])  # each name's first bigram in `codes`
-    packed = np.zeros((len(names), BLOOM_BITS // 8), dtype=np.uint8)
-    for first in range(0, len(names), _NAMES_PER_SLICE):
-        last = min(first + _NAMES_PER_SLICE, len(names))
+    packed = np.zeros((len(name_codes), BLOOM_BITS // 8), dtype=np.uint8)
+    for first in range(0, len(name_codes), _NAMES_PER_SLICE):
+        last = min(first + _NAMES_PER_SLICE, len(name_codes))
         rows = np.repeat(np.arange(last - first), counts[first:last] * HASHES_PER_BIGRAM)
         bits = np.zeros((last - first, BLOOM_BITS), dtype=bool)
         bits[rows, positions[codes[starts[first] : starts[last]]].reshape(-1)] = True
@@ -97,33 +125,44 @@ def blooms(names: list[str], salts: list[str], key: bytes) -> np.ndarray:
     return packed
 
 
-def name_blooms(records: pd.DataFrame, birth_years: pd.Series, key: bytes) -> pd.Series:
-    """Hex Bloom filter of each record's canonical "surname given names", salted with its birth
-    year (null without a surname or a year)."""
+def _distinct_blooms(records: pd.DataFrame, birth_years: pd.Series, key: bytes) -> tuple[pa.Array, np.ndarray]:
+    """Hex Bloom filters of canonical "surname given names" salted with the birth year, one per
+    distinct (year, name) pair, and each record's pair (-1: no surname or no year)."""
     surname = canonical_surname(records["surname"])
     names = (surname + " " + canonical_given_names(records["given_names"]).fillna("")).where(surname.notna())
-    salted = (birth_years.astype("Int64").astype("str") + "|" + names).dropna()
-    codes, distinct = pd.factorize(salted)
-    # Canonical names hold only a-z and spaces: the first "|" ends the year.
-    year_and_name = [value.split("|", 1) for value in distinct.tolist()]
-    packed = blooms([name for _, name in year_and_name], [year for year, _ in year_and_name], key)
+    present = (names.notna() & birth_years.notna()).to_numpy()
+    # One filter per distinct (year, name), found as integer pairs: no salted text per row.
+    name_codes, distinct_names = pd.factorize(names[present])
+    year_codes, distinct_years = pd.factorize(birth_years[present].astype("int64"))
+    pair_codes, pairs = pd.factorize(year_codes.astype(np.int64) * max(len(distinct_names), 1) + name_codes)
+    packed = _coded_blooms(
+        pairs % max(len(distinct_names), 1),
+        distinct_names.tolist(),
+        pairs // max(len(distinct_names), 1),
+        [str(year) for year in distinct_years.tolist()],
+        key,
+    )
     # One hex text for all filters, cut into equal widths by Arrow: no Python string per row.
     width = BLOOM_BITS // 4
     offsets = pa.py_buffer(np.arange(len(packed) + 1, dtype=np.int64) * width)
     text = pa.LargeStringArray.from_buffers(len(packed), offsets, pa.py_buffer(binascii.hexlify(packed.tobytes())))
-    encoded = pa.chunked_array([text.take(codes)], type=pa.large_string()).to_pandas()
-    return pd.Series(encoded.array, index=salted.index).reindex(records.index)
+    rows = np.full(len(records), -1, dtype=np.int64)
+    rows[present] = pair_codes
+    return text, rows
 
 
 def birth_keys(records: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Keyed birth date as written (`birth_key`) and with day and month swapped (`swapped_key`,
     null when the swap is no other valid date)."""
     birth = pd.to_datetime(records["birth_date"], errors="coerce")
-    written = birth.dt.strftime("%Y-%m-%d")
     swappable = birth.notna() & (birth.dt.day <= 12) & (birth.dt.day != birth.dt.month)
-    swapped = (birth.dt.strftime("%Y-") + birth.dt.strftime("%d") + birth.dt.strftime("-%m")).where(swappable)
     hasher = KeyedHasher(key, BIRTH_PURPOSE)
-    return pd.DataFrame({"birth_key": hasher.digest_series(written), "swapped_key": hasher.digest_series(swapped)})
+    return pd.DataFrame(
+        {
+            "birth_key": per_distinct_date(birth, hasher.digest_series),
+            "swapped_key": per_distinct_date(birth.where(swappable), hasher.digest_series, "%Y-%d-%m"),
+        }
+    )
 
 
 def bloom_matrix(blooms: pd.Series | pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -171,8 +210,17 @@ def name_encodings(records: pd.DataFrame, registration_ids: pd.Series, key: byte
     a birth date that is no placeholder."""
     birth = pd.to_datetime(records["birth_date"], errors="coerce")
     years = birth.dt.year.where(~placeholder_dates(birth))
-    # name_blooms is indexed like `records`, as birth_keys is: aligned without a Python string per row.
-    frame = birth_keys(records, key).assign(
-        registration_id=registration_ids.to_numpy(), bloom=name_blooms(records, years, key), script_key=script_keys(records, key)
-    )
-    return frame.dropna(subset=["birth_key", "bloom"])[list(ENCODING_COLUMNS)].reset_index(drop=True)
+    keys = birth_keys(records, key)
+    blooms_text, bloom_rows = _distinct_blooms(records, years, key)
+    # Positions of the rows kept: every column taken once, the filters (256 characters each) straight
+    # from the distinct ones.
+    kept = np.flatnonzero(keys["birth_key"].notna().to_numpy() & (bloom_rows >= 0))
+    return pd.DataFrame(
+        {
+            "registration_id": registration_ids.astype("str").array.take(kept),
+            "birth_key": keys["birth_key"].array.take(kept),
+            "swapped_key": keys["swapped_key"].array.take(kept),
+            "bloom": pd.array(blooms_text.take(pa.array(bloom_rows[kept])), dtype="str"),
+            "script_key": script_keys(records, key).array.take(kept),
+        }
+    )[list(ENCODING_COLUMNS)]

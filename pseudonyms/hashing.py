@@ -5,7 +5,12 @@ Never an unkeyed hash: without the key nobody can recompute a pseudonym from a g
 
 from __future__ import annotations
 
+import binascii
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -43,16 +48,36 @@ class KeyedHasher:
 
     def digest_series(self, values: pd.Series) -> pd.Series:
         """Pseudonyms of the non-null values; null stays null."""
-        present = values.dropna()
-        # Each distinct value once: birth dates, for one, repeat a lot in a bulk load.
-        codes, distinct = pd.factorize(present)
-        copy_template = self._template.copy  # bound once: this loop runs a million times on bulk loads
-        digests = []
-        for value in distinct.tolist():
-            context = copy_template()
-            context.update(value.encode("utf-8"))
-            digests.append(context.finalize()[:PSEUDONYM_BYTES].hex())
-        return pd.Series(pd.array(digests, dtype="str").take(codes), index=present.index).reindex(values.index)
+        return digest_many(values, [self])[0]
 
     def __repr__(self) -> str:
         return "KeyedHasher(<keyed>)"
+
+
+def digest_many(values: pd.Series, hashers: Sequence[KeyedHasher]) -> list[pd.Series]:
+    """`digest_series` of the same values under each of `hashers`: every distinct value is found
+    and encoded once for all of them (identifiers are hashed under two purposes)."""
+    # Each distinct value once: birth dates, for one, repeat a lot in a bulk load.
+    codes, distinct = pd.factorize(values)
+    copies = [hasher._template.copy for hasher in hashers]  # bound once: this loop runs millions of times
+    digests = [bytearray() for _ in hashers]
+    for value in distinct.tolist():
+        encoded = value.encode("utf-8")
+        for copy_template, out in zip(copies, digests, strict=True):
+            context = copy_template()
+            context.update(encoded)
+            out += context.finalize()
+    # Null rows have code -1: a null index takes a null pseudonym.
+    rows = pa.array(codes, mask=codes < 0)
+    return [
+        pd.Series(pd.array(hex_prefixes(bytes(out), len(distinct)).take(rows), dtype="str"), index=values.index) for out in digests
+    ]
+
+
+def hex_prefixes(digests: bytes, count: int) -> pa.Array:
+    """The first `PSEUDONYM_BYTES` of each of `count` SHA-256 digests (laid end to end) as hex
+    text: hexlified at once and cut into equal widths, with no Python string per digest."""
+    kept = np.frombuffer(digests, dtype=np.uint8).reshape(count, 32)[:, :PSEUDONYM_BYTES]
+    width = 2 * PSEUDONYM_BYTES
+    offsets = pa.py_buffer(np.arange(count + 1, dtype=np.int64) * width)
+    return pa.LargeStringArray.from_buffers(count, offsets, pa.py_buffer(binascii.hexlify(kept.tobytes())))

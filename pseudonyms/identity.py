@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname, digits_only, lossy_script_forms
 from pseudonyms.hashing import KeyedHasher
@@ -50,6 +54,19 @@ def placeholder_dates(birth_dates: pd.Series) -> pd.Series:
     return (birth_dates.dt.month == 1) & (birth_dates.dt.day == 1)
 
 
+def per_distinct_date(dates: pd.Series, convert: Callable[[pd.Series], pd.Series], pattern: str = "%Y-%m-%d") -> pd.Series:
+    """`convert` of each date (datetime series) written with `pattern`, null where missing; done
+    once per distinct date, since a bulk load holds a few tens of thousands of dates for a million rows."""
+    codes, distinct = pd.factorize(dates)
+    converted = convert(pd.Series(pd.DatetimeIndex(distinct).strftime(pattern), dtype="str"))
+    return pd.Series(pd.array(converted, dtype="str").take(codes, allow_fill=True), index=dates.index)
+
+
+def date_texts(dates: pd.Series, pattern: str = "%Y-%m-%d") -> pd.Series:
+    """Each date written with `pattern` (null where missing)."""
+    return per_distinct_date(dates, lambda texts: texts, pattern)
+
+
 def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
     """Every strong identifier of every row, long: `row` (index label), `kind`, canonical `value`.
 
@@ -62,14 +79,21 @@ def identifier_strings(identities: pd.DataFrame) -> pd.DataFrame:
     birth = pd.to_datetime(identities["birth_date"], errors="coerce")
     # A name in a lossy script carries its written form: `李伟` and `黎威` (both "Li Wei") differ.
     script = ("|" + lossy_script_forms(identities["surname"], identities["given_names"])).fillna("")
-    name = "name|" + surname + "|" + given.fillna("") + "|" + birth.dt.strftime("%Y-%m-%d") + script
-    by_kind = {
+    # One join of Arrow columns (null when surname or date is): no intermediate text column per part.
+    parts = [pa.array(part.array) for part in (surname, given.fillna(""), date_texts(birth), script)]
+    parts = [pc.cast(part, pa.large_string()) for part in parts]
+    joined = pc.binary_join_element_wise(
+        pa.scalar("name|", pa.large_string()), parts[0], pa.scalar("|", pa.large_string()), parts[1],
+        pa.scalar("|", pa.large_string()), parts[2], parts[3], pa.scalar("", pa.large_string()),
+    )
+    name = pd.Series(pd.array(joined, dtype="str"), index=identities.index)
+    by_kind: dict[str, pd.Series] = {
         "name": name.where(surname.notna() & birth.notna() & ~placeholder_dates(birth)),
         "bsn": "bsn|" + digits_only(identities["bsn"]),
         "vnr": "vnr|" + digits_only(identities["alien_number"]),
     }
     parts = [
-        pd.DataFrame({"row": values.index[values.notna()], "kind": kind, "value": values.dropna().to_numpy()})
+        pd.DataFrame({"row": values.index[values.notna()], "kind": kind, "value": values.dropna().astype("str").array})
         for kind, values in by_kind.items()
     ]
     return pd.concat(parts, ignore_index=True)

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pseudonyms.encodings import name_encodings
-from pseudonyms.hashing import KeyedHasher, derive_subkey
-from pseudonyms.identity import IDENTIFIER_PURPOSE, PERSON_PURPOSE, identifier_strings, versioned
+from pseudonyms.hashing import KeyedHasher, derive_subkey, digest_many
+from pseudonyms.identity import IDENTIFIER_PURPOSE, PERSON_PURPOSE, date_texts, identifier_strings, versioned
 
 # The fields kept (sealed) in the vault: enough to re-identify, and to re-pseudonymise on rotation.
 VAULT_FIELDS: tuple[str, ...] = ("source_record_id", "surname", "given_names", "birth_date", "bsn", "alien_number")
@@ -45,15 +47,39 @@ class PersonIdentities:
         return own_person_ids(registration_ids, self.person_subkey, self.key_version, derived=True)
 
 
+# How pandas' JSON writer escapes a string (`DataFrame.to_json(force_ascii=False)`): the payloads
+# stay the text they always were.
+_JSON_ESCAPES = str.maketrans(
+    {"\\": "\\\\", '"': '\\"', "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    | {chr(code): f"\\u{code:04x}" for code in range(32) if chr(code) not in "\b\f\n\r\t"}
+)
+_NEEDS_ESCAPE = r'[\\"/\x00-\x1f]'
+
+
+def _json_strings(values: pd.Series) -> pa.Array:
+    """Each value as a JSON string literal, null as `null`. Only the few values holding a character
+    JSON escapes go through Python."""
+    text = pc.cast(pa.array(values.astype("str").array), pa.large_string())
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    escaped = pc.fill_null(pc.match_substring_regex(text, _NEEDS_ESCAPE), False)
+    if pc.any(escaped).as_py():
+        rows = pc.filter(text, escaped).to_pylist()
+        text = pc.replace_with_mask(text, escaped, pa.array([row.translate(_JSON_ESCAPES) for row in rows], type=text.type))
+    quote = pa.scalar('"', pa.large_string())
+    return pc.fill_null(pc.binary_join_element_wise(quote, text, quote, pa.scalar("", pa.large_string())), pa.scalar("null", pa.large_string()))
+
+
 def vault_payloads(records: pd.DataFrame) -> pd.Series:
-    """JSON text of each record's identifying fields (dates as ISO text, missing as null)."""
-    fields = records[list(VAULT_FIELDS)].copy()
-    fields["birth_date"] = pd.to_datetime(fields["birth_date"], errors="coerce").dt.strftime("%Y-%m-%d")
-    if fields.empty:
+    """JSON text of each record's identifying fields (dates as ISO text, missing as null), built
+    from Arrow string columns: no Python object per row."""
+    if records.empty:
         return pd.Series([], index=records.index, dtype="str")
-    # pandas writes JSON lines in C; a newline inside a value is escaped, so "\n" only ends a record.
-    lines = fields.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
-    return pd.Series(lines, index=records.index, dtype="str")
+    fields = records[list(VAULT_FIELDS)].assign(birth_date=date_texts(pd.to_datetime(records["birth_date"], errors="coerce")))
+    parts: list[pa.Array | pa.Scalar] = []
+    for number, field in enumerate(VAULT_FIELDS):
+        parts += [pa.scalar(("{" if number == 0 else ",") + f'"{field}":', pa.large_string()), _json_strings(fields[field])]
+    payloads = pc.binary_join_element_wise(*parts, pa.scalar("}", pa.large_string()), pa.scalar("", pa.large_string()))
+    return pd.Series(pd.array(payloads, dtype="str"), index=records.index)
 
 
 def named_registrations(records: pd.DataFrame, registration_ids: pd.Series) -> pd.DataFrame:
@@ -62,7 +88,7 @@ def named_registrations(records: pd.DataFrame, registration_ids: pd.Series) -> p
     written = pd.concat(
         [records[field].astype("str").str.strip().str.len().gt(0) for field in ("surname", "given_names", "bsn", "alien_number")], axis=1
     ).any(axis=1)
-    return pd.DataFrame({"registration_id": registration_ids[written.to_numpy()].to_numpy()})
+    return pd.DataFrame({"registration_id": _text(registration_ids[written.to_numpy()])})
 
 
 def own_person_ids(registration_ids: pd.Series, key: bytes, key_version: int, *, derived: bool = False) -> pd.Series:
@@ -76,16 +102,21 @@ def own_person_ids(registration_ids: pd.Series, key: bytes, key_version: int, *,
 def identifier_links(records: pd.DataFrame, registration_ids: pd.Series, key: bytes, key_version: int) -> pd.DataFrame:
     """Keyed identifiers of each registration, with the person pseudonym each would start."""
     strings = identifier_strings(records)
+    identifiers, candidates = digest_many(strings["value"], [KeyedHasher(key, IDENTIFIER_PURPOSE), KeyedHasher(key, PERSON_PURPOSE)])
     return pd.DataFrame(
         {
-            "registration_id": registration_ids.loc[strings["row"]].to_numpy(),
-            "kind": strings["kind"].to_numpy(),
-            "identifier": KeyedHasher(key, IDENTIFIER_PURPOSE).digest_series(strings["value"]).to_numpy(),
-            "candidate_person_id": versioned(
-                KeyedHasher(key, PERSON_PURPOSE).digest_series(strings["value"]), key_version
-            ).to_numpy(),
+            "registration_id": _text(registration_ids).take(registration_ids.index.get_indexer(strings["row"])),
+            "kind": _text(strings["kind"]),
+            "identifier": _text(identifiers),
+            "candidate_person_id": _text(versioned(candidates, key_version)),
         }
     )
+
+
+def _text(values: pd.Series) -> pd.api.extensions.ExtensionArray:
+    """The values as a text array, to place in a new frame by position (not by index), without a
+    Python object per row on the way."""
+    return values.astype("str").array
 
 
 def person_identities(
@@ -101,7 +132,7 @@ def person_identities(
         links=identifier_links(records, registration_ids, key, key_version),
         encodings=name_encodings(records, registration_ids, key),
         payloads=pd.DataFrame(
-            {"registration_id": registration_ids.to_numpy(), "payload": vault_payloads(records).to_numpy()}
+            {"registration_id": _text(registration_ids), "payload": _text(vault_payloads(records))}
         ),
         named=named_registrations(records, registration_ids),
         person_subkey=derive_subkey(key, PERSON_PURPOSE),
