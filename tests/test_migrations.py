@@ -248,7 +248,8 @@ def _fill_before_code_lists(connection: sa.Connection, vault_key: bytes) -> None
     persons = "p-" + ids
     connection.execute(
         sa.text(f"INSERT INTO {qualified_name(connection, vault_identities)} (registration_id, person_id, sealed, sealed_at) VALUES (:r, :p, :s, :t)"),
-        [{"r": r, "p": p, "s": s, "t": now} for r, p, s in zip(ids, persons, seal_frame(vault_key, payloads, persons, ids), strict=True)],
+        # Revision 0006 held sealed entries as hex text.
+        [{"r": r, "p": p, "s": s.hex(), "t": now} for r, p, s in zip(ids, persons, seal_frame(vault_key, payloads, persons, ids), strict=True)],
     )
     # The marts of that time broke counts down by the unit text.
     connection.execute(
