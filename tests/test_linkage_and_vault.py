@@ -380,6 +380,20 @@ def test_a_snapshot_delivery_leaves_no_vault_entry_of_the_rows_it_replaces(engin
         assert connection.execute(text("SELECT count(*) FROM vault_identities WHERE bloom IS NOT NULL")).scalar_one() == 1
 
 
+def test_the_identifiers_of_rows_a_snapshot_dropped_keep_their_person(engine) -> None:
+    eva = {"surname": "Other", "given_names": "Eva", "birth_date": "1980-07-07", "bsn": "111222333"}
+    dropped = {"surname": "Dropped", "given_names": "Piet", "birth_date": "1970-03-05"}
+    load(engine, [{"source_record_id": "E", **eva}], key=KEY, vault_key=VAULT_KEY)
+    # S3 joins Eva's person by her BSN; the next snapshot no longer holds it.
+    load(engine, [{"source_record_id": "S1", **ANNA}, {"source_record_id": "S3", **dropped, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY,
+         source="opvang", snapshot=True)
+    assert person_of(engine, "S3", "opvang") == person_of(engine, "E")
+    load(engine, [{"source_record_id": "S1", **ANNA}], key=KEY, vault_key=VAULT_KEY, source="opvang", snapshot=True)
+    # S3's name and birth date still belong to Eva's person, as its link did before the vault carried the keys.
+    load(engine, [{"source_record_id": "P1", **dropped}], key=KEY, vault_key=VAULT_KEY)
+    assert person_of(engine, "P1") == person_of(engine, "E")
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_rotation_refuses_registrations_without_vault_entry_and_changes_nothing(backend, request, tmp_path) -> None:
     from sqlalchemy import delete

@@ -71,6 +71,21 @@ def test_a_split_that_shares_a_bsn_is_still_kept(engine) -> None:
     assert person(engine, "B") == "v1-split" != person(engine, "A")
 
 
+def test_identifiers_of_registrations_split_off_stay_with_the_person_they_belonged_to(engine) -> None:
+    from warehouse.decisions import split_person
+
+    # A and B are one person by name; only B carries the BSN.
+    load(engine, [{"source_record_id": "A", **ANNA}, {"source_record_id": "B", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    before = person(engine, "A")
+    split_person(engine, [registration("B")], REASON, VAULT_KEY, "v1-split")
+    with engine.connect() as connection:
+        # B's row carries the BSN and the name for its new person: the link to the old one is kept apart.
+        assert connection.execute(text("SELECT kind, person_id FROM person_links ORDER BY kind")).all() == [("bsn", before), ("name", before)]
+    # A later report with that BSN links where the BSN belonged when the steward split B off.
+    load(engine, [{"source_record_id": "C", "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    assert person(engine, "C") == before != person(engine, "B")
+
+
 def test_a_join_merges_everywhere_and_lasts(engine) -> None:
     from warehouse.decisions import join_persons
     from warehouse.vault import reveal
