@@ -204,8 +204,6 @@ def link_batch(connection: Connection, identities: PersonIdentities, max_registr
     """Resolve the batch's persons and move merged persons' overrides, in `connection`'s
     transaction; `settle_links` records the owners once the batch's vault rows are written."""
     links, named = identities.links, identities.named
-    if links.empty and named.empty:
-        return _NOTHING
     # The identifiers whose owner this load may change: the batch's, and those its re-delivered
     # registrations carry now (they leave the vault with the rows the batch replaces).
     replaced = keys_of_registrations(connection, identities.payloads["registration_id"].tolist())
@@ -213,6 +211,8 @@ def link_batch(connection: Connection, identities: PersonIdentities, max_registr
     touched = touched.drop_duplicates("identifier")
     held = ownership(connection, touched)
     owners = held.owners()
+    if links.empty and named.empty:
+        return replace(_NOTHING, touched=touched, held=held, owners_before=owners)
     owned = owners[owners.notna() & owners.index.isin(links["identifier"])]
     known = pd.DataFrame({"identifier": owned.index.to_numpy(dtype=object), "person_id": owned.to_numpy(dtype=object)}, dtype=object)
     encodings = identities.encodings
