@@ -18,32 +18,23 @@ from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
 from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.keys import LoadedKey
 from pseudonyms.person_identities import identifier_links
-from warehouse.binary import bytes_column
 from warehouse.locks import lock_loads
 from warehouse.owners import KEY_COLUMNS, keep_owners
 from warehouse.privacy_tables import vault_identities
 from warehouse.rotation import open_entries
 from warehouse.tables import registrations
-from warehouse.vault import audit
+from warehouse.vault import audit, keyed_columns
 
 _INCOMPLETE = or_(vault_identities.c.scheme != ENCODING_SCHEME, vault_identities.c.key_version.is_(None))
 _COMPLETED = (*KEY_COLUMNS.values(), *ENCODING_COLUMNS[1:], "key_version", "scheme")
 
 
 def completed_columns(entries: pd.DataFrame, key: LoadedKey) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The keyed identifiers and encodings of opened vault entries (registration_id and the
-    identifying fields), as their rows store them; and the keys (identifier, kind, key_version)."""
+    """The keyed columns of opened vault entries (registration_id and the identifying fields), as
+    their rows store them; and the keys they carry (identifier, kind, key_version)."""
     links = identifier_links(entries, entries["registration_id"], key.material, key.version)
-    encodings = name_encodings_of(entries, entries["registration_id"], key.material).set_index("registration_id")
-    ids = entries["registration_id"]
-    columns = pd.DataFrame({"registration_id": ids.to_numpy()})
-    for kind, column in KEY_COLUMNS.items():
-        keys = links[links["kind"] == kind].set_index("registration_id")["identifier"]
-        columns[column] = bytes_column(ids.map(keys)).to_numpy()
-    for column in ENCODING_COLUMNS[1:]:
-        columns[column] = bytes_column(ids.map(encodings[column])).to_numpy()
-    columns["key_version"] = key.version
-    columns["scheme"] = [ENCODING_SCHEME if encoded else None for encoded in ids.isin(encodings.index)]
+    encodings = name_encodings_of(entries, entries["registration_id"], key.material)
+    columns = keyed_columns(entries["registration_id"], links, encodings, key.version)
     return columns, links[["identifier", "kind"]].assign(key_version=key.version).drop_duplicates("identifier")
 
 

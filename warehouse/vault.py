@@ -57,6 +57,22 @@ def open_entry(key: bytes, sealed: bytes, person_id: str | None, registration_id
     return orjson.loads(unseal(key, bytes(sealed), associated_data(person_id, registration_id)))
 
 
+def keyed_columns(registration_ids: pd.Series, links: pd.DataFrame, encodings: pd.DataFrame, key_version: int) -> pd.DataFrame:
+    """The vault's columns of linkage and matching for these registrations: their keyed identifiers
+    (`links`: registration_id, kind, identifier) and name encodings (`ENCODING_COLUMNS`) as bytes,
+    the key version and the encoding scheme (null without an encoding)."""
+    columns = pd.DataFrame({"registration_id": registration_ids.to_numpy(), "key_version": key_version})
+    for kind, column in KEY_COLUMNS.items():
+        keys = links[links["kind"] == kind].drop_duplicates("registration_id").set_index("registration_id")["identifier"]
+        columns[column] = bytes_column(registration_ids.map(keys)).to_numpy()
+    by_registration = encodings.drop_duplicates("registration_id").set_index("registration_id")
+    for column in ENCODING_COLUMNS[1:]:
+        columns[column] = bytes_column(registration_ids.map(by_registration[column])).to_numpy()
+    encoded = registration_ids.isin(by_registration.index).to_numpy()
+    columns["scheme"] = pd.Series(ENCODING_SCHEME, index=columns.index, dtype="Int16").where(encoded)
+    return columns
+
+
 def vault_rows(
     vault_key: bytes,
     payloads: pd.DataFrame,
@@ -66,27 +82,16 @@ def vault_rows(
     key_version: int,
 ) -> pd.DataFrame:
     """The vault rows of registrations: `payloads` (registration_id, payload) sealed to `persons`
-    (aligned with them, None for no one), with their keyed identifiers (`links`: registration_id,
-    kind, identifier) and name encodings (`ENCODING_COLUMNS`), all as bytes."""
+    (aligned with them, None for no one), with their `keyed_columns`."""
     registration_ids = payloads["registration_id"]
-    rows = pd.DataFrame(
+    sealed = pd.DataFrame(
         {
-            "registration_id": registration_ids.to_numpy(),
             "person_id": persons.to_numpy(dtype=object),
             "sealed": seal_frame(vault_key, payloads["payload"], persons, registration_ids),
             "sealed_at": timestamp_text(),
-            "key_version": key_version,
         }
     )
-    for kind, column in KEY_COLUMNS.items():
-        keys = links[links["kind"] == kind].drop_duplicates("registration_id").set_index("registration_id")["identifier"]
-        rows[column] = bytes_column(registration_ids.map(keys)).to_numpy()
-    by_registration = encodings.drop_duplicates("registration_id").set_index("registration_id")
-    for column in ENCODING_COLUMNS[1:]:
-        rows[column] = bytes_column(registration_ids.map(by_registration[column])).to_numpy()
-    encoded = registration_ids.isin(by_registration.index).to_numpy()
-    rows["scheme"] = pd.Series(ENCODING_SCHEME, index=rows.index, dtype="Int16").where(encoded)
-    return rows
+    return pd.concat([keyed_columns(registration_ids, links, encodings, key_version), sealed], axis=1)
 
 
 def store_batch(connection: Connection, identities: PersonIdentities, person_of_registration: pd.Series) -> None:
