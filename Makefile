@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 VI := $(BIN)/victim-intake
+# Keep the compiled form of the project's modules: without it every command and test process
+# compiles them again (some environments export PYTHONDONTWRITEBYTECODE).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test test-fast lint install install-test clean
 

@@ -21,14 +21,14 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 from cryptography.hazmat.primitives import hashes, hmac
 
-from connectors.police import READ_SCHEMA
+from connectors.police import read_schema
 from schemas.vocabulary import POLICE_EXPLOITATION, POLICE_GENDER, POLICE_UNITS
 
 COLUMNS = ["registration_id", "person_id", "registration_year", "gender", "exploitation_type", "reporting_unit"]
 
 
 def _read(paths: list[Path]) -> pd.DataFrame:
-    options = pajson.ParseOptions(explicit_schema=READ_SCHEMA, unexpected_field_behavior="ignore")
+    options = pajson.ParseOptions(explicit_schema=read_schema(), unexpected_field_behavior="ignore")
     tables = [pajson.read_json(str(path), parse_options=options).flatten() for path in paths]
     table = pa.concat_tables(tables)
     return table.rename_columns([name.rsplit(".", 1)[-1] for name in table.column_names]).to_pandas()

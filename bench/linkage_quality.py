@@ -43,6 +43,7 @@ def main() -> None:
     os.environ["VICTIM_INTAKE_PSEUDONYM_KEY"] = base64.b64encode(key).decode()
     os.environ["VICTIM_INTAKE_VAULT_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
 
+    from config.settings import current
     from connectors.files import sha256_of
     from flows.nightly import prepare_warehouse
     from flows.partner_tasks import ingest_partner_file
@@ -50,7 +51,6 @@ def main() -> None:
     from flows.stage_clock import StageClock
     from pseudonyms.identity import registration_ids
     from pseudonyms.keys import load_key
-    from victim_intake import settings
     from victim_intake.synthetic import write_demo_inbox
     from victim_intake.synthetic.linkage_quality import group_quality, quality
     from warehouse.database import shared_engine
@@ -62,7 +62,7 @@ def main() -> None:
         hard_variant_share=arguments.hard_share,
     )
     prepare_warehouse()
-    engine = shared_engine(settings.database_url())
+    engine = shared_engine(current().warehouse_url)
     run_id = uuid.uuid4().hex
     start_run(engine, run_id)
     for path in sorted(summary.files):
@@ -82,7 +82,7 @@ def main() -> None:
         ).all()
     figures = quality(truth, stored)
     # Persons really born on 1 January look like placeholders to the pipeline: their figures apart.
-    opened = open_entries(sealed, load_key("vault", settings.keys_dir()).material)
+    opened = open_entries(sealed, load_key("vault", current().keys_dir).material)
     first_of_january = opened.loc[(opened["birth_date"].dt.month == 1) & (opened["birth_date"].dt.day == 1), "registration_id"]
     joined = truth[truth["person"] != ""].merge(stored, on="registration_id")
     real = joined["birth_day_unknown"] != "true"

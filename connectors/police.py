@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -22,40 +23,34 @@ import pyarrow.json as pajson
 
 from connectors.files import NOT_REGULAR, FileRejected, check_size, open_delivered
 from connectors.inbox import regular_files
+from schemas.police import feed_fields
 
 SOURCE = "police"
 SUPPORTED_SCHEMA_VERSION = "1"
 DATA_SUFFIXES = (".ndjson", ".ndjson.gz")
 
 _TEXT = pa.string()
-# Explicit read schema: fields outside it (the free text, anything new) are ignored by the parser.
-READ_SCHEMA = pa.schema(
-    [
-        ("schema_version", _TEXT),
-        ("registratie_id", _TEXT),
-        ("eenheid", _TEXT),
-        ("datum_signaal", _TEXT),
-        (
-            "persoon",
-            pa.struct(
-                [
-                    ("achternaam", _TEXT),
-                    ("voornamen", _TEXT),
-                    ("geboortedatum", _TEXT),
-                    ("geslacht", _TEXT),
-                    ("nationaliteit", _TEXT),
-                    ("geboorteland", _TEXT),
-                    ("bsn", _TEXT),
-                    ("v_nummer", _TEXT),
-                ]
-            ),
-        ),
-        ("uitbuiting", pa.struct([("vorm", _TEXT), ("sector", _TEXT), ("land", _TEXT), ("gemeente", _TEXT)])),
-        ("b8", pa.struct([("bedenktijd_aangeboden", pa.bool_()), ("aangifte", pa.bool_())])),
-    ]
-)
+
+
+@cache
+def read_schema() -> pa.Schema:
+    """The parser's explicit schema, built from the police model (`schemas.police.feed_fields`):
+    fields outside it (the officer's free text, anything new) are ignored by the parser."""
+    top: list[tuple[str, pa.DataType]] = []
+    groups: dict[str, list[tuple[str, pa.DataType]]] = {}
+    for field in feed_fields():
+        entry = (field.name, pa.bool_() if field.boolean else _TEXT)
+        if field.group is None:
+            top.append(entry)
+        else:
+            if field.group not in groups:
+                groups[field.group] = []
+                top.append((field.group, groups[field.group]))
+            groups[field.group].append(entry)
+    return pa.schema([(name, pa.struct(kind) if isinstance(kind, list) else kind) for name, kind in top])
+
+
 _ID_SCHEMA = pa.schema([("registratie_id", _TEXT)])
-BOOLEAN_FIELDS = ("bedenktijd_aangeboden", "aangifte")
 EXPORT_TIME_MARGIN = dt.timedelta(days=1)
 _MAX_MANIFEST_BYTES = 64 * 1024  # a manifest is a few hundred bytes
 _MANIFEST_KEYS = ("bestand", "sha256", "aantal_records", "schema_version")
@@ -89,7 +84,7 @@ class PoliceFile:
         """The records, one frame per part; the index is the line number - 1 across the file."""
         offset = 0
         for block in _blocks(self.path, self.part_bytes):
-            frame = flatten(_parse(block, READ_SCHEMA))
+            frame = flatten(_parse(block, read_schema()))
             frame.index += offset
             offset += len(frame)
             yield frame
@@ -99,7 +94,7 @@ class PoliceFile:
     def records(self) -> pd.DataFrame:
         """All records at once (small files and tests)."""
         parts = list(self.parts())
-        return pd.concat(parts) if parts else flatten(READ_SCHEMA.empty_table())
+        return pd.concat(parts) if parts else flatten(read_schema().empty_table())
 
 
 def is_feed_file(path: Path) -> bool:
@@ -267,8 +262,9 @@ def flatten(table: pa.Table) -> pd.DataFrame:
     while any(pa.types.is_struct(field.type) for field in flat.schema):
         flat = flat.flatten()
     frame = flat.rename_columns([name.rsplit(".", 1)[-1] for name in flat.column_names]).to_pandas()
-    for column in BOOLEAN_FIELDS:
-        frame[column] = frame[column].astype("boolean")
+    for field in feed_fields():
+        if field.boolean:
+            frame[field.name] = frame[field.name].astype("boolean")
     return frame
 
 

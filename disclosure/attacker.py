@@ -10,7 +10,7 @@ one erasure, for instance, that no cell grew and none shrank by more than one pe
 A quantity is protected when it can take at least two values: for a cell, its count; for a
 change, the difference of a cell between two states. The true values are always one solution,
 so one other solution suffices, and each solution found rules out many quantities at once
-(scipy's HiGHS solves the integer programs).
+(HiGHS solves the programs, through highspy).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
+import highspy
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
+from scipy.optimize import Bounds
+from scipy.sparse import csc_array
 
 from disclosure.lines import Line, Order
 
@@ -94,24 +95,73 @@ class InconsistentLines(RuntimeError):
     """The attacker's program has no solution: the published equations contradict the counts."""
 
 
-def integer_optimum(objective: np.ndarray, constraints: list[LinearConstraint], bounds: Bounds) -> np.ndarray:
-    """A whole-numbered solution of the attacker's program that minimises `objective`.
+class _Program:
+    """The program of one group of unknowns, kept in HiGHS between objectives: each solve starts
+    from the last optimal basis instead of building and presolving the model again."""
 
-    The true counts are always a solution, so a program declared infeasible is the solver's
-    mistake: HiGHS's presolve has been seen to declare a feasible integer program of a demo
-    report infeasible (tests/data/highs_presolve_infeasible.npz), so it is asked again without it.
-    """
-    # The linear relaxation first: tables with margins mostly have whole-numbered corners,
-    # and a whole-numbered optimum of the relaxation is one of the integer program too.
-    result = milp(objective, constraints=constraints, bounds=bounds)
-    if result.success and np.abs(result.x - np.round(result.x)).max() <= 1e-6:
-        return np.round(result.x)
-    integral = np.ones(len(objective))
-    for options in ({}, {"presolve": False}):
-        result = milp(objective, constraints=constraints, bounds=bounds, integrality=integral, options=options)
-        if result.success:
-            return np.round(result.x)
-    raise InconsistentLines("the published lines are inconsistent with the counts")
+    def __init__(self, matrix: csc_array | None, lower: np.ndarray, upper: np.ndarray, bounds: Bounds) -> None:
+        # highspy's `Highs` prints a banner to the process's standard output as it is built; the
+        # core class prints nothing once its output is switched off, before any other call.
+        self.highs = highspy._Highs()
+        self.highs.setOptionValue("output_flag", False)
+        size = len(bounds.lb)
+        model = highspy.HighsLp()
+        model.num_col_ = size
+        model.col_cost_ = np.zeros(size)
+        model.col_lower_ = np.asarray(bounds.lb, dtype=float)
+        model.col_upper_ = np.asarray(bounds.ub, dtype=float)
+        if matrix is not None:
+            model.num_row_ = matrix.shape[0]
+            model.row_lower_ = lower
+            model.row_upper_ = upper
+            model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            model.a_matrix_.num_col_ = size
+            model.a_matrix_.num_row_ = matrix.shape[0]
+            model.a_matrix_.start_ = matrix.indptr
+            model.a_matrix_.index_ = matrix.indices
+            model.a_matrix_.value_ = matrix.data
+        self.highs.passModel(model)
+        self.columns = np.arange(size, dtype=np.int32)
+
+    def solution(self, objective: np.ndarray, bound: float) -> np.ndarray | None:
+        """A whole-numbered solution that minimises `objective`, or None when none can go below
+        `bound`: objectives and bounds are whole numbers here, so a linear relaxation whose optimum
+        is not below `bound - 1/2` rules that out without solving the integer program."""
+        self.highs.changeColsCost(len(self.columns), self.columns, objective)
+        relaxed = self._run()
+        if relaxed is None:
+            raise InconsistentLines("the published lines are inconsistent with the counts")
+        if np.abs(relaxed - np.round(relaxed)).max() <= 1e-6:
+            # A whole-numbered optimum of the relaxation is one of the integer program too.
+            return np.round(relaxed)
+        if objective @ relaxed >= bound - 0.5:
+            return None
+        return self._integer()
+
+    def _integer(self) -> np.ndarray:
+        self.highs.changeColsIntegrality(
+            len(self.columns), self.columns, np.full(len(self.columns), highspy.HighsVarType.kInteger)
+        )
+        try:
+            # The true counts are always a solution, so a program declared infeasible is the
+            # solver's mistake: presolve has been seen to make it (tests/data/highs_presolve_infeasible.npz).
+            for presolve in ("choose", "off"):
+                self.highs.setOptionValue("presolve", presolve)
+                solution = self._run()
+                if solution is not None:
+                    return np.round(solution)
+            raise InconsistentLines("the published lines are inconsistent with the counts")
+        finally:
+            self.highs.setOptionValue("presolve", "choose")
+            self.highs.changeColsIntegrality(
+                len(self.columns), self.columns, np.full(len(self.columns), highspy.HighsVarType.kContinuous)
+            )
+
+    def _run(self) -> np.ndarray | None:
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(self.highs.getSolution().col_value)
 
 
 class _System:
@@ -215,14 +265,11 @@ class _System:
                 column_index.append(index[var])
             lower.append(least)
             upper.append(most)
-        constraints = (
-            [LinearConstraint(csr_array((data, (row_index, column_index)), shape=(len(numbers), len(variables))), lower, upper)]
-            if numbers
-            else []
-        )
+        matrix = csc_array((data, (row_index, column_index)), shape=(len(numbers), len(variables))) if numbers else None
         bounds = Bounds(
             np.array([self.low[var] for var in variables], dtype=float), np.array([self.high[var] for var in variables], dtype=float)
         )
+        program = _Program(matrix, np.array(lower, dtype=float), np.array(upper, dtype=float), bounds)
         truth = np.array([self.truth[var] for var in variables], dtype=float)
         vectors = {}
         for form in forms:
@@ -235,7 +282,10 @@ class _System:
         free: set[Form] = set()
 
         def solve(objective: np.ndarray) -> None:
-            solution = integer_optimum(objective, constraints, bounds)
+            # Only a solution that moves the objective off its true value can free the forms it pushes.
+            solution = program.solution(objective, objective @ truth)
+            if solution is None:
+                return
             for form, vector in list(open_forms.items()):
                 if abs(vector @ (solution - truth)) > 0.5:
                     free.add(form)

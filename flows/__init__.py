@@ -2,9 +2,9 @@
 
 A Prefect worker runs a deployment's flow in a process of its own, which imports its entrypoint
 (`flows/<name>.py`) and so this package first: every flow run's files and folders are private to
-its user from here on (umask 077, `victim_intake.private_files`), whatever mask the worker had.
+its user from here on (umask 077, `config.private_files`), whatever mask the worker had.
 """
 
-from victim_intake.private_files import restrict
+from config.private_files import restrict
 
 restrict()

@@ -26,13 +26,13 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from config.memory import return_freed_memory
+from config.settings import current
 from connectors.police import planned_parts
 from flows.errors import StageFailed, value_free_errors
 from flows.faults import crash_point
 from flows.police_tasks import FeedJob, PartSupply, Prepared, Preparer
 from flows.stage_clock import StageClock
-from victim_intake import settings
-from victim_intake.memory import return_freed_memory
 
 _logger = logging.getLogger(__name__)
 Position = tuple[FeedJob, int]  # a file and the number of one of its parts
@@ -224,14 +224,14 @@ def _size(path: str) -> int:
 def _expected_parts(path: str) -> int:
     """How many parts the file will be cut into, as far as its size tells."""
     try:
-        return planned_parts(Path(path), settings.part_bytes())
+        return planned_parts(Path(path), current().part_bytes)
     except OSError:  # gone meanwhile: its load reports that
         return 1
 
 
 def _worth_a_helper(jobs: list[FeedJob]) -> bool:
     """Whether to start the helper for these files (`VICTIM_INTAKE_PREPARE_AHEAD`)."""
-    mode = settings.prepare_ahead()
+    mode = current().prepare_ahead
     if mode == "0" or (os.cpu_count() or 1) < 2 or sum(_expected_parts(job.path) for job in jobs) < 2:
         return False
     return mode == "1" or sum(_size(job.path) for job in jobs) >= _WORTH_A_HELPER_BYTES

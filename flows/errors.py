@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import psycopg
 from sqlalchemy import exc as sqlalchemy_errors
 
+from config.settings import SettingsError
 from connectors.files import FileRejected
 from pseudonyms.keys import KeyConfigError
 from schemas.partner_definition import DefinitionError
@@ -26,6 +27,7 @@ from warehouse.replay import NotReplayable, ReplayConflict
 # Exceptions raised by this project with messages built to hold no values.
 VALUE_FREE = (
     FileRejected, SchemaViolation, KeyConfigError, KeyMismatch, AlreadyLoaded, CountMismatch, DefinitionError, NotReplayable, ReplayConflict,
+    SettingsError,
 )
 
 

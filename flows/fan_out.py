@@ -23,8 +23,7 @@ from prefect.states import State
 from flows.errors import value_free_errors
 from flows.ingest_file import sealed_path
 from flows.nightly import Delivery, FileResult, close_run, open_night
-from victim_intake import settings
-from warehouse.database import shared_engine
+from flows.resources import warehouse_engine
 from warehouse.ledger import BatchRecord, latest_batch, record_failed_batch, utc_now
 
 INGEST_FILE = "ingest-file/ingest-file"  # flow name / deployment name, as in prefect.yaml
@@ -56,7 +55,7 @@ def _ended(run: FlowRun) -> bool:
 
 def file_result(run_id: str, delivery: Delivery, file_run: FlowRun) -> FileResult:
     """What happened to one file: its ledger entry in this run, else the state its flow run ended in."""
-    engine = shared_engine(settings.database_url())
+    engine = warehouse_engine()
     name, state = Path(delivery.path).name, file_run.state
     with value_free_errors("collect results"):
         batch = latest_batch(engine, run_id, delivery.sha256)

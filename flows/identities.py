@@ -6,9 +6,8 @@ import dataclasses
 
 import pandas as pd
 
-from pseudonyms.keys import load_key
+from flows.resources import configured_key
 from pseudonyms.person_identities import PersonIdentities, person_identities
-from victim_intake import settings
 from warehouse.approximate import own_matches
 
 
@@ -16,13 +15,13 @@ def batch_identities(records: pd.DataFrame, registration_ids: pd.Series) -> Pers
     """Keyed identifiers, encodings and vault plaintext of `records` (same index as the ids), and
     the approximate matches among them: found here, they need no database, and where the batch is
     prepared ahead (`flows.ahead`) that is time the load no longer spends."""
-    key = load_key("pseudonym", settings.keys_dir())
+    key = configured_key("pseudonym")
     identities = person_identities(
         records,
         registration_ids,
         key=key.material,
         key_version=key.version,
-        vault_key=load_key("vault", settings.keys_dir()).material,
+        vault_key=configured_key("vault").material,
     )
     if identities.encodings.empty:
         return identities

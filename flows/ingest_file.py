@@ -23,10 +23,8 @@ from connectors.files import FileRejected, sha256_of
 from flows.errors import value_free_errors
 from flows.key_blocks import load_key_blocks
 from flows.nightly import Delivery, FileResult, check_keys_task, close_run, ingest, prepare_warehouse_task
-from pseudonyms.keys import load_key
+from flows.resources import configured_key, warehouse_engine
 from pseudonyms.sealing import SealBroken, seal, unseal
-from victim_intake import settings
-from warehouse.database import shared_engine
 from warehouse.ledger import is_recorded_run, loaded_hashes, start_run
 
 
@@ -46,14 +44,14 @@ _PAD = 512
 
 def sealed_path(path: str, sha256: str) -> str:
     """The `file` parameter of an `ingest-file` run: the path sealed under the vault key (URL-safe base64)."""
-    key = load_key("vault", settings.keys_dir()).material
+    key = configured_key("vault").material
     padded = path.ljust(-(-max(len(path), 1) // _PAD) * _PAD, "\0")
     return base64.urlsafe_b64encode(seal(key, padded, _file_context(sha256))).decode("ascii")
 
 
 def opened_path(file: str, sha256: str) -> str:
     """The path a `file` parameter seals; a parameter that does not open is refused without quoting it."""
-    key = load_key("vault", settings.keys_dir()).material
+    key = configured_key("vault").material
     try:
         return unseal(key, base64.urlsafe_b64decode(file.encode("ascii")), _file_context(sha256)).rstrip("\0")
     except (SealBroken, ValueError):  # ValueError: not base64, not ASCII, too short to hold a nonce
@@ -79,7 +77,7 @@ def not_to_load(delivery: Delivery) -> FileResult | None:
         if current != delivery.sha256:
             # The ledger must name the content that was loaded: the next run finds the new content.
             return FileResult(name, delivery.source, "skipped", reason="content changed since it was found; the next run loads it")
-        if loaded_hashes(shared_engine(settings.database_url()), [delivery.sha256]):
+        if loaded_hashes(warehouse_engine(), [delivery.sha256]):
             return FileResult(name, delivery.source, "skipped", reason="already loaded")
     return None
 
@@ -88,7 +86,7 @@ def fan_out_run_id() -> str | None:
     """The ledger run this flow run belongs to: the fan-out run that started it, if it is one."""
     parent = flow_run.parent_flow_run_id
     with value_free_errors("find run"):
-        return parent if parent and is_recorded_run(shared_engine(settings.database_url()), parent) else None
+        return parent if parent and is_recorded_run(warehouse_engine(), parent) else None
 
 
 @flow(name="ingest-file", description="Load one delivered file (its sealed path and SHA-256) into the warehouse.", persist_result=False)
@@ -105,7 +103,7 @@ def ingest_file(file: str, sha256: str) -> State:
         # A run of one file, with its own bookkeeping, marts refresh and summary.
         run_id = str(flow_run.get_id() or uuid.uuid4())
         prepare_warehouse_task()
-        start_run(shared_engine(settings.database_url()), run_id)
+        start_run(warehouse_engine(), run_id)
     else:
         check_keys_task()
     result = not_to_load(delivery) or ingest(delivery, run_id)

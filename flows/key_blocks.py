@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 
+from config.settings import current
 from pseudonyms.keys import KEY_PURPOSES, KeyConfigError
 
 
 def load_key_blocks() -> None:
     """Copy keys from the configured Secret blocks into the environment (only where unset)."""
+    given = current().key_variables()
     for variable in KEY_PURPOSES.values():
-        block = os.environ.get(f"{variable}_BLOCK")
-        if not block or os.environ.get(variable):
+        block = given.get(f"{variable}_BLOCK")
+        if not block or given.get(variable):
             continue
         from prefect.blocks.system import Secret
 
@@ -25,4 +27,5 @@ def load_key_blocks() -> None:
             value = Secret.load(block).get()
         except ValueError:
             raise KeyConfigError(f"Prefect Secret block {block!r} (from ${variable}_BLOCK) does not exist.") from None
+        # Handed on through the environment, where every later `config.settings.current()` finds it.
         os.environ[variable] = str(value)

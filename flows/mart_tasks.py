@@ -10,9 +10,8 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
 from flows.errors import StageFailed, value_free_errors
-from victim_intake import settings
+from flows.resources import warehouse_engine
 from warehouse.analyst_tier import analyst_tier_levels, tier_summary
-from warehouse.database import shared_engine
 from warehouse.marts import refresh_marts
 
 
@@ -21,7 +20,7 @@ def refresh_marts_task() -> tuple[list[int], list[str]]:
     """Recompute the stale years' marts and the analyst tier in one transaction; returns the years
     refreshed and the tier's summary (counts and levels only)."""
     with value_free_errors("refresh marts"):
-        with shared_engine(settings.database_url()).begin() as connection:
+        with warehouse_engine().begin() as connection:
             years = sorted(refresh_marts(connection))
             levels = pd.read_sql(select(analyst_tier_levels), connection) if years else pd.DataFrame()
     return years, tier_summary(levels) if years else []

@@ -16,6 +16,8 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 from sqlalchemy import Engine
 
+from config.memory import return_freed_memory
+from config.settings import current
 from connectors import police
 from connectors.hash_cache import HashCache
 from connectors.inbox import refused_entries
@@ -28,12 +30,9 @@ from flows.mart_tasks import refresh_marts_after_run
 from flows.partner_tasks import ingest_partner_file
 from flows.police_tasks import FeedJob, PartSupply, ingest_police_file
 from flows.progress import file_done
+from flows.resources import configured_key, warehouse_engine
 from flows.stage_clock import StageClock
-from pseudonyms.keys import load_key
 from schemas.partner_definition import DefinitionError, load_definitions
-from victim_intake import settings
-from victim_intake.memory import return_freed_memory
-from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
 from warehouse.load import AlreadyLoaded
 from warehouse.migrate import MigrationInputs, upgrade
@@ -89,7 +88,7 @@ def source_label(source: str) -> str:
     if source == police.SOURCE:
         return source
     try:
-        defined = load_definitions(settings.partners_dir())
+        defined = load_definitions(current().partners)
     except DefinitionError:  # the run reports the broken definition itself; here, name nothing
         defined = {}
     return source if source in defined else UNKNOWN_FOLDER
@@ -103,10 +102,10 @@ def prepare_warehouse() -> None:
     Stale marts are left to the end of the run (`close_run`), which refreshes every stale year
     once after the loads: refreshing them here too would check every year twice per run.
     """
-    key = load_key("pseudonym", settings.keys_dir())
-    vault_key = load_key("vault", settings.keys_dir())
-    definitions = load_definitions(settings.partners_dir())
-    engine = shared_engine(settings.database_url())
+    key = configured_key("pseudonym")
+    vault_key = configured_key("vault")
+    definitions = load_definitions(current().partners)
+    engine = warehouse_engine()
     upgrade(engine, inputs=MigrationInputs(vault_key.material, {d.id: d.units for d in definitions.values()}))
     check_keys(engine, key.fingerprint, vault_key.fingerprint)
     # The first step with both keys after a migration that changed the encoding scheme.
@@ -130,8 +129,8 @@ def check_keys_task() -> None:
     """Refuse keys other than the warehouse's, without migrating or refreshing anything (a process
     that joins a run another process prepared)."""
     with value_free_errors("check keys"):
-        keys = (load_key("pseudonym", settings.keys_dir()), load_key("vault", settings.keys_dir()))
-        check_keys(shared_engine(settings.database_url()), *(key.fingerprint for key in keys))
+        keys = (configured_key("pseudonym"), configured_key("vault"))
+        check_keys(warehouse_engine(), *(key.fingerprint for key in keys))
 
 
 @task(name="discover_deliveries", cache_policy=NO_CACHE, persist_result=False)
@@ -144,8 +143,8 @@ def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
             FileResult(entry.name, entry.folder or "(inbox)", "failed", reason=f"refused: {entry.reason}")
             for entry in refused_entries(Path(inbox))
         ]
-        engine = shared_engine(settings.database_url())
-        hashes = HashCache(settings.hash_cache_file())
+        engine = warehouse_engine()
+        hashes = HashCache(current().hash_cache_file)
         # Only a file whose content is loaded is taken from memory; any other is hashed from its
         # bytes, so the manifest check and the ledger always get the hash of what will be read.
         hashes.keep_only(loaded_hashes(engine, hashes.digests()))
@@ -192,7 +191,7 @@ def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, ba
         # Tasks raise only value-free messages (flows.errors), so the text may be stored.
         reason = str(error)
         with value_free_errors("record failure"):
-            record_failed_batch(shared_engine(settings.database_url()), batch, reason)
+            record_failed_batch(warehouse_engine(), batch, reason)
         return FileResult(name, delivery.source, "failed", reason=reason, batch_id=batch.batch_id)
     return FileResult(name, delivery.source, "loaded", **asdict(outcome), batch_id=batch.batch_id, notes=tuple(notes))
 
@@ -201,11 +200,11 @@ def open_night(inbox: str | None) -> tuple[str, list[Delivery], list[FileResult]
     """The start of a night's flow run: keys, warehouse, ledger run; then the inbox's new files
     and the ones already loaded. Returns the run id (the flow run's own)."""
     load_key_blocks()
-    inbox_path = inbox or str(settings.inbox())
+    inbox_path = inbox or str(current().inbox_folder)
     # A flow run retried from Prefect keeps its id and starts over: loaded files are skipped.
     run_id = str(flow_run.get_id() or uuid.uuid4())
     prepare_warehouse_task()
-    start_run(shared_engine(settings.database_url()), run_id)
+    start_run(warehouse_engine(), run_id)
     new, skipped = discover_deliveries(inbox_path)
     return run_id, new, skipped
 
@@ -238,7 +237,7 @@ def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult
 
 def close_run(run_id: str, results: list[FileResult]) -> list[FileResult] | State:
     """Refresh the marts once, record the run's end and publish the summary artifact; Failed when any file failed."""
-    engine = shared_engine(settings.database_url())
+    engine = warehouse_engine()
     refresh_marts_after_run()
     failed = [result for result in results if result.state == "failed"]
     reason = f"{len(failed)} of {len(results)} file(s) failed" if failed else None

@@ -16,13 +16,14 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from config.settings import current
 from connectors.files import FileRejected
 from connectors.tabular import TextTable, read_table
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.identities import batch_identities
+from flows.resources import configured_key, warehouse_engine
 from flows.retries import LOAD_RETRIES
-from pseudonyms.keys import load_key
 from pseudonyms.pseudonymise import to_registrations
 from pseudonyms.quarantine_seal import seal_values
 from schemas import ctdc
@@ -32,8 +33,6 @@ from schemas.partner import layout_notes, optional_columns, raw_schema, read_col
 from schemas.partner_definition import PartnerDefinition, load_definitions
 from schemas.rules import partner_fingerprint
 from schemas.validation import SchemaViolation, split_valid
-from victim_intake import settings
-from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord
 from warehouse.load import LoadOutcome, load_batch
 
@@ -55,7 +54,7 @@ class ValidatedPartnerFile:
 
 def partner_definition(partner_id: str) -> PartnerDefinition:
     """The definition for an inbox folder; a folder without one is refused."""
-    definitions = load_definitions(settings.partners_dir())
+    definitions = load_definitions(current().partners)
     if partner_id not in definitions:
         # The folder's name is not quoted: someone typed it, and this message reaches Prefect.
         raise FileRejected("no partner definition for this inbox folder (add a YAML file with the folder's name as its id to VICTIM_INTAKE_PARTNERS)")
@@ -73,7 +72,7 @@ def read_partner_file(path: str, definition: PartnerDefinition) -> TextTable:
             delimiter=definition.delimiter,
             sheet=definition.sheet,
             date_format=definition.date_format,
-            max_bytes=settings.max_file_bytes(),
+            max_bytes=current().max_file_bytes,
             optional=optional_columns(definition),
         )
 
@@ -162,7 +161,7 @@ def validate_partner_file(table: TextTable, definition: PartnerDefinition, only:
 @task(name="pseudonymise_partner_file", **_IN_MEMORY_ONLY)
 def pseudonymise_partner_file(validated: ValidatedPartnerFile, definition: PartnerDefinition, batch_id: str) -> pd.DataFrame:
     with value_free_errors("pseudonymise"):
-        key = load_key("pseudonym", settings.keys_dir())
+        key = configured_key("pseudonym")
         registrations = to_registrations(
             validated.records,
             source=definition.id,
@@ -185,24 +184,25 @@ def pseudonymise_partner_file(validated: ValidatedPartnerFile, definition: Partn
 
 @task(name="load_partner_batch", **LOAD_RETRIES, **_IN_MEMORY_ONLY)
 def load_partner_batch(batch: BatchRecord, registrations: pd.DataFrame, validated: ValidatedPartnerFile, definition: PartnerDefinition) -> LoadOutcome:
+    settings = current()
     with value_free_errors("load"):
         quarantined = validated.quarantined
         # The vault key is needed only when there is a value to seal.
         if len(quarantined):
-            quarantined = seal_values(quarantined, batch.batch_id, load_key("vault", settings.keys_dir()).material)
+            quarantined = seal_values(quarantined, batch.batch_id, configured_key("vault").material)
         else:
             quarantined = quarantined.drop(columns="value")
         return load_batch(
-            shared_engine(settings.database_url()),
+            warehouse_engine(),
             batch,
             registrations,
             quarantined,
             validated.rows_in,
             replace_source=definition.id if definition.delivery == "snapshot" else None,
-            lock_timeout_seconds=settings.lock_timeout_seconds(),
+            lock_timeout_seconds=settings.lock_timeout_s,
             before_commit=lambda: crash_point("load-transaction"),
             identities=batch_identities(validated.records, registrations["registration_id"]),
-            max_person_registrations=settings.max_person_registrations(),
+            max_person_registrations=settings.max_person_registrations,
         )
 
 

@@ -20,14 +20,15 @@ import pandas as pd
 from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 
+from config.settings import current
 from connectors.files import FileRejected
 from connectors.police import SOURCE, PoliceFile, read_police_file
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.identities import batch_identities
+from flows.resources import configured_key, warehouse_engine
 from flows.retries import LOAD_RETRIES
 from flows.stage_clock import StageClock
-from pseudonyms.keys import load_key
 from pseudonyms.person_identities import PersonIdentities
 from pseudonyms.pseudonymise import to_registrations
 from pseudonyms.quarantine_seal import seal_values
@@ -37,8 +38,6 @@ from schemas.coding import code_records
 from schemas.police import FIELD_COLUMNS, FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
 from schemas.rules import police_fingerprint
 from schemas.validation import SchemaViolation, split_valid
-from victim_intake import settings
-from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord
 from warehouse.load import LoadOutcome, loading
 
@@ -68,7 +67,8 @@ def _utc_text(timestamp: str | None) -> str | None:
 @task(name="read_feed", **_IN_MEMORY_ONLY)
 def read_feed(path: str, sha256: str) -> PoliceFile:
     with value_free_errors("read"):
-        return read_police_file(Path(path), sha256, settings.max_file_bytes(), settings.part_bytes())
+        settings = current()
+        return read_police_file(Path(path), sha256, settings.max_file_bytes, settings.part_bytes)
 
 
 @task(name="validate", **_IN_MEMORY_ONLY)
@@ -114,14 +114,14 @@ def seal_warnings(quarantined: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     """The part's entries with the warnings' text sealed under the vault key (read only when there
     is text to seal); the clear `value` column goes."""
     if quarantined["value"].notna().any():
-        return seal_values(quarantined, batch_id, load_key("vault", settings.keys_dir()).material)
+        return seal_values(quarantined, batch_id, configured_key("vault").material)
     return quarantined.drop(columns="value")
 
 
 @task(name="pseudonymise", **_IN_MEMORY_ONLY)
 def pseudonymise(validated: ValidatedFile, batch_id: str) -> pd.DataFrame:
     with value_free_errors("pseudonymise"):
-        key = load_key("pseudonym", settings.keys_dir())
+        key = configured_key("pseudonym")
         registrations = to_registrations(
             validated.records,
             source=SOURCE,
@@ -246,13 +246,14 @@ def load(batch: BatchRecord, job: FeedJob, supply: PartSupply, clock: StageClock
     made the load slower, not faster (every row sqlite3 inserts releases and retakes the GIL, and
     waits for it while another thread runs Python: 250,000 rows took 2.8-10 s, not 0.7 s). The
     nightly flow's supply prepares it in a second process instead (flows.ahead)."""
+    settings = current()
     with value_free_errors("load"):
         with loading(
-            shared_engine(settings.database_url()),
+            warehouse_engine(),
             batch,
-            lock_timeout_seconds=settings.lock_timeout_seconds(),
+            lock_timeout_seconds=settings.lock_timeout_s,
             before_commit=lambda: crash_point("load-transaction"),
-            max_person_registrations=settings.max_person_registrations(),
+            max_person_registrations=settings.max_person_registrations,
         ) as transaction:
             rows_in = 0
             for prepared in supply.prepared(job, clock):

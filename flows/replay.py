@@ -27,6 +27,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+from config.private_files import make_private_dir
+from config.settings import current
 from connectors.files import FileRejected, copy_delivered
 from connectors.police import SOURCE as POLICE
 from connectors.police import manifest_path, read_police_file
@@ -37,8 +39,8 @@ from flows.key_blocks import load_key_blocks
 from flows.nightly import prepare_warehouse
 from flows.partner_tasks import partner_definition, pseudonymise_partner_file, read_partner_file, validate_partner_file
 from flows.police_tasks import pseudonymise, seal_warnings, validate
+from flows.resources import configured_key, warehouse_engine
 from pseudonyms.identity import registration_ids
-from pseudonyms.keys import load_key
 from pseudonyms.quarantine_seal import BROKEN, NOT_KEPT, open_value
 from schemas.codelists.matching import UNKNOWN, match_municipalities, match_sectors, police_unit_list
 from schemas.coding import LISTED_FIELDS
@@ -46,9 +48,6 @@ from schemas.partner import listed_text
 from schemas.partner_definition import PartnerDefinition
 from schemas.police import FIELD_COLUMNS
 from schemas.rules import partner_fingerprint, police_fingerprint
-from victim_intake import settings
-from victim_intake.private_files import make_private_dir
-from warehouse.database import shared_engine
 from warehouse.ledger import BatchRecord, finish_run, start_run, utc_now
 from warehouse.marts import refresh_marts
 from warehouse.replay import (
@@ -90,15 +89,16 @@ def _file_as_loaded(target: ReplayTarget) -> Iterator[Path]:
     moved = NotReplayable(f"the file of batch {target.root} is no longer where it was read as it was loaded: {advice}", target.file_path)
     if path is None:
         raise moved
-    make_private_dir(settings.home())
-    with tempfile.TemporaryDirectory(prefix=".replay-", dir=settings.home()) as scratch:
+    settings = current()
+    make_private_dir(settings.home)
+    with tempfile.TemporaryDirectory(prefix=".replay-", dir=settings.home) as scratch:
         # The copy keeps the delivered layout (<folder>/<name>): the readers open it as a delivery.
         copy = make_private_dir(Path(scratch) / path.parent.name) / path.name
         try:
-            if copy_delivered(path, copy, settings.max_file_bytes()) != target.file_sha256:
+            if copy_delivered(path, copy, settings.max_file_bytes) != target.file_sha256:
                 raise moved
             if target.source == POLICE:
-                copy_delivered(manifest_path(path), manifest_path(copy), settings.max_file_bytes())
+                copy_delivered(manifest_path(path), manifest_path(copy), settings.max_file_bytes)
         except FileNotFoundError:
             raise NotReplayable(f"the file of batch {target.root} is no longer where it was read: {advice}", target.file_path) from None
         except FileRejected as error:
@@ -108,7 +108,8 @@ def _file_as_loaded(target: ReplayTarget) -> Iterator[Path]:
 
 def _police_rows(path: Path, target: ReplayTarget, rows: np.ndarray, batch_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The feed's quarantined rows, validated and pseudonymised again: records, registrations, entries."""
-    feed = read_police_file(path, target.file_sha256, settings.max_file_bytes(), settings.part_bytes())
+    settings = current()
+    feed = read_police_file(path, target.file_sha256, settings.max_file_bytes, settings.part_bytes)
     wanted = pd.Index(rows - 1)  # a part's index is the line number - 1 across the file
     raw = pd.concat([part.loc[part.index.intersection(wanted)] for part in feed.parts()])
     validated = validate.fn(raw, feed)
@@ -150,14 +151,14 @@ def cleared_warnings(target: ReplayTarget, definition: PartnerDefinition | None)
     entries = entries[entries["field"].notna() & entries["source_record_id"].notna()]
     if entries.empty:
         return pd.DataFrame(columns=_CLEARED_COLUMNS)
-    vault_key = load_key("vault", settings.keys_dir()).material
+    vault_key = configured_key("vault").material
     # Warnings are few (one per loaded row with a text no list knew): one opening each.
     values = [open_value(vault_key, entry) for entry in entries.to_dict("records")]
     entries = entries.assign(value=values)
     entries = entries[~entries["value"].isin([NOT_KEPT, BROKEN])]
-    key = load_key("pseudonym", settings.keys_dir()).material
+    key = configured_key("pseudonym").material
     entries = entries.assign(registration_id=registration_ids(target.source, entries["source_record_id"].astype("str"), key).to_numpy())
-    with shared_engine(settings.database_url()).connect() as connection:
+    with warehouse_engine().connect() as connection:
         stored = stored_registrations(connection, entries["registration_id"], *LISTED_FIELDS)
     # Only registrations the warning's batch still holds: a later delivery has warnings of its own.
     entries = entries.merge(stored, on=["registration_id", "batch_id"])
@@ -181,7 +182,7 @@ def _prepare(target: ReplayTarget, definition: PartnerDefinition | None, batch_i
             records, registrations, quarantined = _police_rows(path, target, rows, batch_id)
         else:
             records, registrations, quarantined = _partner_rows(path, definition, rows, batch_id)
-    with shared_engine(settings.database_url()).connect() as connection:
+    with warehouse_engine().connect() as connection:
         stored = stored_versions(connection, registrations["registration_id"])
     # The rule of every load: a row replaces a stored one of the same record only when it is newer.
     keep = replaces_stored(registrations, stored, target.delivered_at).to_numpy()
@@ -194,7 +195,7 @@ def _prepare(target: ReplayTarget, definition: PartnerDefinition | None, batch_i
 def replay_batch(batch_id: str, run_id: str | None = None) -> ReplayResult:
     """Replay the quarantined rows and warnings of a batch's chain; NotReplayable (nothing written)
     when it cannot be, ReplayConflict when another replay or load came first."""
-    engine = shared_engine(settings.database_url())
+    engine = warehouse_engine()
     target = replay_target(engine, batch_id)
     definition = None
     if target.source != POLICE:
@@ -218,12 +219,13 @@ def replay_batch(batch_id: str, run_id: str | None = None) -> ReplayResult:
         new_id, run_id, target.source, target.file_name, target.file_sha256, utc_now(), target.file_path,
         replay_of=target.root, rules_fingerprint=fingerprint,
     )
+    settings = current()
     try:
         outcome = commit_replay(
             engine, batch, target, rows,
-            lock_timeout_seconds=settings.lock_timeout_seconds(),
+            lock_timeout_seconds=settings.lock_timeout_s,
             before_commit=lambda: crash_point("load-transaction"),
-            max_person_registrations=settings.max_person_registrations(),
+            max_person_registrations=settings.max_person_registrations,
             snapshot=definition is not None and definition.delivery == "snapshot",
         )
     except Exception:

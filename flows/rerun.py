@@ -17,8 +17,7 @@ from prefect.states import State
 from connectors.files import FileRejected, sha256_of
 from flows.errors import value_free_errors
 from flows.nightly import Delivery, FileResult, ingest_deliveries, prepare_warehouse_task
-from victim_intake import settings
-from warehouse.database import shared_engine
+from flows.resources import warehouse_engine
 from warehouse.ledger import loaded_hashes, start_run
 from warehouse.reruns import BatchRef, find_batches, outstanding_failures
 
@@ -27,7 +26,7 @@ from warehouse.reruns import BatchRef, find_batches, outstanding_failures
 def find_rerun_files(batch_id: str | None) -> tuple[list[Delivery], list[FileResult]]:
     """Deliveries to load again, and the files skipped (already loaded) or missing from disk."""
     with value_free_errors("find rerun files"):
-        engine = shared_engine(settings.database_url())
+        engine = warehouse_engine()
         refs: list[BatchRef] = find_batches(engine, batch_id) if batch_id else outstanding_failures(engine)
         new: list[Delivery] = []
         others: list[FileResult] = []
@@ -58,6 +57,6 @@ def rerun_failed(batch_id: str | None = None) -> list[FileResult] | State:
     """Rerun every outstanding failed file, or only the batch `batch_id`; end Failed if any still fails."""
     run_id = str(flow_run.get_id() or uuid.uuid4())
     prepare_warehouse_task()
-    start_run(shared_engine(settings.database_url()), run_id)
+    start_run(warehouse_engine(), run_id)
     new, others = find_rerun_files(batch_id)
     return ingest_deliveries(run_id, new, others)

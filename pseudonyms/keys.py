@@ -15,12 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from config import settings
+
 KEY_BYTES = 32
 
 # Purpose -> environment variable that may hold the key (base64).
 KEY_PURPOSES: dict[str, str] = {
-    "pseudonym": "VICTIM_INTAKE_PSEUDONYM_KEY",
-    "vault": "VICTIM_INTAKE_VAULT_KEY",
+    "pseudonym": settings.variable("pseudonym_key"),
+    "vault": settings.variable("vault_key"),
 }
 
 
@@ -85,8 +87,11 @@ def decode_key(text: str, where: str) -> bytes:
     return material
 
 
-def load_key(purpose: str, keys_dir: Path, environ: Mapping[str, str] = os.environ) -> LoadedKey:
-    """The key for `purpose`: its environment variable if set, else its key file."""
+def load_key(purpose: str, keys_dir: Path, environ: Mapping[str, str] | None = None) -> LoadedKey:
+    """The key for `purpose`: its environment variable if set, else its key file. The variables
+    come from the settings (`config.settings`) unless `environ` is given."""
+    if environ is None:
+        environ = settings.current().key_variables()
     variable = KEY_PURPOSES[purpose]
     if environ.get(variable):
         version = _environment_version(environ, variable)

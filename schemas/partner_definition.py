@@ -270,7 +270,8 @@ def parse_definition(path: Path, document: object) -> PartnerDefinition:
 
 def load_definition(path: Path) -> PartnerDefinition:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader when present: the same documents, parsed about ten times faster.
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise DefinitionError(path, "(file)", f"cannot be read as YAML ({type(error).__name__})") from None
     return parse_definition(path, document)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -18,26 +21,30 @@ from schemas.vocabulary import (
 
 
 class PoliceRecord(pa.DataFrameModel):
-    """One presumed-victim signal as the police deliver it; grain: one row per feed line."""
+    """One presumed-victim signal as the police deliver it; grain: one row per feed line.
+
+    A field's `group` metadata is the object that holds it in a feed line (`persoon.bsn`); the
+    reader's schema and the demo feed's writer are built from this model (`feed_fields`).
+    """
 
     schema_version: Series[str] = pa.Field(isin=["1"])
     registratie_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 64})
     eenheid: Series[str] = pa.Field(isin=list(POLICE_UNITS))
     datum_signaal: Series[str]
-    achternaam: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 200})
-    voornamen: Series[str] = pa.Field(nullable=True, str_length={"max_value": 200})
-    geboortedatum: Series[str] = pa.Field(nullable=True)
-    geslacht: Series[str] = pa.Field(isin=list(POLICE_GENDER))
-    nationaliteit: Series[str] = pa.Field(nullable=True)
-    geboorteland: Series[str] = pa.Field(nullable=True)
-    bsn: Series[str] = pa.Field(nullable=True)
-    v_nummer: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{10}$")
-    vorm: Series[str] = pa.Field(isin=list(POLICE_EXPLOITATION))
-    sector: Series[str] = pa.Field(nullable=True, str_length={"max_value": 100})
-    land: Series[str] = pa.Field(nullable=True)
-    gemeente: Series[str] = pa.Field(nullable=True, str_length={"max_value": 100})
-    bedenktijd_aangeboden: Series[pd.BooleanDtype] = pa.Field(nullable=True)
-    aangifte: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+    achternaam: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 200}, metadata={"group": "persoon"})
+    voornamen: Series[str] = pa.Field(nullable=True, str_length={"max_value": 200}, metadata={"group": "persoon"})
+    geboortedatum: Series[str] = pa.Field(nullable=True, metadata={"group": "persoon"})
+    geslacht: Series[str] = pa.Field(isin=list(POLICE_GENDER), metadata={"group": "persoon"})
+    nationaliteit: Series[str] = pa.Field(nullable=True, metadata={"group": "persoon"})
+    geboorteland: Series[str] = pa.Field(nullable=True, metadata={"group": "persoon"})
+    bsn: Series[str] = pa.Field(nullable=True, metadata={"group": "persoon"})
+    v_nummer: Series[str] = pa.Field(nullable=True, str_matches=r"^\d{10}$", metadata={"group": "persoon"})
+    vorm: Series[str] = pa.Field(isin=list(POLICE_EXPLOITATION), metadata={"group": "uitbuiting"})
+    sector: Series[str] = pa.Field(nullable=True, str_length={"max_value": 100}, metadata={"group": "uitbuiting"})
+    land: Series[str] = pa.Field(nullable=True, metadata={"group": "uitbuiting"})
+    gemeente: Series[str] = pa.Field(nullable=True, str_length={"max_value": 100}, metadata={"group": "uitbuiting"})
+    bedenktijd_aangeboden: Series[pd.BooleanDtype] = pa.Field(nullable=True, metadata={"group": "b8"})
+    aangifte: Series[pd.BooleanDtype] = pa.Field(nullable=True, metadata={"group": "b8"})
 
     class Config:
         strict = True
@@ -73,6 +80,25 @@ class PoliceRecord(pa.DataFrameModel):
         birth = checks.parse_iso_dates(frame["geboortedatum"])
         signal = checks.parse_iso_dates(frame["datum_signaal"])
         return birth.isna() | signal.isna() | (signal.dt.year - birth.dt.year <= MAX_PLAUSIBLE_AGE)
+
+
+@dataclass(frozen=True)
+class FeedField:
+    """One field of a feed line: its name, the object holding it (None: the line itself), and
+    whether it is a JSON boolean (every other field is read as text)."""
+
+    name: str
+    group: str | None
+    boolean: bool
+
+
+@cache
+def feed_fields() -> tuple[FeedField, ...]:
+    """The fields of a feed line in the model's order (the officer's free text is not one of them)."""
+    return tuple(
+        FeedField(name, (column.metadata or {}).get("group"), str(column.dtype) == "boolean")
+        for name, column in PoliceRecord.to_schema().columns.items()
+    )
 
 
 # The feed's field behind each canonical field that holds a code (`schemas.coding`): a warning

@@ -27,17 +27,10 @@ os.environ["COLUMNS"] = "250"
 # a test's output capture replaces (and closes) later.
 import prefect  # noqa: E402,F401
 
-_CONFIG_VARIABLES = (
-    "VICTIM_INTAKE_HOME",
-    "VICTIM_INTAKE_DATABASE_URL",
-    "VICTIM_INTAKE_INBOX",
-    "VICTIM_INTAKE_PARTNERS",
-    "VICTIM_INTAKE_PSEUDONYM_KEY",
-    "VICTIM_INTAKE_VAULT_KEY",
-    "VICTIM_INTAKE_MAX_FILE_MB",
-    "VICTIM_INTAKE_PART_MB",
-    "VICTIM_INTAKE_PREPARE_AHEAD",
-)
+from config.settings import PREFIX, variables  # noqa: E402
+
+# Every variable of the product's own; PREFECT_HOME stays the session's, set above.
+_CONFIG_VARIABLES = tuple(name for name in variables() if name.startswith(PREFIX))
 
 
 # The two tiers. A test is end to end when it needs one of these fixtures (a Prefect server, a

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from victim_intake.private_files import make_private_dir
+from config.private_files import make_private_dir
 
 COLUMNS = (
     "yearOfRegistration", "gender", "ageBroad", "citizenship", "isForcedLabour", "isSexualExploit", "CountryOfExploitation",

@@ -39,15 +39,48 @@ def attack(values: dict, lines: list[Line], hidden: frozenset) -> dict:
     return found
 
 
-def _optimum(objective: np.ndarray, constraint: LinearConstraint, bounds: Bounds) -> int:
-    """The least value of the objective over whole numbers. The linear relaxation first: when its
+def _optimum(objective: np.ndarray, constraint, bounds: Bounds) -> int:
+    """The least value of the objective over whole numbers."""
+    return round(objective @ _whole_solution(objective, constraint, bounds))
+
+
+def _whole_solution(objective: np.ndarray, constraint, bounds: Bounds) -> np.ndarray:
+    """A whole-numbered point that minimises the objective. The linear relaxation first: when its
     optimum is a whole-numbered point it is the integer optimum too."""
     relaxed = milp(objective, constraints=constraint, bounds=bounds)
     if relaxed.success and np.allclose(relaxed.x, np.round(relaxed.x), atol=1e-6):
-        return round(relaxed.fun)
+        return np.round(relaxed.x)
     exact = milp(objective, constraints=constraint, bounds=bounds, integrality=np.ones(len(objective)))
     assert exact.success
-    return round(exact.fun)
+    return np.round(exact.x)
+
+
+def pinned_sums(sums: dict, actual: dict, constraints, bounds: Bounds) -> list:
+    """The named sums (vectors over the variables) that take their actual value in every
+    whole-numbered solution. Exact: the actual values are one solution, so a sum is free as soon
+    as any solution gives it another value. Two solutions that push every open sum up, then down,
+    free most of them at once; each sum left is then minimised and maximised on its own."""
+    open_sums = dict(sums)
+
+    def free_by(objective: np.ndarray) -> None:
+        solution = _whole_solution(objective, constraints, bounds)
+        for name, vector in list(open_sums.items()):
+            if round(vector @ solution) != actual[name]:
+                del open_sums[name]
+
+    for direction in (1.0, -1.0):
+        if open_sums:
+            free_by(direction * np.sum(list(open_sums.values()), axis=0))
+    pinned = []
+    while open_sums:
+        name, vector = next(iter(open_sums.items()))
+        free_by(vector)
+        if name in open_sums:
+            free_by(-vector)
+        if name in open_sums:
+            pinned.append(name)
+            del open_sums[name]
+    return pinned
 
 
 def rank_attack(values: dict, lines: list[Line], hidden: frozenset) -> set:

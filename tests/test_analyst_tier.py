@@ -18,8 +18,8 @@ from scratch_db import POSTGRES_ADMIN_URL
 from test_flow_end_to_end import run_cli
 from test_report import warehouse_with
 
+from config.settings import current
 from pseudonyms.hashing import KeyedHasher
-from victim_intake import settings
 from victim_intake.synthetic.registrations import synthetic_registrations
 from warehouse.analyst_tier import ANALYST_RELATIONS, ClassUnderK, check_classes, refresh_tier, tier_secret
 from warehouse.anonymise import Lattice
@@ -144,9 +144,9 @@ def test_erasure_takes_the_person_out_of_the_tier_at_once(tmp_path, frame) -> No
 
 
 def test_export_writes_the_tier_alone_privately_and_audited(frame) -> None:
-    engine = warehouse_with(settings.database_url(), frame)
+    engine = warehouse_with(current().warehouse_url, frame)
     expected = tier(engine)
-    out = settings.home() / "exports" / "analyst.sqlite"
+    out = current().home / "exports" / "analyst.sqlite"
     code, output = run_cli("export", "--tier", "analyst", "--out", str(out))
     assert code == 0, output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600

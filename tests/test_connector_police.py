@@ -9,15 +9,31 @@ from pathlib import Path
 
 import pytest
 from feed import record, write_feed
+from pyarrow import types as pa_types
 
 from connectors.files import FileRejected, sha256_of
-from connectors.police import discover, manifest_path, read_police_file
+from connectors.police import discover, manifest_path, read_police_file, read_schema
+from schemas.police import PoliceRecord
 
 MAX = 10**9
 
 
 def read(path: Path):
     return read_police_file(path, sha256_of(path), MAX)
+
+
+def test_the_reader_reads_every_field_of_the_model_where_the_model_nests_it() -> None:
+    leaves = {}  # leaf name -> (object holding it, arrow type)
+    for field in read_schema():
+        for leaf in field.type if pa_types.is_struct(field.type) else [field]:
+            leaves[leaf.name] = (field.name if leaf is not field else None, str(leaf.type))
+    model = PoliceRecord.to_schema().columns
+    assert list(leaves) == list(model)
+    assert {name: group for name, (group, _) in leaves.items()} == {
+        name: (column.metadata or {}).get("group") for name, column in model.items()
+    }
+    assert {name for name, (_, kind) in leaves.items() if kind == "bool"} == {"bedenktijd_aangeboden", "aangifte"}
+    assert leaves["bsn"] == ("persoon", "string")
 
 
 def test_reads_and_flattens_records(tmp_path: Path) -> None:

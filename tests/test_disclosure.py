@@ -92,22 +92,75 @@ def test_plain_values_pass() -> None:
 
 def test_a_program_the_solver_s_presolve_calls_infeasible_is_still_solved() -> None:
     # The attacker's program of a demo report (one cell per column, published lines as rows):
-    # feasible, since the true counts solve it, yet HiGHS's presolve declares it infeasible.
+    # feasible, since the true counts solve it, yet scipy's HiGHS's presolve declared it infeasible.
     from pathlib import Path
 
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds
+    from scipy.sparse import csc_array
 
-    from disclosure.attacker import integer_optimum
+    from disclosure.attacker import _Program
 
     stored = np.load(Path(__file__).parent / "data" / "highs_presolve_infeasible.npz")
-    constraints = [LinearConstraint(stored["matrix"], stored["lower"], stored["upper"])]
-    bounds = Bounds(stored["low"], stored["high"])
-    objective = stored["objective"]
-    plain = milp(objective, constraints=constraints, bounds=bounds, integrality=np.ones(len(objective)))
-    if plain.success:
-        pytest.skip("this scipy's HiGHS no longer makes the mistake; the retry is then never needed here")
-    solution = integer_optimum(objective, constraints, bounds)
-    assert np.array_equal(solution, np.round(solution))
-    matrix = stored["matrix"] @ solution
-    assert np.all(matrix >= stored["lower"] - 1e-9) and np.all(matrix <= stored["upper"] + 1e-9)
-    assert np.all(solution >= stored["low"]) and np.all(solution <= stored["high"])
+    program = _Program(csc_array(stored["matrix"]), stored["lower"], stored["upper"], Bounds(stored["low"], stored["high"]))
+    for objective in (stored["objective"], -stored["objective"]):
+        relaxed = program.solution(objective, np.inf)
+        # The integer program itself too (presolved and, if need be, again without presolve).
+        for solution in (relaxed, program._integer()):
+            assert solution is not None and np.array_equal(solution, np.round(solution))
+            matrix = stored["matrix"] @ solution
+            assert np.all(matrix >= stored["lower"] - 1e-9) and np.all(matrix <= stored["upper"] + 1e-9)
+            assert np.all(solution >= stored["low"]) and np.all(solution <= stored["high"])
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_the_attacker_pins_exactly_what_every_whole_numbered_solution_agrees_on(seed: int) -> None:
+    """`Knowledge.pinned` against all solutions enumerated. Random sums over overlapping cells
+    (not a table's margins alone, whose relaxations have whole-numbered corners only), a few
+    cells and totals unknown, each unknown a whole number from its floor to the ceiling."""
+    from disclosure.attacker import Knowledge, cell
+
+    rng = np.random.default_rng(seed)
+    values = {("c", i): int(value) for i, value in enumerate(rng.choice([0, 1, 1, 2, 3], size=6))}
+    lines = []
+    for number in range(6):
+        parts = tuple(("c", int(i)) for i in rng.choice(6, size=int(rng.integers(2, 4)), replace=False))
+        values[("sum", number)] = sum(values[part] for part in parts)
+        lines.append(Line(("sum", number), parts))
+    keys = sorted(values, key=repr)
+    hidden = [keys[i] for i in rng.choice(len(keys), size=6, replace=False)]
+    floors = {(0, key): (0 if values[key] == 0 else 1) for key in hidden}
+    ceiling = max(values[key] for key in hidden) + 2
+    knowledge = Knowledge(
+        truth={(0, key): value for key, value in values.items()}, floors=floors, ceilings={0: ceiling}, lines=[(0, line) for line in lines]
+    )
+    ranges = [np.arange(floors[0, key], ceiling + 1) for key in hidden]
+    guesses = np.stack([axis.ravel() for axis in np.meshgrid(*ranges, indexing="ij")], axis=1)
+    position = {key: index for index, key in enumerate(hidden)}
+
+    def side(keys: list) -> np.ndarray:
+        return sum((guesses[:, position[key]] if key in position else values[key]) for key in keys)
+
+    holds = np.ones(len(guesses), dtype=bool)
+    for line in lines:
+        holds &= side([line.total]) == side(list(line.parts))
+    solutions = guesses[holds]
+    assert any((solution == [values[key] for key in hidden]).all() for solution in solutions)
+    expected = {cell(0, key) for key in hidden if len(set(solutions[:, position[key]])) == 1}
+    assert knowledge.pinned([cell(0, key) for key in hidden]) == expected
+
+
+def test_a_fractional_relaxation_is_settled_by_the_integer_program() -> None:
+    """x + y, y + z and x + z at most 1 each: the relaxation's most for x + y + z is 1.5 at
+    (1/2, 1/2, 1/2), the integers' most is 1. From the truth (0, 0, 0) a solution of 1 exists;
+    from (1, 0, 0) nothing goes beyond 1."""
+    from scipy.optimize import Bounds
+    from scipy.sparse import csc_array
+
+    from disclosure.attacker import _Program
+
+    matrix = csc_array(np.array([[1.0, 1, 0], [0, 1, 1], [1, 0, 1]]))
+    program = _Program(matrix, np.full(3, -np.inf), np.ones(3), Bounds(np.zeros(3), np.full(3, 5.0)))
+    objective = -np.ones(3)
+    found = program.solution(objective, objective @ np.zeros(3))
+    assert found is not None and objective @ found == -1 and np.array_equal(found, np.round(found))
+    assert program.solution(objective, objective @ np.array([1.0, 0, 0])) is None

@@ -16,6 +16,8 @@ from typing import Any
 
 import typer
 
+from config.settings import PREFIX
+from config.settings import variables as settings_variables
 from victim_intake.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,14 +96,31 @@ def test_every_option_of_every_command_is_in_the_readme() -> None:
     assert not missing, f"README.md does not name these options: {missing}"
 
 
-def test_every_environment_variable_the_product_reads_is_in_the_readme() -> None:
+def named_variables() -> set[str]:
+    """The `VICTIM_INTAKE_*` variables the product's code names anywhere (messages and docstrings included)."""
     variables: set[str] = set()
     for path in tracked_files():
         if path.suffix == ".py" and path.relative_to(ROOT).parts[0] != "tests":
             variables |= set(ENVIRONMENT_VARIABLE.findall(text_of(path) or ""))
-    assert {"VICTIM_INTAKE_HOME", "VICTIM_INTAKE_PREPARE_AHEAD", "VICTIM_INTAKE_NEXT_PSEUDONYM_KEY"} <= variables
+    return variables
+
+
+def declared_variables() -> set[str]:
+    """The `VICTIM_INTAKE_*` variables of the settings (`config/settings.py`)."""
+    return {name for name in settings_variables() if name.startswith(PREFIX)}
+
+
+def test_every_environment_variable_the_product_reads_is_in_the_readme() -> None:
+    variables = named_variables() | declared_variables()
+    assert {"VICTIM_INTAKE_HOME", "VICTIM_INTAKE_PREPARE_AHEAD", "VICTIM_INTAKE_NEXT_PSEUDONYM_KEY"} <= declared_variables()
     documented = set(ENVIRONMENT_VARIABLE.findall(readme()))
     assert not variables - documented, f"README.md does not name: {sorted(variables - documented)}"
+
+
+def test_every_variable_the_readme_or_the_code_names_is_a_setting() -> None:
+    # Declared once: a variable read anywhere but through the settings would be missing here.
+    undeclared = (set(ENVIRONMENT_VARIABLE.findall(readme())) | named_variables()) - declared_variables()
+    assert not undeclared, f"not declared in config/settings.py: {sorted(undeclared)}"
 
 
 def test_links_and_repository_paths_in_readme_and_docs_lead_to_files_of_the_repository() -> None:

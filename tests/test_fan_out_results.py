@@ -7,9 +7,9 @@ import uuid
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import Completed, Crashed, Running
 
+from config.settings import current
 from flows.fan_out import file_result
 from flows.nightly import Delivery
-from victim_intake import settings
 from warehouse.database import create_tables, make_engine, shared_engine
 from warehouse.ledger import BatchRecord, insert_batch, start_run, utc_now
 from warehouse.reruns import outstanding_failures
@@ -22,10 +22,10 @@ def _file_run(state) -> FlowRun:
 
 
 def _warehouse():
-    engine = make_engine(settings.database_url())
+    engine = make_engine(current().warehouse_url)
     create_tables(engine)
     start_run(engine, RUN)
-    return shared_engine(settings.database_url())
+    return shared_engine(current().warehouse_url)
 
 
 def test_a_loaded_file_is_read_from_the_ledger(isolated_settings) -> None:

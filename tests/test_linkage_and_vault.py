@@ -288,12 +288,12 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
 
     import pandas as pd
 
+    from config.settings import current
     from connectors.files import sha256_of
     from flows.nightly import prepare_warehouse
     from flows.partner_tasks import ingest_partner_file
     from flows.police_tasks import ingest_police_file
     from flows.stage_clock import StageClock
-    from victim_intake import settings
     from victim_intake.synthetic import write_demo_inbox
     from victim_intake.synthetic.linkage_quality import quality
     from warehouse.database import shared_engine
@@ -303,7 +303,7 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     truth = pd.read_csv(summary.truth_path, dtype=str, keep_default_na=False)
     assert {"typo", "transliteration", "day_month_swap", "script"} <= set(truth["variant"])
     prepare_warehouse()
-    engine = shared_engine(settings.database_url())
+    engine = shared_engine(current().warehouse_url)
     start_run(engine, "quality")
     for path in summary.files:
         batch = BatchRecord(uuid.uuid4().hex, "quality", "police", path.name, sha256_of(path), utc_now())

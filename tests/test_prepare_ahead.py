@@ -14,13 +14,13 @@ from feed import record, write_feed
 from test_crashes import command_env, run_command
 from test_flow_end_to_end import run_cli
 
+from config.settings import current
 from connectors.files import FileRejected, sha256_of
 from flows.ahead import AheadSupply, part_supply
 from flows.police_tasks import FeedJob, Prepared, Preparer
 from flows.stage_clock import StageClock
 from pseudonyms.keys import load_key
 from pseudonyms.quarantine_seal import open_value
-from victim_intake import settings
 from victim_intake.synthetic import write_demo_inbox
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -44,7 +44,7 @@ def opened(quarantined: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     """The entries with their sealed values opened: sealing draws a fresh nonce each time."""
     if "sealed_value" not in quarantined:
         return quarantined
-    key = load_key("vault", settings.keys_dir()).material
+    key = load_key("vault", current().keys_dir).material
     entries = quarantined.assign(batch_id=batch_id).to_dict("records")
     return quarantined.assign(sealed_value=[open_value(key, entry) for entry in entries])
 

@@ -56,10 +56,10 @@ def define(folder: Path, **values: dict) -> None:
 
 def query(home: Path, sql: str) -> list[tuple]:
     """Rows of the configured warehouse (`home` is where SQLite's lies)."""
-    from victim_intake import settings
+    from config.settings import current
 
-    assert settings.home() == home
-    engine = sa.create_engine(settings.database_url())
+    assert current().home == home
+    engine = sa.create_engine(current().warehouse_url)
     with engine.connect() as connection:
         rows = [tuple(row) for row in connection.execute(sa.text(sql))]
     engine.dispose()

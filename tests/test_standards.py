@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from disclosure_attack import _optimum
+from disclosure_attack import pinned_sums
 from published_tables import OTHER, read_report, read_table
 from scipy.optimize import Bounds, LinearConstraint
 from scipy.sparse import csr_array
@@ -183,16 +183,9 @@ def attack_delivery_and_report(engine, delivered: pd.DataFrame, report_folder: P
     floors = csr_array(np.array([chosen.astype(float) for _, chosen in hidden]) if hidden else np.zeros((0, len(atoms))))
     constraints = [LinearConstraint(matrix, values, values), LinearConstraint(floors, 1, np.inf)]
     bounds = Bounds(np.zeros(len(atoms)), np.full(len(atoms), 1e6))
-    pinned = []
-    for what, chosen in hidden:
-        actual = sum(true.get(atom, 0) for atom, inside in zip(atoms, chosen, strict=True) if inside)
-        objective = chosen.astype(float)
-        least = _optimum(objective, constraints, bounds)
-        assert least <= actual
-        # Free when the least value differs from the true one; else it may still reach another.
-        if least == actual and -_optimum(-objective, constraints, bounds) == actual:
-            pinned.append((what, actual))
-    return pinned
+    actual = [sum(true.get(atom, 0) for atom, inside in zip(atoms, chosen, strict=True) if inside) for _, chosen in hidden]
+    sums = {index: chosen.astype(float) for index, (_, chosen) in enumerate(hidden)}
+    return [(hidden[index][0], actual[index]) for index in sorted(pinned_sums(sums, dict(enumerate(actual)), constraints, bounds))]
 
 
 def test_a_delivery_and_a_later_report_of_the_year_pin_no_hidden_cell(tmp_path, engine) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import atexit
 import gc
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from victim_intake import private_files, settings
+from config import private_files
+from config.settings import SettingsError, current
 from victim_intake.commands.common import console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, clean, plain, print_records, severity
 from victim_intake.commands.estimate import estimate
@@ -58,7 +58,12 @@ def private_by_default() -> None:
     # Before any command creates anything: every file it (or a process it starts) writes is 0600,
     # every folder 0700. Then one warning about what others can already read under the home.
     private_files.restrict()
-    warning = private_files.exposure_warning(settings.home(), settings.prefect_home().resolve())
+    # A bad variable stops every command at once with its one-line message (exit 2), before any work.
+    try:
+        settings = current()
+    except SettingsError as error:
+        raise usage_error(str(error)) from None
+    warning = private_files.exposure_warning(settings.home, settings.prefect_folder.resolve())
     if warning:
         errors.print(Text.assemble(("warning:", "bold yellow"), " ", clean(warning)))
 
@@ -84,7 +89,7 @@ def demo(
     """Write a realistic synthetic inbox (synthetic people only) and a truth file for tests."""
     from victim_intake.synthetic import write_demo_inbox
 
-    target = (inbox or settings.inbox()).resolve()
+    target = (inbox or current().inbox_folder).resolve()
     if if_empty and target.is_dir() and any(path.is_file() for path in target.rglob("*")):
         console.print(plain(f"Inbox {target} already holds files; no demo data written."))
         return
@@ -124,17 +129,19 @@ def keys_init(
 
     from pseudonyms.keys import KEY_PURPOSES, init_keys
 
-    if all(os.environ.get(variable) for variable in KEY_PURPOSES.values()):
+    settings = current()
+    given = settings.key_variables()
+    if all(variable in given for variable in KEY_PURPOSES.values()):
         console.print("Keys come from the environment; no key file was created.")
         return
-    key_files = init_keys(settings.keys_dir())
+    key_files = init_keys(settings.keys_dir)
     for key_file in key_files:
         note = "created" if key_file.created else "exists, kept"
         console.print(plain(f"{key_file.purpose:10} {key_file.fingerprint}  {key_file.path} ({note})"))
     if demo and any(key_file.created for key_file in key_files):
         console.print(
             Panel(
-                f"DEMO KEYS were just created under {settings.keys_dir()}. They are for synthetic demo "
+                f"DEMO KEYS were just created under {settings.keys_dir}. They are for synthetic demo "
                 "data only. Never load real registrations with them: production keys are created once, "
                 "kept in a secrets store and passed as VICTIM_INTAKE_PSEUDONYM_KEY and VICTIM_INTAKE_VAULT_KEY.",
                 title="WARNING",
@@ -152,7 +159,7 @@ def keys_fingerprint() -> None:
 
     for purpose in KEY_PURPOSES:
         try:
-            key = load_key(purpose, settings.keys_dir())
+            key = load_key(purpose, current().keys_dir)
         except KeyConfigError as error:
             console.print(Text.assemble(f"{purpose:10} ", ("missing", "red"), ": ", clean(error)))
             continue
@@ -163,8 +170,8 @@ def keys_fingerprint() -> None:
 def quarantine_list() -> None:
     """Quarantined rows (errors: held back) and warnings (rows loaded with a value no code list
     knows, stored as `unknown`) per file and rule; no values."""
-    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
+    from warehouse.migration_inputs import migration_inputs
     from warehouse.steward import quarantine_summary
 
     create_tables(warehouse_engine(), migration_inputs())
@@ -191,8 +198,8 @@ def quarantine_show(
     ] = None,
 ) -> None:
     """Every entry of one batch, errors and warnings: row number, column, rule and the source's record id."""
-    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
+    from warehouse.migration_inputs import migration_inputs
     from warehouse.steward import quarantine_entries
 
     if reason is not None and not values:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from victim_intake import settings
-from victim_intake.private_files import make_private_dir
+from config.private_files import make_private_dir
+from config.settings import current
 
 # Offline machines: no telemetry; a cold ephemeral server may need longer than Prefect's default.
 _EMBEDDED_DEFAULTS = {
@@ -21,7 +20,10 @@ _EMBEDDED_DEFAULTS = {
 
 def configure() -> None:
     """Point Prefect at the project's home folder unless the operator configured it already."""
-    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home()))
-    make_private_dir(Path(os.environ["PREFECT_HOME"]).expanduser())
+    settings = current()
+    # Prefect reads its own variables when it is imported: this process tells it where its home is.
+    if settings.prefect_home is None:
+        os.environ["PREFECT_HOME"] = str(settings.prefect_folder)
+    make_private_dir(settings.prefect_folder)
     for name, value in _EMBEDDED_DEFAULTS.items():
         os.environ.setdefault(name, value)

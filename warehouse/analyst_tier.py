@@ -24,15 +24,16 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Boolean, Column, Connection, Index, Integer, Table, Text, delete, func, insert, select
 
+from config.settings import current
 from pseudonyms.hashing import KeyedHasher
 from schemas.vocabulary import EXPLOITATION_TYPES, SOURCE_KINDS
-from victim_intake import settings
+from warehouse.analyst_counts import yearly_counts, yearly_crossings
 from warehouse.anonymise import Lattice, class_ids, class_sizes
 from warehouse.bulk import Read, bulk_insert, read_columns
 from warehouse.hierarchies import HIERARCHIES, QUASI_IDENTIFIERS, TOP
 from warehouse.ledger import utc_now
 from warehouse.locks import lock_tier
-from warehouse.mart_counts import first_registrations, yearly_counts, yearly_crossings
+from warehouse.mart_counts import first_registrations
 from warehouse.tables import metadata, registrations
 
 TIER_SECRET = "analyst_person"
@@ -228,19 +229,26 @@ def build_tier(read: pa.Table, secret: bytes, k: int, share: float) -> Tier:
 
 
 def _levels(persons: pd.DataFrame, levels: tuple[int, ...], k: int) -> pd.DataFrame:
+    coarser = [f"{hierarchy.column}__coarser" for hierarchy in HIERARCHIES]
     grouped = persons.groupby("registration_year", sort=True)
-    parts = []
-    for hierarchy, level in zip(HIERARCHIES, levels, strict=True):
-        part = pd.DataFrame(
+    sums = grouped[[*coarser, "suppressed"]].sum()
+    sizes = grouped.size()
+    parts = [
+        pd.DataFrame(
             {
-                "persons": grouped.size(),
-                "generalised": grouped[f"{hierarchy.column}__coarser"].sum(),
-                "suppressed": grouped["suppressed"].sum(),
+                "registration_year": sizes.index.to_numpy(),
+                "quasi_identifier": hierarchy.column,
+                "level": level,
+                "level_name": hierarchy.levels[level],
+                "k": k,
+                "persons": sizes.to_numpy(),
+                "generalised": sums[column].to_numpy(),
+                "suppressed": sums["suppressed"].to_numpy(),
             }
-        ).reset_index()
-        parts.append(part.assign(quasi_identifier=hierarchy.column, level=level, level_name=hierarchy.levels[level], k=k))
-    columns = [column.name for column in analyst_tier_levels.columns]
-    return pd.concat(parts, ignore_index=True)[columns].astype({"persons": "int64", "generalised": "int64", "suppressed": "int64"})
+        )
+        for hierarchy, level, column in zip(HIERARCHIES, levels, coarser, strict=True)
+    ]
+    return pd.concat(parts, ignore_index=True).astype({"persons": "int64", "generalised": "int64", "suppressed": "int64"})
 
 
 class ClassUnderK(RuntimeError):
@@ -259,7 +267,8 @@ def check_classes(persons: pd.DataFrame, k: int) -> None:
 
 def refresh_tier(connection: Connection) -> Tier:
     """Rebuild the tier and its marts from every national registration, in the caller's transaction."""
-    k, share = settings.analyst_k(), settings.analyst_suppression()
+    settings = current()
+    k, share = settings.analyst_k, settings.analyst_suppression
     lock_tier(connection)
     tier = build_tier(_read(connection), tier_secret(connection), k, share)
     check_classes(tier.persons, k)

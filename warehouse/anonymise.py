@@ -12,17 +12,18 @@ Information loss (the measure the search minimises): a person's loss is the mean
 quasi-identifiers of level / top level (0 shown as finely as the tier shows it, 1 not shown), and
 1 for a suppressed person; the node's loss is the mean over persons. With full-domain
 generalisation that is `h + s (1 - h)`, where `h` is the node's mean normalised height and `s` the
-share suppressed, so `h` is a lower bound of a node's loss. The search goes up the lattice layer
-by layer (the sum of the levels); a node's classes are rolled up from the class table of a node
-one level below it (as ARX does), so most nodes aggregate a few hundred rows, not the persons; a
-node whose `h` exceeds the best loss found is skipped with everything above it (a bound, as in
-ARX's OLA). Before that, a greedy descent from the top finds unacceptable nodes; every node finer
-than one of them is unacceptable too (a finer node leaves at least the same persons in classes
-under K) and is skipped unseen, as in OLA's and Flash's predictive tagging: the nodes skipped are
-mostly the lowest, whose class tables are the largest. Ties go to the lower `h`, then to the levels themselves: the search is exact and
-deterministic. The top node (every quasi-identifier `*`) needs no suppression in a year of at
-least K persons, so an acceptable node always exists. Years of fewer than K persons are
-suppressed whole and take no part in the choice.
+share suppressed. Ties go to the lower `h`, then to the levels themselves: the search is exact and
+deterministic.
+
+Acceptability is monotone: a coarser node merges classes, so it leaves at most the persons of the
+finer node in classes under K, and the padding to K never lowers a count. The search goes down
+the lattice layer by layer (the sum of the levels) from the top node, which needs no suppression
+in a year of at least K persons and is always acceptable. A node finer than an unacceptable one is
+unacceptable and skipped unseen (predictive tagging, as in ARX's OLA and Flash); every other node
+is judged, so every acceptable node is, and only the unacceptable nodes just under acceptable ones
+are judged besides. A node is judged on the persons themselves, one integer key per person
+(`warehouse.class_counts`). Years of fewer than K persons are suppressed whole and take no part
+in the choice.
 """
 
 from __future__ import annotations
@@ -33,10 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Mixed-radix keys stay below this; past it the partial key is renumbered densely.
-_KEY_LIMIT = 2**62
-# Rows of class tables kept from one layer of the lattice for the next (memory bound).
-_CACHED_ROWS = 4_000_000
+from warehouse.class_counts import KEY_LIMIT, ClassCounter
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ def class_keys(columns: Sequence[np.ndarray], rows: int) -> np.ndarray:
     span = 1
     for column in columns:
         width = int(column.max()) + 1 if rows else 1
-        if span * width >= _KEY_LIMIT:
+        if span * width >= KEY_LIMIT:
             key = np.unique(key, return_inverse=True)[1].astype(np.int64)
             span = int(key.max()) + 1
         key = key * width + column
@@ -73,20 +71,6 @@ def class_sizes(ids: np.ndarray) -> np.ndarray:
     return np.bincount(ids)[ids] if len(ids) else ids
 
 
-def _aggregate(columns: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of `columns` with the summed `counts`."""
-    _, first, ids = np.unique(class_keys(list(columns.T), len(columns)), return_index=True, return_inverse=True)
-    return columns[first], np.bincount(ids, weights=counts).astype(np.int64)
-
-
-def _rolled(table: tuple[np.ndarray, np.ndarray], mappings: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """A class table with some columns mapped to coarser codes, aggregated again."""
-    columns = table[0].copy()
-    for column, mapping in mappings.items():
-        columns[:, column] = mapping[columns[:, column]]
-    return _aggregate(columns, table[1])
-
-
 def _from_bottom(bottom: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Level-0 code -> code at `level`, from two maps of the stored values' codes."""
     found = np.zeros(int(bottom.max()) + 1 if len(bottom) else 1, np.int64)
@@ -96,8 +80,13 @@ def _from_bottom(bottom: np.ndarray, level: np.ndarray) -> np.ndarray:
     return found
 
 
-def _lower(node: tuple[int, ...], q: int) -> tuple[int, ...]:
-    return (*node[:q], node[q] - 1, *node[q + 1 :])
+def _check_nesting(maps: Sequence[np.ndarray]) -> None:
+    """Every code at one level has one parent at the next: coarser nodes merge classes, never split them."""
+    for finer, coarser in itertools.pairwise(maps):
+        step = np.zeros(int(finer.max()) + 1 if len(finer) else 1, np.int64)
+        step[finer] = coarser
+        if not np.array_equal(step[finer], coarser):
+            raise ValueError("a hierarchy does not nest: a value has two parents")
 
 
 class Lattice:
@@ -109,6 +98,8 @@ class Lattice:
         # `unknown`), and maps[q][level][level-0 code] = code at that level.
         self.codes = [np.asarray(levels[0])[column] for column, levels in zip(codes, maps, strict=True)]
         self.maps = [[_from_bottom(levels[0], level) for level in levels] for levels in maps]
+        for levels in self.maps:
+            _check_nesting(levels)
         self.k = k
         year_values, self.year_index = np.unique(years, return_inverse=True)
         self.persons = np.bincount(self.year_index, minlength=len(year_values))
@@ -135,100 +126,42 @@ class Lattice:
     def height(self, levels: Sequence[int]) -> float:
         return float(np.mean([level / top for level, top in zip(levels, self.tops, strict=True)])) if self.tops else 0.0
 
-    def _base(self) -> tuple[np.ndarray, np.ndarray]:
-        """The class table at the bottom node: distinct rows of (year, level-0 codes) and their persons."""
-        columns = np.column_stack([self.year_index, *self.codes]).astype(np.int32)
-        return _aggregate(columns, np.ones(len(columns), np.int64))
-
-    def _steps(self) -> list[list[np.ndarray]]:
-        """steps[q][level]: code at level - 1 -> code at level (the hierarchies nest)."""
-        steps = []
-        for maps in self.maps:
-            found = [maps[0]]
-            for level in range(1, len(maps)):
-                step = np.zeros(int(maps[level - 1].max()) + 1 if len(maps[level - 1]) else 1, np.int64)
-                step[maps[level - 1]] = maps[level]
-                if not np.array_equal(step[maps[level - 1]], maps[level]):
-                    raise ValueError("a hierarchy does not nest: a value has two parents")
-                found.append(step)
-            steps.append(found)
-        return steps
-
-    def _judge(self, node: tuple[int, ...], counts: np.ndarray, years: np.ndarray, total: int) -> float | None:
-        """The node's loss, or None when some year suppresses more than its budget."""
-        small = counts < self.k
-        counted = self.padded(np.bincount(years[small], weights=counts[small], minlength=len(self.persons)).astype(np.int64))
-        if np.any(counted > self.budget):
-            return None
-        height = self.height(node)
-        return height + (float(counted.sum()) / total) * (1 - height)
-
-    def _probe(self, base: tuple[np.ndarray, np.ndarray], total: int) -> np.ndarray:
-        """Nodes found unacceptable by a greedy descent from the top (each step to the finer
-        neighbour of least loss): every node below one of them is unacceptable too, since a finer
-        node leaves at least the same persons in classes under K. One row per node."""
-        node, found = self.tops, []
-        while True:
-            step = None
-            for q in range(len(node)):
-                if not node[q]:
-                    continue
-                finer = _lower(node, q)
-                table = _rolled(base, {column + 1: self.maps[column][level] for column, level in enumerate(finer) if level})
-                loss = self._judge(finer, table[1], table[0][:, 0], total)
-                if loss is None:
-                    found.append(finer)
-                elif step is None or (loss, finer) < step:
-                    step = (loss, finer)
-            if step is None:
-                return np.array(found, dtype=np.int64).reshape(len(found), len(self.tops))
-            node = step[1]
-
     def search(self, order: np.ndarray) -> Scheme:
         """The acceptable node of least loss (ties: lower height, then the levels themselves);
-        `order` ranks persons for the padding (deterministic).
-
-        Layer by layer (the sum of the levels): a node's classes are rolled up from the smallest
-        class table of a node one level below it, kept from the layer before, else from the bottom
-        table; nodes above the bound, and nodes below one the probe found unacceptable, are
-        skipped."""
-        base = self._base()
-        steps = self._steps()
-        total = max(int((~self.small[self.year_index]).sum()), 1)
-        unacceptable = self._probe(base, total)
+        `order` ranks persons for the padding (deterministic)."""
         width = len(self.tops)
-        previous: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {(0,) * width: base}
-        best: tuple[float, float, tuple[int, ...]] | None = None
-        layers: dict[int, list[tuple[int, ...]]] = {}
-        for node in itertools.product(*(range(top + 1) for top in self.tops)):
-            layers.setdefault(sum(node), []).append(node)
-        for layer in sorted(layers):
-            current: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
-            kept = 0
-            for node in layers[layer]:
-                if best is not None and self.height(node) > best[0]:
-                    continue  # its loss is at least its height; so is every node above it
-                if len(unacceptable) and np.any(np.all(np.array(node) <= unacceptable, axis=1)):
-                    continue  # finer than an unacceptable node
-                if layer == 0:
-                    table = base
-                else:
-                    parents = [(len(previous[parent][1]), parent, q) for q in range(width) if node[q] and (parent := _lower(node, q)) in previous]
-                    if parents:
-                        _, parent, q = min(parents)
-                        table = _rolled(previous[parent], {q + 1: steps[q][node[q]]})
-                    else:
-                        table = _rolled(base, {q + 1: self.maps[q][level] for q, level in enumerate(node) if level})
-                if kept + len(table[1]) <= _CACHED_ROWS:
-                    current[node] = table
-                    kept += len(table[1])
-                loss = self._judge(node, table[1], table[0][:, 0], total)
-                if loss is not None and (best is None or (loss, self.height(node), node) < best):
-                    best = (loss, self.height(node), node)
-            previous = current
-        assert best is not None  # the top node is always acceptable
+        if self.small.all():
+            # Nothing to choose: every node is acceptable and the bottom one loses nothing.
+            best = (0.0, 0.0, (0,) * width)
+        else:
+            best = self._search()
         ids = self.ids(best[2])
         return Scheme(best[2], self._padded(ids, self.outliers(ids), order), best[0])
+
+    def _search(self) -> tuple[float, float, tuple[int, ...]]:
+        """(loss, height, node) of the best acceptable node: top down, layer by layer, judging every
+        node that is not finer than a node found unacceptable."""
+        counter = ClassCounter(self.year_index, len(self.persons), self.codes, self.maps, self.k)
+        total = max(int((~self.small[self.year_index]).sum()), 1)
+        nodes = np.indices([top + 1 for top in self.tops]).reshape(len(self.tops), -1).T
+        layers = nodes.sum(axis=1)
+        unacceptable = np.zeros(len(nodes), bool)
+        best: tuple[float, float, tuple[int, ...]] | None = None
+        for layer in range(int(layers.max()), -1, -1):
+            for index in np.flatnonzero(layers == layer):
+                if unacceptable[index]:
+                    continue  # finer than an unacceptable node
+                node = tuple(int(level) for level in nodes[index])
+                counted = self.padded(counter.under_k(node))
+                if np.any(counted > self.budget):
+                    unacceptable |= np.all(nodes <= nodes[index], axis=1)
+                    continue
+                height = self.height(node)
+                loss = height + (float(counted.sum()) / total) * (1 - height)
+                if best is None or (loss, height, node) < best:
+                    best = (loss, height, node)
+        assert best is not None  # the top node is always acceptable
+        return best
 
     def _padded(self, ids: np.ndarray, outliers: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Suppress more persons in years with 1 to K-1 suppressed, from classes larger than K

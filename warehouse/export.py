@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, MetaData, create_engine, select
 
-from victim_intake.private_files import make_private_dir
+from config.private_files import make_private_dir
 from warehouse.analyst_tier import ANALYST_RELATIONS
 from warehouse.bulk import bulk_insert
 from warehouse.marts import refresh_marts

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from sqlalchemy import Connection, bindparam, text, update
 
+from config.settings import DEFAULT_MAX_PERSON_REGISTRATIONS
 from pseudonyms.person_identities import PersonIdentities
 from warehouse.approximate import StoredEncodings, known_encodings, matches
 from warehouse.components import (
@@ -37,10 +38,6 @@ from warehouse.decisions import current_decisions
 from warehouse.owners import Ownership, keys_of_registrations, ownership, settle
 from warehouse.privacy_tables import person_links
 
-# Far above the registrations of any one real person (the registry counts about 1.03 registrations
-# per person; the demo's most reported person has a handful), far below the clusters that a feed
-# of namesakes builds by name alone. `VICTIM_INTAKE_MAX_PERSON_REGISTRATIONS` overrides it.
-DEFAULT_MAX_PERSON_REGISTRATIONS = 50
 _STRENGTH_OF_KIND = {"name": NAME, "bsn": FIRM, "vnr": FIRM}
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, select
 
+from config.settings import Settings
 from warehouse.tables import ingest_batches
 
 
@@ -22,6 +23,12 @@ class SourceExpectations:
     volume_ratio: float = 0.5  # warn below this share of the recent average
     history: int = 14  # deliveries that make the recent average
     min_history: int = 3  # fewer earlier deliveries than this: no volume warning yet
+
+
+def configured_expectations(settings: Settings) -> SourceExpectations:
+    """The expectations the settings name (`VICTIM_INTAKE_SOURCE_INTERVALS`, `VICTIM_INTAKE_VOLUME_DROP`)."""
+    intervals = {source: dt.timedelta(hours=hours) for source, hours in settings.source_intervals.items()}
+    return SourceExpectations(intervals=intervals, volume_ratio=settings.volume_drop)
 
 
 def _as_utc(moment: dt.datetime) -> dt.datetime:

@@ -18,6 +18,7 @@ import orjson
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
+from config.settings import current
 from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
 from pseudonyms.person_identities import PersonIdentities
 from pseudonyms.quoted_values import quotes_any
@@ -152,7 +153,7 @@ def actor() -> str:
 def claimed_actor() -> str | None:
     """`VICTIM_INTAKE_ACTOR`: a name the operator claims (a person behind a service account),
     recorded beside the operating-system user, never instead of it."""
-    return os.environ.get("VICTIM_INTAKE_ACTOR", "").strip()[:128] or None
+    return current().actor
 
 
 def audit(connection: Connection, action: str, *, person_id: str | None = None, reason: str | None = None, detail: str = "") -> None:

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy import Engine
 
-from victim_intake import settings
+from config.settings import current
 from victim_intake.commands.display import clean
 
 console = Console()
@@ -27,4 +27,4 @@ def warehouse_engine() -> Engine:
     """The engine of the configured warehouse (shared for the life of the process)."""
     from warehouse.database import shared_engine
 
-    return shared_engine(settings.database_url())
+    return shared_engine(current().warehouse_url)

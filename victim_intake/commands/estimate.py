@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from victim_intake.settings import database_url, redact_url
+from config.settings import current
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +57,8 @@ def warehouse_stratified_overlap(year_from: int, year_to: int, covariates: tuple
 
 
 def _read_warehouse(read: Callable[[Any], pd.DataFrame]) -> pd.DataFrame:
-    url = database_url()
+    settings = current()
+    url = settings.warehouse_url
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -80,7 +81,7 @@ def _read_warehouse(read: Callable[[Any], pd.DataFrame]) -> pd.DataFrame:
             engine.dispose()
     except SQLAlchemyError as exc:
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise WarehouseError(f"cannot read registrations from {redact_url(url)}: {detail}") from exc
+        raise WarehouseError(f"cannot read registrations from {settings.shown_warehouse_url}: {detail}") from exc
 
 
 def make_estimate_command(

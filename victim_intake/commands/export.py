@@ -43,8 +43,8 @@ def export(
     CTDC: one row per national person of the year (the characteristics of their first registration
     of the year), with CTDC's disclosure rule: every combination of gender, age bin, citizenship,
     country of exploitation and year is shared by at least 11 rows."""
-    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
+    from warehouse.migration_inputs import migration_inputs
 
     if (standard is None) == (tier is None):
         raise usage_error("give either --standard (with --year) or --tier")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from victim_intake import settings
+from config.private_files import make_private_dir
+from config.settings import current
 from victim_intake.commands.common import EXIT_FAILED_FILES, console, errors, usage_error, warehouse_engine
 from victim_intake.commands.display import Field, plain, print_records
-from victim_intake.private_files import make_private_dir
 
 _SUMMARY_FIELDS = (
     Field("file"), Field("source"), Field("state"),
@@ -41,7 +40,7 @@ def print_totals() -> None:
     from warehouse.steward import totals
 
     held = totals(warehouse_engine())
-    console.print(plain(f"Warehouse: {settings.redact_url(settings.database_url())}"), overflow="fold")
+    console.print(plain(f"Warehouse: {current().shown_warehouse_url}"), overflow="fold")
     console.print(
         f"It holds {held.registrations:,} registrations of {held.persons:,} persons from {held.files_loaded:,} files; "
         f"{held.quarantined_rows:,} rows quarantined."
@@ -60,18 +59,20 @@ def file_warnings(results) -> list[str]:
 
 def print_source_warnings(results=()) -> None:
     from victim_intake.commands.status import print_warnings
-    from warehouse.monitoring import linkage_warnings, source_warnings
+    from warehouse.monitoring import configured_expectations, linkage_warnings, source_warnings
 
     engine = warehouse_engine()
-    print_warnings(file_warnings(results) + source_warnings(engine, settings.source_expectations()) + linkage_warnings(engine), errors)
+    print_warnings(file_warnings(results) + source_warnings(engine, configured_expectations(current())) + linkage_warnings(engine), errors)
 
 
 def check_home_writable() -> None:
     """A read-only or full home folder is a configuration problem, said plainly before any work."""
     import tempfile
 
-    home = settings.home()
-    writes_home = settings.database_url().startswith("sqlite") or "PREFECT_HOME" not in os.environ
+    settings = current()
+    home = settings.home
+    # Prefect's folder is under the home unless the operator configured it elsewhere.
+    writes_home = settings.warehouse_url.startswith("sqlite") or settings.prefect_home is None
     if not writes_home:
         return
     try:
@@ -92,9 +93,10 @@ def check_configuration() -> None:
     from schemas.partner_definition import DefinitionError, load_definitions
 
     try:
-        load_definitions(settings.partners_dir())
+        settings = current()
+        load_definitions(settings.partners)
         for purpose in ("pseudonym", "vault"):
-            load_key(purpose, settings.keys_dir())
+            load_key(purpose, settings.keys_dir)
     except (KeyConfigError, DefinitionError) as error:
         raise usage_error(str(error)) from None
 
@@ -115,7 +117,7 @@ def check_warehouse() -> None:
         raise usage_error("VICTIM_INTAKE_DATABASE_URL is not a valid SQLAlchemy URL") from None
     except DBAPIError as error:
         first_line = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-        raise usage_error(f"cannot use the warehouse {settings.redact_url(settings.database_url())}: {first_line}") from None
+        raise usage_error(f"cannot use the warehouse {current().shown_warehouse_url}: {first_line}") from None
 
 
 def preflight() -> None:
@@ -132,7 +134,7 @@ def run(
 
     check_home_writable()
     prefect_env.configure()
-    target = (inbox or settings.inbox()).resolve()
+    target = (inbox or current().inbox_folder).resolve()
     if not target.is_dir():
         raise usage_error(f"inbox {target} does not exist (write a synthetic one with `victim-intake demo`)")
     from victim_intake.temporary_server import EarlyServer

@@ -10,13 +10,12 @@ the secret store must hand it out as `VICTIM_INTAKE_PSEUDONYM_KEY` with `..._VER
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from victim_intake import settings
+from config.settings import current, variable
 from victim_intake.commands.common import console, usage_error
 
-NEXT_KEY_VARIABLE = "VICTIM_INTAKE_NEXT_PSEUDONYM_KEY"
+NEXT_KEY_VARIABLE = variable("next_pseudonym_key")
 
 
 def _pending(keys_dir: Path, version: int) -> Path:
@@ -38,30 +37,31 @@ def _recorded_fingerprint(engine) -> str | None:
 
 def keys_rotate() -> None:
     """Create a new pseudonym key version and re-pseudonymise every person through the vault."""
-    from flows.warehouse_inputs import migration_inputs
     from pseudonyms.keys import KeyConfigError, LoadedKey, decode_key, key_path, load_key, read_key_file, write_new_key
     from warehouse.database import create_tables, shared_engine
     from warehouse.ledger import KeyMismatch
+    from warehouse.migration_inputs import migration_inputs
     from warehouse.rotation import RotationImpossible, rotate_pseudonyms
 
-    keys_dir = settings.keys_dir()
+    settings = current()
+    keys_dir = settings.keys_dir
     try:
         old = load_key("pseudonym", keys_dir)
         vault_key = load_key("vault", keys_dir).material
     except KeyConfigError as error:
         raise usage_error(str(error)) from None
-    engine = shared_engine(settings.database_url())
+    engine = shared_engine(settings.warehouse_url)
     create_tables(engine, migration_inputs())
     version = old.version + 1
     from_environment = old.origin.startswith("$")
     if from_environment:
-        if not os.environ.get(NEXT_KEY_VARIABLE):
+        if settings.next_pseudonym_key is None:
             raise usage_error(
                 f"the pseudonym key comes from the environment: put the new key (base64 of 32 random bytes) "
                 f"in ${NEXT_KEY_VARIABLE} and run `victim-intake keys rotate` again"
             )
         try:
-            new = LoadedKey("pseudonym", decode_key(os.environ[NEXT_KEY_VARIABLE], f"${NEXT_KEY_VARIABLE}"), f"${NEXT_KEY_VARIABLE}", version)
+            new = LoadedKey("pseudonym", decode_key(settings.next_pseudonym_key.get_secret_value(), f"${NEXT_KEY_VARIABLE}"), f"${NEXT_KEY_VARIABLE}", version)
         except KeyConfigError as error:
             raise usage_error(str(error)) from None
     else:

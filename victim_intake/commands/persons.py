@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from victim_intake import settings
+from config.settings import current
 from victim_intake.commands.common import console, usage_error
 from victim_intake.commands.privacy import MIN_REASON_LENGTH, _engine, _vault_key
 
@@ -38,7 +38,7 @@ def split(
     reason = _reason(reason)
     vault_key = _vault_key()
     try:
-        key = load_key("pseudonym", settings.keys_dir())
+        key = load_key("pseudonym", current().keys_dir)
     except KeyConfigError as error:
         raise usage_error(str(error)) from None
     chosen = sorted(set(registration))

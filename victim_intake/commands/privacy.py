@@ -12,15 +12,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from victim_intake import settings
+from config.settings import current
 from victim_intake.commands.common import console, usage_error, warehouse_engine
 
 MIN_REASON_LENGTH = 10
 
 
 def _engine():
-    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
+    from warehouse.migration_inputs import migration_inputs
 
     engine = warehouse_engine()
     create_tables(engine, migration_inputs())
@@ -31,7 +31,7 @@ def _vault_key() -> bytes:
     from pseudonyms.keys import KeyConfigError, load_key
 
     try:
-        return load_key("vault", settings.keys_dir()).material
+        return load_key("vault", current().keys_dir).material
     except KeyConfigError as error:
         raise usage_error(str(error)) from None
 

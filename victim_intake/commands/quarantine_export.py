@@ -71,8 +71,8 @@ def quarantine_export(
 ) -> None:
     """Write, for a source's data manager, the rows still held back and the warnings: file, row,
     column, record id, rule and advice; never a value."""
-    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables
+    from warehouse.migration_inputs import migration_inputs
     from warehouse.steward import open_entries
 
     if lang not in _HEADERS:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from config.settings import current
 from pseudonyms.keys import KeyConfigError, load_key
-from victim_intake import settings
 from victim_intake.commands.common import usage_error, warehouse_engine
 from victim_intake.commands.display import Field, clean, plain, print_records, severity
 
@@ -29,7 +29,7 @@ def print_values(console: Console, batch_id: str, reason: str) -> None:
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise usage_error(f"state the lawful purpose in --reason (at least {MIN_REASON_LENGTH} characters)")
     try:
-        key = load_key("vault", settings.keys_dir()).material
+        key = load_key("vault", current().keys_dir).material
     except KeyConfigError as error:
         raise usage_error(str(error)) from None
     engine = warehouse_engine()

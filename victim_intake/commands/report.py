@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from victim_intake import settings
+from config.settings import current
 from victim_intake.commands.display import Field, clean, plain, print_records
 
 REPORT_NAME = "scale_and_nature"
@@ -56,7 +56,7 @@ def _target(year: int, output: Format, out: Path | None, draft: bool, standard: 
             name = f"report-{year}{suffix}-csv"
         else:
             name = f"report-{year}{suffix}.{output.value}"
-        return (settings.home() / "reports" / name).resolve()
+        return (current().home / "reports" / name).resolve()
     target = out.resolve()
     if draft and "draft" not in target.name.lower():
         target = target.with_name(f"{target.stem}-draft{target.suffix}")
@@ -67,7 +67,7 @@ def _list_published(year: int | None) -> None:
     from warehouse.database import create_tables, make_engine
     from warehouse.publications import list_publications
 
-    engine = make_engine(settings.database_url())
+    engine = make_engine(current().warehouse_url)
     create_tables(engine)
     with engine.connect() as connection:
         rows = list_publications(connection, year)
@@ -126,7 +126,6 @@ def report(
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     from disclosure import CannotProtect, InconsistentLines
-    from flows.warehouse_inputs import migration_inputs
     from reporting.build import build_report, build_standard, release_cells
     from reporting.csvfiles import write_csv_tables
     from reporting.html import render_html
@@ -137,10 +136,12 @@ def report(
     from reporting.tables import NoRegistrations
     from warehouse.database import create_tables, make_engine
     from warehouse.marts import year_fingerprints
+    from warehouse.migration_inputs import migration_inputs
     from warehouse.publications import Publication, latest_publication_id, lock_publications, record_publication
     from warehouse.vault import actor, claimed_actor
 
-    url = settings.database_url()
+    settings = current()
+    url = settings.warehouse_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         _fail(f"no warehouse at {url.removeprefix('sqlite:///')}; load registrations first (victim-intake run)")
     if list_published:
@@ -201,7 +202,7 @@ def report(
         _fail("VICTIM_INTAKE_DATABASE_URL is not a valid SQLAlchemy URL")
     except SQLAlchemyError as error:
         detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        _fail(f"cannot read the warehouse {settings.redact_url(url)}: {detail}")
+        _fail(f"cannot read the warehouse {settings.shown_warehouse_url}: {detail}")
 
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     target = _target(year, output, out, draft, standard)

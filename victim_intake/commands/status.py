@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from victim_intake import settings
+from config.settings import current
 from victim_intake.commands.display import Field, clean, plain, print_records
 
 console = Console()
@@ -51,13 +51,14 @@ def _batch_row(batch: dict) -> list[Text]:
 
 def gather(limit: int, runs: int) -> dict:
     """Runs, batches (each with its next step) and source warnings, as plain data."""
-    from flows.warehouse_inputs import migration_inputs
     from warehouse.database import create_tables, shared_engine
-    from warehouse.monitoring import linkage_warnings, source_warnings
+    from warehouse.migration_inputs import migration_inputs
+    from warehouse.monitoring import configured_expectations, linkage_warnings, source_warnings
     from warehouse.reruns import outstanding_failures
     from warehouse.steward import next_step, recent_batches, recent_runs
 
-    engine = shared_engine(settings.database_url())
+    settings = current()
+    engine = shared_engine(settings.warehouse_url)
     create_tables(engine, migration_inputs())
     outstanding = {ref.batch_id for ref in outstanding_failures(engine)}
     batches = recent_batches(engine, limit)
@@ -71,7 +72,7 @@ def gather(limit: int, runs: int) -> dict:
         "runs": recent_runs(engine, runs),
         "batches": batches,
         "outstanding_failures": len(outstanding),
-        "warnings": source_warnings(engine, settings.source_expectations()) + linkage_warnings(engine),
+        "warnings": source_warnings(engine, configured_expectations(settings)) + linkage_warnings(engine),
     }
 
 
@@ -81,7 +82,7 @@ def _todays_rules() -> dict[str, str]:
     from schemas.rules import current_fingerprints
 
     try:
-        definitions = load_definitions(settings.partners_dir())
+        definitions = load_definitions(current().partners)
     except DefinitionError:
         definitions = load_definitions()
     return current_fingerprints(definitions)
@@ -116,7 +117,7 @@ def status(
         report = gather(limit, runs)
     except DBAPIError as error:
         first_line = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-        raise usage_error(f"cannot read the warehouse {settings.redact_url(settings.database_url())}: {first_line}") from None
+        raise usage_error(f"cannot read the warehouse {current().shown_warehouse_url}: {first_line}") from None
     if as_json:
         json.dump(report, sys.stdout, default=str, indent=2)
         sys.stdout.write("\n")

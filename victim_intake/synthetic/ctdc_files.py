@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pycountry
 
+from config.private_files import make_private_dir
 from schemas import ctdc
-from victim_intake.private_files import make_private_dir
 from victim_intake.synthetic.truth import Truth
 
 YEARS = (2017, 2018, 2019, 2020)

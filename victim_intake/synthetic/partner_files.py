@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pycountry
 
+from config.private_files import make_private_dir
 from schemas.partner_definition import PartnerDefinition
-from victim_intake.private_files import make_private_dir
 from victim_intake.synthetic.people import People
 from victim_intake.synthetic.sampling import choose
 from victim_intake.synthetic.spelling import NO_VARIANT, misspell, to_ascii

@@ -13,7 +13,8 @@ from typing import BinaryIO
 import numpy as np
 import orjson
 
-from victim_intake.private_files import make_private_dir
+from config.private_files import make_private_dir
+from schemas.police import FeedField, feed_fields
 from victim_intake.synthetic.people import People
 from victim_intake.synthetic.police_errors import inject_problems
 from victim_intake.synthetic.police_exports import add_redeliveries, split_into_exports
@@ -27,11 +28,8 @@ SOURCE = "police"
 # The nightly export runs early in the morning after the last signal it holds.
 EXPORT_TIME = "T02:00:00Z"
 _BATCH = 10_000
-_FIELDS = (
-    "registratie_id", "eenheid", "datum_signaal", "achternaam", "voornamen", "geboortedatum", "geslacht",
-    "nationaliteit", "geboorteland", "bsn", "v_nummer", "vorm", "sector", "land", "gemeente",
-    "bedenktijd_aangeboden", "aangifte", "toelichting",
-)
+# What the writer adds to the model's fields: the officer's free text, which the reader ignores.
+_NOTE = "toelichting"
 
 
 def write_police_feed(
@@ -54,7 +52,7 @@ def write_police_feed(
     table, export = add_redeliveries(rng, table, split_into_exports(table["nominal"], files))
 
     make_private_dir(folder)
-    columns = {name: table[name].tolist() for name in _FIELDS}
+    columns = {name: table[name].tolist() for name in (*(field.name for field in _line_fields()), _NOTE)}
     bounds = np.searchsorted(export, np.arange(export.max() + 2))
     paths: list[Path] = []
     file_of_record = np.empty(len(export), dtype=object)
@@ -105,29 +103,24 @@ def _gzipped(raw: BinaryIO) -> gzip.GzipFile:
     return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0)
 
 
+def _line_fields() -> list[FeedField]:
+    """The model's fields the writer fills per record (the schema version is a constant)."""
+    return [field for field in feed_fields() if field.name != "schema_version"]
+
+
 def _records(columns: dict[str, list], start: int, stop: int) -> Iterator[dict]:
-    """The feed records of rows `start` to `stop` (columns as listed in `_FIELDS`), nested as
-    schema version 1 prescribes."""
-    for (
-        registration, unit, signal_day, surname, given_names, birth_date, gender, nationality,
-        birth_country, bsn, alien_number, form, sector, country, municipality, reflection, filed, note,
-    ) in zip(*(columns[name][start:stop] for name in _FIELDS), strict=True):
-        yield {
-            "schema_version": SCHEMA_VERSION,
-            "registratie_id": registration,
-            "eenheid": unit,
-            "datum_signaal": signal_day,
-            "persoon": {
-                "achternaam": surname,
-                "voornamen": given_names,
-                "geboortedatum": birth_date,
-                "geslacht": gender,
-                "nationaliteit": nationality,
-                "geboorteland": birth_country,
-                "bsn": bsn,
-                "v_nummer": alien_number,
-            },
-            "uitbuiting": {"vorm": form, "sector": sector, "land": country, "gemeente": municipality},
-            "b8": {"bedenktijd_aangeboden": reflection, "aangifte": filed},
-            "toelichting": note,
-        }
+    """The feed records of rows `start` to `stop`, nested as the police model's groups say
+    (`schemas.police.feed_fields`), each with the officer's note last."""
+    fields = _line_fields()
+    top = [(index, field.name) for index, field in enumerate(fields) if field.group is None]
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for index, field in enumerate(fields):
+        if field.group is not None:
+            groups.setdefault(field.group, []).append((index, field.name))
+    note = len(fields)
+    for values in zip(*(columns[field.name][start:stop] for field in fields), columns[_NOTE][start:stop], strict=True):
+        record = {"schema_version": SCHEMA_VERSION, **{name: values[index] for index, name in top}}
+        for group, members in groups.items():
+            record[group] = {name: values[index] for index, name in members}
+        record[_NOTE] = values[note]
+        yield record

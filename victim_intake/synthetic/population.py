@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from victim_intake.private_files import make_private_dir
+from config.private_files import make_private_dir
 from victim_intake.synthetic.people import People, draw_more_people
 from victim_intake.synthetic.truth import Truth
 from victim_intake.synthetic.weights import DUTCH
@@ -94,7 +94,8 @@ def population_by_year(met: People, unmet: People, parts: Sequence[Truth]) -> di
         reported.update(part.person[part.valid].tolist())
     keys = np.concatenate([met.key, unmet.key])
     years = np.concatenate([met.first_seen, unmet.first_seen]).astype("datetime64[Y]").astype(np.int64) + 1970
-    was_reported = np.isin(keys, list(reported))
+    # A set lookup per key: np.isin sorts object arrays of strings, a second per demo inbox.
+    was_reported = np.fromiter((key in reported for key in keys), dtype=bool, count=len(keys))
     by_police = np.concatenate([np.ones(len(met), dtype=bool), np.zeros(len(unmet), dtype=bool)])
     return {
         int(year): (int((years == year).sum()), int(was_reported[years == year].sum()), int(by_police[years == year].sum()))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from victim_intake.private_files import make_private_dir
+from config.private_files import make_private_dir
 
 TRUTH_COLUMNS = ("source", "file", "line", "source_record_id", "person", "valid", "problem", "variant", "birth_day_unknown")
 

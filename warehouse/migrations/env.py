@@ -25,13 +25,13 @@ def run_migrations_online() -> None:
         return
     # From a shell (`alembic upgrade head`): the configuration's warehouse, with the vault key and the
     # partners' units when configured, as the commands give them (warehouse.migrate).
-    from flows.warehouse_inputs import migration_inputs
-    from victim_intake import settings
+    from config.settings import current
     from warehouse.database import make_engine
     from warehouse.migrate import INPUTS, RECLAIM, reclaim_space
+    from warehouse.migration_inputs import migration_inputs
 
     context.config.attributes.setdefault(INPUTS, migration_inputs())
-    engine = make_engine(settings.database_url())
+    engine = make_engine(current().warehouse_url)
     with engine.begin() as connection:
         _run(connection)
     if context.config.attributes.get(RECLAIM):

@@ -21,7 +21,7 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-from victim_intake import settings
+from config.settings import current
 from warehouse.access import grant_tiers
 
 revision = "0012"
@@ -117,7 +117,8 @@ def upgrade() -> None:
         comment="Random secrets that key what a tier shows apart from the steward's pseudonyms (created by migration 0013).",
     )
     op.bulk_insert(secrets_table, [{"purpose": "analyst_person", "secret": secrets.token_bytes(32).hex(), "created_at": dt.datetime.now(dt.UTC)}])
-    grant_tiers(op.get_bind(), settings.analyst_role(), settings.steward_role())
+    settings = current()
+    grant_tiers(op.get_bind(), settings.analyst_role, settings.steward_role)
 
 
 def downgrade() -> None:
