@@ -1,16 +1,22 @@
 """The floor under a bulk load: only the warehouse writes that the data model requires, done the fastest plain way.
 
-Per loaded registration the data model stores a `registrations` row, a sealed `vault_identities`
-row, a `name_encodings` row and (on average) 1.36 `person_links` rows, in tables indexed on random
-keyed hashes. This script creates the real schema with the project's migrations, generates
-synthetic rows shaped like a real 1M-record warehouse's BEFORE timing, then times only their
-inserts: each batch sorted by key (as the project writes them), one transaction per batch,
-`executemany` of ready tuples on SQLite (with the pragmas `make_engine` sets) and COPY of ready
-CSV on PostgreSQL. No reading, validation, hashing, linkage, row preparation or Prefect: no
-implementation of this data model can load the same rows faster on the same machine.
+Two data models, timed in the same run on the same rows. The previous one (migration 0012) wrote
+per loaded registration a `registrations` row, a sealed `vault_identities` row (hex), a
+`name_encodings` row (hex) and on average 1.36 `person_links` rows: 4.36 rows and about 10
+random-key index entries. The lean vault (head) writes a `registrations` row and one
+`vault_identities` row holding the sealed fields, the keyed identifiers and the name encoding as
+bytes, and a `person_links` override only where the vault's rows do not tell an identifier's owner
+(`OVERRIDES_PER_REGISTRATION`). The script creates each schema with the project's migrations,
+generates synthetic rows shaped like a real 1M-record warehouse's BEFORE timing (the same draws
+for both models), then times only their inserts: each batch sorted by key (as the project writes
+them), one transaction per batch, `executemany` of ready tuples on SQLite (with the pragmas
+`make_engine` sets) and COPY of ready CSV on PostgreSQL. No reading, validation, hashing, linkage,
+row preparation or Prefect: no implementation of a data model can load the same rows faster on
+the same machine.
 
     .venv/bin/python bench/write_floor.py                                   # 1,000,000 registrations, SQLite and PostgreSQL
     .venv/bin/python bench/write_floor.py --registrations 20000 --backends sqlite
+    .venv/bin/python bench/write_floor.py --models lean                     # one model only
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,10 +40,33 @@ from bench_run import scratch_postgres  # noqa: E402
 from schemas.codelists.matching import match_municipalities, match_sectors, police_unit_list  # noqa: E402
 from warehouse.database import _sqlite_pragmas, make_engine  # noqa: E402
 from warehouse.migrate import upgrade  # noqa: E402
-from warehouse.privacy_tables import name_encodings, person_links, vault_identities  # noqa: E402
 from warehouse.tables import registrations  # noqa: E402
 
-TABLES = (registrations, vault_identities, name_encodings, person_links)
+_LINK_COLUMNS = ["identifier", "kind", "person_id", "key_version", "linked_at"]
+# Each model's tables with their columns, in the order their rows are written; the revision that
+# creates its schema.
+MODELS = {
+    "previous": (
+        "0012",
+        {
+            "registrations": list(registrations.columns.keys()),
+            "vault_identities": ["registration_id", "person_id", "sealed", "sealed_at"],
+            "name_encodings": ["registration_id", "person_id", "birth_key", "swapped_key", "bloom", "key_version", "scheme", "script_key"],
+            "person_links": _LINK_COLUMNS,
+        },
+    ),
+    "lean": (
+        "head",
+        {
+            "registrations": list(registrations.columns.keys()),
+            "vault_identities": [
+                "registration_id", "person_id", "sealed", "sealed_at", "name_key", "bsn_key", "vnr_key", "key_version",
+                "birth_key", "swapped_key", "bloom", "script_key", "scheme",
+            ],
+            "person_links": _LINK_COLUMNS,
+        },
+    ),
+}
 
 # Shapes measured on a real warehouse after a 1M-record police load (972,198 registrations):
 # 790,545 persons (0.81 per registration); person links per person: 1.0036 name, 0.43 bsn, 0.236
@@ -49,6 +77,10 @@ LINKS_PER_PERSON = {"name": 793_400 / 790_545, "bsn": 339_790 / 790_545, "vnr": 
 SEALED_MEAN, SEALED_SD = 356, 14
 BIRTH_KEYS = 22_949
 SWAPPED_SHARE = 1 - 620_650 / 972_198
+# Identifiers whose owner the lean vault's rows do not tell (a name the bound kept from a large
+# person, a split, a snapshot that dropped the only carrier): none in the demo warehouses, put at
+# 0.5 % of the registrations so that the model pays for some.
+OVERRIDES_PER_REGISTRATION = 0.005
 
 # Categorical values with their counts in that warehouse (the rarest countries and municipalities omitted).
 YEARS = {2019: 186_776, 2020: 137_673, 2021: 107_572, 2022: 110_410, 2023: 141_905, 2024: 143_996, 2025: 143_866}
@@ -125,29 +157,33 @@ def flag(rng: np.random.Generator, share: float, count: int) -> list[int]:
     return (rng.random(count) < share).astype(np.int64).tolist()
 
 
-def rows_of(table: sa.Table, columns: dict[str, list]) -> list[tuple]:
+def rows_of(columns: list[str], values: dict[str, list]) -> list[tuple]:
     """Tuples in the table's column order, sorted by key (its first column); every column must be given."""
-    rows = list(zip(*(columns[name] for name in table.columns.keys()), strict=True))
+    rows = list(zip(*(values[name] for name in columns), strict=True))
     rows.sort()
     return rows
 
 
-def generate(total: int, batch_count: int, seed: int, as_bytes: bool = False) -> list[dict[str, list[tuple]]]:
-    """Per batch, the rows of each table, in key order; SQLite's values (dates and times as ISO text, booleans 0/1).
-
-    `as_bytes`: the vault's keyed identifiers, birth keys, Bloom filters and sealed entries as
-    bytes instead of hex text (half the size), to measure what that change of the data model gives.
-    """
+def generate(total: int, batch_count: int, seed: int, model: str) -> list[dict[str, list[tuple]]]:
+    """Per batch, the rows of each table of `model`, in key order; SQLite's values (dates and times
+    as ISO text, booleans 0/1). The same seed draws the same registrations for either model."""
     rng = np.random.default_rng(seed)
+    tables = MODELS[model][1]
+    lean = model == "lean"
 
-    def vault_values(values: list[str]) -> list:
-        return [bytes.fromhex(value) for value in values] if as_bytes else values
+    def stored(values: list[str]) -> list:
+        """The previous model stored keys, filters and sealed entries as hex; the lean vault as bytes."""
+        return [None if value is None else bytes.fromhex(value) for value in values] if lean else values
 
     persons = max(1, round(total * PERSONS_PER_REGISTRATION))
     person_ids = np.array(["v1-" + key for key in hex_keys(rng, persons)], dtype=object)
     person_birth = rng.integers(0, BIRTH_KEYS, persons)
     person_swapped = np.where(rng.random(persons) < SWAPPED_SHARE, rng.integers(0, BIRTH_KEYS, persons), -1)
-    birth_keys = vault_values(hex_keys(rng, BIRTH_KEYS))
+    birth_keys = hex_keys(rng, BIRTH_KEYS)
+    # Each person's identifiers: a name (a few persons two: the second kept as a link only), many a BSN or V-number.
+    identifiers = {kind: np.array(hex_keys(rng, persons), dtype=object) for kind in LINKS_PER_PERSON}
+    carries = {kind: rng.random(persons) < min(share, 1.0) for kind, share in LINKS_PER_PERSON.items()}
+    second_names = rng.random(persons) < LINKS_PER_PERSON["name"] % 1
     # Every person at least once, the others' repeat reports at random; spread over the batches at random.
     person_of = np.concatenate([np.arange(persons), rng.integers(0, persons, total - persons)])
     rng.shuffle(person_of)
@@ -194,39 +230,53 @@ def generate(total: int, batch_count: int, seed: int, as_bytes: bool = False) ->
             "source_exported_at": [exported_at] * count,
             "batch_id": [uuid.uuid4().hex] * count,
         }
-        vault_rows = {**common, "sealed": vault_values(sealed_values(rng, count)), "sealed_at": [now] * count}
         swapped = person_swapped[who]
-        encoding_rows = {
-            **common,
-            "birth_key": [birth_keys[index] for index in person_birth[who].tolist()],
-            "swapped_key": [birth_keys[index] if index >= 0 else None for index in swapped.tolist()],
-            "bloom": vault_values(hex_keys(rng, count, 256)),
+        encoding = {
+            "birth_key": stored([birth_keys[index] for index in person_birth[who].tolist()]),
+            "swapped_key": stored([birth_keys[index] if index >= 0 else None for index in swapped.tolist()]),
+            "bloom": stored(hex_keys(rng, count, 256)),
             "key_version": [1] * count,
+            "scheme": [2] * count,
+            "script_key": [None] * count,
         }
-        # The links of the persons this batch sees first: each has a name link (a few two), many a bsn or vnr.
+        sealed = {"sealed": stored(sealed_values(rng, count)), "sealed_at": [now] * count}
+        batch = {"registrations": rows_of(tables["registrations"], registration_rows)}
         new_persons = who[first_seen[start:stop]]
-        link_persons, link_kinds = [], []
-        for kind, share in LINKS_PER_PERSON.items():
-            chosen = np.concatenate([np.repeat(new_persons, int(share)), new_persons[rng.random(len(new_persons)) < share % 1]])
-            link_persons.append(chosen)
-            link_kinds += [kind] * len(chosen)
-        link_persons = np.concatenate(link_persons)
+        if lean:
+            keys = {
+                f"{kind}_key": stored([identifiers[kind][person] if carries[kind][person] else None for person in who.tolist()])
+                for kind in LINKS_PER_PERSON
+            }
+            batch["vault_identities"] = rows_of(tables["vault_identities"], {**common, **sealed, **encoding, **keys})
+            # The overrides: identifiers of persons first seen here, as many as the model assumes.
+            link_persons = new_persons[rng.random(len(new_persons)) < OVERRIDES_PER_REGISTRATION * count / max(len(new_persons), 1)]
+            link_kinds = ["name"] * len(link_persons)
+            link_identifiers = [identifiers["name"][person] for person in link_persons.tolist()]
+        else:
+            batch["vault_identities"] = rows_of(tables["vault_identities"], {**common, **sealed})
+            batch["name_encodings"] = rows_of(tables["name_encodings"], {**common, **encoding})
+            # The links of the persons this batch sees first: each has a name link (a few two), many a bsn or vnr.
+            link_persons, link_kinds, link_identifiers = [], [], []
+            for kind in LINKS_PER_PERSON:
+                chosen = new_persons[carries[kind][new_persons]]
+                link_persons.append(chosen)
+                link_kinds += [kind] * len(chosen)
+                link_identifiers += [identifiers[kind][person] for person in chosen.tolist()]
+            second = new_persons[second_names[new_persons]]
+            link_persons.append(second)
+            link_kinds += ["name"] * len(second)
+            link_identifiers += hex_keys(rng, len(second))
+            link_persons = np.concatenate(link_persons)
         link_count = len(link_persons)
         link_rows = {
-            "identifier": vault_values(hex_keys(rng, link_count)),
+            "identifier": stored(link_identifiers),
             "kind": link_kinds,
             "person_id": person_ids[link_persons].tolist(),
             "key_version": [1] * link_count,
             "linked_at": [now] * link_count,
         }
-        batches.append(
-            {
-                registrations.name: rows_of(registrations, registration_rows),
-                vault_identities.name: rows_of(vault_identities, vault_rows),
-                name_encodings.name: rows_of(name_encodings, encoding_rows),
-                person_links.name: rows_of(person_links, link_rows),
-            }
-        )
+        batch["person_links"] = rows_of(tables["person_links"], link_rows)
+        batches.append(batch)
     return batches
 
 
@@ -235,34 +285,19 @@ def sqlite_pragmas(connection: sqlite3.Connection) -> str:
     return ", ".join(f"{name}={connection.execute(f'PRAGMA {name}').fetchone()[0]}" for name in names)
 
 
-def merge_vault(batches: list[dict[str, list[tuple]]]) -> None:
-    """Fold each batch's sealed entries into its name encodings' rows (both keyed by registration
-    id, in the same order), to measure one vault table instead of two: a table and two indexes fewer."""
-    for batch in batches:
-        sealed = batch.pop(vault_identities.name)
-        encodings = batch[name_encodings.name]
-        assert [row[0] for row in sealed] == [row[0] for row in encodings]
-        batch[name_encodings.name] = [row + entry[2:] for row, entry in zip(encodings, sealed, strict=True)]
-
-
-def insert_sqlite(path: Path, batches: list[dict[str, list[tuple]]], merged_vault: bool = False) -> list[dict[str, float]]:
+def insert_sqlite(path: Path, batches: list[dict[str, list[tuple]]], model: str) -> list[dict[str, float]]:
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)
+    revision, tables = MODELS[model]
     engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
+    upgrade(engine, revision)
     engine.dispose()
     connection = sqlite3.connect(path, isolation_level=None)
     # The very function make_engine runs on every connection it opens: the floor is for the same configuration.
     _sqlite_pragmas(connection, None)
     print(f"SQLite {sqlite3.sqlite_version}, pragmas as make_engine sets them: {sqlite_pragmas(connection)}")
-    columns = {table.name: list(table.columns.keys()) for table in TABLES}
-    if merged_vault:
-        connection.execute(f"DROP TABLE {vault_identities.name}")
-        for column in ("sealed", "sealed_at"):
-            connection.execute(f"ALTER TABLE {name_encodings.name} ADD COLUMN {column}")
-            columns[name_encodings.name].append(column)
     statements = {
-        name: f"INSERT INTO {name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})" for name, names in columns.items()
+        name: f"INSERT INTO {name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})" for name, names in tables.items()
     }
     timings = []
     try:
@@ -285,26 +320,30 @@ def insert_sqlite(path: Path, batches: list[dict[str, list[tuple]]], merged_vaul
 
 
 def copy_csv(rows: list[tuple]) -> bytes:
-    """CSV for COPY: None as an unquoted empty field (NULL), booleans as 0/1, dates and times as ISO text."""
+    """CSV for COPY: None as an unquoted empty field (NULL), booleans as 0/1, dates and times as ISO
+    text, bytes as bytea's text input (`\\x` and hex)."""
     sink = io.StringIO()
-    csv.writer(sink, lineterminator="\n").writerows(rows)
+    writer = csv.writer(sink, lineterminator="\n")
+    for row in rows:
+        writer.writerow(["\\x" + value.hex() if isinstance(value, bytes) else value for value in row])
     return sink.getvalue().encode()
 
 
-def insert_postgres(admin_url: str, batches: list[dict[str, list[tuple]]]) -> list[dict[str, float]]:
+def insert_postgres(admin_url: str, batches: list[dict[str, list[tuple]]], model: str) -> list[dict[str, float]]:
     # The COPY input is built before timing, as the tuples are for SQLite (and replaces them, to spare memory).
     for batch in batches:
         for table in batch:
             batch[table] = copy_csv(batch[table])
     import psycopg
 
+    revision, tables = MODELS[model]
     with scratch_postgres(admin_url, "write_floor") as url:
         engine = make_engine(url)
-        upgrade(engine)
+        upgrade(engine, revision)
         engine.dispose()
-        qualified = {table.name: f"{table.schema}.{table.name}" if table.schema else table.name for table in TABLES}
         statements = {
-            table.name: f"COPY {qualified[table.name]} ({', '.join(table.columns.keys())}) FROM STDIN (FORMAT csv)" for table in TABLES
+            name: f"COPY {name if name == 'registrations' else 'vault.' + name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+            for name, columns in tables.items()
         }
         timings = []
         with psycopg.connect(url.replace("+psycopg", "")) as connection:
@@ -328,8 +367,8 @@ def insert_postgres(admin_url: str, batches: list[dict[str, list[tuple]]]) -> li
     return timings
 
 
-def report(label: str, registration_count: int, row_counts: dict[str, int], timings: list[dict[str, float]]) -> None:
-    """Seconds per table and commit, per batch and summed; rows per second."""
+def report(label: str, registration_count: int, row_counts: dict[str, int], timings: list[dict[str, float]]) -> float:
+    """Seconds per table and commit, per batch and summed; rows per second. Returns the total seconds."""
     steps = [*row_counts, "commit"]
     batches = "".join(f"{f'batch {number}':>9}" for number in range(1, len(timings) + 1))
     print(f"{'seconds':18}{batches}{'sum':>9}{'rows':>12}{'rows/s':>11}")
@@ -340,9 +379,31 @@ def report(label: str, registration_count: int, row_counts: dict[str, int], timi
     totals = [sum(batch.values()) for batch in timings]
     total, total_rows = sum(totals), sum(row_counts.values())
     print(f"{'total':18}{''.join(f'{value:>9.2f}' for value in totals)}{total:>9.1f}{total_rows:>12,}{total_rows / total:>11,.0f}")
-    print(f"{label}: {registration_count:,} registrations written in {total:.1f} s ({registration_count / total:,.0f} registrations/s); "
-          f"the registrations table alone {sum(batch[registrations.name] for batch in timings):.1f} s before the commits "
+    print(f"{label}: {registration_count:,} registrations written in {total:.1f} s ({registration_count / total:,.0f} registrations/s), "
+          f"{total_rows / registration_count:.2f} rows per registration; the registrations table alone "
+          f"{sum(batch[registrations.name] for batch in timings):.1f} s before the commits "
           "(compare with baseline.py's load, which writes only that table)")  # fmt: skip
+    return total
+
+
+def index_entries(path: Path, registration_count: int) -> str:
+    """Entries per registration of the indexes on keyed hashes, counted in the written SQLite file:
+    every index of the model's tables (primary keys included) but the one on the year; a partial
+    index holds only the rows its condition selects."""
+    connection = sqlite3.connect(path)
+    try:
+        indexes = connection.execute(
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND name != 'ix_registrations_year' "
+            "AND tbl_name IN ('registrations', 'vault_identities', 'name_encodings', 'person_links')"
+        ).fetchall()
+        counts = {}
+        for name, table, sql in indexes:
+            condition = f" WHERE {sql.rsplit(' WHERE ', 1)[1]}" if sql and " WHERE " in sql else ""
+            counts[name] = connection.execute(f"SELECT count(*) FROM {table}{condition}").fetchone()[0]
+    finally:
+        connection.close()
+    listed = ", ".join(f"{name} {count / registration_count:.2f}" for name, count in sorted(counts.items()))
+    return f"{sum(counts.values()) / registration_count:.2f} random-key index entries per registration ({listed})"
 
 
 def main() -> None:
@@ -350,36 +411,42 @@ def main() -> None:
     parser.add_argument("--registrations", type=int, default=1_000_000)
     parser.add_argument("--batches", type=int, default=4, help="delivered files, each loaded in one transaction")
     parser.add_argument("--backends", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS), help="data models to time, in this order")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/victim-intake-bench"))
     parser.add_argument("--postgres-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--seed", type=int, default=1)
-    # Changes of the data model, measured on SQLite only (PostgreSQL's columns would need other types).
-    parser.add_argument("--vault-bytes", action="store_true", help="vault keys, filters and sealed entries as bytes, not hex")
-    parser.add_argument("--merged-vault", action="store_true", help="sealed entries in the name encodings' table")
     arguments = parser.parse_args()
-    if (arguments.vault_bytes or arguments.merged_vault) and "postgres" in arguments.backends:
-        parser.error("--vault-bytes and --merged-vault measure SQLite only: add --backends sqlite")
 
-    clock = time.perf_counter()
-    batches = generate(arguments.registrations, arguments.batches, arguments.seed, arguments.vault_bytes)
-    if arguments.merged_vault:
-        merge_vault(batches)
-    row_counts = {name: sum(len(batch[name]) for batch in batches) for name in batches[0]}
-    print(f"generated {arguments.registrations:,} registrations in {arguments.batches} batches "
-          f"({', '.join(f'{table} {rows:,}' for table, rows in row_counts.items())}) in {time.perf_counter() - clock:.1f} s, before timing")  # fmt: skip
-    # SQLite first: PostgreSQL's run turns the tuples into its COPY input.
-    if "sqlite" in arguments.backends:
-        arguments.workdir.mkdir(parents=True, exist_ok=True)
-        path = arguments.workdir / f"write-floor-{arguments.registrations}.sqlite"
-        print(f"\n== SQLite ({path})")
-        try:
-            report("sqlite", arguments.registrations, row_counts, insert_sqlite(path, batches, arguments.merged_vault))
-        finally:
-            for scratch in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-                scratch.unlink(missing_ok=True)
-    if "postgres" in arguments.backends:
-        print("\n== PostgreSQL")
-        report("postgres", arguments.registrations, row_counts, insert_postgres(arguments.postgres_admin_url, batches))
+    totals: dict[tuple[str, str], float] = {}
+    for model in arguments.models:
+        clock = time.perf_counter()
+        batches = generate(arguments.registrations, arguments.batches, arguments.seed, model)
+        row_counts = {name: sum(len(batch[name]) for batch in batches) for name in batches[0]}
+        print(f"\n##### {model} data model (revision {MODELS[model][0]})")
+        print(f"generated {arguments.registrations:,} registrations in {arguments.batches} batches "
+              f"({', '.join(f'{table} {rows:,}' for table, rows in row_counts.items())}) in {time.perf_counter() - clock:.1f} s, before timing")  # fmt: skip
+        # SQLite first: PostgreSQL's run turns the tuples into its COPY input.
+        if "sqlite" in arguments.backends:
+            arguments.workdir.mkdir(parents=True, exist_ok=True)
+            path = arguments.workdir / f"write-floor-{model}-{arguments.registrations}.sqlite"
+            print(f"\n== SQLite ({path})")
+            try:
+                totals[model, "sqlite"] = report(f"sqlite, {model}", arguments.registrations, row_counts, insert_sqlite(path, batches, model))
+                print(index_entries(path, arguments.registrations))
+            finally:
+                for scratch in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                    scratch.unlink(missing_ok=True)
+        if "postgres" in arguments.backends:
+            print("\n== PostgreSQL")
+            totals[model, "postgres"] = report(
+                f"postgres, {model}", arguments.registrations, row_counts, insert_postgres(arguments.postgres_admin_url, batches, model)
+            )
+        del batches
+    print("\n##### summary (seconds for all writes and commits)")
+    for backend in arguments.backends:
+        measured = {model: totals[model, backend] for model in arguments.models}
+        print(f"{backend:9}" + "".join(f"  {model} {seconds:.1f} s" for model, seconds in measured.items())
+              + (f"  (lean / previous {measured['lean'] / measured['previous']:.2f})" if len(measured) == 2 else ""))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """Offending values of quarantined rows, sealed under the vault key for the steward's eyes only.
 
-Each value is bound to its quarantine entry (batch, row, column, rule) as associated data, so a
-sealed value copied to another entry does not open.
+Sealed values are bytes, as in the vault (nonce, ciphertext and tag). Each value is bound to its
+quarantine entry (batch, row, column, rule) as associated data, so a sealed value copied to
+another entry does not open.
 """
 
 from __future__ import annotations
-
-import base64
 
 import pandas as pd
 
@@ -22,27 +21,28 @@ def quarantine_context(batch_id: str, row_number: int, column_name: str, rule: s
 
 
 def seal_values(quarantined: pd.DataFrame, batch_id: str, key: bytes) -> pd.DataFrame:
-    """Replace the clear `value` column by `sealed_value` (base64 of AES-GCM under `key`).
+    """Replace the clear `value` column by `sealed_value` (AES-GCM under `key`, bytes).
 
     Quarantined rows are few, so one seal per entry costs microseconds in all.
     """
     sealed = [
         None if value is None or pd.isna(value)
-        else base64.b64encode(seal(key, str(value), quarantine_context(batch_id, int(row), column, rule))).decode("ascii")
+        else seal(key, str(value), quarantine_context(batch_id, int(row), column, rule))
         for row, column, rule, value in zip(
             quarantined["row_number"].tolist(), quarantined["column_name"].tolist(),
             quarantined["rule"].tolist(), quarantined["value"].tolist(), strict=True,
         )
     ]
-    return quarantined.drop(columns="value").assign(sealed_value=pd.Series(sealed, index=quarantined.index, dtype="str"))
+    return quarantined.drop(columns="value").assign(sealed_value=pd.Series(sealed, index=quarantined.index, dtype=object))
 
 
 def open_value(key: bytes, entry: dict) -> str:
     """The clear offending value of one quarantine entry (its columns as in the `quarantine` table)."""
-    if not isinstance(entry["sealed_value"], str) or not entry["sealed_value"]:
+    sealed = entry["sealed_value"]
+    if not isinstance(sealed, bytes | memoryview) or not len(sealed):
         return NOT_KEPT  # null in the table (NaN in a frame): no value was kept for this entry
     context = quarantine_context(entry["batch_id"], entry["row_number"], entry["column_name"], entry["rule"])
     try:
-        return unseal(key, base64.b64decode(entry["sealed_value"]), context)
+        return unseal(key, bytes(sealed), context)
     except (SealBroken, ValueError):
         return BROKEN

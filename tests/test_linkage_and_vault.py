@@ -66,7 +66,9 @@ def test_a_report_joining_two_known_persons_merges_them_everywhere(engine) -> No
     survivor = person_of(engine, "A")
     assert person_of(engine, "B") == person_of(engine, "C") == survivor
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(DISTINCT person_id) FROM person_links")).scalar_one() == 1
+        # Every vault row, with the identifiers it carries, moved to the survivor: no override is needed.
+        assert connection.execute(text("SELECT count(DISTINCT person_id) FROM vault_identities")).scalar_one() == 1
+        assert connection.execute(text("SELECT count(*) FROM person_links")).scalar_one() == 0
     # The absorbed person's vault entries were re-sealed to the survivor and open under it.
     entries = reveal(engine, survivor, "case 2025-17, court order", VAULT_KEY)
     assert sorted(entry.fields["source_record_id"] for entry in entries) == ["A", "B", "C"]
@@ -117,7 +119,8 @@ def test_erasure_removes_the_person_from_every_table(engine) -> None:
             {"b": batch},
         )
     removed = erase_person(engine, person, VAULT_KEY)
-    assert (removed.registrations, removed.vault_entries, removed.links, removed.quarantine_entries) == (2, 2, 2 + 1, 1)
+    # Its vault rows carried its identifiers and name encodings: no link override was needed.
+    assert (removed.registrations, removed.vault_entries, removed.links, removed.quarantine_entries) == (2, 2, 0, 1)
     with engine.connect() as connection:
         for name in ("registrations", "vault_identities", "person_links"):
             assert connection.execute(text(f"SELECT count(*) FROM {name} WHERE person_id = :p"), {"p": person}).scalar_one() == 0
@@ -136,7 +139,7 @@ def test_purge_removes_persons_last_seen_before_the_retention_period(engine) -> 
         {"source_record_id": "anonymous-old", "reported_on": "2014-05-01", "registration_year": 2014},
     ], key=KEY, vault_key=VAULT_KEY)
     removed = purge_older_than(engine, 5, today=dt.date(2025, 6, 1))
-    assert (removed.persons, removed.registrations, removed.vault_entries, removed.links) == (1, 2, 2, 1 + 1)
+    assert (removed.persons, removed.registrations, removed.vault_entries, removed.links) == (1, 2, 2, 0)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM registrations")).scalar_one() == 2
         assert connection.execute(text("SELECT count(*) FROM vault_identities")).scalar_one() == 2
@@ -374,7 +377,21 @@ def test_a_snapshot_delivery_leaves_no_vault_entry_of_the_rows_it_replaces(engin
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM registrations")).scalar_one() == 1
         assert connection.execute(text("SELECT count(*) FROM vault_identities")).scalar_one() == 1
-        assert connection.execute(text("SELECT count(*) FROM name_encodings")).scalar_one() == 1
+        assert connection.execute(text("SELECT count(*) FROM vault_identities WHERE bloom IS NOT NULL")).scalar_one() == 1
+
+
+def test_the_identifiers_of_rows_a_snapshot_dropped_keep_their_person(engine) -> None:
+    eva = {"surname": "Other", "given_names": "Eva", "birth_date": "1980-07-07", "bsn": "111222333"}
+    dropped = {"surname": "Dropped", "given_names": "Piet", "birth_date": "1970-03-05"}
+    load(engine, [{"source_record_id": "E", **eva}], key=KEY, vault_key=VAULT_KEY)
+    # S3 joins Eva's person by her BSN; the next snapshot no longer holds it.
+    load(engine, [{"source_record_id": "S1", **ANNA}, {"source_record_id": "S3", **dropped, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY,
+         source="opvang", snapshot=True)
+    assert person_of(engine, "S3", "opvang") == person_of(engine, "E")
+    load(engine, [{"source_record_id": "S1", **ANNA}], key=KEY, vault_key=VAULT_KEY, source="opvang", snapshot=True)
+    # S3's name and birth date still belong to Eva's person, as its link did before the vault carried the keys.
+    load(engine, [{"source_record_id": "P1", **dropped}], key=KEY, vault_key=VAULT_KEY)
+    assert person_of(engine, "P1") == person_of(engine, "E")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

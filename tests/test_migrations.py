@@ -248,7 +248,8 @@ def _fill_before_code_lists(connection: sa.Connection, vault_key: bytes) -> None
     persons = "p-" + ids
     connection.execute(
         sa.text(f"INSERT INTO {qualified_name(connection, vault_identities)} (registration_id, person_id, sealed, sealed_at) VALUES (:r, :p, :s, :t)"),
-        [{"r": r, "p": p, "s": s, "t": now} for r, p, s in zip(ids, persons, seal_frame(vault_key, payloads, persons, ids), strict=True)],
+        # Revision 0006 held sealed entries as hex text.
+        [{"r": r, "p": p, "s": s.hex(), "t": now} for r, p, s in zip(ids, persons, seal_frame(vault_key, payloads, persons, ids), strict=True)],
     )
     # The marts of that time broke counts down by the unit text.
     connection.execute(
@@ -342,3 +343,90 @@ def test_stored_text_moves_onto_the_code_lists_and_leaves_no_trace(engine, tmp_p
     assert find_in_bytes(OLD_NEEDLES, _every_table(engine)) == []
     if database is not None:
         assert find_in_bytes(OLD_NEEDLES, sqlite_blobs(database)) == []
+
+
+def _lean_vault_tables(connection: sa.Connection, vault: str) -> dict[str, set]:
+    """The tables migration 0013 rewrites, as revision 0012 holds them (without times)."""
+    queries = {
+        "vault": f"SELECT registration_id, person_id, sealed FROM {vault}vault_identities",
+        "encodings": f"SELECT registration_id, person_id, birth_key, swapped_key, bloom, key_version, scheme, script_key FROM {vault}name_encodings",
+        "links": f"SELECT identifier, kind, person_id, key_version FROM {vault}person_links",
+        "quarantine": "SELECT batch_id, row_number, sealed_value FROM quarantine",
+    }
+    return {name: {tuple(row) for row in connection.execute(sa.text(query))} for name, query in queries.items()}
+
+
+def test_the_lean_vault_migration_moves_sealed_values_encodings_and_links_as_bytes_and_back(engine) -> None:
+    import base64
+    import secrets
+
+    import pandas as pd
+    from alembic import command
+
+    from pseudonyms.quarantine_seal import open_value, quarantine_context
+    from pseudonyms.sealing import seal
+    from warehouse.vault import open_entry, seal_frame
+
+    vault_key = secrets.token_bytes(32)
+    vault = "vault." if engine.dialect.name == "postgresql" else ""
+    now = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+    birth, bloom, name, bsn = "aa" * 16, "0f" * 128, "cd" * 16, "ef" * 16
+    migrate.upgrade(engine, "0012")
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO ingest_runs (run_id, started_at, finished_at, state) VALUES ('r1', :t, :t, 'completed')"), {"t": now})
+        connection.execute(
+            sa.text(
+                "INSERT INTO ingest_batches (batch_id, run_id, source, file_name, file_sha256, state, rows_in, rows_loaded, "
+                "rows_quarantined, started_at, finished_at) VALUES ('b1', 'r1', 'police', 'p.ndjson', :sha, 'loaded', 3, 2, 1, :t, :t)"
+            ),
+            {"sha": "a" * 64, "t": now},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO quarantine (batch_id, row_number, column_name, rule, source_record_id) "
+                "VALUES ('b1', 3, 'datum_signaal', 'valid_date', 'PL-3')"
+            )
+        )
+        payloads = pd.Series(['{"source_record_id": "PL-1"}', '{"source_record_id": "PL-2"}'])
+        sealed = seal_frame(vault_key, payloads, pd.Series(["p-1", "p-1"]), pd.Series(["reg-1", "reg-2"]))
+        connection.execute(
+            sa.text(f"INSERT INTO {vault}vault_identities (registration_id, person_id, sealed, sealed_at) VALUES (:r, 'p-1', :s, :t)"),
+            [{"r": f"reg-{number}", "s": value.hex(), "t": now} for number, value in ((1, sealed[0]), (2, sealed[1]))],
+        )
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {vault}name_encodings (registration_id, person_id, birth_key, swapped_key, bloom, key_version, scheme, script_key) "
+                "VALUES ('reg-1', 'p-1', :birth, NULL, :bloom, 1, 2, NULL)"
+            ),
+            {"birth": birth, "bloom": bloom},
+        )
+        connection.execute(
+            sa.text(f"INSERT INTO {vault}person_links (identifier, kind, person_id, key_version, linked_at) VALUES (:i, :k, 'p-1', 1, :t)"),
+            [{"i": name, "k": "name", "t": now}, {"i": bsn, "k": "bsn", "t": now}],
+        )
+        context = quarantine_context("b1", 3, "datum_signaal", "valid_date")
+        # Long enough that PostgreSQL's base64 breaks it into lines.
+        value = "31-02-2026 " * 10
+        connection.execute(sa.text("UPDATE quarantine SET sealed_value = :v"), {"v": base64.b64encode(seal(vault_key, value, context)).decode()})
+        before = _lean_vault_tables(connection, vault)
+
+    migrate.upgrade(engine)
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(f"SELECT registration_id, person_id, sealed, birth_key, bloom, key_version, scheme FROM {vault}vault_identities ORDER BY 1")
+        ).all()
+        links = {(bytes(row[0]), row[1], row[2]) for row in connection.execute(sa.text(f"SELECT identifier, kind, person_id FROM {vault}person_links"))}
+        entry = dict(connection.execute(sa.text("SELECT * FROM quarantine")).one()._mapping)
+    assert [open_entry(vault_key, row[2], row[1], row[0])["source_record_id"] for row in rows] == ["PL-1", "PL-2"]
+    # The encoding joined its registration's row; no keys were computed (the migration has no pseudonym key).
+    assert [(bytes(row[3]) if row[3] else None, bytes(row[4]) if row[4] else None, row[5], row[6]) for row in rows] == [
+        (bytes.fromhex(birth), bytes.fromhex(bloom), None, 2), (None, None, None, None),
+    ]
+    assert links == {(bytes.fromhex(name), "name", "p-1"), (bytes.fromhex(bsn), "bsn", "p-1")}
+    assert open_value(vault_key, entry) == value
+
+    with engine.begin() as connection:
+        command.downgrade(migrate.alembic_config(connection), "0012")
+    with engine.connect() as connection:
+        assert _lean_vault_tables(connection, vault) == before

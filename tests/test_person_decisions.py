@@ -71,6 +71,21 @@ def test_a_split_that_shares_a_bsn_is_still_kept(engine) -> None:
     assert person(engine, "B") == "v1-split" != person(engine, "A")
 
 
+def test_identifiers_of_registrations_split_off_stay_with_the_person_they_belonged_to(engine) -> None:
+    from warehouse.decisions import split_person
+
+    # A and B are one person by name; only B carries the BSN.
+    load(engine, [{"source_record_id": "A", **ANNA}, {"source_record_id": "B", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    before = person(engine, "A")
+    split_person(engine, [registration("B")], REASON, VAULT_KEY, "v1-split")
+    with engine.connect() as connection:
+        # B's row carries the BSN and the name for its new person: the link to the old one is kept apart.
+        assert connection.execute(text("SELECT kind, person_id FROM person_links ORDER BY kind")).all() == [("bsn", before), ("name", before)]
+    # A later report with that BSN links where the BSN belonged when the steward split B off.
+    load(engine, [{"source_record_id": "C", "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    assert person(engine, "C") == before != person(engine, "B")
+
+
 def test_a_join_merges_everywhere_and_lasts(engine) -> None:
     from warehouse.decisions import join_persons
     from warehouse.vault import reveal
@@ -172,14 +187,14 @@ def test_stale_encodings_are_re_encoded_from_the_vault(engine) -> None:
 
     load(engine, [{"source_record_id": "A", **ANNA}, {"source_record_id": "P", **ANNA, "birth_date": "1999-01-01"}], key=KEY, vault_key=VAULT_KEY)
     with engine.begin() as connection:
-        fresh = dict(connection.execute(text("SELECT registration_id, bloom FROM name_encodings")).all())
+        fresh = dict(connection.execute(text("SELECT registration_id, bloom FROM vault_identities WHERE bloom IS NOT NULL")).all())
         # As migration 0010 leaves them: scheme 1, bits set without salt (here: other bits).
-        connection.execute(text("UPDATE name_encodings SET scheme = 1, bloom = replace(bloom, '0', 'f')"))
+        connection.execute(text("UPDATE vault_identities SET scheme = 1, bloom = zeroblob(128) WHERE bloom IS NOT NULL"))
     key = LoadedKey("pseudonym", KEY, "test", 1)
     assert reencode_stale(engine, key, VAULT_KEY) == 1
     with engine.connect() as connection:
-        stored = dict(connection.execute(text("SELECT registration_id, bloom FROM name_encodings")).all())
-        schemes = set(connection.execute(text("SELECT scheme FROM name_encodings")).scalars())
+        stored = dict(connection.execute(text("SELECT registration_id, bloom FROM vault_identities WHERE bloom IS NOT NULL")).all())
+        schemes = set(connection.execute(text("SELECT scheme FROM vault_identities WHERE bloom IS NOT NULL")).scalars())
         actions = connection.execute(text("SELECT action FROM privacy_audit")).scalars().all()
     assert stored == fresh and schemes == {ENCODING_SCHEME} and actions == ["re-encode"]
     assert reencode_stale(engine, key, VAULT_KEY) == 0
@@ -194,7 +209,8 @@ def test_migration_0010_marks_stored_encodings_for_re_encoding(engine) -> None:
             "INSERT INTO name_encodings (registration_id, person_id, birth_key, swapped_key, bloom, key_version) "
             "VALUES ('r1', 'v1-p', 'b', NULL, 'ff', 1)"
         ))
-    migrate.upgrade(engine)
+    # The last revision with a table of name encodings of its own (0013 folds them into the vault).
+    migrate.upgrade(engine, "0012")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT scheme, script_key FROM name_encodings")).one() == (1, None)
         assert connection.execute(text("SELECT count(*) FROM link_decisions")).scalar_one() == 0

@@ -166,8 +166,10 @@ def contents(path: Path) -> dict[str, list[tuple]]:
         "registrations": f"SELECT {', '.join(registration_columns)} FROM registrations",
         "quarantine": "SELECT row_number, column_name, rule, source_record_id FROM quarantine",
         "links": "SELECT identifier, kind, person_id, key_version FROM person_links",
-        "encodings": "SELECT registration_id, person_id, birth_key, swapped_key, bloom FROM name_encodings",
-        "vault": "SELECT registration_id, person_id FROM vault_identities",
+        "vault": (
+            "SELECT registration_id, person_id, name_key, bsn_key, vnr_key, key_version, birth_key, swapped_key, bloom, script_key, scheme "
+            "FROM vault_identities"
+        ),
     }
     result = {name: sorted(database.execute(query).fetchall(), key=repr) for name, query in queries.items()}
     database.close()

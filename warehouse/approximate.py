@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection
 
-from pseudonyms.encodings import BLOOM_BITS, ENCODING_COLUMNS, ENCODING_SCHEME, bloom_matrix, dice, ones
-from warehouse.bulk import Read, bulk_insert, read_columns, upsert_rows
-from warehouse.privacy_tables import name_encodings
+from pseudonyms.encodings import BLOOM_BITS, ENCODING_SCHEME, bloom_matrix, dice, ones
+from warehouse.binary import binary_type, bytes_column, hex_sql
+from warehouse.bulk import Read, bulk_insert, read_columns
+from warehouse.privacy_tables import vault_identities
 from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table
 
 # Same birth date: a typo or transliteration leaves most bigrams in common.
@@ -59,17 +60,20 @@ def known_encodings(connection: Connection, batch: pd.DataFrame) -> StoredEncodi
     text of no more than a slice of filters is in memory at once.
     """
     keys = pd.concat([batch["birth_key"], batch["swapped_key"]]).dropna().drop_duplicates()
-    connection.execute(temporary_table(connection, _STAGE, "birth_key varchar(32), slice integer"))
-    staged = pd.DataFrame({"birth_key": keys.to_numpy(), "slice": np.arange(len(keys)) // _KEYS_PER_SLICE}, dtype=object)
+    connection.execute(temporary_table(connection, _STAGE, f"birth_key {binary_type(connection)}, slice integer"))
+    staged = pd.DataFrame({"birth_key": bytes_column(keys).to_numpy(), "slice": np.arange(len(keys)) // _KEYS_PER_SLICE}, dtype=object)
     bulk_insert(connection, _STAGE, staged)
-    columns = {name: Read(name) for name in (*_STORED, "bloom")}
+    # The vault holds bytes; compared with the batch's hex text, read as hex (the database converts in C).
+    columns = {name: Read(name) for name in ("registration_id", "person_id")}
+    columns["birth_key"] = Read(hex_sql(connection, "birth_key"))
     # Most names have no script key: read as "-" (faster than a quoted nullable column).
-    columns["script_key"] = Read("coalesce(script_key, '-')")
+    columns["script_key"] = Read(f"coalesce({hex_sql(connection, 'script_key')}, '-')")
+    columns["bloom"] = Read(hex_sql(connection, "bloom"))
     frames, matrices = [], []
     for where in _slices(connection, len(keys)):
         # Filters of another scheme (not re-encoded yet) set other bits: never compared.
         known = read_columns(
-            connection, columns, f"FROM {qualified_name(connection, name_encodings)} WHERE {where} AND scheme = {ENCODING_SCHEME}"
+            connection, columns, f"FROM {qualified_name(connection, vault_identities)} WHERE {where} AND scheme = {ENCODING_SCHEME}"
         )
         matrices.append(bloom_matrix(known.column("bloom")))
         frames.append(known.drop_columns("bloom"))
@@ -85,7 +89,7 @@ def _slices(connection: Connection, keys: int) -> list[str]:
         # A bulk load's keys cover most birth dates: reading the table in rowid order beats a
         # visit at random per row through the birth-key index (972k rows: 1.5-2.3 s against
         # 3.5-4.2 s). The `+` keeps SQLite from using that index.
-        table_name = qualified_name(connection, name_encodings)
+        table_name = qualified_name(connection, vault_identities)
         last = connection.exec_driver_sql(f"SELECT coalesce(max(rowid), 0) FROM {table_name}").scalar_one()
         return [
             f"rowid > {low} AND rowid <= {low + _ROWS_PER_SLICE} AND +birth_key IN (SELECT birth_key FROM {_STAGE})"
@@ -293,24 +297,3 @@ def _nodes(rows: np.ndarray, size: int, registration_ids: pd.Series, person_ids:
     nodes[from_batch] = ("registration:" + registration_ids.iloc[rows[from_batch]]).to_numpy(dtype=object)
     nodes[~from_batch] = ("person:" + person_ids.iloc[rows[~from_batch] - size]).to_numpy(dtype=object)
     return nodes
-
-
-def store_encodings(connection: Connection, batch: pd.DataFrame, person_of_registration: pd.Series, key_version: int) -> None:
-    """Keep the batch's encodings (with their person) for the matching of later batches; a
-    re-delivered registration replaces its encoding."""
-    if batch.empty:
-        return
-    rows = batch.assign(person_id=batch["registration_id"].map(person_of_registration), key_version=key_version, scheme=ENCODING_SCHEME)
-    columns = [*ENCODING_COLUMNS, "person_id", "key_version", "scheme"]
-    upsert_rows(connection, qualified_name(connection, name_encodings), rows[columns], "registration_id")
-
-
-def move_merged(connection: Connection, merged: dict[str, str]) -> None:
-    """Encodings of absorbed persons now belong to their survivors."""
-    if merged:
-        connection.execute(
-            update(name_encodings)
-            .where(name_encodings.c.person_id == bindparam("absorbed"))
-            .values(person_id=bindparam("survivor")),
-            [{"absorbed": absorbed, "survivor": survivor} for absorbed, survivor in merged.items()],
-        )

@@ -58,11 +58,20 @@ def _dictionary_values(encoded: pa.DictionaryArray) -> list:
     return categories[indices].tolist()
 
 
+def _bytea_text(column: pa.ChunkedArray) -> pa.Array:
+    """Bytes as PostgreSQL's text input of bytea (`\\x` and hex): CSV holds no raw bytes."""
+    return pa.array([None if value is None else "\\x" + value.hex() for value in column.to_pylist()], pa.string())
+
+
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
     # One chunk per column: pyarrow 26's CSV writer writes NUL bytes for a string column whose first
     # chunk is empty (a frame concatenated from an empty part and others), which COPY refuses.
+    table = _arrow_table(frame)
+    for index, field in enumerate(table.schema):
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            table = table.set_column(index, field.name, _bytea_text(table.column(index)))
     sink = io.BytesIO()
-    pacsv.write_csv(_arrow_table(frame).combine_chunks(), sink, pacsv.WriteOptions(include_header=False))
+    pacsv.write_csv(table.combine_chunks(), sink, pacsv.WriteOptions(include_header=False))
     return sink.getvalue()
 
 

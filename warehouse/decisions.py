@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, select, upda
 from warehouse.bulk import bulk_insert
 from warehouse.locks import lock_loads
 from warehouse.marts import mark_all_stale, refresh_marts
-from warehouse.privacy_tables import link_decisions, name_encodings, person_links, vault_identities
+from warehouse.owners import keep_owners
+from warehouse.privacy_tables import link_decisions, person_links, vault_identities
 from warehouse.qualified import qualified_name, timestamp_text
 from warehouse.tables import registrations
 from warehouse.vault import ReasonQuotesValues, UnknownPerson, audit, open_entry, quotes_values, rebind_entries
@@ -78,14 +79,13 @@ def _refuse_quoted(connection: Connection, person_ids: list[str], reason: str, v
 
 
 def _move(connection: Connection, vault_key: bytes, moves: dict[str, str]) -> None:
-    """Move registrations (registration_id -> new person) in registrations, encodings and the
-    vault (each entry re-sealed to its new person)."""
+    """Move registrations (registration_id -> new person) in registrations and the vault (each
+    row re-sealed to its new person)."""
     parameters = [{"target": registration, "new_person": person} for registration, person in moves.items()]
-    for target_table in (registrations, name_encodings):
-        connection.execute(
-            update(target_table).where(target_table.c.registration_id == bindparam("target")).values(person_id=bindparam("new_person")),
-            parameters,
-        )
+    connection.execute(
+        update(registrations).where(registrations.c.registration_id == bindparam("target")).values(person_id=bindparam("new_person")),
+        parameters,
+    )
     rebind_entries(connection, vault_key, moves)
 
 
@@ -109,7 +109,9 @@ def split_person(engine: Engine, registration_ids: list[str], reason: str, vault
             raise NotOnePerson("these are all the person's registrations: there is nothing to split them from")
         decision = _next_decision(connection)
         _record(connection, decision, APART, {1: sorted(owners), 2: sorted(remaining)})
-        _move(connection, vault_key, dict.fromkeys(owners, new_person_id))
+        # The identifiers the split-off registrations carry stay with the person they belonged to.
+        with keep_owners(connection, registrations=select(registrations.c.registration_id).where(registrations.c.registration_id.in_(list(owners)))):
+            _move(connection, vault_key, dict.fromkeys(owners, new_person_id))
         mark_all_stale(connection)
         refresh_marts(connection)
         audit(connection, "split", person_id=person_id, reason=reason,
@@ -118,7 +120,7 @@ def split_person(engine: Engine, registration_ids: list[str], reason: str, vault
 
 
 def join_persons(engine: Engine, first: str, second: str, reason: str, vault_key: bytes) -> Decided:
-    """Merge two persons into the smaller id (links, encodings and vault follow), and keep the
+    """Merge two persons into the smaller id (vault rows and link overrides follow), and keep the
     registrations together in every later load. Audited; marts recomputed."""
     if first == second:
         raise NotOnePerson("a person cannot be joined with itself")
@@ -141,6 +143,7 @@ def join_persons(engine: Engine, first: str, second: str, reason: str, vault_key
                 link_decisions.c.decision_id.in_(splits_of(members[absorbed])), link_decisions.c.decision_id.in_(splits_of(members[survivor]))
             )
         )
+        # Vault rows and overrides of the absorbed person move alike: every owner follows.
         _move(connection, vault_key, dict.fromkeys(members[absorbed], survivor))
         connection.execute(update(person_links).where(person_links.c.person_id == absorbed).values(person_id=survivor))
         mark_all_stale(connection)

@@ -17,7 +17,8 @@ from warehouse.bulk import bulk_insert
 from warehouse.decisions import forget_decisions
 from warehouse.locks import lock_loads
 from warehouse.marts import forget_person, mark_all_stale, refresh_marts
-from warehouse.privacy_tables import name_encodings, person_links, vault_identities
+from warehouse.owners import keep_owners
+from warehouse.privacy_tables import person_links, vault_identities
 from warehouse.qualified import temporary_table
 from warehouse.tables import ingest_batches, quarantine, registrations
 from warehouse.vault import UnknownPerson, audit, open_entry
@@ -29,14 +30,14 @@ class Removed:
 
     registrations: int
     vault_entries: int
-    links: int  # identifier links and name encodings
+    links: int  # overrides of identifier owners (`warehouse.owners`)
     quarantine_entries: int
     persons: int
 
     def __str__(self) -> str:
         return (
             f"{self.persons} person(s), {self.registrations} registration(s), {self.vault_entries} vault "
-            f"entr(ies), {self.links} link(s) and encoding(s), {self.quarantine_entries} quarantine entr(ies)"
+            f"entr(ies), {self.links} link(s), {self.quarantine_entries} quarantine entr(ies)"
         )
 
 
@@ -78,14 +79,15 @@ def erase_person(engine: Engine, person_id: str, vault_key: bytes) -> Removed:
             if source is not None:
                 records[source].add(open_entry(vault_key, sealed, person_id, registration_id)["source_record_id"])
         forget_decisions(connection, select(registrations.c.registration_id).where(registrations.c.person_id == person_id))
-        removed = Removed(
-            registrations=connection.execute(delete(registrations).where(registrations.c.person_id == person_id)).rowcount,
-            vault_entries=connection.execute(delete(vault_identities).where(vault_identities.c.person_id == person_id)).rowcount,
-            links=connection.execute(delete(person_links).where(person_links.c.person_id == person_id)).rowcount
-            + connection.execute(delete(name_encodings).where(name_encodings.c.person_id == person_id)).rowcount,
-            quarantine_entries=_quarantine_of(connection, records),
-            persons=1,
-        )
+        # The person's identifiers belong to no one afterwards; those it carried of others stay theirs.
+        with keep_owners(connection, persons=[person_id], moves={person_id: None}):
+            removed = Removed(
+                registrations=connection.execute(delete(registrations).where(registrations.c.person_id == person_id)).rowcount,
+                vault_entries=connection.execute(delete(vault_identities).where(vault_identities.c.person_id == person_id)).rowcount,
+                links=connection.execute(delete(person_links).where(person_links.c.person_id == person_id)).rowcount,
+                quarantine_entries=_quarantine_of(connection, records),
+                persons=1,
+            )
         # The person leaves the marts and the analyst tier in the same transaction.
         forget_person(connection, person_id)
         refresh_marts(connection)
@@ -124,26 +126,27 @@ def purge_older_than(engine: Engine, years: int, *, today: dt.date | None = None
         anonymous_old = and_(registrations.c.person_id.is_(None), registrations.c.registration_year < first_kept)
         anonymous_ids = select(registrations.c.registration_id).where(anonymous_old)
         forget_decisions(connection, select(registrations.c.registration_id).where(registrations.c.person_id.in_(expired_persons)))
-        removed = Removed(
-            vault_entries=connection.execute(
-                delete(vault_identities).where(
-                    or_(vault_identities.c.person_id.in_(expired_persons), vault_identities.c.registration_id.in_(anonymous_ids))
-                )
-            ).rowcount,
-            links=connection.execute(delete(person_links).where(person_links.c.person_id.in_(expired_persons))).rowcount
-            + connection.execute(delete(name_encodings).where(name_encodings.c.person_id.in_(expired_persons))).rowcount,
-            registrations=connection.execute(
-                delete(registrations).where(or_(registrations.c.person_id.in_(expired_persons), anonymous_old))
-            ).rowcount,
-            quarantine_entries=connection.execute(
-                delete(quarantine).where(
-                    quarantine.c.batch_id.in_(
-                        select(ingest_batches.c.batch_id).where(ingest_batches.c.finished_at < cutoff_moment)
+        # As for an erasure: the purged persons' identifiers belong to no one afterwards.
+        with keep_owners(connection, persons=list(expired), moves=dict.fromkeys(expired)):
+            removed = Removed(
+                vault_entries=connection.execute(
+                    delete(vault_identities).where(
+                        or_(vault_identities.c.person_id.in_(expired_persons), vault_identities.c.registration_id.in_(anonymous_ids))
                     )
-                )
-            ).rowcount,
-            persons=len(expired),
-        )
+                ).rowcount,
+                links=connection.execute(delete(person_links).where(person_links.c.person_id.in_(expired_persons))).rowcount,
+                registrations=connection.execute(
+                    delete(registrations).where(or_(registrations.c.person_id.in_(expired_persons), anonymous_old))
+                ).rowcount,
+                quarantine_entries=connection.execute(
+                    delete(quarantine).where(
+                        quarantine.c.batch_id.in_(
+                            select(ingest_batches.c.batch_id).where(ingest_batches.c.finished_at < cutoff_moment)
+                        )
+                    )
+                ).rowcount,
+                persons=len(expired),
+            )
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql(f"DROP TABLE temp.{_EXPIRED}")
         # Purged pseudonyms leave the marts in the same transaction.

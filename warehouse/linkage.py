@@ -1,8 +1,8 @@
 """Transitive linkage of a batch to the persons already known, inside the load transaction.
 
 Reports that share any strong identifier (keyed pseudonyms of name + birth date, BSN, V-number)
-are one person, across batches, sources and years. The batch's identifiers are staged, the known
-links fetched with one join, and the graph of registrations, identifiers and known persons split
+are one person, across batches, sources and years. The owners of the batch's identifiers are
+read from the vault's rows and overrides (`warehouse.owners`), and the graph of registrations, identifiers and known persons split
 into connected components, cut where a component would break a constraint (`warehouse.components`:
 names in a lossy script, a steward's split, the bound on a person's registrations). A component
 keeps its known person (a person id never changes when a later report adds an identifier); a
@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
-from sqlalchemy import Connection, bindparam, column, select, table, text, update
+from sqlalchemy import Connection, bindparam, text, update
 
 from config.settings import DEFAULT_MAX_PERSON_REGISTRATIONS
 from pseudonyms.person_identities import PersonIdentities
 from warehouse.approximate import StoredEncodings, known_encodings, matches
-from warehouse.bulk import bulk_insert
 from warehouse.components import (
     APPROXIMATE,
     FIRM,
@@ -36,10 +35,9 @@ from warehouse.components import (
     person_components,
 )
 from warehouse.decisions import current_decisions
+from warehouse.owners import Ownership, keys_of_registrations, ownership, settle
 from warehouse.privacy_tables import person_links
-from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table, timestamp_text
 
-_STAGE = "stage_identifiers"
 _STRENGTH_OF_KIND = {"name": NAME, "bsn": FIRM, "vnr": FIRM}
 
 
@@ -52,36 +50,14 @@ class Resolution:
     owner_of_identifier: pd.Series  # identifier -> person_id, for the identifiers still linked
     kept_apart: int = 0  # registrations whose name links the bound refused
     oversized_persons: tuple[str, ...] = ()  # known persons in components the bound cut
+    # For `settle_links`: the identifiers the load touched (identifier, kind), their carriers and
+    # overrides before it, and their owners then (None: no one).
+    touched: pd.DataFrame | None = None
+    held: Ownership | None = None
+    owners_before: pd.Series | None = None
 
 
 _NOTHING = Resolution(pd.Series(dtype=object), {}, pd.Series(dtype=object))
-
-
-def known_links(connection: Connection, links: pd.DataFrame) -> pd.DataFrame:
-    """identifier -> person_id of the batch's identifiers that are linked already (one query)."""
-    identifiers = links["identifier"].drop_duplicates()
-    if connection.dialect.name == "sqlite":
-        # The identifiers as one JSON array that SQLite unpacks in C: a staging table filled row by
-        # row took 1.8 s for a 250k part's 340k identifiers, this takes 0.8 s.
-        statement = (
-            f"SELECT identifier, person_id FROM {qualified_name(connection, person_links)} "
-            "WHERE identifier IN (SELECT value FROM json_each(?))"
-        )
-        rows = connection.exec_driver_sql(statement, (json.dumps(identifiers.tolist()),)).all()
-    else:
-        connection.execute(temporary_table(connection, _STAGE, "identifier varchar(32)"))
-        bulk_insert(connection, _STAGE, identifiers.to_frame())
-        rows = connection.execute(
-            select(person_links.c.identifier, person_links.c.person_id).where(
-                person_links.c.identifier.in_(select(_stage_column()))
-            )
-        ).all()
-        drop_temporary_table(connection, _STAGE)
-    return pd.DataFrame([tuple(row) for row in rows], columns=["identifier", "person_id"], dtype=object)
-
-
-def _stage_column():
-    return table(_STAGE, column("identifier")).c.identifier
 
 
 def merge_parameters(merged: dict[str, str]) -> list[dict[str, str]]:
@@ -222,11 +198,20 @@ def stored_sizes(connection: Connection, person_ids: list[str], batch_registrati
 
 
 def link_batch(connection: Connection, identities: PersonIdentities, max_registrations: int | None = DEFAULT_MAX_PERSON_REGISTRATIONS) -> Resolution:
-    """Resolve the batch's persons and record its new links and merges, in `connection`'s transaction."""
+    """Resolve the batch's persons and move merged persons' overrides, in `connection`'s
+    transaction; `settle_links` records the owners once the batch's vault rows are written."""
     links, named = identities.links, identities.named
+    # The identifiers whose owner this load may change: the batch's, and those its re-delivered
+    # registrations carry now (they leave the vault with the rows the batch replaces).
+    replaced = keys_of_registrations(connection, identities.payloads["registration_id"].tolist())
+    touched = pd.concat([links[["identifier", "kind"]].assign(key_version=identities.key_version), replaced], ignore_index=True)
+    touched = touched.drop_duplicates("identifier")
+    held = ownership(connection, touched)
+    owners = held.owners()
     if links.empty and named.empty:
-        return _NOTHING
-    known = known_links(connection, links) if len(links) else pd.DataFrame(columns=["identifier", "person_id"], dtype=object)
+        return replace(_NOTHING, touched=touched, held=held, owners_before=owners)
+    owned = owners[owners.notna() & owners.index.isin(links["identifier"])]
+    known = pd.DataFrame({"identifier": owned.index.to_numpy(dtype=object), "person_id": owned.to_numpy(dtype=object)}, dtype=object)
     encodings = identities.encodings
     stored = known_encodings(connection, encodings) if not encodings.empty else None
     approximate = matches(encodings, stored, identities.own_matches) if stored is not None else None
@@ -248,23 +233,27 @@ def link_batch(connection: Connection, identities: PersonIdentities, max_registr
             ),
             merge_parameters(resolution.merged),
         )
-    new = links[~links["identifier"].isin(known["identifier"])].drop_duplicates("identifier")
-    owners = new["identifier"].map(resolution.owner_of_identifier)
-    new = new[owners.notna().to_numpy()]
-    store_links(connection, new["identifier"], new["kind"], owners.dropna(), identities.key_version)
-    return resolution
+    return replace(resolution, touched=touched, held=held, owners_before=owners)
 
 
-def store_links(connection: Connection, identifiers: pd.Series, kinds: pd.Series, person_ids: pd.Series, key_version: int) -> None:
-    """Record which person each identifier belongs to (aligned series, one row per identifier)."""
-    links = pd.DataFrame(
-        {
-            "identifier": identifiers.to_numpy(),
-            "kind": kinds.to_numpy(),
-            "person_id": person_ids.to_numpy(),
-            "key_version": key_version,
-            "linked_at": timestamp_text(),
-        }
-    )
-    # In key order, the identifier index is filled page by page rather than at random.
-    bulk_insert(connection, qualified_name(connection, person_links), links.sort_values("identifier"))
+def settle_links(connection: Connection, identities: PersonIdentities, resolution: Resolution) -> None:
+    """After the batch's vault rows are written: every identifier the load touched belongs to whom
+    linkage says (a known one to its owner, merges followed; a new one to its component's person,
+    or to no one where the bound cut it off), with overrides only where the rows do not tell it."""
+    if resolution.touched is None or resolution.touched.empty:
+        return
+    merged = resolution.merged
+    before = resolution.owners_before.map(lambda person: merged.get(person, person) if person is not None else None)
+    links = identities.links
+    new = links.loc[~links["identifier"].isin(before[before.notna()].index), "identifier"].drop_duplicates()
+    intended = pd.concat([before[before.notna()], resolution.owner_of_identifier.reindex(new).dropna()])
+    # The rows carrying them now, worked out without reading them again: the stored rows the batch
+    # did not replace (merged persons moved) and the batch's own.
+    batch = set(identities.payloads["registration_id"])
+    carriers = resolution.held.carriers
+    kept = carriers[~carriers["registration_id"].isin(batch)]
+    kept = kept.assign(person_id=kept["person_id"].map(lambda person: merged.get(person, person)))
+    mine = links.assign(person_id=links["registration_id"].map(resolution.person_of_registration))[["identifier", "registration_id", "person_id"]]
+    overrides = resolution.held.overrides.map(lambda person: merged.get(person, person) if person is not None else None)
+    now = Ownership(pd.concat([kept, mine], ignore_index=True), overrides)
+    settle(connection, resolution.touched, intended, now)

@@ -4,8 +4,8 @@ Before its first write that another load could touch (linkage, merges, vault ent
 registrations, a snapshot's deletions) a load transaction takes the warehouse's load lock, and
 holds it until its commit. Linkage crosses sources: a police file and a partner file can name the
 same new person, and two overlapping linkages would each miss the other's uncommitted persons and
-then collide on `person_links` (or split a person silently when only an approximate match joins
-them). Reading, validating and pseudonymising, also of a police file's parts inside its
+then give one identifier two owners (or split a person silently when only an approximate match
+joins them). Reading, validating and pseudonymising, also of a police file's parts inside its
 transaction, happen before that and so still run in parallel, for any sources. The lock also
 serialises loads of one source (snapshots, export-time ordering).
 

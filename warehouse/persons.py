@@ -6,9 +6,9 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from pseudonyms.person_identities import PersonIdentities
-from warehouse.approximate import move_merged, store_encodings
-from warehouse.linkage import DEFAULT_MAX_PERSON_REGISTRATIONS, Resolution, link_batch, merge_parameters
-from warehouse.privacy_tables import name_encodings, vault_identities
+from warehouse.linkage import DEFAULT_MAX_PERSON_REGISTRATIONS, Resolution, link_batch, merge_parameters, settle_links
+from warehouse.owners import keep_owners
+from warehouse.privacy_tables import vault_identities
 from warehouse.tables import registrations as registrations_table
 from warehouse.vault import reseal_merged, store_batch
 
@@ -19,8 +19,8 @@ def assign_persons(
     registrations: pd.DataFrame,
     max_registrations: int | None = DEFAULT_MAX_PERSON_REGISTRATIONS,
 ) -> tuple[pd.DataFrame, Resolution]:
-    """The batch's registrations with their linked `person_id`, after recording links, merges and
-    vault entries in `connection`'s transaction; and the resolution (its counts)."""
+    """The batch's registrations with their linked `person_id`, after recording merges, vault rows
+    and the owners of its identifiers in `connection`'s transaction; and the resolution (its counts)."""
     resolution = link_batch(connection, identities, max_registrations)
     if resolution.merged:
         connection.execute(
@@ -30,16 +30,15 @@ def assign_persons(
             merge_parameters(resolution.merged),
         )
         reseal_merged(connection, identities.vault_key, resolution.merged)
-        move_merged(connection, resolution.merged)
     store_batch(connection, identities, resolution.person_of_registration)
-    store_encodings(connection, identities.encodings, resolution.person_of_registration, identities.key_version)
+    settle_links(connection, identities, resolution)
     persons = registrations["registration_id"].map(resolution.person_of_registration)
     return registrations.assign(person_id=persons.astype("str").where(persons.notna())), resolution
 
 
 def forget_source(connection: Connection, source: str) -> None:
-    """Vault entries and name encodings of every registration `source` delivered (before a
-    snapshot replaces them): nothing identifying outlives its registration."""
+    """Vault rows of every registration `source` delivered (before a snapshot replaces them):
+    nothing identifying outlives its registration. Their identifiers keep their owners."""
     delivered = select(registrations_table.c.registration_id).where(registrations_table.c.source == source)
-    connection.execute(delete(vault_identities).where(vault_identities.c.registration_id.in_(delivered)))
-    connection.execute(delete(name_encodings).where(name_encodings.c.registration_id.in_(delivered)))
+    with keep_owners(connection, registrations=delivered):
+        connection.execute(delete(vault_identities).where(vault_identities.c.registration_id.in_(delivered)))

@@ -6,7 +6,7 @@ SQLite the schema is mapped away (`database.make_engine`) and the tables sit bes
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, SmallInteger, String, Table, Text
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Table, Text, text
 
 VAULT_SCHEMA = "vault"
 # Its own metadata: the vault is a schema of its own, created by migration 0005.
@@ -15,26 +15,54 @@ vault_metadata = MetaData(schema=VAULT_SCHEMA)
 person_links = Table(
     "person_links",
     vault_metadata,
-    Column("identifier", String(32), primary_key=True, comment="keyed pseudonym of one strong identifier"),
+    Column("identifier", LargeBinary, primary_key=True, comment="keyed pseudonym of one strong identifier (16 bytes)"),
     Column("kind", String(8), nullable=False, comment="name (name + birth date) | bsn | vnr"),
-    Column("person_id", String(48), nullable=False),
+    Column("person_id", String(48), comment="null: the identifier belongs to no one, whatever vault rows carry it"),
     Column("key_version", Integer, nullable=False, comment="version of the pseudonym key that made it"),
     Column("linked_at", DateTime(timezone=True), nullable=False),
     Index("ix_person_links_person_id", "person_id"),
     schema=VAULT_SCHEMA,
-    comment="Which person each keyed identifier belongs to: the memory of linkage across batches.",
+    comment=(
+        "Owners of keyed identifiers that the vault's rows do not tell: an identifier belongs to the person of the "
+        "vault rows that carry it when they agree, unless a row here says otherwise (`warehouse.owners`)."
+    ),
 )
+
+# Partial indexes: a registration without a BSN, V-number, or usable name and birth date makes no entry.
+_CARRIED = {"name_key": "name_key IS NOT NULL", "bsn_key": "bsn_key IS NOT NULL", "vnr_key": "vnr_key IS NOT NULL", "birth_key": "birth_key IS NOT NULL"}
+
+
+def _partial_index(name: str, column: str) -> Index:
+    where = text(_CARRIED[column])
+    return Index(name, column, sqlite_where=where, postgresql_where=where)
+
 
 vault_identities = Table(
     "vault_identities",
     vault_metadata,
     Column("registration_id", Text, primary_key=True),
     Column("person_id", String(48), comment="null when the registration names no one"),
-    Column("sealed", Text, nullable=False, comment="hex of nonce, AES-256-GCM ciphertext and tag of the identifying fields"),
+    Column("sealed", LargeBinary, nullable=False, comment="nonce, AES-256-GCM ciphertext and tag of the identifying fields"),
     Column("sealed_at", DateTime(timezone=True), nullable=False),
+    Column("name_key", LargeBinary, comment="keyed name + birth date (16 bytes); null without both, or a placeholder date"),
+    Column("bsn_key", LargeBinary, comment="keyed BSN"),
+    Column("vnr_key", LargeBinary, comment="keyed V-number"),
+    Column("key_version", Integer, comment="version of the pseudonym key of the keys and encoding; null: not computed yet (rows migrated by 0013)"),
+    Column("birth_key", LargeBinary, comment="keyed birth date; null: no name encoding"),
+    Column("swapped_key", LargeBinary, comment="keyed birth date with day and month swapped"),
+    Column("bloom", LargeBinary, comment="keyed Bloom filter of the name's bigrams (128 bytes)"),
+    Column("script_key", LargeBinary, comment="keyed form of a name written in a lossy script (Han, Arabic, Hebrew)"),
+    Column("scheme", SmallInteger, comment="of the name encoding: 1 bigram positions unsalted (to be re-encoded); 2 salted with the birth year"),
     Index("ix_vault_identities_person_id", "person_id"),
+    _partial_index("ix_vault_identities_name_key", "name_key"),
+    _partial_index("ix_vault_identities_bsn_key", "bsn_key"),
+    _partial_index("ix_vault_identities_vnr_key", "vnr_key"),
+    _partial_index("ix_vault_identities_birth_key", "birth_key"),
     schema=VAULT_SCHEMA,
-    comment="Identifying fields of each registration, sealed under the vault key (person id as associated data).",
+    comment=(
+        "One row per registration: its identifying fields sealed under the vault key (person id as associated data), "
+        "its keyed identifiers for linkage and the keyed encoding of its name and birth date for approximate matching."
+    ),
 )
 
 privacy_audit = Table(
@@ -50,23 +78,6 @@ privacy_audit = Table(
     Column("detail", Text, comment="counts only, never values"),
     schema=VAULT_SCHEMA,
     comment="Every re-identification, opening of quarantined values, erasure, purge, key rotation, split and join: who, when, why.",
-)
-
-name_encodings = Table(
-    "name_encodings",
-    vault_metadata,
-    Column("registration_id", Text, primary_key=True),
-    Column("person_id", String(48), nullable=False),
-    Column("birth_key", String(32), nullable=False, comment="keyed birth date"),
-    Column("swapped_key", String(32), comment="keyed birth date with day and month swapped"),
-    Column("bloom", Text, nullable=False, comment="keyed Bloom filter of the name's bigrams (hex)"),
-    Column("key_version", Integer, nullable=False),
-    Column("scheme", SmallInteger, nullable=False, comment="1: bigram positions unsalted (to be re-encoded); 2: salted with the birth year"),
-    Column("script_key", String(32), comment="keyed form of a name written in a lossy script (Han, Arabic, Hebrew)"),
-    Index("ix_name_encodings_person_id", "person_id"),
-    Index("ix_name_encodings_birth_key", "birth_key"),
-    schema=VAULT_SCHEMA,
-    comment="Keyed encodings of each registration's name and birth date, for approximate matching.",
 )
 
 link_decisions = Table(

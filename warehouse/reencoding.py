@@ -1,32 +1,47 @@
-"""Name encodings of an older scheme re-encoded from the vault, under the current pseudonym key.
+"""Vault rows completed from their sealed fields, under the current pseudonym key.
 
-Migration 0010 salts the Bloom filters' bigram positions (`pseudonyms.encodings`); a migration
-has no keys, so it marks the stored filters as scheme 1 and this step, the first that runs with
-both keys (a run preparing the warehouse), opens their vault entries and encodes them again, in
-one transaction, audited with counts. Until then filters of the old scheme are never compared.
+A migration has no keys. Migration 0010 salts the Bloom filters' bit positions
+(`pseudonyms.encodings`) and marks the stored filters as scheme 1; migration 0013 folds the name
+encodings into the vault's rows, whose keyed identifiers it cannot compute (null key version),
+and keeps every identifier link as an override. This step, the first that runs with both keys (a
+run preparing the warehouse), opens those rows, computes their keyed identifiers and encodings
+again, and keeps each identifier's owner: overrides the rows now tell are removed. One
+transaction, audited with counts. Until then filters of the old scheme are never compared.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, func, select
+import pandas as pd
+from sqlalchemy import Engine, bindparam, func, or_, select, update
 
-from pseudonyms.encodings import ENCODING_SCHEME
+from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
 from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.keys import LoadedKey
-from warehouse.approximate import store_encodings
+from pseudonyms.person_identities import identifier_links
 from warehouse.locks import lock_loads
-from warehouse.privacy_tables import name_encodings, vault_identities
+from warehouse.owners import KEY_COLUMNS, keep_owners
+from warehouse.privacy_tables import vault_identities
 from warehouse.rotation import open_entries
 from warehouse.tables import registrations
-from warehouse.vault import audit
+from warehouse.vault import audit, keyed_columns
 
-_STALE = name_encodings.c.scheme != ENCODING_SCHEME
+_INCOMPLETE = or_(vault_identities.c.scheme != ENCODING_SCHEME, vault_identities.c.key_version.is_(None))
+_COMPLETED = (*KEY_COLUMNS.values(), *ENCODING_COLUMNS[1:], "key_version", "scheme")
+
+
+def completed_columns(entries: pd.DataFrame, key: LoadedKey) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The keyed columns of opened vault entries (registration_id and the identifying fields), as
+    their rows store them; and the keys they carry (identifier, kind, key_version)."""
+    links = identifier_links(entries, entries["registration_id"], key.material, key.version)
+    encodings = name_encodings_of(entries, entries["registration_id"], key.material)
+    columns = keyed_columns(entries["registration_id"], links, encodings, key.version)
+    return columns, links[["identifier", "kind"]].assign(key_version=key.version).drop_duplicates("identifier")
 
 
 def reencode_stale(engine: Engine, key: LoadedKey, vault_key: bytes) -> int:
-    """Re-encode every stored encoding of an older scheme; returns how many were stale."""
+    """Complete every vault row of an older encoding scheme or without keyed identifiers; returns how many."""
     with engine.connect() as connection:
-        if not connection.execute(select(func.count()).select_from(name_encodings).where(_STALE)).scalar_one():
+        if not connection.execute(select(func.count()).select_from(vault_identities).where(_INCOMPLETE)).scalar_one():
             return 0
     with engine.begin() as connection:
         # Not while a load links: it would compare its filters with half-encoded ones.
@@ -34,13 +49,24 @@ def reencode_stale(engine: Engine, key: LoadedKey, vault_key: bytes) -> int:
         rows = connection.execute(
             select(vault_identities.c.registration_id, vault_identities.c.person_id, vault_identities.c.sealed, registrations.c.source)
             .join(registrations, registrations.c.registration_id == vault_identities.c.registration_id)
-            .where(vault_identities.c.registration_id.in_(select(name_encodings.c.registration_id).where(_STALE)))
+            .where(_INCOMPLETE)
         ).all()
-        stale = connection.execute(delete(name_encodings).where(_STALE)).rowcount
         entries = open_entries(rows, vault_key)
-        # Placeholder birth dates now get no encoding: fewer rows may come back than went.
-        encodings = name_encodings_of(entries, entries["registration_id"], key.material).sort_values("registration_id")
-        store_encodings(connection, encodings, entries.set_index("registration_id")["person_id"], key.version)
-        audit(connection, "re-encode", reason=f"name encodings to scheme {ENCODING_SCHEME}",
-              detail=f"{stale} encoding(s) of an older scheme re-encoded as {len(encodings)}")
-    return stale
+        # Placeholder birth dates get no encoding: fewer encodings may come back than went.
+        columns, keys = completed_columns(entries, key)
+        incomplete = select(vault_identities.c.registration_id).where(_INCOMPLETE)
+        with keep_owners(connection, registrations=incomplete, adding=keys):
+            if len(columns):
+                connection.execute(
+                    update(vault_identities)
+                    .where(vault_identities.c.registration_id == bindparam("target"))
+                    .values({name: bindparam(f"new_{name}") for name in _COMPLETED}),
+                    [
+                        {"target": row["registration_id"], **{f"new_{name}": row[name] for name in _COMPLETED}}
+                        for row in columns.astype(object).where(columns.notna(), None).to_dict("records")
+                    ],
+                )
+        encoded = int(columns["scheme"].notna().sum())
+        audit(connection, "re-encode", reason=f"vault rows to encoding scheme {ENCODING_SCHEME} with keyed identifiers",
+              detail=f"{len(columns)} row(s) completed, {encoded} with a name encoding")
+    return len(columns)

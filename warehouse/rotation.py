@@ -22,16 +22,15 @@ from pseudonyms.identity import registration_ids
 from pseudonyms.keys import LoadedKey
 from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, own_person_ids, vault_payloads
 from pseudonyms.sealing import unseal_many
-from warehouse.approximate import store_encodings
 from warehouse.bulk import bulk_insert
 from warehouse.ledger import KeyMismatch, utc_now
-from warehouse.linkage import store_links
 from warehouse.locks import lock_loads
 from warehouse.marts import mark_all_stale, refresh_marts
-from warehouse.privacy_tables import link_decisions, name_encodings, person_links, vault_identities
-from warehouse.qualified import qualified_name, temporary_table, timestamp_text
+from warehouse.owners import Ownership, settle
+from warehouse.privacy_tables import link_decisions, person_links, vault_identities
+from warehouse.qualified import qualified_name, temporary_table
 from warehouse.tables import key_fingerprints, registrations
-from warehouse.vault import associated_data, audit, seal_frame
+from warehouse.vault import associated_data, audit, vault_rows
 
 _STAGE = "stage_rotation"
 
@@ -56,7 +55,7 @@ def open_entries(rows: list, vault_key: bytes) -> pd.DataFrame:
     frame = pd.DataFrame([tuple(row) for row in rows], columns=["registration_id", "person_id", "sealed", "source"], dtype=object)
     payloads = unseal_many(
         vault_key,
-        [bytes.fromhex(sealed) for sealed in frame["sealed"].tolist()],
+        [bytes(sealed) for sealed in frame["sealed"].tolist()],
         [associated_data(person, registration) for person, registration in zip(frame["person_id"].tolist(), frame["registration_id"].tolist(), strict=True)],
     )
     # Each payload is one JSON object on one line: parsed in one call, every field as text.
@@ -122,6 +121,7 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
         ).all()
         entries = open_entries(rows, vault_key)
         del rows  # a million result rows, no longer needed while the rest is built
+        entries = entries.sort_values("registration_id", ignore_index=True)
         entries["new_registration_id"] = pd.concat(
             [registration_ids(source, group["source_record_id"], new.material) for source, group in entries.groupby("source")]
         ).reindex(entries.index) if len(entries) else pd.Series(dtype="str")
@@ -149,26 +149,30 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
         refresh_marts(connection)
 
         persons = entries["new_person_id"].astype(object).where(entries["new_person_id"].notna(), None)
-        payloads = vault_payloads(entries)
         connection.execute(delete(vault_identities))
         bulk_insert(
             connection,
             qualified_name(connection, vault_identities),
-            pd.DataFrame(
-                {
-                    "registration_id": entries["new_registration_id"],
-                    "person_id": persons,
-                    "sealed": seal_frame(vault_key, payloads, persons, entries["new_registration_id"]),
-                    "sealed_at": timestamp_text(),
-                }
+            vault_rows(
+                vault_key,
+                pd.DataFrame({"registration_id": entries["new_registration_id"], "payload": vault_payloads(entries)}),
+                persons,
+                links,
+                name_encodings_of(entries, entries["new_registration_id"], new.material),
+                new.version,
             ).sort_values("registration_id"),
         )
+        # Each identifier goes to the person of its first registration (in new registration id
+        # order); an override only where its rows disagree.
         connection.execute(delete(person_links))
         fresh = links.dropna(subset=["person_id"]).drop_duplicates("identifier")
-        store_links(connection, fresh["identifier"], fresh["kind"], fresh["person_id"].map(new_person), new.version)
-        connection.execute(delete(name_encodings))
-        encodings = name_encodings_of(entries, entries["new_registration_id"], new.material).sort_values("registration_id")
-        store_encodings(connection, encodings, entries.set_index("new_registration_id")["new_person_id"], new.version)
+        carried = links.assign(person_id=links["person_id"].map(new_person))[["identifier", "registration_id", "person_id"]]
+        settle(
+            connection,
+            links[["identifier", "kind"]].assign(key_version=new.version),
+            fresh.set_index("identifier")["person_id"].map(new_person),
+            Ownership(carried, pd.Series(dtype=object)),
+        )
         renumber_decisions(connection, entries.set_index("registration_id")["new_registration_id"])
         connection.execute(
             update(key_fingerprints)

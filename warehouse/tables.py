@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -120,8 +121,8 @@ quarantine = Table(
     Column("source_record_id", Text, comment="the source's own key of the record, for the steward"),
     Column(
         "sealed_value",
-        Text,
-        comment="the offending value, AES-GCM sealed under the vault key (base64); never in clear",
+        LargeBinary,
+        comment="the offending value, AES-GCM sealed under the vault key (nonce, ciphertext and tag); never in clear",
     ),
     Column(
         "severity",

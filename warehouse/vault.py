@@ -1,6 +1,8 @@
 """The re-identification vault: identifying fields sealed per registration, opened only with audit.
 
-Each registration's identifying fields are sealed under the vault key with the person id as
+One row per registration holds its sealed identifying fields, its keyed identifiers (which
+linkage looks up: `warehouse.owners`) and the keyed encoding of its name (`warehouse.approximate`),
+all as bytes. Each registration's identifying fields are sealed under the vault key with the person id as
 associated data, so a sealed value moved to another person does not open. Revealing a person
 writes the audit record in the same transaction that reads the vault: no audit, no values.
 """
@@ -17,11 +19,14 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from config.settings import current
+from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
 from pseudonyms.person_identities import PersonIdentities
 from pseudonyms.quoted_values import quotes_any
 from pseudonyms.sealing import seal, seal_many, unseal
+from warehouse.binary import bytes_column
 from warehouse.bulk import upsert_rows
 from warehouse.ledger import utc_now
+from warehouse.owners import KEY_COLUMNS
 from warehouse.privacy_tables import privacy_audit, vault_identities
 from warehouse.qualified import qualified_name, timestamp_text
 
@@ -39,38 +44,66 @@ def associated_data(person_id: str | None, registration_id: str) -> str:
     return f"person:{person_id}" if person_id else f"registration:{registration_id}"
 
 
-def seal_frame(key: bytes, payloads: pd.Series, person_ids: pd.Series, registration_ids: pd.Series) -> list[str]:
-    """Hex of each payload sealed under `key`, bound to its person (or registration).
-
-    Hex, not base64: base64 text of random bytes contains any four-letter word by chance now and
-    then, which would make leak scans of the database report false hits (and hide real ones)."""
+def seal_frame(key: bytes, payloads: pd.Series, person_ids: pd.Series, registration_ids: pd.Series) -> list[bytes]:
+    """Each payload sealed under `key`, bound to its person (or registration)."""
     contexts = [
         associated_data(person, registration)
         for person, registration in zip(person_ids.tolist(), registration_ids.tolist(), strict=True)
     ]
-    return [sealed.hex() for sealed in seal_many(key, payloads.tolist(), contexts)]
+    return seal_many(key, payloads.tolist(), contexts)
 
 
-def open_entry(key: bytes, sealed: str, person_id: str | None, registration_id: str) -> dict:
+def open_entry(key: bytes, sealed: bytes, person_id: str | None, registration_id: str) -> dict:
     """The identifying fields of one vault entry."""
-    return orjson.loads(unseal(key, bytes.fromhex(sealed), associated_data(person_id, registration_id)))
+    return orjson.loads(unseal(key, bytes(sealed), associated_data(person_id, registration_id)))
 
 
-def store_batch(connection: Connection, identities: PersonIdentities, person_of_registration: pd.Series) -> None:
-    """Seal the batch's identifying fields and replace its registrations' vault entries."""
-    payloads = identities.payloads
-    persons = payloads["registration_id"].map(person_of_registration)
-    persons = persons.astype(object).where(persons.notna(), None)
-    entries = pd.DataFrame(
+def keyed_columns(registration_ids: pd.Series, links: pd.DataFrame, encodings: pd.DataFrame, key_version: int) -> pd.DataFrame:
+    """The vault's columns of linkage and matching for these registrations: their keyed identifiers
+    (`links`: registration_id, kind, identifier) and name encodings (`ENCODING_COLUMNS`) as bytes,
+    the key version and the encoding scheme (null without an encoding)."""
+    columns = pd.DataFrame({"registration_id": registration_ids.to_numpy(), "key_version": key_version})
+    for kind, column in KEY_COLUMNS.items():
+        keys = links[links["kind"] == kind].drop_duplicates("registration_id").set_index("registration_id")["identifier"]
+        columns[column] = bytes_column(registration_ids.map(keys)).to_numpy()
+    by_registration = encodings.drop_duplicates("registration_id").set_index("registration_id")
+    for column in ENCODING_COLUMNS[1:]:
+        columns[column] = bytes_column(registration_ids.map(by_registration[column])).to_numpy()
+    encoded = registration_ids.isin(by_registration.index).to_numpy()
+    columns["scheme"] = pd.Series(ENCODING_SCHEME, index=columns.index, dtype="Int16").where(encoded)
+    return columns
+
+
+def vault_rows(
+    vault_key: bytes,
+    payloads: pd.DataFrame,
+    persons: pd.Series,
+    links: pd.DataFrame,
+    encodings: pd.DataFrame,
+    key_version: int,
+) -> pd.DataFrame:
+    """The vault rows of registrations: `payloads` (registration_id, payload) sealed to `persons`
+    (aligned with them, None for no one), with their `keyed_columns`."""
+    registration_ids = payloads["registration_id"]
+    sealed = pd.DataFrame(
         {
-            "registration_id": payloads["registration_id"],
-            "person_id": persons,
-            "sealed": seal_frame(identities.vault_key, payloads["payload"], persons, payloads["registration_id"]),
+            "person_id": persons.to_numpy(dtype=object),
+            "sealed": seal_frame(vault_key, payloads["payload"], persons, registration_ids),
             "sealed_at": timestamp_text(),
         }
     )
-    # A re-delivered registration replaces its entry.
-    upsert_rows(connection, qualified_name(connection, vault_identities), entries, "registration_id")
+    return pd.concat([keyed_columns(registration_ids, links, encodings, key_version), sealed], axis=1)
+
+
+def store_batch(connection: Connection, identities: PersonIdentities, person_of_registration: pd.Series) -> None:
+    """Seal the batch's identifying fields and replace its registrations' vault rows (with their
+    keyed identifiers and name encodings)."""
+    payloads = identities.payloads
+    persons = payloads["registration_id"].map(person_of_registration)
+    persons = persons.astype(object).where(persons.notna(), None)
+    rows = vault_rows(identities.vault_key, payloads, persons, identities.links, identities.encodings, identities.key_version)
+    # A re-delivered registration replaces its row.
+    upsert_rows(connection, qualified_name(connection, vault_identities), rows, "registration_id")
 
 
 def reseal_merged(connection: Connection, vault_key: bytes, merged: dict[str, str]) -> None:
@@ -95,8 +128,8 @@ def rebind_entries(connection: Connection, vault_key: bytes, moves: dict[str, st
     ).all()
     parameters = []
     for registration_id, person_id, sealed in rows:
-        payload = unseal(vault_key, bytes.fromhex(sealed), associated_data(person_id, registration_id))
-        resealed = seal(vault_key, payload, associated_data(moves[registration_id], registration_id)).hex()
+        payload = unseal(vault_key, bytes(sealed), associated_data(person_id, registration_id))
+        resealed = seal(vault_key, payload, associated_data(moves[registration_id], registration_id))
         parameters.append({"target": registration_id, "new_person": moves[registration_id], "new_sealed": resealed})
     if parameters:
         connection.execute(

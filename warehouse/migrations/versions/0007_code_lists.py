@@ -145,7 +145,7 @@ def _sealed(connection: sa.Connection, entries: pd.DataFrame, key: bytes) -> pd.
     for registration, person in zip(entries["registration_id"].tolist(), entries["person_id"].tolist(), strict=True):
         sealed = vault.get(registration)
         try:
-            record_ids.append(open_entry(key, sealed, person, registration)["source_record_id"] if sealed else None)
+            record_ids.append(open_entry(key, bytes.fromhex(sealed), person, registration)["source_record_id"] if sealed else None)
         except SealBroken:
             record_ids.append(None)
     contexts = [

@@ -1,0 +1,44 @@
+"""Keys, filters and sealed values cross into the warehouse as bytes: half the size of their hex.
+
+`pseudonyms` computes keyed pseudonyms and Bloom filters as hex text (or bytes); the vault stores
+bytes (`LargeBinary`: BLOB on SQLite, bytea on PostgreSQL). The conversion happens here, at the
+boundary, and SQL that compares stored bytes with hex text reads them through `hex_sql`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import Connection
+
+
+def as_bytes(values: Iterable[object]) -> list[bytes | None]:
+    """Hex text (or bytes, passed through) as bytes; null stays None."""
+    return [
+        value if isinstance(value, bytes) else None if value is None or value is pd.NA or value != value else bytes.fromhex(value)
+        for value in values
+    ]
+
+
+def bytes_column(values: pd.Series) -> pd.Series:
+    """`as_bytes` of a column, with its index."""
+    return pd.Series(as_bytes(values.tolist()), index=values.index, dtype=object)
+
+
+def as_hex(values: Iterable[bytes | memoryview | None]) -> list[str | None]:
+    """Stored bytes as the hex text `pseudonyms` computes (lower case)."""
+    return [None if value is None else bytes(value).hex() for value in values]
+
+
+def hex_sql(connection: Connection, column: str) -> str:
+    """SQL of `column` (bytes) as lower-case hex text, null where it is null (SQLite's hex() of
+    null is the empty text)."""
+    if connection.dialect.name == "postgresql":
+        return f"encode({column}, 'hex')"
+    return f"CASE WHEN {column} IS NULL THEN NULL ELSE lower(hex({column})) END"
+
+
+def binary_type(connection: Connection) -> str:
+    """The column type of bytes in a staging table."""
+    return "bytea" if connection.dialect.name == "postgresql" else "blob"

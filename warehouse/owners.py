@@ -1,0 +1,210 @@
+"""Which person each keyed identifier belongs to: read from the vault's rows, `person_links` only
+where they do not tell it.
+
+Every vault row carries its registration's keyed identifiers (name + birth date, BSN, V-number).
+An identifier belongs to the person of the vault rows that carry it, when they all agree. A row
+of `person_links` overrides that: it names the owner (or no one: null) where the rows disagree
+or say something else. That happens where linkage decided so and no vault row records it: a
+steward split off registrations that still carry their old person's identifiers, the bound on a
+person's registrations kept a report apart from the person its name belongs to, a snapshot or a
+re-delivery took away the only registration that carried an identifier, a person was erased
+while another one carries the identifier, or rows were migrated before their keys were computed.
+
+Whatever changes vault rows or owners keeps the owners it does not mean to change: it reads
+them first (`ownership`), changes the rows, and writes the overrides the new rows need
+(`settle`). Merging persons moves vault rows and overrides alike, so it needs nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Connection, Select, TextClause, select, text
+
+from warehouse.binary import as_bytes, as_hex
+from warehouse.bulk import upsert_rows
+from warehouse.privacy_tables import person_links, vault_identities
+from warehouse.qualified import qualified_name, timestamp_text
+
+KEY_COLUMNS = {"name": "name_key", "bsn": "bsn_key", "vnr": "vnr_key"}
+# Bound parameters per query on SQLite (its limit is 32,766).
+_PER_QUERY = 30_000
+_DISAGREE = "\x00disagree"  # no person id: the carriers name several persons
+
+
+@dataclass(frozen=True, repr=False)
+class Ownership:
+    """What the warehouse holds about some identifiers: the vault rows that carry them and the
+    overrides. `carriers`: identifier, registration_id, person_id; `overrides`: identifier -> person
+    or None (no one); identifiers as hex text."""
+
+    carriers: pd.DataFrame
+    overrides: pd.Series
+
+    def owners(self) -> pd.Series:
+        """identifier -> its owner (None: no one), for every identifier held anywhere."""
+        derived = derived_owners(self.carriers)
+        # An override wins; rows that disagree without one (never written so) go to the smallest id.
+        fallback = self.carriers.groupby("identifier")["person_id"].min()
+        derived = derived.where(derived != _DISAGREE, fallback.reindex(derived.index))
+        return pd.concat([derived[~derived.index.isin(self.overrides.index)], self.overrides]).astype(object)
+
+
+def derived_owners(carriers: pd.DataFrame) -> pd.Series:
+    """identifier -> the person all its carrying rows name (`_DISAGREE` where they differ)."""
+    if carriers.empty:
+        return pd.Series(dtype=object)
+    persons = carriers.assign(person_id=carriers["person_id"].fillna(""))
+    grouped = persons.groupby("identifier")["person_id"]
+    first, count = grouped.first(), grouped.nunique()
+    owners = first.where(count == 1, _DISAGREE).astype(object)
+    return owners.mask(owners == "", None)
+
+
+def _select_in(connection: Connection, statement: str, values: list[bytes]) -> list[tuple]:
+    """Rows of `statement`, whose `{keys}` becomes a condition on a list of bytes (`IN` a list,
+    chunked, on SQLite; `= ANY` one array on PostgreSQL)."""
+    if not values:
+        return []
+    if connection.dialect.name == "postgresql":
+        result = connection.execute(text(statement.format(keys="= ANY(:keys)")), {"keys": values})
+        return [tuple(row) for row in result] if result.returns_rows else []
+    rows: list[tuple] = []
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        for start in range(0, len(values), _PER_QUERY):
+            chunk = values[start : start + _PER_QUERY]
+            cursor.execute(statement.format(keys=f"IN ({', '.join('?' * len(chunk))})"), chunk)
+            rows.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return rows
+
+
+def carriers_of(connection: Connection, identifiers: pd.DataFrame) -> pd.DataFrame:
+    """Vault rows carrying these identifiers (identifier, kind): identifier, registration_id, person_id."""
+    vault = qualified_name(connection, vault_identities)
+    parts = []
+    for kind, column in KEY_COLUMNS.items():
+        wanted = identifiers.loc[identifiers["kind"] == kind, "identifier"].drop_duplicates()
+        rows = _select_in(connection, f"SELECT {column}, registration_id, person_id FROM {vault} WHERE {column} {{keys}}", as_bytes(wanted))
+        parts.append(pd.DataFrame(rows, columns=["identifier", "registration_id", "person_id"], dtype=object))
+    found = pd.concat(parts, ignore_index=True)
+    found["identifier"] = as_hex(found["identifier"].tolist())
+    return found
+
+
+def overrides_of(connection: Connection, identifiers: pd.Series) -> pd.Series:
+    """identifier -> person (None: no one) of the overrides among these identifiers."""
+    links = qualified_name(connection, person_links)
+    rows = _select_in(connection, f"SELECT identifier, person_id FROM {links} WHERE identifier {{keys}}", as_bytes(identifiers.drop_duplicates()))
+    return pd.Series([person for _, person in rows], index=as_hex([key for key, _ in rows]), dtype=object)
+
+
+def ownership(connection: Connection, identifiers: pd.DataFrame) -> Ownership:
+    """Carriers and overrides of these identifiers (identifier as hex, kind)."""
+    return Ownership(carriers_of(connection, identifiers), overrides_of(connection, identifiers["identifier"]))
+
+
+_NO_KEYS = {"identifier": object, "kind": object, "key_version": "int64"}
+
+
+def _no_keys() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in _NO_KEYS.items()})
+
+
+def stored_keys(connection: Connection, condition: ColumnElement[bool]) -> pd.DataFrame:
+    """identifier (hex), kind, key_version of every key the vault rows matching `condition` carry."""
+    parts = [_no_keys()]
+    for kind, column in KEY_COLUMNS.items():
+        key = vault_identities.c[column]
+        rows = connection.execute(select(key, vault_identities.c.key_version).where(key.is_not(None), condition)).all()
+        parts.append(pd.DataFrame({"identifier": as_hex([row[0] for row in rows]), "kind": kind, "key_version": [row[1] for row in rows]}))
+    return pd.concat(parts, ignore_index=True).drop_duplicates("identifier")
+
+
+def _listed(connection: Connection, column: str, values: list[str]) -> TextClause:
+    """`column` is one of `values` (any number of them: passed as one JSON array)."""
+    if connection.dialect.name == "sqlite":
+        return text(f"{column} IN (SELECT value FROM json_each(:listed))").bindparams(listed=json.dumps(values))
+    return text(f"{column} IN (SELECT json_array_elements_text(CAST(:listed AS json)))").bindparams(listed=json.dumps(values))
+
+
+def keys_of_registrations(connection: Connection, registration_ids: list[str]) -> pd.DataFrame:
+    """identifier (hex), kind, key_version of the keys the vault rows of these registrations carry."""
+    return stored_keys(connection, _listed(connection, "registration_id", registration_ids)) if registration_ids else _no_keys()
+
+
+def keys_of_persons(connection: Connection, person_ids: list[str]) -> pd.DataFrame:
+    """identifier (hex), kind, key_version of these persons' keys: their vault rows' and overrides'."""
+    if not person_ids:
+        return _no_keys()
+    rows = connection.execute(
+        select(person_links.c.identifier, person_links.c.kind, person_links.c.key_version).where(_listed(connection, "person_id", person_ids))
+    ).all()
+    overridden = pd.DataFrame({"identifier": as_hex([row[0] for row in rows]), "kind": [row[1] for row in rows], "key_version": [row[2] for row in rows]})
+    found = [stored_keys(connection, _listed(connection, "person_id", person_ids)), overridden]
+    return pd.concat(found, ignore_index=True).drop_duplicates("identifier")
+
+
+@contextmanager
+def keep_owners(
+    connection: Connection,
+    *,
+    registrations: Select | None = None,
+    persons: list[str] | None = None,
+    moves: dict[str, str | None] | None = None,
+    adding: pd.DataFrame | None = None,
+) -> Iterator[None]:
+    """Around a change of vault rows (those of `registrations`, a select of their ids, or of
+    `persons`): the identifiers they carry, those the persons own and those the change `adding`
+    writes to them (identifier, kind, key_version) keep their owners, or go to the person `moves`
+    names (None: to no one) where it names theirs."""
+    if registrations is not None:
+        touched = stored_keys(connection, vault_identities.c.registration_id.in_(registrations))
+    else:
+        touched = keys_of_persons(connection, persons or [])
+    if adding is not None:
+        touched = pd.concat([touched, adding], ignore_index=True).drop_duplicates("identifier")
+    before = ownership(connection, touched).owners() if len(touched) else pd.Series(dtype=object)
+    moves = moves or {}
+    before = before.map(lambda person: moves.get(person, person) if person is not None else None)
+    yield
+    settle(connection, touched, before)
+
+
+def settle(connection: Connection, identifiers: pd.DataFrame, intended: pd.Series, held: Ownership | None = None) -> int:
+    """Make the owner of each identifier (identifier as hex, kind, key_version) what `intended` says (identifier
+    -> person; missing or None: no one), writing an override only where the vault's rows do not
+    tell it and removing those that became needless. `held`: the carriers and overrides as they
+    are now, when the caller knows them (else read). Returns the overrides written."""
+    if identifiers.empty:
+        return 0
+    identifiers = identifiers.drop_duplicates("identifier")
+    held = held if held is not None else ownership(connection, identifiers)
+    derived = derived_owners(held.carriers).reindex(identifiers["identifier"])
+    wanted = intended.reindex(identifiers["identifier"]).astype(object)
+    derived, wanted = derived.where(derived.notna(), None), wanted.where(wanted.notna(), None)
+    needed = derived.to_numpy() != wanted.to_numpy()
+    current = held.overrides.reindex(identifiers["identifier"])
+    present = identifiers["identifier"].isin(held.overrides.index).to_numpy()
+    unchanged = present & (current.where(current.notna(), None).to_numpy() == wanted.to_numpy())
+    links = qualified_name(connection, person_links)
+    stale = identifiers.loc[present & ~needed, "identifier"]
+    _select_in(connection, f"DELETE FROM {links} WHERE identifier {{keys}}", as_bytes(stale))
+    write = identifiers[needed & ~unchanged]
+    rows = pd.DataFrame(
+        {
+            "identifier": as_bytes(write["identifier"]),
+            "kind": write["kind"].to_numpy(),
+            "person_id": wanted[needed & ~unchanged].to_numpy(),
+            "key_version": write["key_version"].to_numpy(dtype="int64"),
+            "linked_at": timestamp_text(),
+        }
+    )
+    upsert_rows(connection, links, rows, "identifier")
+    return len(rows)
