@@ -6,6 +6,9 @@ Reads like a table of contents; the work happens in the tasks and the packages b
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -118,8 +121,25 @@ def check_keys(engine: Engine, pseudonym_fingerprint: str, vault_fingerprint: st
     check_key_fingerprint(engine, "vault", vault_fingerprint)
 
 
+# Set while a command runs the flow right after preparing the warehouse itself (its checks before
+# the flow run): the flow's own step then has nothing left to do, and does not scan it again.
+_PREPARED_BY_CALLER: ContextVar[bool] = ContextVar("warehouse_prepared_by_caller", default=False)
+
+
+@contextmanager
+def prepared_by_caller() -> Iterator[None]:
+    """Run flows in this block on a warehouse the caller prepared (`prepare_warehouse`) just before."""
+    token = _PREPARED_BY_CALLER.set(True)
+    try:
+        yield
+    finally:
+        _PREPARED_BY_CALLER.reset(token)
+
+
 @task(name="prepare_warehouse", cache_policy=NO_CACHE, persist_result=False)
 def prepare_warehouse_task() -> None:
+    if _PREPARED_BY_CALLER.get():
+        return
     with value_free_errors("prepare"):
         prepare_warehouse()
 

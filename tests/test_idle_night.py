@@ -11,6 +11,7 @@ import secrets
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -170,3 +171,45 @@ def test_marts_left_stale_are_refreshed_by_a_night_with_nothing_new(tmp_path, ps
     with engine.connect() as connection:
         assert stale_years(connection) == set()
     engine.dispose()
+
+
+def test_the_server_starts_before_prefects_server_api_is_imported(tmp_path) -> None:
+    # Prefect's server API takes seconds to import: the server's own start must not wait for it.
+    script = (
+        "import sys\n"
+        "from victim_intake import prefect_env\n"
+        "prefect_env.configure()\n"
+        "from victim_intake.temporary_server import EarlyServer\n"
+        "server = EarlyServer()\n"
+        "print('imported before the start:', 'prefect.server.api.server' in sys.modules)\n"
+        "with server.ready():\n"
+        "    from prefect.client.orchestration import get_client\n"
+        "    with get_client(sync_client=True) as client:\n"
+        "        print('answers:', client.api_healthcheck() is None)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=steward_env(tmp_path), capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "imported before the start: False" in result.stdout
+    assert "answers: True" in result.stdout
+    [port] = server_ports(result.stdout + result.stderr)
+    assert not accepts_connections(port)
+
+
+def test_checking_partner_definitions_before_the_server_starts_does_not_import_pandas() -> None:
+    script = "import sys\nimport schemas.partner_definition\nprint('pandas' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_the_flows_preparation_step_does_not_repeat_the_callers(monkeypatch) -> None:
+    from flows import nightly
+
+    prepared: list[str] = []
+    monkeypatch.setattr(nightly, "prepare_warehouse", lambda: prepared.append("prepared"))
+    with nightly.prepared_by_caller():
+        nightly.prepare_warehouse_task.fn()
+    assert prepared == []
+    nightly.prepare_warehouse_task.fn()  # a flow run nobody prepared for (a deployment's)
+    assert prepared == ["prepared"]

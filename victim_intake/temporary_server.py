@@ -2,23 +2,82 @@
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import os
+import random
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from contextlib import closing, contextmanager
+from typing import Any
 from uuid import UUID
-
-if TYPE_CHECKING:
-    from victim_intake.watched_server import WatchedServer
-
 
 # How long a command waits, at most, for the temporary server to record its flow run's task runs;
 # and how many polls, this far apart, must see the same final task runs.
 SETTLE_TIMEOUT_S = 15.0
 SETTLE_POLL_S = 0.1
 SETTLED_POLLS = 2
+# Prefect's own choices for its temporary server: a free port of this range, and the exit code
+# uvicorn ends with when the port was taken meanwhile.
+_PORTS = range(8000, 9000)
+_PORT_TAKEN_EXIT = 3
+_STOP_GRACE_S = 5.0
+
+
+def start_watched_process(port: int | None) -> subprocess.Popen[Any]:
+    """Prefect 3.9's server command (`python -m uvicorn --factory prefect.server.api.server:create_app
+    ...`, with the same environment), run through `victim_intake.server_watchdog` with this
+    process's id. Needs Prefect's settings only, not its server API (seconds to import)."""
+    import prefect
+    from prefect.settings import get_current_settings
+
+    server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+    return subprocess.Popen(
+        args=[
+            sys.executable, "-m", "victim_intake.server_watchdog", str(os.getpid()),
+            "--app-dir", str(prefect.__module_path__.parent),
+            "--factory", "prefect.server.api.server:create_app",
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--log-level", "error",
+            "--lifespan", "on",
+        ],
+        env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)},
+    )
+
+
+def _port_is_free(port: int) -> bool:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port() -> int:
+    """A free port of Prefect's range, chosen as Prefect chooses it."""
+    for _ in range(10):
+        port = random.choice(_PORTS)
+        if _port_is_free(port):
+            return port
+        time.sleep(random.uniform(0.1, 0.5))
+    raise RuntimeError("Unable to find an available port after multiple attempts")
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    """Stop a server process that no Prefect instance took over (the command ended before its flow run)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class EarlyServer:
@@ -26,8 +85,10 @@ class EarlyServer:
 
     Without an API URL Prefect starts a temporary server (a second Python process importing
     Prefect's API: seconds) when the flow run begins. Started here instead, its start-up overlaps
-    the command's own imports and warehouse checks. Nothing is started when Prefect is configured
-    with an API URL (a real server, or the tests' one).
+    the command's own imports and warehouse checks. The process is started first, before this one
+    imports Prefect's server API (seconds as well) to hand the process to the instance Prefect's
+    clients ask for (`victim_intake.watched_server`): on two cores the two start-ups overlap.
+    Nothing is started when Prefect is configured with an API URL (a real server, or the tests' one).
     """
 
     def __init__(self) -> None:
@@ -35,30 +96,53 @@ class EarlyServer:
 
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._process: subprocess.Popen[Any] | None = None
+        self._port = 0
         if get_current_settings().api.url:
             return
-        # Imported here, not in the thread: the thread would share the interpreter with the
-        # command's own imports and start the server process a second later.
+        from prefect.logging import get_logger
         from prefect.logging.configuration import ensure_logging_setup
-
-        from victim_intake.watched_server import WatchedServer
 
         # Prefect's log handlers, so that the start is reported as when a flow run starts it.
         ensure_logging_setup()
-
-        # The instance the flow run's client asks for: it finds the server running. Its process
-        # ends with this one, however this one ends (`victim_intake.server_watchdog`).
-        server = WatchedServer()
-        # Prefect keeps its settings in context variables: the thread must see the caller's. Not a
-        # daemon: a command that stops early waits for the start, so that Prefect's exit handler
-        # stops the server rather than leaving a process half started.
+        self._port = _free_port()
+        get_logger().info(
+            f"Starting temporary server on http://127.0.0.1:{self._port}\nSee "
+            "https://www.prefect.io/docs/v3/concepts/server#how-to-guides for more information on running a dedicated Prefect server."
+        )
+        self._process = start_watched_process(self._port)
+        # Stopped however this command ends; once handed to Prefect, Prefect's handler stops it first.
+        atexit.register(lambda: self._process is not None and _stop(self._process))
+        # Prefect keeps its settings in context variables: the thread must see the caller's.
         context = contextvars.copy_context()
-        self._thread = threading.Thread(target=context.run, args=(self._start, server), name="prefect-server")
+        self._thread = threading.Thread(target=context.run, args=(self._wait,), name="prefect-server", daemon=True)
         self._thread.start()
 
-    def _start(self, server: WatchedServer) -> None:
+    def _wait(self) -> None:
+        """Poll the server's health until it answers, as Prefect's own start does (a port taken
+        meanwhile: another port)."""
         try:
-            server.start()
+            import httpx
+            from prefect.settings import get_current_settings
+
+            deadline = time.monotonic() + get_current_settings().server.ephemeral.startup_timeout_seconds
+            with httpx.Client() as client:
+                while time.monotonic() < deadline:
+                    assert self._process is not None
+                    if self._process.poll() == _PORT_TAKEN_EXIT:
+                        self._port = _free_port()
+                        self._process = start_watched_process(self._port)
+                        continue
+                    try:
+                        if client.get(f"http://127.0.0.1:{self._port}/api/health").status_code == 200:
+                            return
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.1)
+            message = "Timed out while attempting to connect to ephemeral Prefect API server."
+            if self._process is not None and self._process.poll() is not None:
+                message += f" Ephemeral server process exited with code {self._process.returncode}."
+            raise RuntimeError(message)
         except BaseException as error:  # noqa: BLE001 - raised again by ready(), in the caller's thread
             self._error = error
 
@@ -73,10 +157,15 @@ class EarlyServer:
         if self._thread is None:
             yield
             return
+        from prefect.settings import temporary_settings
+
+        from victim_intake.watched_server import WatchedServer
+
         self._thread.join()
         if self._error is not None:
             raise self._error
-        from prefect.settings import temporary_settings
+        assert self._process is not None
+        WatchedServer.adopt(self._process, self._port)
 
         with temporary_settings(updates={"flows.heartbeat_frequency": None}):
             yield

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from typing import Any
 
-import prefect
 from prefect.server.api.server import SubprocessASGIServer
-from prefect.settings import get_current_settings
+
+from victim_intake.temporary_server import start_watched_process
 
 
 class WatchedServer(SubprocessASGIServer):
@@ -22,16 +20,17 @@ class WatchedServer(SubprocessASGIServer):
     instance per port)."""
 
     def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
-        server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-        return subprocess.Popen(
-            args=[
-                sys.executable, "-m", "victim_intake.server_watchdog", str(os.getpid()),
-                "--app-dir", str(prefect.__module_path__.parent),
-                "--factory", "prefect.server.api.server:create_app",
-                "--host", "127.0.0.1",
-                "--port", str(self.port),
-                "--log-level", "error",
-                "--lifespan", "on",
-            ],
-            env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)},
-        )
+        return start_watched_process(self.port)
+
+    @classmethod
+    def adopt(cls, process: subprocess.Popen[Any], port: int) -> WatchedServer:
+        """The instance Prefect's clients find, for a server process already started and answering:
+        their `start()` then has nothing to do, and Prefect's exit handler stops it."""
+        import atexit
+
+        server = cls()
+        server.port = port
+        server.server_process = process
+        server.running = True
+        atexit.register(server.stop)
+        return server

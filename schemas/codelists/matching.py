@@ -17,11 +17,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from schemas.codelists.catalogue import former_municipalities, municipalities, police_units, sectors
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNKNOWN = "unknown"
 UNKNOWN_MUNICIPALITY = "unknown_municipality"
@@ -61,6 +62,8 @@ class Matched:
 
 def _stated(value: object) -> str | None:
     """The folded spelling of a value, or None when it says nothing (null, empty, "onbekend")."""
+    import pandas as pd
+
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return None
     folded = fold(str(value))
@@ -73,6 +76,11 @@ def _spread(values: pd.Series, keys: list[pd.Series], decide) -> Matched:
 
     Each column is factorised (nulls included) and each distinct value folded once; the codes are
     combined into one integer per row, and each distinct integer decided once."""
+    # Imported where rows are matched: checking a partner definition's units (before a run's
+    # Prefect server is started) needs the code lists, not pandas.
+    import numpy as np
+    import pandas as pd
+
     factorized = [pd.factorize(series, use_na_sentinel=False) for series in (values, *keys)]
     columns = [[_stated(value) for value in factorized[0][1].tolist()], *(distinct.tolist() for _, distinct in factorized[1:])]
     sizes = [max(len(column), 1) for column in columns]
@@ -199,6 +207,8 @@ def match_municipalities(values: pd.Series, units: pd.Series | None = None) -> M
         if len(codes) > 1:
             codes = frozenset(code for code in codes if unit_of[code] == unit)
         return (next(iter(codes)), None) if len(codes) == 1 else (UNKNOWN, AMBIGUOUS_MUNICIPALITY)
+
+    import pandas as pd
 
     return _spread(values, [units if units is not None else pd.Series(None, index=values.index, dtype=object)], decide)
 

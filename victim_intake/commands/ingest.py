@@ -143,10 +143,10 @@ def run(
     # Prefect's temporary server (seconds of start-up) starts while the warehouse is checked, not after.
     server = EarlyServer()
     check_warehouse()
-    from flows.nightly import nightly_ingest
+    from flows.nightly import nightly_ingest, prepared_by_caller
     from victim_intake.commands.progress import file_progress
 
-    with file_progress(errors, "nightly-ingest"), server.ready():
+    with file_progress(errors, "nightly-ingest"), server.ready(), prepared_by_caller():
         state = nightly_ingest(inbox=str(target), return_state=True)
         server.settle(state.state_details.flow_run_id)
     results = state.result(raise_on_failure=False)
