@@ -12,6 +12,11 @@ import pandas as pd
 
 # Shorter values occur by chance in any text ("Li" in "Limburg"), so they prove nothing either way.
 MIN_SEARCH_LENGTH = 4
+# Sealed identities and keyed hashes are random bytes: four given characters occur in them about
+# once in 4 GiB, so a demo's hundreds of four-letter names against megabytes of them would match
+# by chance now and then; six characters about once in 2^48 bytes. Bytes that hold such columns
+# are searched for values this long, and every value is searched in the columns that hold text.
+MIN_RANDOM_SEARCH_LENGTH = 6
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,32 @@ def find_in_bytes(values: Iterable[str], blobs: dict[str, bytes]) -> list[tuple[
             if any(needle in blob for needle in needles):
                 hits.append((where, value))
     return hits
+
+
+def long_values(values: Iterable[str]) -> set[str]:
+    """The values long enough not to occur by chance in random bytes (`MIN_RANDOM_SEARCH_LENGTH`)."""
+    return {value for value in values if len(value) >= MIN_RANDOM_SEARCH_LENGTH}
+
+
+def column_contents(url: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Every table of the warehouse (the vault's schema included) as two blobs: the values of its
+    columns that hold text, numbers and dates, and the values of those that hold bytes."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    readable, binary = {}, {}
+    with engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        schemas = [None, "vault"] if "vault" in inspector.get_schema_names() else [None]
+        for schema in schemas:
+            for table in inspector.get_table_names(schema=schema):
+                name = f'"{schema}"."{table}"' if schema else f'"{table}"'
+                rows = connection.execute(sa.text(f"SELECT * FROM {name}")).all()
+                values = [value for row in rows for value in row]
+                readable[name] = "\n".join(str(value) for value in values if not isinstance(value, bytes | memoryview)).encode()
+                binary[name] = b"\n".join(bytes(value) for value in values if isinstance(value, bytes | memoryview))
+    engine.dispose()
+    return readable, binary
 
 
 def sqlite_blobs(database: Path) -> dict[str, bytes]:
