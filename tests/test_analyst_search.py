@@ -12,7 +12,7 @@ from budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warehouse import analyst_counts, class_counts, mart_counts
+from warehouse import class_counts, mart_counts
 from warehouse.anonymise import Lattice, class_sizes
 from warehouse.class_counts import ClassCounter
 
@@ -81,16 +81,42 @@ def test_persons_in_small_classes_at_every_node(dense, group_span, key_limit, se
             np.testing.assert_array_equal(counter.under_k(node), _under_k(lattice, node), err_msg=str(node))
 
 
+def _grouped(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    found = frame.groupby(["registration_year", *columns], observed=True, sort=False).size()
+    return found[found > 0].rename("count").reset_index()
+
+
+def _plain_counts(frames: dict, dimensions) -> pd.DataFrame:
+    """The marts' counts as a pandas group-by gives them."""
+    parts = [
+        _grouped(frame, [name]).rename(columns={name: "category"}).assign(measure=measure, dimension=name)
+        for measure, frame in frames.items()
+        for name in dimensions
+    ]
+    return pd.concat(parts, ignore_index=True).astype({"category": "str"})
+
+
+def _plain_crossings(frames: dict, crossings) -> pd.DataFrame:
+    parts = [
+        _grouped(frame, [row, column])
+        .rename(columns={row: "row_category", column: "column_category"})
+        .assign(measure=measure, row_dimension=row, column_dimension=column)
+        for measure, frame in frames.items()
+        for row, column in crossings
+    ]
+    return pd.concat(parts, ignore_index=True).astype({"row_category": "str", "column_category": "str"})
+
+
 @settings(max_examples=examples(30), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
-def test_the_analyst_marts_count_as_the_marts_do(seed) -> None:
+def test_the_marts_count_as_a_group_by_does(seed) -> None:
     rng = np.random.default_rng(seed)
     rows = int(rng.integers(0, 300))
     frame = pd.DataFrame({"registration_year": rng.choice(np.array([2025, 2023, 2024], np.int32), rows)})
-    for name, values in (("gender", ["female", "male", "x", "unknown"]), ("age", ["adult", "minor", "*"]), ("kind", ["police", "nla"])):
-        frame[name] = pd.array(rng.choice(values, rows), dtype=rng.choice(["str", "object"]))
+    for name, values in (("gender", ["female", "male", "x", None]), ("age", ["adult", "minor", "*"]), ("kind", ["police", "nla"])):
+        frame[name] = pd.array(rng.choice(np.array(values, dtype=object), rows), dtype=rng.choice(["str", "object", "category"]))
     frames = {"registrations": frame, "persons": frame.iloc[: rows // 2]}
     dimensions = ("gender", "age", "kind")
-    pd.testing.assert_frame_equal(analyst_counts.yearly_counts(frames, dimensions), mart_counts.yearly_counts(frames, dimensions))
+    pd.testing.assert_frame_equal(mart_counts.yearly_counts(frames, dimensions), _plain_counts(frames, dimensions), check_like=True)
     crossings = (("gender", "age"), ("kind", "gender"))
-    pd.testing.assert_frame_equal(analyst_counts.yearly_crossings(frames, crossings), mart_counts.yearly_crossings(frames, crossings))
+    pd.testing.assert_frame_equal(mart_counts.yearly_crossings(frames, crossings), _plain_crossings(frames, crossings), check_like=True)

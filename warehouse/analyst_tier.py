@@ -27,13 +27,12 @@ from sqlalchemy import Boolean, Column, Connection, Index, Integer, Table, Text,
 from config.settings import current
 from pseudonyms.hashing import KeyedHasher
 from schemas.vocabulary import EXPLOITATION_TYPES, SOURCE_KINDS
-from warehouse.analyst_counts import yearly_counts, yearly_crossings
 from warehouse.anonymise import Lattice, class_ids, class_sizes
 from warehouse.bulk import Read, bulk_insert, read_columns
 from warehouse.hierarchies import HIERARCHIES, QUASI_IDENTIFIERS, TOP
 from warehouse.ledger import utc_now
 from warehouse.locks import lock_tier
-from warehouse.mart_counts import first_registrations
+from warehouse.mart_counts import first_registrations, yearly_counts, yearly_crossings
 from warehouse.tables import metadata, registrations
 
 TIER_SECRET = "analyst_person"

@@ -50,34 +50,54 @@ def dimension_frame(table: pa.Table, dimensions: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _counted(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Rows by year and `columns`, only combinations that occur, with their `count`."""
-    found = frame.groupby(["registration_year", *columns], observed=True, sort=False).size()
-    return found[found > 0].rename("count").reset_index()
+def _counted(years: np.ndarray, columns: list[pd.Series]) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Distinct (year, *columns) in order of first occurrence: their years, values and counts.
+    Rows with a null in any column are left out, as a pandas group-by leaves them out."""
+    year_codes, year_values = pd.factorize(years)
+    key = year_codes.astype(np.int64)
+    kept = year_codes >= 0
+    values = []
+    for column in columns:
+        codes, distinct = pd.factorize(column)
+        key = key * len(distinct) + codes
+        kept &= codes >= 0
+        values.append((distinct, len(distinct)))
+    codes, found = pd.factorize(key[kept])
+    counts = np.bincount(codes, minlength=len(found)).astype(np.int64)
+    shown = []
+    for distinct, width in reversed(values):
+        shown.append(np.asarray(distinct, dtype=object)[found % width])
+        found = found // width
+    return np.asarray(year_values)[found], shown[::-1], counts
+
+
+def _frame(parts: list[tuple[str, tuple[str, ...], np.ndarray, list[np.ndarray], np.ndarray]], names: Sequence[str], dimensions: Sequence[str]) -> pd.DataFrame:
+    """One frame from the parts (measure, dimensions, years, categories, counts)."""
+    columns: dict[str, object] = {"registration_year": np.concatenate([years for _, _, years, _, _ in parts])}
+    for position, name in enumerate(names):
+        columns[name] = pd.array(np.concatenate([shown[position] for _, _, _, shown, _ in parts]), dtype="str")
+    columns["count"] = np.concatenate([counts for *_, counts in parts])
+    columns["measure"] = pd.array(np.concatenate([np.full(len(counts), measure, dtype=object) for measure, _, _, _, counts in parts]), dtype="str")
+    for position, dimension in enumerate(dimensions):
+        columns[dimension] = pd.array(np.concatenate([np.full(len(counts), used[position], dtype=object) for _, used, _, _, counts in parts]), dtype="str")
+    return pd.DataFrame(columns)
 
 
 def yearly_counts(frames: dict[str, pd.DataFrame], dimensions: Sequence[str]) -> pd.DataFrame:
     """`mart_yearly_counts` rows: per measure (key of `frames`), year, dimension and category."""
     parts = [
-        _counted(frame, [name]).rename(columns={name: "category"}).assign(measure=measure, dimension=name)
+        (measure, (name,), *_counted(frame["registration_year"].to_numpy(), [frame[name]]))
         for measure, frame in frames.items()
         for name in dimensions
     ]
-    return _text_columns(pd.concat(parts, ignore_index=True), ["category"])
+    return _frame(parts, ["category"], ["dimension"])
 
 
 def yearly_crossings(frames: dict[str, pd.DataFrame], crossings: Sequence[tuple[str, str]]) -> pd.DataFrame:
     """`mart_yearly_crossings` rows: per measure, year, pair of dimensions and pair of categories."""
     parts = [
-        _counted(frame, [row, column])
-        .rename(columns={row: "row_category", column: "column_category"})
-        .assign(measure=measure, row_dimension=row, column_dimension=column)
+        (measure, (row, column), *_counted(frame["registration_year"].to_numpy(), [frame[row], frame[column]]))
         for measure, frame in frames.items()
         for row, column in crossings
     ]
-    return _text_columns(pd.concat(parts, ignore_index=True), ["row_category", "column_category"])
-
-
-def _text_columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Categories of different dimensions share one column: plain text, not a categorical."""
-    return frame.astype({name: "str" for name in names})
+    return _frame(parts, ["row_category", "column_category"], ["row_dimension", "column_dimension"])
