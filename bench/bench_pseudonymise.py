@@ -53,8 +53,8 @@ def main() -> None:
     os.environ["VICTIM_INTAKE_VAULT_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
 
     from connectors.files import sha256_of
-    from flows.identities import batch_identities
-    from flows.police_tasks import pseudonymise, read_feed, validate
+    from flows.stages import pseudonymise, read, validate
+    from sources.police import PoliceSource
 
     feed = arguments.feed
     if feed is None:
@@ -63,16 +63,16 @@ def main() -> None:
         summary = write_demo_inbox(home / "inbox", persons=int(arguments.records / 1.23), seed=11, files=1, partners=False, hard_variant_share=0.3)
         feed = summary.files[0]
         print(f"feed written: {feed}")
-    police = read_feed.fn(str(feed), sha256_of(feed))
+    source = PoliceSource()
+    police = read.fn(source, str(feed), sha256_of(feed))
     raw = next(police.parts())
-    validated = validate.fn(raw, police)
+    validated = validate.fn(source, raw, police)
     records = validated.records
     print(f"{len(records):,} valid records of {len(raw):,}")
     stage, baseline = [], []
     for _ in range(arguments.repeat):
         started, cpu = time.perf_counter(), time.process_time()
-        registrations = pseudonymise.fn(validated, "bench")
-        batch_identities(records, registrations["registration_id"])
+        pseudonymise.fn(source, validated, "bench")
         stage.append((time.perf_counter() - started, time.process_time() - cpu))
         baseline.append(_baseline(records, key))
     # CPU seconds beside the wall clock: on a shared machine the wall clock counts others' work too.

@@ -45,10 +45,11 @@ def main() -> None:
 
     from config.settings import current
     from connectors.files import sha256_of
+    from flows.ahead import part_supply
+    from flows.loading import ingest_file_parts
     from flows.nightly import prepare_warehouse
-    from flows.partner_tasks import ingest_partner_file
-    from flows.police_tasks import ingest_police_file
     from flows.stage_clock import StageClock
+    from flows.stages import FileJob
     from pseudonyms.identity import registration_ids
     from pseudonyms.keys import load_key
     from victim_intake.synthetic import write_demo_inbox
@@ -65,12 +66,11 @@ def main() -> None:
     engine = shared_engine(current().warehouse_url)
     run_id = uuid.uuid4().hex
     start_run(engine, run_id)
-    for path in sorted(summary.files):
-        batch = BatchRecord(uuid.uuid4().hex, run_id, "police", path.name, sha256_of(path), utc_now())
-        ingest_police_file(str(path), batch, StageClock())
-    for path in summary.partner_files:
-        batch = BatchRecord(uuid.uuid4().hex, run_id, path.parent.name, path.name, sha256_of(path), utc_now())
-        ingest_partner_file(str(path), batch, StageClock())
+    with part_supply([]) as supply:
+        for path in [*sorted(summary.files), *summary.partner_files]:
+            source = "police" if path in summary.files else path.parent.name
+            batch = BatchRecord(uuid.uuid4().hex, run_id, source, path.name, sha256_of(path), utc_now())
+            ingest_file_parts(FileJob(str(path), batch.file_sha256, batch.batch_id, source), batch, supply, StageClock())
 
     truth = pd.read_csv(summary.truth_path, dtype=str, keep_default_na=False)
     truth = truth[truth["valid"] == "true"].drop_duplicates(["source", "source_record_id"])

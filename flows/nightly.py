@@ -29,12 +29,12 @@ from flows.ahead import part_supply
 from flows.errors import value_free_errors
 from flows.faults import crash_point
 from flows.key_blocks import load_key_blocks
+from flows.loading import PartSupply, ingest_file_parts
 from flows.mart_tasks import refresh_marts_after_run
-from flows.partner_tasks import ingest_partner_file
-from flows.police_tasks import FeedJob, PartSupply, ingest_police_file
 from flows.progress import file_done
 from flows.resources import configured_key, warehouse_engine
 from flows.stage_clock import StageClock
+from flows.stages import FileJob
 from schemas.partner_definition import DefinitionError, load_definitions
 from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
 from warehouse.load import AlreadyLoaded
@@ -190,19 +190,18 @@ def discover_deliveries(inbox: str) -> tuple[list[Delivery], list[FileResult]]:
 def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, batch_id: str | None = None) -> FileResult:
     """Read, validate, pseudonymise and load one file; a failure is recorded, not raised.
 
-    A police file's parts come from `supply` (prepared ahead), under `batch_id` (the id the
-    supply prepared them for); by default they are prepared here, under a new batch id."""
+    The file's parts come from `supply` (prepared ahead, under `batch_id`: the id the supply
+    prepared them for); without one, they are prepared here, under a new batch id."""
+    if supply is None:
+        with part_supply([]) as here:
+            return ingest(delivery, run_id, here, batch_id)
     return_freed_memory()
     name = Path(delivery.path).name
     batch = BatchRecord(batch_id or uuid.uuid4().hex, run_id, delivery.source, name, delivery.sha256, utc_now(), delivery.path)
     clock = StageClock()
     try:
         crash_point("read")
-        notes: list[str] = []
-        if delivery.source == police.SOURCE:
-            outcome = ingest_police_file(delivery.path, batch, clock, supply)
-        else:
-            outcome, notes = ingest_partner_file(delivery.path, batch, clock)
+        loaded = ingest_file_parts(FileJob(delivery.path, delivery.sha256, batch.batch_id, delivery.source), batch, supply, clock)
         crash_point("after-commit")
         get_run_logger().info("batch %s (%s): %s", batch.batch_id, source_label(delivery.source), clock)
     except AlreadyLoaded as error:
@@ -213,7 +212,7 @@ def ingest(delivery: Delivery, run_id: str, supply: PartSupply | None = None, ba
         with value_free_errors("record failure"):
             record_failed_batch(warehouse_engine(), batch, reason)
         return FileResult(name, delivery.source, "failed", reason=reason, batch_id=batch.batch_id)
-    return FileResult(name, delivery.source, "loaded", **asdict(outcome), batch_id=batch.batch_id, notes=tuple(notes))
+    return FileResult(name, delivery.source, "loaded", **asdict(loaded.outcome), batch_id=batch.batch_id, notes=loaded.notes)
 
 
 def open_night(inbox: str | None) -> tuple[str, list[Delivery], list[FileResult]]:
@@ -241,12 +240,8 @@ def ingest_deliveries(run_id: str, new: list[Delivery], skipped: list[FileResult
     logger.info("%d new file(s), %d already loaded", len(new), len(skipped))
     results = [*skipped]
     batch_ids = [uuid.uuid4().hex for _ in new]
-    police_jobs = [
-        FeedJob(delivery.path, delivery.sha256, batch_id)
-        for delivery, batch_id in zip(new, batch_ids, strict=True)
-        if delivery.source == police.SOURCE
-    ]
-    with part_supply(police_jobs) as supply:
+    jobs = [FileJob(delivery.path, delivery.sha256, batch_id, delivery.source) for delivery, batch_id in zip(new, batch_ids, strict=True)]
+    with part_supply(jobs) as supply:
         for number, (delivery, batch_id) in enumerate(zip(new, batch_ids, strict=True), start=1):
             result = ingest(delivery, run_id, supply, batch_id)
             logger.info("file %d of %d (%s, batch %s): %s", number, len(new), source_label(result.source), batch_id, result.state)

@@ -31,15 +31,13 @@ from config.private_files import make_private_dir
 from config.settings import current
 from connectors.files import FileRejected, copy_delivered
 from connectors.police import SOURCE as POLICE
-from connectors.police import manifest_path, read_police_file
+from connectors.police import manifest_path
 from flows.errors import value_free_errors
 from flows.faults import crash_point
-from flows.identities import batch_identities
 from flows.key_blocks import load_key_blocks
 from flows.nightly import prepare_warehouse
-from flows.partner_tasks import partner_definition, pseudonymise_partner_file, read_partner_file, validate_partner_file
-from flows.police_tasks import pseudonymise, seal_warnings, validate
 from flows.resources import configured_key, warehouse_engine
+from flows.stages import read, source_of, validate
 from pseudonyms.identity import registration_ids
 from pseudonyms.quarantine_seal import BROKEN, NOT_KEPT, open_value
 from schemas.codelists.matching import UNKNOWN, match_municipalities, match_sectors, police_unit_list
@@ -47,7 +45,9 @@ from schemas.coding import LISTED_FIELDS
 from schemas.partner import listed_text
 from schemas.partner_definition import PartnerDefinition
 from schemas.police import FIELD_COLUMNS
-from schemas.rules import partner_fingerprint, police_fingerprint
+from sources.contract import Source
+from sources.partner import PartnerSource
+from sources.prepare import batch_identities, registrations_of, sealed_quarantine
 from warehouse.ledger import BatchRecord, finish_run, start_run, utc_now
 from warehouse.marts import refresh_marts
 from warehouse.replay import (
@@ -106,25 +106,12 @@ def _file_as_loaded(target: ReplayTarget) -> Iterator[Path]:
         yield copy
 
 
-def _police_rows(path: Path, target: ReplayTarget, rows: np.ndarray, batch_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The feed's quarantined rows, validated and pseudonymised again: records, registrations, entries."""
-    settings = current()
-    feed = read_police_file(path, target.file_sha256, settings.max_file_bytes, settings.part_bytes)
-    wanted = pd.Index(rows - 1)  # a part's index is the line number - 1 across the file
-    raw = pd.concat([part.loc[part.index.intersection(wanted)] for part in feed.parts()])
-    validated = validate.fn(raw, feed)
-    registrations = pseudonymise.fn(validated, batch_id)
-    return validated.records, registrations, seal_warnings(validated.quarantined, batch_id)
-
-
-def _partner_rows(
-    path: Path, definition: PartnerDefinition, rows: np.ndarray, batch_id: str
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The partner file's quarantined rows, validated and pseudonymised again."""
-    table = read_partner_file.fn(str(path), definition)
-    validated = validate_partner_file.fn(table, definition, np.isin(table.row_numbers, rows))
-    registrations = pseudonymise_partner_file.fn(validated, definition, batch_id)
-    return validated.records, registrations, seal_warnings(validated.quarantined, batch_id)
+def _rows_again(source: Source, path: Path, target: ReplayTarget, rows: np.ndarray, batch_id: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The file's quarantined rows, validated and pseudonymised again: records, registrations, entries."""
+    opened = read.fn(source, str(path), target.file_sha256)
+    validated = validate.fn(source, opened.rows(rows), opened)
+    registrations = registrations_of(source, validated, batch_id, configured_key("pseudonym").material)
+    return validated.records, registrations, sealed_quarantine(validated.quarantined, batch_id, configured_key("vault").material)
 
 
 def _recode(field: str, entries: pd.DataFrame, definition: PartnerDefinition | None) -> tuple[np.ndarray, np.ndarray]:
@@ -171,24 +158,24 @@ def cleared_warnings(target: ReplayTarget, definition: PartnerDefinition | None)
     return cleared[_CLEARED_COLUMNS]
 
 
-def _prepare(target: ReplayTarget, definition: PartnerDefinition | None, batch_id: str) -> ReplayRows:
+def _prepare(target: ReplayTarget, source: Source, batch_id: str) -> ReplayRows:
     """The replay's rows: the open error rows validated again, and the warnings to clear."""
     rows = np.unique(target.errors["row_number"].to_numpy(dtype=np.int64))
-    cleared = cleared_warnings(target, definition)
+    cleared = cleared_warnings(target, source.definition if isinstance(source, PartnerSource) else None)
     if not len(rows):
         return ReplayRows(pd.DataFrame(), pd.DataFrame(), None, 0, frozenset(), pd.DataFrame(columns=["registration_id", "batch_id"]), cleared)
     with _file_as_loaded(target) as path:
-        if definition is None:
-            records, registrations, quarantined = _police_rows(path, target, rows, batch_id)
-        else:
-            records, registrations, quarantined = _partner_rows(path, definition, rows, batch_id)
+        records, registrations, quarantined = _rows_again(source, path, target, rows, batch_id)
     with warehouse_engine().connect() as connection:
         stored = stored_versions(connection, registrations["registration_id"])
     # The rule of every load: a row replaces a stored one of the same record only when it is newer.
     keep = replaces_stored(registrations, stored, target.delivered_at).to_numpy()
     older = frozenset(registrations.loc[~keep, "registration_id"])
     registrations, records = registrations[keep], records[keep]
-    identities = batch_identities(records, registrations["registration_id"]) if len(records) else None
+    identities = (
+        batch_identities(records, registrations["registration_id"], configured_key("pseudonym"), configured_key("vault").material)
+        if len(records) else None
+    )
     return ReplayRows(registrations, quarantined, identities, len(rows), older, stored[["registration_id", "batch_id"]], cleared)
 
 
@@ -197,19 +184,16 @@ def replay_batch(batch_id: str, run_id: str | None = None) -> ReplayResult:
     when it cannot be, ReplayConflict when another replay or load came first."""
     engine = warehouse_engine()
     target = replay_target(engine, batch_id)
-    definition = None
-    if target.source != POLICE:
-        try:
-            definition = partner_definition(target.source)
-        except FileRejected as error:
-            raise NotReplayable(str(error)) from None
-        if definition.delivery == "snapshot" and target.replaced_by_later_load:
-            raise NotReplayable(
-                f"a later delivery of {target.source} (a snapshot) replaced everything batch {target.root} loaded: replay the latest batch"
-            )
-    fingerprint = police_fingerprint() if definition is None else partner_fingerprint(definition)
+    try:
+        source = source_of(target.source)
+    except FileRejected as error:
+        raise NotReplayable(str(error)) from None
+    if source.snapshot and target.replaced_by_later_load:
+        raise NotReplayable(
+            f"a later delivery of {target.source} (a snapshot) replaced everything batch {target.root} loaded: replay the latest batch"
+        )
     new_id = uuid.uuid4().hex
-    rows = _prepare(target, definition, new_id)
+    rows = _prepare(target, source, new_id)
     nothing = ReplayResult(target.root, target.source, target.file_name, None, rows.rows_in, 0, rows.rows_in)
     if not len(rows.registrations) and not rows.ignored_older and rows.cleared.empty:
         return nothing  # no row passes and no warning clears: the ledger stays as it is
@@ -217,7 +201,7 @@ def replay_batch(batch_id: str, run_id: str | None = None) -> ReplayResult:
     start_run(engine, run_id)
     batch = BatchRecord(
         new_id, run_id, target.source, target.file_name, target.file_sha256, utc_now(), target.file_path,
-        replay_of=target.root, rules_fingerprint=fingerprint,
+        replay_of=target.root, rules_fingerprint=source.rules_fingerprint(),
     )
     settings = current()
     try:
@@ -226,7 +210,7 @@ def replay_batch(batch_id: str, run_id: str | None = None) -> ReplayResult:
             lock_timeout_seconds=settings.lock_timeout_s,
             before_commit=lambda: crash_point("load-transaction"),
             max_person_registrations=settings.max_person_registrations,
-            snapshot=definition is not None and definition.delivery == "snapshot",
+            snapshot=source.snapshot,
         )
     except Exception:
         finish_run(engine, run_id, failed=True, reason="the replay wrote nothing")

@@ -108,16 +108,16 @@ def exception_texts(inbox: Path) -> str:
     run again after the flow (files already loaded raise AlreadyLoaded at the ledger)."""
     import uuid
 
+    from source_files import ingest_here
+
     from connectors.files import sha256_of
-    from flows.police_tasks import ingest_police_file
-    from flows.stage_clock import StageClock
     from warehouse.ledger import BatchRecord, utc_now
 
     texts = []
     for path in sorted((inbox / "police").glob("*.ndjson")):
         batch = BatchRecord(uuid.uuid4().hex, "canary", "police", path.name, sha256_of(path), utc_now())
         try:
-            ingest_police_file(str(path), batch, StageClock())
+            ingest_here(path, batch)
         except Exception as error:  # noqa: BLE001 - every exception is what we inspect
             texts.append("".join(traceback.format_exception(error)))
     return "\n".join(texts)

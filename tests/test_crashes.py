@@ -269,18 +269,17 @@ def test_connection_lost_mid_load_is_retried_and_the_run_completes(small_inbox, 
 
 
 def test_a_full_disk_fails_the_file_whole_and_is_not_retried(small_inbox, pseudonym_key, isolated_settings) -> None:
+    from source_files import prepared_file
+
     from connectors.files import sha256_of
     from flows.errors import DatabaseError, TransientDatabaseError, value_free_errors
-    from flows.police_tasks import pseudonymise, read_feed, validate
     from warehouse.database import create_tables, make_engine
     from warehouse.ledger import BatchRecord, utc_now
     from warehouse.load import load_batch
     from warehouse.steward import next_step
 
     path = sorted((small_inbox / "police").glob("*.ndjson"))[0]
-    feed = read_feed.fn(str(path), sha256_of(path))
-    validated = validate.fn(feed.records(), feed)
-    registrations = pseudonymise.fn(validated, "batch-full")
+    notice, part = prepared_file("police", path, "batch-full")
     engine = make_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")
     create_tables(engine)
     with engine.begin() as connection:
@@ -291,7 +290,7 @@ def test_a_full_disk_fails_the_file_whole_and_is_not_retried(small_inbox, pseudo
     engine.dispose()
     batch = BatchRecord("batch-full", "r", "police", path.name, sha256_of(path), utc_now(), str(path))
     with pytest.raises(DatabaseError) as failure, value_free_errors("load"):
-        load_batch(engine, batch, registrations, validated.quarantined, validated.rows_in)
+        load_batch(engine, batch, part.registrations, part.quarantined, notice.record_count)
     assert not isinstance(failure.value, TransientDatabaseError)
     assert "full" in str(failure.value)
     assert "has space" in next_step("failed", str(failure.value), outstanding=True)

@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from ctdc_extract import ADDED, COLUMNS, write_extract
+from source_files import read_and_validate
 from typer.testing import CliRunner
 
-from flows.partner_tasks import read_partner_file, validate_partner_file
 from schemas import ctdc
 from schemas.partner import layout_notes
 from schemas.partner_definition import load_definitions
+from sources.partner import PartnerSource
 from victim_intake.cli import app
 
 ROWS = 3_000
@@ -44,8 +45,8 @@ def extract(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
 def test_extract_validates_completely_and_names_its_columns_once(extract) -> None:
     path, frame = extract
     definition = load_definitions()["ctdc"]
-    table = read_partner_file.fn(str(path), definition)
-    validated = validate_partner_file.fn(table, definition)
+    opened, validated = read_and_validate(PartnerSource(definition), path)
+    table = opened.table
     assert validated.quarantined.empty
     assert len(validated.records) == ROWS
     # Identical rows are different persons of a k-anonymised release: none is dropped.
@@ -82,7 +83,7 @@ def test_a_flag_outside_the_list_is_quarantined(tmp_path) -> None:
     path = tmp_path / "ctdc.csv"
     path.write_text("yearOfRegistration,gender,citizenship,CountryOfExploitation,isForcedLabour\n2016,Female,UA,PL,2.0\n2016,Male,,,1.0\n")
     definition = load_definitions()["ctdc"]
-    validated = validate_partner_file.fn(read_partner_file.fn(str(path), definition), definition)
+    _, validated = read_and_validate(PartnerSource(definition), path)
     assert validated.quarantined[["row_number", "column_name"]].values.tolist() == [[2, "isForcedLabour"]]
     assert validated.records["exploitation_type"].tolist() == ["labour"]
 
@@ -131,6 +132,6 @@ def test_sector_flags_give_a_sector_of_the_list(tmp_path, layout, flags, expecte
     gender, country = ("Female", "UA") if layout == "ctdc_global" else ("Woman", "UKR")
     path = tmp_path / "ctdc.csv"
     path.write_text(",".join(header) + "\n" + ",".join(["2016", gender, country, country, *flags.values()]) + "\n")
-    validated = validate_partner_file.fn(read_partner_file.fn(str(path), definition), definition)
+    _, validated = read_and_validate(PartnerSource(definition), path)
     assert validated.quarantined.empty
     assert validated.records["exploitation_sector"].tolist() == [expected]

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from feed import record, write_feed
+from source_files import read_and_validate
 from typer.testing import CliRunner
 from warehouse_checks import find_in_bytes, sqlite_blobs
 
 from connectors.files import FileRejected
-from flows.partner_tasks import partner_definition, read_partner_file, validate_partner_file
+from flows.stages import source_of
 from victim_intake.cli import app
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
@@ -41,15 +42,15 @@ def test_every_fixture_has_an_expected_outcome() -> None:
 
 @pytest.mark.parametrize("case", EXPECTED, ids=[case["file"] for case in EXPECTED])
 def test_hostile_file_gets_its_expected_outcome(case: dict, hostile_partners) -> None:
-    definition = partner_definition(case["partner"])
+    source = source_of(case["partner"])
     path = str(HOSTILE / "inbox" / case["partner"] / case["file"])
     if case["state"] == "failed":
         with pytest.raises(FileRejected) as refused:
-            validate_partner_file.fn(read_partner_file.fn(path, definition), definition)
+            read_and_validate(source, path)
         assert case["expected"] in str(refused.value)
         assert "\n" not in str(refused.value)
         return
-    validated = validate_partner_file.fn(read_partner_file.fn(path, definition), definition)
+    _, validated = read_and_validate(source, path)
     quarantined = validated.quarantined
     assert validated.rows_in == int(case["rows_in"])
     assert len(validated.records) == int(case["rows_loaded"])

@@ -17,6 +17,7 @@ LAYERS = (
     ("schemas", "disclosure"),
     ("connectors", "pseudonyms"),
     ("warehouse",),
+    ("sources",),
     ("estimation", "reporting", "flows"),
     ("victim_intake",),
 )

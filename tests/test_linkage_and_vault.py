@@ -287,13 +287,11 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     import uuid
 
     import pandas as pd
+    from source_files import ingest_here
 
     from config.settings import current
     from connectors.files import sha256_of
     from flows.nightly import prepare_warehouse
-    from flows.partner_tasks import ingest_partner_file
-    from flows.police_tasks import ingest_police_file
-    from flows.stage_clock import StageClock
     from victim_intake.synthetic import write_demo_inbox
     from victim_intake.synthetic.linkage_quality import quality
     from warehouse.database import shared_engine
@@ -307,10 +305,10 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     start_run(engine, "quality")
     for path in summary.files:
         batch = BatchRecord(uuid.uuid4().hex, "quality", "police", path.name, sha256_of(path), utc_now())
-        ingest_police_file(str(path), batch, StageClock())
+        ingest_here(path, batch)
     for path in summary.partner_files:
         batch = BatchRecord(uuid.uuid4().hex, "quality", path.parent.name, path.name, sha256_of(path), utc_now())
-        ingest_partner_file(str(path), batch, StageClock())
+        ingest_here(path, batch)
     valid = truth[truth["valid"] == "true"].drop_duplicates(["source", "source_record_id"])
     valid = valid.assign(registration_id=registration_ids(valid["source"], valid["source_record_id"], pseudonym_key).to_numpy())
     with engine.connect() as connection:

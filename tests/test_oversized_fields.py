@@ -10,7 +10,7 @@ from feed import record, write_feed
 from connectors.files import FileRejected, sha256_of
 from connectors.police import read_police_file
 from connectors.tabular import FIELD_LIMIT, read_csv_table
-from flows.police_tasks import validate
+from sources.police import OpenedFeed, PoliceSource
 
 MAX = 10**9
 WANTED = ["Dossier", "Achternaam", "Datum melding"]
@@ -31,7 +31,7 @@ def test_a_huge_free_text_costs_the_police_file_nothing(tmp_path: Path, megabyte
 def test_a_huge_value_in_a_field_that_is_read_quarantines_its_row_only(tmp_path: Path) -> None:
     path = write_feed(tmp_path, "politie-2025-03-15", [record("A-1"), record("A-2", achternaam="de Vries" * 600_000), record("A-3")])
     feed = read_police_file(path, sha256_of(path), MAX)
-    validated = validate.fn(feed.records(), feed)
+    validated = PoliceSource().validate(feed.records(), OpenedFeed(feed))
     assert len(validated.records) == 2
     assert set(validated.quarantined["source_record_id"]) == {"A-2"}
 

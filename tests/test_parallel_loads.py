@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from scratch_db import scratch_url
+from source_files import Ready, prepared_file
 
 from connectors.files import sha256_of
-from flows.identities import batch_identities
-from flows.partner_tasks import load_partner_batch, partner_definition, pseudonymise_partner_file, read_partner_file, validate_partner_file
-from flows.police_tasks import pseudonymise, read_feed, validate
+from flows.loading import load
+from flows.stage_clock import StageClock
+from flows.stages import FileJob
 from victim_intake.synthetic import write_demo_inbox
 from warehouse.database import create_tables, make_engine
 from warehouse.ledger import BatchRecord, start_run, utc_now
@@ -49,34 +50,30 @@ def _batch(path: Path, source: str) -> BatchRecord:
 def prepare(inbox: Path) -> Prepared:
     police_path = sorted((inbox / "police").glob("*.ndjson"))[0]
     police_batch = _batch(police_path, "police")
-    feed = read_feed.fn(str(police_path), police_batch.file_sha256)
-    validated = validate.fn(pd.concat(list(feed.parts())), feed)
-    registrations = pseudonymise.fn(validated, police_batch.batch_id)
-    identities = batch_identities(validated.records, registrations["registration_id"])
     partner_path = sorted((inbox / PARTNER).glob("*.csv"))[0]
     partner_batch = _batch(partner_path, PARTNER)
-    definition = partner_definition(PARTNER)
-    partner_validated = validate_partner_file.fn(read_partner_file.fn(str(partner_path), definition), definition)
-    partner_registrations = pseudonymise_partner_file.fn(partner_validated, definition, partner_batch.batch_id)
     return Prepared(
         police_batch,
-        (registrations, validated.quarantined, validated.rows_in, identities),
+        prepared_file("police", police_path, police_batch.batch_id),
         partner_batch,
-        (partner_registrations, partner_validated, definition),
+        prepared_file(PARTNER, partner_path, partner_batch.batch_id),
     )
 
 
 def load_police(url: str, prepared: Prepared, before_commit=None) -> None:
-    registrations, quarantined, rows_in, identities = prepared.police
+    notice, part = prepared.police
     engine = make_engine(url)
-    load_batch(engine, prepared.police_batch, registrations, quarantined, rows_in, identities=identities, before_commit=before_commit)
+    load_batch(
+        engine, prepared.police_batch, part.registrations, part.quarantined, notice.record_count, identities=part.identities, before_commit=before_commit
+    )
     engine.dispose()
 
 
 def load_partner(prepared: Prepared) -> None:
     """Through the flow's own load task (sealing, snapshot handling, value-free errors)."""
-    registrations, validated, definition = prepared.partner
-    load_partner_batch.fn(prepared.partner_batch, registrations, validated, definition)
+    batch = prepared.partner_batch
+    job = FileJob(batch.file_path, batch.file_sha256, batch.batch_id, PARTNER)
+    load.fn(batch, job, Ready(*prepared.partner), StageClock())
 
 
 def new_warehouse(url: str) -> None:

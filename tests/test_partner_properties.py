@@ -12,11 +12,13 @@ import pytest
 from budget import examples
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+from source_files import read_and_validate
 
 from connectors.files import FileRejected
-from flows.partner_tasks import pseudonymise_partner_file, read_partner_file, validate_partner_file
 from schemas.canonical import record_schema, registration_schema
 from schemas.partner_definition import load_definition, load_definitions
+from sources.partner import PartnerSource
+from sources.prepare import registrations_of
 
 PROEF = load_definition(Path(__file__).parent / "fixtures" / "hostile" / "partners" / "proef.yaml")
 DEFINITIONS = {"proef (cp1252, ;)": PROEF, "kmar (utf-8, ,)": load_definitions()["kmar"]}
@@ -44,15 +46,14 @@ def check(definition, data: bytes) -> None:
         path = Path(folder) / f"delivery.{definition.format}"
         path.write_bytes(data)
         try:
-            table = read_partner_file.fn(str(path), definition)
-            validated = validate_partner_file.fn(table, definition)
+            _, validated = read_and_validate(PartnerSource(definition), path)
         except FileRejected as refused:
             assert "\n" not in str(refused)
             return
     quarantined = validated.quarantined["row_number"].nunique() if len(validated.quarantined) else 0
     assert len(validated.records) + quarantined == validated.rows_in
     record_schema().validate(validated.records)
-    registration_schema().validate(pseudonymise_partner_file.fn(validated, definition, "batch"))
+    registration_schema().validate(registrations_of(PartnerSource(definition), validated, "batch", b"k" * 32))
 
 
 def encoded(text: str, definition) -> bytes:

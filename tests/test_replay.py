@@ -428,17 +428,17 @@ def test_a_file_swapped_after_its_hash_never_reaches_the_replay(partner_inbox, i
     define(partners, nationality={"Pollen": "POL"})
     path = inbox / "proef" / "januari.csv"
     loaded = path.read_bytes()
-    read = flows.replay.read_partner_file
+    read = flows.replay.read
 
     class SwappedBeforeReading:
         """The reader, with a file of other rows swapped in at the inbox path just before it reads."""
 
         @staticmethod
-        def fn(where: str, definition):
+        def fn(source, where: str, sha256: str):
             path.write_bytes(loaded.replace(b";Vrouw;Pollen;", b";Man;Polen;"))
-            return read.fn(where, definition)
+            return read.fn(source, where, sha256)
 
-    monkeypatch.setattr(flows.replay, "read_partner_file", SwappedBeforeReading)
+    monkeypatch.setattr(flows.replay, "read", SwappedBeforeReading)
     code, output = run_cli("quarantine", "replay", batch_of(isolated_settings, "januari.csv"))
     assert code == 0 and "2 loaded, 2 still quarantined" in output, output
     # Only the rows of the file the batch loaded: no row of the swapped file.

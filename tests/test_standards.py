@@ -15,13 +15,14 @@ from disclosure_attack import pinned_sums
 from published_tables import OTHER, read_report, read_table
 from scipy.optimize import Bounds, LinearConstraint
 from scipy.sparse import csr_array
+from source_files import read_and_validate
 from test_flow_end_to_end import run_cli
 from test_report import warehouse_with
 
-from flows.partner_tasks import read_partner_file, validate_partner_file
 from schemas import standards
 from schemas.partner_definition import load_definitions
 from schemas.vocabulary import EXPLOITATION_TYPES, GENDERS
+from sources.partner import PartnerSource
 from victim_intake.synthetic.registrations import synthetic_registrations
 
 YEAR = 2024
@@ -430,7 +431,7 @@ def test_export_ctdc_writes_the_global_layout_k_anonymous_and_audited(tmp_path, 
 
     # The file reads back through the shipped CTDC definition: every row valid, forms as registered.
     definition = load_definitions()["ctdc"]
-    validated = validate_partner_file.fn(read_partner_file.fn(str(path), definition), definition)
+    _, validated = read_and_validate(PartnerSource(definition), path)
     assert validated.quarantined.empty and len(validated.records) == len(exported)
     read_back = validated.records["exploitation_type"].value_counts()
     registered = persons["exploitation_type"].value_counts()

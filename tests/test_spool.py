@@ -1,0 +1,81 @@
+"""The spool keeps prepared parts on disk encrypted, private, whole or not at all, and for one run."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sources.spool import SpoolBroken, spool_in
+
+NAME = "Wilhelmina Oranje-Nassau"
+
+
+def part() -> dict:
+    """A part as large as several chunks, holding a name in clear among other columns."""
+    size = 400_000
+    return {
+        "frame": pd.DataFrame({"name": pd.array([NAME] * size, dtype="str"), "year": np.arange(size)}),
+        "payload": (NAME + ";") * 2_000_000,  # about 50 MB of text: more than one chunk
+    }
+
+
+def test_a_part_comes_back_as_it_went_in_and_lies_on_disk_encrypted_and_private(tmp_path: Path) -> None:
+    value = part()
+    with spool_in(tmp_path / "spool") as spool:
+        spool.put("batch-0", value)
+        stored = spool.folder / "batch-0"
+        assert NAME.encode() not in stored.read_bytes()
+        assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+        assert stat.S_IMODE(spool.folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE((tmp_path / "spool").stat().st_mode) == 0o700
+        back = spool.take("batch-0")
+        pd.testing.assert_frame_equal(back["frame"], value["frame"])
+        assert back["payload"] == value["payload"]
+        spool.drop("batch-0")
+        assert not spool.has("batch-0")
+    assert list((tmp_path / "spool").iterdir()) == []  # the run's spool goes with it
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "swap", "other spool"])
+def test_a_damaged_or_foreign_part_is_refused(tmp_path: Path, damage: str) -> None:
+    with spool_in(tmp_path / "spool") as spool, spool_in(tmp_path / "other") as other:
+        spool.put("batch-0", part())
+        spool.put("batch-1", {"frame": pd.DataFrame({"x": [1]})})
+        stored = spool.folder / "batch-0"
+        data = bytearray(stored.read_bytes())
+        if damage == "flip":
+            data[len(data) // 2] ^= 1
+            stored.write_bytes(bytes(data))
+        elif damage == "truncate":
+            stored.write_bytes(bytes(data[: len(data) - 100]))
+        elif damage == "swap":  # a whole part under another part's name
+            os.replace(spool.folder / "batch-1", stored)
+        else:  # the same part, read with another run's key
+            (other.folder / "batch-0").write_bytes(bytes(data))
+            spool = other
+        with pytest.raises(SpoolBroken) as refused:
+            spool.take("batch-0")
+        assert NAME not in str(refused.value)
+
+
+def test_the_spool_a_killed_run_left_is_removed_by_the_next(tmp_path: Path) -> None:
+    parent = tmp_path / "spool"
+    script = (
+        "import os, pathlib\n"
+        "from sources.spool import spool_in\n"
+        f"with spool_in(pathlib.Path({str(parent)!r})) as spool:\n"
+        "    spool.put('batch-0', 1)\n"
+        "    os._exit(9)  # killed: no clean-up runs\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script], check=False)
+    assert killed.returncode == 9
+    assert len(list(parent.iterdir())) == 1
+    with spool_in(parent) as spool:
+        assert list(parent.iterdir()) == [spool.folder]
