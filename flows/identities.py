@@ -7,8 +7,8 @@ import dataclasses
 import pandas as pd
 
 from flows.resources import configured_key
+from linkage.approximate import own_matches
 from pseudonyms.person_identities import PersonIdentities, person_identities
-from warehouse.approximate import own_matches
 
 
 def batch_identities(records: pd.DataFrame, registration_ids: pd.Series) -> PersonIdentities:

@@ -25,7 +25,6 @@ from flows.identities import batch_identities
 from flows.resources import configured_key, warehouse_engine
 from flows.retries import LOAD_RETRIES
 from pseudonyms.pseudonymise import to_registrations
-from pseudonyms.quarantine_seal import seal_values
 from schemas import ctdc
 from schemas.canonical import record_schema, registration_schema
 from schemas.coding import code_records
@@ -33,6 +32,7 @@ from schemas.partner import layout_notes, optional_columns, raw_schema, read_col
 from schemas.partner_definition import PartnerDefinition, load_definitions
 from schemas.rules import partner_fingerprint
 from schemas.validation import SchemaViolation, split_valid
+from vault.quarantine_seal import seal_values
 from warehouse.ledger import BatchRecord
 from warehouse.load import LoadOutcome, load_batch
 

@@ -31,13 +31,13 @@ from flows.retries import LOAD_RETRIES
 from flows.stage_clock import StageClock
 from pseudonyms.person_identities import PersonIdentities
 from pseudonyms.pseudonymise import to_registrations
-from pseudonyms.quarantine_seal import seal_values
 from schemas.canonical import record_schema, registration_schema
 from schemas.codelists.matching import police_unit_list
 from schemas.coding import code_records
 from schemas.police import FIELD_COLUMNS, FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
 from schemas.rules import police_fingerprint
 from schemas.validation import SchemaViolation, split_valid
+from vault.quarantine_seal import seal_values
 from warehouse.ledger import BatchRecord
 from warehouse.load import LoadOutcome, loading
 

@@ -41,14 +41,15 @@ from flows.partner_tasks import partner_definition, pseudonymise_partner_file, r
 from flows.police_tasks import pseudonymise, seal_warnings, validate
 from flows.resources import configured_key, warehouse_engine
 from pseudonyms.identity import registration_ids
-from pseudonyms.quarantine_seal import BROKEN, NOT_KEPT, open_value
 from schemas.codelists.matching import UNKNOWN, match_municipalities, match_sectors, police_unit_list
 from schemas.coding import LISTED_FIELDS
 from schemas.partner import listed_text
 from schemas.partner_definition import PartnerDefinition
 from schemas.police import FIELD_COLUMNS
 from schemas.rules import partner_fingerprint, police_fingerprint
-from warehouse.ledger import BatchRecord, finish_run, start_run, utc_now
+from store.clock import utc_now
+from vault.quarantine_seal import BROKEN, NOT_KEPT, open_value
+from warehouse.ledger import BatchRecord, finish_run, start_run
 from warehouse.marts import refresh_marts
 from warehouse.replay import (
     NotReplayable,

@@ -111,7 +111,8 @@ def exception_texts(inbox: Path) -> str:
     from connectors.files import sha256_of
     from flows.police_tasks import ingest_police_file
     from flows.stage_clock import StageClock
-    from warehouse.ledger import BatchRecord, utc_now
+    from store.clock import utc_now
+    from warehouse.ledger import BatchRecord
 
     texts = []
     for path in sorted((inbox / "police").glob("*.ndjson")):

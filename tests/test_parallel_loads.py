@@ -22,9 +22,11 @@ from connectors.files import sha256_of
 from flows.identities import batch_identities
 from flows.partner_tasks import load_partner_batch, partner_definition, pseudonymise_partner_file, read_partner_file, validate_partner_file
 from flows.police_tasks import pseudonymise, read_feed, validate
+from store.clock import utc_now
+from store.engines import make_engine
 from victim_intake.synthetic import write_demo_inbox
-from warehouse.database import create_tables, make_engine
-from warehouse.ledger import BatchRecord, start_run, utc_now
+from warehouse.database import create_tables
+from warehouse.ledger import BatchRecord, start_run
 from warehouse.load import load_batch
 
 pytestmark = pytest.mark.postgres

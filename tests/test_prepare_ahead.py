@@ -20,7 +20,7 @@ from flows.ahead import AheadSupply, part_supply
 from flows.police_tasks import FeedJob, Prepared, Preparer
 from flows.stage_clock import StageClock
 from pseudonyms.keys import load_key
-from pseudonyms.quarantine_seal import open_value
+from vault.quarantine_seal import open_value
 from victim_intake.synthetic import write_demo_inbox
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

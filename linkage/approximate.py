@@ -16,10 +16,10 @@ import pyarrow as pa
 from sqlalchemy import Connection
 
 from pseudonyms.encodings import BLOOM_BITS, ENCODING_SCHEME, bloom_matrix, dice, ones
-from warehouse.binary import binary_type, bytes_column, hex_sql
-from warehouse.bulk import Read, bulk_insert, read_columns
-from warehouse.privacy_tables import vault_identities
-from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table
+from store.binary import binary_type, bytes_column, hex_sql
+from store.bulk import Read, bulk_insert, read_columns
+from store.privacy_tables import vault_identities
+from store.qualified import drop_temporary_table, qualified_name, temporary_table
 
 # Same birth date: a typo or transliteration leaves most bigrams in common.
 SAME_DATE_THRESHOLD = 0.85
