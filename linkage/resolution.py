@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, text, update
 
 from config.settings import DEFAULT_MAX_PERSON_REGISTRATIONS
-from linkage.approximate import StoredEncodings, known_encodings, matches
+from linkage.approximate import StoredEncodings, matches
 from linkage.components import (
     APPROXIMATE,
     FIRM,
@@ -34,6 +34,7 @@ from linkage.components import (
     person_components,
 )
 from linkage.decisions import current_decisions
+from linkage.known_encodings import known_encodings
 from pseudonyms.person_identities import PersonIdentities
 from store.privacy_tables import person_links
 from vault.owners import Ownership, keys_of_registrations, ownership, settle

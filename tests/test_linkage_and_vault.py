@@ -257,11 +257,11 @@ def test_approximate_matching_links_typos_transliterations_and_swapped_dates(eng
 def test_stored_encodings_are_found_however_they_are_read(engine, monkeypatch, reading) -> None:
     """A night's few keys go through the birth-key index; a bulk load's many keys make SQLite read
     the table in rowid order, a slice at a time. Either way every stored candidate is compared."""
-    from linkage import approximate
+    from linkage import known_encodings
 
     if reading == "table in rowid slices":
-        monkeypatch.setattr(approximate, "_KEYS_PER_SLICE", 1)
-        monkeypatch.setattr(approximate, "_ROWS_PER_SLICE", 2)
+        monkeypatch.setattr(known_encodings, "_KEYS_PER_SLICE", 1)
+        monkeypatch.setattr(known_encodings, "_ROWS_PER_SLICE", 2)
     shevchenko = {"surname": "Shevchenko", "given_names": "Olena", "birth_date": "1990-03-04"}
     others = [
         {"source_record_id": f"X{number}", "surname": f"Anders{'abcde'[number]}", "given_names": "Piet", "birth_date": f"1980-01-0{number + 1}"}
