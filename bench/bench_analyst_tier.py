@@ -23,10 +23,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from config.settings import current
+from store.bulk import bulk_insert
+from store.engines import make_engine
 from victim_intake.synthetic.registrations import synthetic_registrations
 from warehouse.analyst_tier import refresh_tier
-from warehouse.bulk import bulk_insert
-from warehouse.database import create_tables, make_engine
+from warehouse.database import create_tables
 from warehouse.hierarchies import QUASI_IDENTIFIERS
 
 _BEFORE = ("age_group", "gender", "nationality", "exploitation_country", "exploitation_municipality", "exploitation_sector", "reporting_unit", "reported_on")

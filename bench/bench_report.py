@@ -20,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from store.bulk import bulk_insert
+from store.engines import make_engine
 from victim_intake.synthetic.registrations import synthetic_registrations
-from warehouse.bulk import bulk_insert
-from warehouse.database import create_tables, make_engine
+from warehouse.database import create_tables
 from warehouse.marts import mark_stale, refresh_marts
 
 YEARS = range(2020, 2025)

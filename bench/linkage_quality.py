@@ -52,10 +52,11 @@ def main() -> None:
     from flows.stages import FileJob
     from pseudonyms.identity import registration_ids
     from pseudonyms.keys import load_key
+    from store.clock import utc_now
+    from store.engines import shared_engine
     from victim_intake.synthetic import write_demo_inbox
     from victim_intake.synthetic.linkage_quality import group_quality, quality
-    from warehouse.database import shared_engine
-    from warehouse.ledger import BatchRecord, start_run, utc_now
+    from warehouse.ledger import BatchRecord, start_run
     from warehouse.rotation import open_entries
 
     summary = write_demo_inbox(

@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_run import scratch_postgres  # noqa: E402
 
 from schemas.codelists.matching import match_municipalities, match_sectors, police_unit_list  # noqa: E402
-from warehouse.database import _sqlite_pragmas, make_engine  # noqa: E402
+from store.engines import _sqlite_pragmas, make_engine  # noqa: E402
+from store.tables import registrations  # noqa: E402
 from warehouse.migrate import upgrade  # noqa: E402
-from warehouse.tables import registrations  # noqa: E402
 
 _LINK_COLUMNS = ["identifier", "kind", "person_id", "key_version", "linked_at"]
 # Each model's tables with their columns, in the order their rows are written; the revision that

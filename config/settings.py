@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PREFIX = "VICTIM_INTAKE_"
 # Far above the registrations of any one real person (the registry counts about 1.03 registrations
 # per person; the demo's most reported person has a handful), far below the clusters that a feed
-# of namesakes builds by name alone (`warehouse.linkage`).
+# of namesakes builds by name alone (`linkage.resolution`).
 DEFAULT_MAX_PERSON_REGISTRATIONS = 50
 _MB = 1024 * 1024
 # The fields `Settings.key_variables` hands to `pseudonyms.keys` and `flows.key_blocks`.

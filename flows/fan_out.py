@@ -24,7 +24,8 @@ from flows.errors import value_free_errors
 from flows.ingest_file import sealed_path
 from flows.nightly import Delivery, FileResult, close_run, open_night
 from flows.resources import warehouse_engine
-from warehouse.ledger import BatchRecord, latest_batch, record_failed_batch, utc_now
+from store.clock import utc_now
+from warehouse.ledger import BatchRecord, latest_batch, record_failed_batch
 
 INGEST_FILE = "ingest-file/ingest-file"  # flow name / deployment name, as in prefect.yaml
 POLL_SECONDS = 2.0

@@ -24,7 +24,7 @@ from flows.errors import value_free_errors
 from flows.key_blocks import load_key_blocks
 from flows.nightly import Delivery, FileResult, check_keys_task, close_run, ingest, prepare_warehouse_task
 from flows.resources import configured_key, warehouse_engine
-from pseudonyms.sealing import SealBroken, seal, unseal
+from vault.sealing import SealBroken, seal, unseal
 from warehouse.ledger import is_recorded_run, loaded_hashes, start_run
 
 

@@ -36,7 +36,8 @@ from flows.resources import configured_key, warehouse_engine
 from flows.stage_clock import StageClock
 from flows.stages import FileJob
 from schemas.partner_definition import DefinitionError, load_definitions
-from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run, utc_now
+from store.clock import utc_now
+from warehouse.ledger import BatchRecord, check_key_fingerprint, finish_run, loaded_hashes, record_failed_batch, start_run
 from warehouse.load import AlreadyLoaded
 from warehouse.migrate import MigrationInputs, upgrade
 from warehouse.reencoding import reencode_stale

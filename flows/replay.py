@@ -39,7 +39,6 @@ from flows.nightly import prepare_warehouse
 from flows.resources import configured_key, warehouse_engine
 from flows.stages import read, source_of, validate
 from pseudonyms.identity import registration_ids
-from pseudonyms.quarantine_seal import BROKEN, NOT_KEPT, open_value
 from schemas.codelists.matching import UNKNOWN, match_municipalities, match_sectors, police_unit_list
 from schemas.coding import LISTED_FIELDS
 from schemas.partner import listed_text
@@ -48,7 +47,9 @@ from schemas.police import FIELD_COLUMNS
 from sources.contract import Source
 from sources.partner import PartnerSource
 from sources.prepare import batch_identities, registrations_of, sealed_quarantine
-from warehouse.ledger import BatchRecord, finish_run, start_run, utc_now
+from store.clock import utc_now
+from vault.quarantine_seal import BROKEN, NOT_KEPT, open_value
+from warehouse.ledger import BatchRecord, finish_run, start_run
 from warehouse.marts import refresh_marts
 from warehouse.replay import (
     NotReplayable,

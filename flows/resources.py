@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 
 from config.settings import current
 from pseudonyms.keys import LoadedKey, load_key
-from warehouse.database import shared_engine
+from store.engines import shared_engine
 
 
 def warehouse_engine() -> Engine:
-    """The configured warehouse's engine, one per process and URL (`warehouse.database.shared_engine`)."""
+    """The configured warehouse's engine, one per process and URL (`store.engines.shared_engine`)."""
     return shared_engine(current().warehouse_url)
 
 

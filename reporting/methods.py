@@ -11,7 +11,7 @@ from disclosure.suppression import MIN_PERCENTAGE_BASE
 from reporting import labels
 from reporting.layout import printable
 from reporting.tables import Report
-from warehouse.tables import ingest_batches
+from store.tables import ingest_batches
 
 
 @dataclass(frozen=True)

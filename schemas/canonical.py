@@ -4,7 +4,7 @@ Two stages share these declarations:
 - the *canonical record* every source maps into (still holding identifying fields, in memory only);
 - the *registration* the warehouse stores (identifiers replaced by pseudonyms and generalised ages).
 
-The Pandera schemas below, the warehouse columns (`warehouse.tables`) and the data dictionary are
+The Pandera schemas below, the warehouse columns (`store.tables`) and the data dictionary are
 all generated from these declarations, so they cannot drift apart.
 """
 

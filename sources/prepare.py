@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from linkage.approximate import own_matches
 from pseudonyms.keys import LoadedKey
 from pseudonyms.person_identities import PersonIdentities, person_identities
 from pseudonyms.pseudonymise import to_registrations
-from pseudonyms.quarantine_seal import seal_values
 from schemas.canonical import registration_schema
 from schemas.validation import SchemaViolation, split_valid
 from sources.contract import Source, Validated
-from warehouse.approximate import own_matches
+from vault.quarantine_seal import seal_values
 
 
 @dataclass(frozen=True, repr=False)  # holds personal data: never shown in a log or traceback

@@ -9,10 +9,11 @@ from sqlalchemy import Engine, text
 
 from pseudonyms.person_identities import person_identities
 from pseudonyms.pseudonymise import to_registrations
-from pseudonyms.quarantine_seal import seal_values
 from schemas.canonical import RECORD_FIELDS
+from store.clock import utc_now
+from vault.quarantine_seal import seal_values
 from warehouse.database import create_tables
-from warehouse.ledger import BatchRecord, start_run, utc_now
+from warehouse.ledger import BatchRecord, start_run
 from warehouse.load import load_batch
 
 DEFAULTS: dict = {

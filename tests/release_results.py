@@ -24,14 +24,14 @@ def _digest(value: object) -> str:
 
 
 def _persons(engine) -> dict[str, str | None]:
-    from warehouse.tables import registrations
+    from store.tables import registrations
 
     with engine.connect() as connection:
         return dict(connection.execute(select(registrations.c.registration_id, registrations.c.person_id)).all())
 
 
 def _reveals(engine, persons: dict[str, str | None], vault_key: bytes) -> dict[str, str]:
-    from warehouse.vault import reveal
+    from vault.entries import reveal
 
     opened = {}
     for person in sorted({person for person in persons.values() if person}):
@@ -41,8 +41,8 @@ def _reveals(engine, persons: dict[str, str | None], vault_key: bytes) -> dict[s
 
 
 def _quarantine(engine, vault_key: bytes) -> dict[str, str]:
+    from store.tables import quarantine
     from warehouse.quarantine_opening import open_quarantine
-    from warehouse.tables import quarantine
 
     with engine.connect() as connection:
         batches = sorted(set(connection.execute(select(quarantine.c.batch_id)).scalars()))
@@ -56,7 +56,7 @@ def results(url: str, keys_dir: Path) -> dict:
     """Every result, in this order: persons, reveals and quarantine values; then the person with the
     most registrations erased; then the pseudonyms rotated to `NEXT_KEY` (the warehouse changes)."""
     from pseudonyms.keys import LoadedKey, load_key
-    from warehouse.database import make_engine
+    from store.engines import make_engine
     from warehouse.erasure import erase_person
     from warehouse.rotation import rotate_pseudonyms
 

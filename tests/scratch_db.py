@@ -29,7 +29,7 @@ def scratch_postgres_url() -> Iterator[str]:
     try:
         yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        from warehouse.database import shared_engine
+        from store.engines import shared_engine
 
         shared_engine.cache_clear()
         with admin.connect() as connection:

@@ -15,9 +15,9 @@ from privacy_helpers import load
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from store.engines import make_engine
+from vault.entries import ReasonQuotesValues, reveal
 from victim_intake.cli import app
-from warehouse.database import make_engine
-from warehouse.vault import ReasonQuotesValues, reveal
 
 KEY = secrets.token_bytes(32)
 VAULT_KEY = secrets.token_bytes(32)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from warehouse.bulk import bulk_insert
+from store.bulk import bulk_insert
 
 ROWS = 1_000
 

@@ -111,7 +111,8 @@ def exception_texts(inbox: Path) -> str:
     from source_files import ingest_here
 
     from connectors.files import sha256_of
-    from warehouse.ledger import BatchRecord, utc_now
+    from store.clock import utc_now
+    from warehouse.ledger import BatchRecord
 
     texts = []
     for path in sorted((inbox / "police").glob("*.ndjson")):

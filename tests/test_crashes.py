@@ -236,7 +236,7 @@ def test_read_only_home_folder_is_a_clear_message(small_inbox, pseudonym_key, tm
 
 @pytest.mark.postgres
 def test_connection_lost_mid_load_is_retried_and_the_run_completes(small_inbox, pseudonym_key, tmp_path, monkeypatch) -> None:
-    from warehouse.locks import LOAD_LOCK_KEY
+    from store.locks import LOAD_LOCK_KEY
 
     with scratch_url("postgresql", tmp_path) as clean_url, scratch_url("postgresql", tmp_path) as url:
         monkeypatch.setenv("VICTIM_INTAKE_DATABASE_URL", clean_url)
@@ -273,8 +273,10 @@ def test_a_full_disk_fails_the_file_whole_and_is_not_retried(small_inbox, pseudo
 
     from connectors.files import sha256_of
     from flows.errors import DatabaseError, TransientDatabaseError, value_free_errors
-    from warehouse.database import create_tables, make_engine
-    from warehouse.ledger import BatchRecord, utc_now
+    from store.clock import utc_now
+    from store.engines import make_engine
+    from warehouse.database import create_tables
+    from warehouse.ledger import BatchRecord
     from warehouse.load import load_batch
     from warehouse.steward import next_step
 

@@ -255,8 +255,9 @@ COVARIATES = ("gender", "minor", "dutch", "form")
 def test_covariates_per_year_are_the_marts_persons(tmp_path, edge_rows, backend) -> None:
     from scratch_db import scratch_url
 
-    from warehouse.bulk import bulk_insert
-    from warehouse.database import create_tables, make_engine
+    from store.bulk import bulk_insert
+    from store.engines import make_engine
+    from warehouse.database import create_tables
     from warehouse.marts import mart_person_years, refresh_marts
 
     with scratch_url(backend, tmp_path) as url:

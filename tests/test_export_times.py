@@ -17,7 +17,7 @@ from test_flow_end_to_end import run_cli
 
 from connectors.files import FileRejected, sha256_of
 from connectors.police import read_police_file
-from warehouse.database import make_engine
+from store.engines import make_engine
 
 KEY = secrets.token_bytes(32)
 VAULT_KEY = secrets.token_bytes(32)

@@ -10,8 +10,10 @@ from prefect.states import Completed, Crashed, Running
 from config.settings import current
 from flows.fan_out import file_result
 from flows.nightly import Delivery
-from warehouse.database import create_tables, make_engine, shared_engine
-from warehouse.ledger import BatchRecord, insert_batch, start_run, utc_now
+from store.clock import utc_now
+from store.engines import make_engine, shared_engine
+from warehouse.database import create_tables
+from warehouse.ledger import BatchRecord, insert_batch, start_run
 from warehouse.reruns import outstanding_failures
 
 RUN = "fan-out-run"

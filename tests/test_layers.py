@@ -15,9 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = (
     ("config",),
     ("schemas", "disclosure"),
-    ("connectors", "pseudonyms"),
-    ("warehouse",),
+    ("connectors", "pseudonyms", "store"),
+    ("vault",),
+    ("linkage",),
     ("sources",),
+    ("warehouse",),
     ("estimation", "reporting", "flows"),
     ("victim_intake",),
 )
@@ -58,5 +60,5 @@ def test_no_package_imports_from_its_own_layer_or_above() -> None:
 
 def test_an_upward_import_is_named(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "settings.py").write_text("def f():\n    from warehouse.linkage import x\n")
-    assert upward_imports(tmp_path) == ["config/settings.py:2 imports warehouse.linkage"]
+    (tmp_path / "config" / "settings.py").write_text("def f():\n    from linkage.resolution import x\n")
+    assert upward_imports(tmp_path) == ["config/settings.py:2 imports linkage.resolution"]

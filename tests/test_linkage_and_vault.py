@@ -13,11 +13,11 @@ import pytest
 from privacy_helpers import load, persons
 from sqlalchemy import text
 
+from linkage.components import components
 from pseudonyms.identity import registration_ids
-from warehouse.components import components
-from warehouse.database import make_engine
+from store.engines import make_engine
+from vault.entries import ReasonQuotesValues, UnknownPerson, reveal
 from warehouse.erasure import erase_person, purge_older_than
-from warehouse.vault import ReasonQuotesValues, UnknownPerson, reveal
 
 KEY = secrets.token_bytes(32)
 VAULT_KEY = secrets.token_bytes(32)
@@ -177,7 +177,7 @@ def partition(engine) -> set[frozenset[str]]:
     groups: dict[str, set[str]] = defaultdict(set)
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT v.person_id, v.registration_id, v.sealed FROM vault_identities v")).all()
-    from warehouse.vault import open_entry
+    from vault.entries import open_entry
 
     for person, registration, sealed in rows:
         groups[person].add(open_entry(VAULT_KEY, sealed, person, registration)["source_record_id"])
@@ -257,11 +257,11 @@ def test_approximate_matching_links_typos_transliterations_and_swapped_dates(eng
 def test_stored_encodings_are_found_however_they_are_read(engine, monkeypatch, reading) -> None:
     """A night's few keys go through the birth-key index; a bulk load's many keys make SQLite read
     the table in rowid order, a slice at a time. Either way every stored candidate is compared."""
-    from warehouse import approximate
+    from linkage import known_encodings
 
     if reading == "table in rowid slices":
-        monkeypatch.setattr(approximate, "_KEYS_PER_SLICE", 1)
-        monkeypatch.setattr(approximate, "_ROWS_PER_SLICE", 2)
+        monkeypatch.setattr(known_encodings, "_KEYS_PER_SLICE", 1)
+        monkeypatch.setattr(known_encodings, "_ROWS_PER_SLICE", 2)
     shevchenko = {"surname": "Shevchenko", "given_names": "Olena", "birth_date": "1990-03-04"}
     others = [
         {"source_record_id": f"X{number}", "surname": f"Anders{'abcde'[number]}", "given_names": "Piet", "birth_date": f"1980-01-0{number + 1}"}
@@ -292,10 +292,11 @@ def test_linkage_on_demo_data_with_hard_variants_meets_its_targets(tmp_path, pse
     from config.settings import current
     from connectors.files import sha256_of
     from flows.nightly import prepare_warehouse
+    from store.clock import utc_now
+    from store.engines import shared_engine
     from victim_intake.synthetic import write_demo_inbox
     from victim_intake.synthetic.linkage_quality import quality
-    from warehouse.database import shared_engine
-    from warehouse.ledger import BatchRecord, start_run, utc_now
+    from warehouse.ledger import BatchRecord, start_run
 
     summary = write_demo_inbox(tmp_path / "inbox", persons=800, seed=5, files=3, hard_variant_share=0.5)
     truth = pd.read_csv(summary.truth_path, dtype=str, keep_default_na=False)
@@ -397,7 +398,7 @@ def test_rotation_refuses_registrations_without_vault_entry_and_changes_nothing(
     from sqlalchemy import delete
 
     from pseudonyms.keys import LoadedKey
-    from warehouse.privacy_tables import vault_identities
+    from store.privacy_tables import vault_identities
     from warehouse.rotation import RotationImpossible, rotate_pseudonyms
 
     url = request.getfixturevalue("scratch_postgres") if backend == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
@@ -417,8 +418,8 @@ def test_rotation_refuses_registrations_without_vault_entry_and_changes_nothing(
 
 
 def test_matching_in_birth_key_order_finds_exactly_the_pairs_of_a_full_comparison() -> None:
+    from linkage.approximate import _ByCode, _matching_pairs
     from pseudonyms.encodings import dice, ones
-    from warehouse.approximate import _ByCode, _matching_pairs
 
     generator = np.random.default_rng(11)
     # Filters of about 20 % ones, as names give, and variants of them with a few bits moved, so
@@ -450,8 +451,8 @@ def test_matches_found_ahead_among_the_batch_and_then_with_the_stored_are_the_ma
     the load then searches only the stored encodings. Together: exactly the pairs of one search."""
     import pandas as pd
 
+    from linkage.approximate import StoredEncodings, matches, own_matches
     from pseudonyms.encodings import bloom_matrix, name_encodings
-    from warehouse.approximate import StoredEncodings, matches, own_matches
 
     surnames = ["Shevchenko", "Shevcenko", "Shevtsjenko", "Kovalenko", "Zwaluwstaart", "Zwaluwstart", "de Vries", "de Vriess"]
     given = ["Olena", "Elena", "Anna", "Piet"]

@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 from scratch_db import scratch_url
 
+from store.bulk import Read, bulk_insert, read_columns
+from store.engines import make_engine
 from victim_intake.synthetic.registrations import synthetic_registrations
-from warehouse.bulk import Read, bulk_insert, read_columns
-from warehouse.database import create_tables, make_engine
+from warehouse.database import create_tables
 from warehouse.marts import CROSSINGS, DIMENSION_NAMES, DIMENSIONS, MARTS, mart_person_years, refresh_marts
 
 YEARS = range(2019, 2025)

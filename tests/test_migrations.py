@@ -12,10 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from scratch_db import POSTGRES_ADMIN_URL, scratch_url
 
+from store.engines import make_engine
+from store.privacy_tables import VAULT_SCHEMA, vault_metadata
+from store.tables import metadata
 from warehouse import migrate
-from warehouse.database import create_tables, make_engine
-from warehouse.privacy_tables import VAULT_SCHEMA, vault_metadata
-from warehouse.tables import metadata
+from warehouse.database import create_tables
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -54,7 +55,7 @@ def differences(engine: sa.Engine) -> list:
 
 
 def test_head_equals_the_table_definitions(engine) -> None:
-    # Whoever adds a table or column to warehouse/tables.py must add the migration that makes it.
+    # Whoever adds a table or column to store/tables.py must add the migration that makes it.
     create_tables(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
     assert differences(engine) == []
@@ -217,9 +218,9 @@ def _fill_before_code_lists(connection: sa.Connection, vault_key: bytes) -> None
     """A warehouse at revision 0006 holding free text in every coded column and in the marts."""
     import pandas as pd
 
-    from warehouse.privacy_tables import vault_identities
-    from warehouse.qualified import qualified_name
-    from warehouse.vault import seal_frame
+    from store.privacy_tables import vault_identities
+    from store.qualified import qualified_name
+    from vault.entries import seal_frame
 
     now = dt.datetime(2025, 3, 16, 2, 0, tzinfo=dt.UTC)
     connection.execute(sa.text("INSERT INTO ingest_runs (run_id, started_at, finished_at, state) VALUES ('r1', :t, :t, 'completed')"), {"t": now})
@@ -289,7 +290,7 @@ def test_stored_text_moves_onto_the_code_lists_and_leaves_no_trace(engine, tmp_p
 
     from warehouse_checks import find_in_bytes, sqlite_blobs
 
-    from pseudonyms.quarantine_seal import NOT_KEPT, open_value
+    from vault.quarantine_seal import NOT_KEPT, open_value
     from warehouse.migrate import MigrationInputs
 
     vault_key = secrets.token_bytes(32)
@@ -363,9 +364,9 @@ def test_the_lean_vault_migration_moves_sealed_values_encodings_and_links_as_byt
     import pandas as pd
     from alembic import command
 
-    from pseudonyms.quarantine_seal import open_value, quarantine_context
-    from pseudonyms.sealing import seal
-    from warehouse.vault import open_entry, seal_frame
+    from vault.entries import open_entry, seal_frame
+    from vault.quarantine_seal import open_value, quarantine_context
+    from vault.sealing import seal
 
     vault_key = secrets.token_bytes(32)
     vault = "vault." if engine.dialect.name == "postgresql" else ""

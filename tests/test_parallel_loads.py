@@ -23,9 +23,11 @@ from connectors.files import sha256_of
 from flows.loading import load
 from flows.stage_clock import StageClock
 from flows.stages import FileJob
+from store.clock import utc_now
+from store.engines import make_engine
 from victim_intake.synthetic import write_demo_inbox
-from warehouse.database import create_tables, make_engine
-from warehouse.ledger import BatchRecord, start_run, utc_now
+from warehouse.database import create_tables
+from warehouse.ledger import BatchRecord, start_run
 from warehouse.load import load_batch
 
 pytestmark = pytest.mark.postgres

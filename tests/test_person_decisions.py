@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from pseudonyms.identity import registration_ids
 from pseudonyms.keys import LoadedKey
-from warehouse.database import make_engine
+from store.engines import make_engine
 
 KEY = secrets.token_bytes(32)
 VAULT_KEY = secrets.token_bytes(32)
@@ -87,8 +87,8 @@ def test_identifiers_of_registrations_split_off_stay_with_the_person_they_belong
 
 
 def test_a_join_merges_everywhere_and_lasts(engine) -> None:
+    from vault.entries import reveal
     from warehouse.decisions import join_persons
-    from warehouse.vault import reveal
 
     load(engine, [
         {"source_record_id": "A", **ANNA},
@@ -110,8 +110,8 @@ def test_a_join_merges_everywhere_and_lasts(engine) -> None:
 
 
 def test_split_and_join_refuse_a_reason_that_quotes_the_person(engine) -> None:
+    from vault.entries import ReasonQuotesValues
     from warehouse.decisions import join_persons, split_person
-    from warehouse.vault import ReasonQuotesValues
 
     load(engine, [{"source_record_id": "A", **ANNA}, {"source_record_id": "B", **ANNA},
                   {"source_record_id": "C", "surname": "Other", "birth_date": "1980-07-07"}], key=KEY, vault_key=VAULT_KEY)

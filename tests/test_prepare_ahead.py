@@ -23,8 +23,8 @@ from flows.loading import LocalSupply, Prepared
 from flows.stage_clock import StageClock
 from flows.stages import FileJob
 from pseudonyms.keys import load_key
-from pseudonyms.quarantine_seal import open_value
 from sources.spool import Spool, spool_in
+from vault.quarantine_seal import open_value
 from victim_intake.synthetic import write_demo_inbox
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -12,7 +12,7 @@ from privacy_helpers import load
 from sqlalchemy import text
 
 from pseudonyms.research import research_pseudonyms
-from warehouse.database import make_engine
+from store.engines import make_engine
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 

@@ -19,11 +19,11 @@ from budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from linkage import approximate
 from pseudonyms import encodings
 from pseudonyms.hashing import PSEUDONYM_BYTES, KeyedHasher, derive_subkey, digest_many
 from pseudonyms.identity import IDENTIFIER_PURPOSE, PERSON_PURPOSE, date_texts
 from pseudonyms.person_identities import identifier_links, named_registrations, vault_payloads
-from warehouse import approximate
 
 KEY = bytes(range(32))
 # Any text a source may send, control characters, quotes, slashes and other scripts included

@@ -174,7 +174,7 @@ def test_ages_are_taken_at_the_report_date() -> None:
 
 
 def test_sealed_values_open_only_with_their_key_and_context() -> None:
-    from pseudonyms.sealing import SealBroken, seal, unseal
+    from vault.sealing import SealBroken, seal, unseal
 
     sealed = seal(KEY, "Wiśniewska", "person:abc")
     assert "Wiśniewska".encode() not in sealed

@@ -6,7 +6,7 @@ import secrets
 
 import pandas as pd
 
-from pseudonyms.quarantine_seal import BROKEN, NOT_KEPT, open_value, seal_values
+from vault.quarantine_seal import BROKEN, NOT_KEPT, open_value, seal_values
 
 
 def test_sealed_values_open_only_for_their_own_entry() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pseudonyms.quoted_values import quotes_any
+from vault.quoted_values import quotes_any
 
 # A synthetic person, as the vault holds her.
 PERSON = {

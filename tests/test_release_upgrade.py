@@ -14,8 +14,8 @@ from release_results import results
 from sqlalchemy import text
 
 from pseudonyms.keys import load_key
+from store.engines import make_engine
 from warehouse import migrate
-from warehouse.database import make_engine
 from warehouse.reencoding import reencode_stale
 
 

@@ -301,7 +301,8 @@ def test_the_replay_quarantine_flow_replays_one_batch(partner_inbox, isolated_se
 def test_a_replay_is_no_delivery_for_the_monitoring(isolated_settings: Path) -> None:
     import datetime as dt
 
-    from warehouse.database import create_tables, make_engine
+    from store.engines import make_engine
+    from warehouse.database import create_tables
     from warehouse.monitoring import SourceExpectations, source_warnings
 
     engine = make_engine(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}")

@@ -19,9 +19,10 @@ from test_flow_end_to_end import run_cli
 
 from reporting.build import build_report
 from reporting.tables import key
+from store.bulk import bulk_insert
+from store.engines import make_engine
 from victim_intake.synthetic.registrations import synthetic_registrations
-from warehouse.bulk import bulk_insert
-from warehouse.database import create_tables, make_engine
+from warehouse.database import create_tables
 from warehouse.marts import refresh_marts
 
 YEARS = range(2020, 2025)

@@ -26,8 +26,8 @@ from warehouse_checks import expected_from_truth, feed_records, find_in_bytes, p
 
 from connectors.files import sha256_of
 from flows.ingest_file import sealed_path
+from store.locks import LOAD_LOCK_KEY
 from victim_intake.synthetic import write_demo_inbox
-from warehouse.locks import LOAD_LOCK_KEY
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("console_scripts")]
 WORKERS = ("worker-a", "worker-b")

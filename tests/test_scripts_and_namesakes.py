@@ -12,9 +12,9 @@ from privacy_helpers import load, persons
 
 from pseudonyms.canonical import canonical_given_names, canonical_surname
 from pseudonyms.identity import registration_ids
-from warehouse.database import make_engine
+from store.engines import make_engine
+from vault.entries import reveal
 from warehouse.erasure import erase_person
-from warehouse.vault import reveal
 
 KEY = secrets.token_bytes(32)
 VAULT_KEY = secrets.token_bytes(32)
@@ -158,9 +158,9 @@ def namesake_feed(rng, size: int, placeholder_share: float) -> pd.DataFrame:
 def test_a_feed_of_namesakes_keeps_its_persons_within_one_percent() -> None:
     import numpy as np
 
+    from linkage.approximate import own_matches
+    from linkage.resolution import resolve
     from pseudonyms.person_identities import person_identities
-    from warehouse.approximate import own_matches
-    from warehouse.linkage import resolve
 
     size = 20_000
     records = namesake_feed(np.random.default_rng(16), size, 0.3)

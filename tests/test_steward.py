@@ -11,7 +11,8 @@ from feed import record, write_feed
 from scratch_db import scratch_url
 from test_flow_end_to_end import counts, run_cli
 
-from warehouse.database import create_tables, make_engine
+from store.engines import make_engine
+from warehouse.database import create_tables
 from warehouse.ledger import start_run
 from warehouse.monitoring import SourceExpectations, source_warnings
 from warehouse.steward import totals

@@ -27,13 +27,13 @@ from sqlalchemy import Boolean, Column, Connection, Index, Integer, Table, Text,
 from config.settings import current
 from pseudonyms.hashing import KeyedHasher
 from schemas.vocabulary import EXPLOITATION_TYPES, SOURCE_KINDS
+from store.bulk import Read, bulk_insert, read_columns
+from store.clock import utc_now
+from store.locks import lock_tier
+from store.tables import metadata, registrations
 from warehouse.anonymise import Lattice, class_ids, class_sizes
-from warehouse.bulk import Read, bulk_insert, read_columns
 from warehouse.hierarchies import HIERARCHIES, QUASI_IDENTIFIERS, TOP
-from warehouse.ledger import utc_now
-from warehouse.locks import lock_tier
 from warehouse.mart_counts import first_registrations, yearly_counts, yearly_crossings
-from warehouse.tables import metadata, registrations
 
 TIER_SECRET = "analyst_person"
 # What the analyst marts break counts down by: the tier's columns.
@@ -134,7 +134,7 @@ def new_secret() -> str:
 
 def tier_secret(connection: Connection) -> bytes:
     """The vault's secret for analyst person keys; made here if a warehouse lacks it."""
-    from warehouse.privacy_tables import tier_secrets
+    from store.privacy_tables import tier_secrets
 
     found = connection.execute(select(tier_secrets.c.secret).where(tier_secrets.c.purpose == TIER_SECRET)).scalar_one_or_none()
     if found is None:

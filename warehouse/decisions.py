@@ -2,7 +2,7 @@
 
 A split takes registrations out of their person into a new person of their own; a join merges
 two persons. Both are decisions about registrations, recorded in `vault.link_decisions`, so the
-linkage of every later load respects them (`warehouse.components`): the two sides of a split are
+linkage of every later load respects them (`linkage.components`): the two sides of a split are
 never linked again, by name or identifier, and a registration the steward placed stays with its
 person when it is delivered again. Each is audited like `reveal` (who, when, why; counts only),
 and the marts are recomputed in the same transaction, as after an erasure.
@@ -15,14 +15,14 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
-from warehouse.bulk import bulk_insert
-from warehouse.locks import lock_loads
+from store.bulk import bulk_insert
+from store.locks import lock_loads
+from store.privacy_tables import link_decisions, person_links, vault_identities
+from store.qualified import qualified_name, timestamp_text
+from store.tables import registrations
+from vault.entries import ReasonQuotesValues, UnknownPerson, audit, open_entry, quotes_values, rebind_entries
+from vault.owners import keep_owners
 from warehouse.marts import mark_all_stale, refresh_marts
-from warehouse.owners import keep_owners
-from warehouse.privacy_tables import link_decisions, person_links, vault_identities
-from warehouse.qualified import qualified_name, timestamp_text
-from warehouse.tables import registrations
-from warehouse.vault import ReasonQuotesValues, UnknownPerson, audit, open_entry, quotes_values, rebind_entries
 
 APART, TOGETHER = "apart", "together"
 
@@ -36,18 +36,6 @@ class Decided:
     decision: int
     person_id: str  # the new person (split) or the surviving one (join)
     registrations: int
-
-
-def current_decisions(connection: Connection) -> pd.DataFrame:
-    """Every decision row with the current person of its registration (null once erased):
-    decision_id, registration_id, kind, side, person_id. Stewards' decisions are few: read whole."""
-    rows = connection.execute(
-        select(
-            link_decisions.c.decision_id, link_decisions.c.registration_id, link_decisions.c.kind,
-            link_decisions.c.side, registrations.c.person_id,
-        ).select_from(link_decisions.outerjoin(registrations, registrations.c.registration_id == link_decisions.c.registration_id))
-    ).all()
-    return pd.DataFrame([tuple(row) for row in rows], columns=["decision_id", "registration_id", "kind", "side", "person_id"], dtype=object)
 
 
 def _next_decision(connection: Connection) -> int:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlalchemy import Table
 
 from schemas.canonical import REGISTRATION_COLUMNS, code_list_note
+from store.tables import registrations
 from warehouse.analyst_tier import ANALYST_RELATIONS
 from warehouse.marts import DIMENSIONS, MARTS
-from warehouse.tables import registrations
 
 _TYPES = {"text": "text", "date": "date", "year": "integer (year)", "integer": "integer", "boolean": "boolean"}
 

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, column, delete, func, or_, select, table
 
-from warehouse.bulk import bulk_insert
+from store.bulk import bulk_insert
+from store.locks import lock_loads
+from store.privacy_tables import person_links, vault_identities
+from store.qualified import temporary_table
+from store.tables import ingest_batches, quarantine, registrations
+from vault.entries import UnknownPerson, audit, open_entry
+from vault.owners import keep_owners
 from warehouse.decisions import forget_decisions
-from warehouse.locks import lock_loads
 from warehouse.marts import forget_person, mark_all_stale, refresh_marts
-from warehouse.owners import keep_owners
-from warehouse.privacy_tables import person_links, vault_identities
-from warehouse.qualified import temporary_table
-from warehouse.tables import ingest_batches, quarantine, registrations
-from warehouse.vault import UnknownPerson, audit, open_entry
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Removed:
 
     registrations: int
     vault_entries: int
-    links: int  # overrides of identifier owners (`warehouse.owners`)
+    links: int  # overrides of identifier owners (`vault.owners`)
     quarantine_entries: int
     persons: int
 
@@ -57,7 +57,7 @@ def _quarantine_of(connection: Connection, records: dict[str, set[str]]) -> int:
 def erase_person(engine: Engine, person_id: str, vault_key: bytes) -> Removed:
     """Remove one person from every table that holds anything of them, and audit it."""
     with engine.begin() as connection:
-        # Not while a load links or writes: it would link to persons this removes (warehouse.locks).
+        # Not while a load links or writes: it would link to persons this removes (store.locks).
         lock_loads(connection)
         entries = connection.execute(
             select(vault_identities.c.registration_id, vault_identities.c.sealed, registrations.c.source)
@@ -112,7 +112,7 @@ def purge_older_than(engine: Engine, years: int, *, today: dt.date | None = None
     first_kept = cutoff_year(years, today)
     cutoff_moment = dt.datetime(first_kept, 1, 1, tzinfo=dt.UTC)
     with engine.begin() as connection:
-        # Not while a load links or writes: it would link to persons this removes (warehouse.locks).
+        # Not while a load links or writes: it would link to persons this removes (store.locks).
         lock_loads(connection)
         expired = connection.execute(
             select(registrations.c.person_id)

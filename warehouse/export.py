@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine, MetaData, create_engine, select
 
 from config.private_files import make_private_dir
+from store.bulk import bulk_insert
+from vault.entries import audit
 from warehouse.analyst_tier import ANALYST_RELATIONS
-from warehouse.bulk import bulk_insert
 from warehouse.marts import refresh_marts
-from warehouse.vault import audit
 
 FILE_MODE = 0o600
 

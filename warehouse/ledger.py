@@ -10,7 +10,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from warehouse.tables import ingest_batches, ingest_runs, key_fingerprints
+from store.clock import utc_now
+from store.tables import ingest_batches, ingest_runs, key_fingerprints
 
 
 class KeyMismatch(Exception):
@@ -30,10 +31,6 @@ class BatchRecord:
     file_path: str | None = None
     replay_of: str | None = None  # a replay: the batch whose quarantined rows it validates again
     rules_fingerprint: str | None = None  # the rules the rows are validated under (`schemas.rules`)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def start_run(engine: Engine, run_id: str) -> None:

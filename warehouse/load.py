@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, exc, text
 
+from linkage.persons import assign_persons, forget_source
+from linkage.resolution import DEFAULT_MAX_PERSON_REGISTRATIONS
 from pseudonyms.person_identities import PersonIdentities
 from schemas.canonical import REGISTRATION_COLUMNS
-from warehouse.bulk import bulk_insert, copy_rows, execute_rows
+from store.bulk import bulk_insert, copy_rows, execute_rows
+from store.locks import bound_lock_waits, lock_loads
+from store.qualified import drop_temporary_table
 from warehouse.ledger import BatchRecord, insert_batch, record_counts
-from warehouse.linkage import DEFAULT_MAX_PERSON_REGISTRATIONS
-from warehouse.locks import bound_lock_waits, lock_loads
 from warehouse.marts import mark_all_stale
-from warehouse.persons import assign_persons, forget_source
-from warehouse.qualified import drop_temporary_table
 
 QUARANTINE_COLUMNS = ("batch_id", "row_number", "column_name", "rule", "source_record_id", "severity")
 # Loaded when the entries carry them: the offending value, sealed under the vault key.
@@ -135,7 +135,7 @@ class BatchLoad:
         """Load one part: link its persons (with `identities`), upsert its registrations and record
         its quarantine entries. Later parts see the links and encodings of earlier ones."""
         connection = self._connection
-        # Linkage crosses sources: from here to the commit, one load at a time (warehouse.locks).
+        # Linkage crosses sources: from here to the commit, one load at a time (store.locks).
         lock_loads(connection)
         if identities is not None:
             registrations, resolution = assign_persons(connection, identities, registrations, self._bound)
@@ -199,9 +199,9 @@ def loading(
     `replace_source` (a snapshot delivery) first deletes every registration that source delivered
     before (with their vault entries and name encodings), in the same transaction, so the
     warehouse holds exactly the latest snapshot. Every load's linkage and writing, from its first
-    part to its commit, is serialised across sources (`warehouse.locks`): linkage crosses sources.
+    part to its commit, is serialised across sources (`store.locks`): linkage crosses sources.
     `before_commit` runs last inside the transaction (fault-injection tests).
-    `max_person_registrations` bounds a person's registrations through name links (`warehouse.components`).
+    `max_person_registrations` bounds a person's registrations through name links (`linkage.components`).
     """
     try:
         with engine.begin() as connection:

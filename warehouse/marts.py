@@ -35,10 +35,10 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Boolean, Column, Connection, Integer, Table, Text, delete, func, select, text
 
+from store.bulk import Read, bulk_insert, read_columns
+from store.tables import metadata, registrations
 from warehouse.analyst_tier import refresh_tier, tier_behind
-from warehouse.bulk import Read, bulk_insert, read_columns
 from warehouse.mart_counts import dimension_frame, first_registrations, yearly_counts, yearly_crossings
-from warehouse.tables import metadata, registrations
 
 MEASURES = ("registrations", "persons")
 

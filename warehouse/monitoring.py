@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, func, select
 
 from config.settings import Settings
-from warehouse.tables import ingest_batches
+from store.tables import ingest_batches
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def source_warnings(engine: Engine, expected: SourceExpectations, now: dt.dateti
 
 def linkage_warnings(engine: Engine, recent: int = 20) -> list[str]:
     """Value-free warnings about recent loads whose name links the bound on a person's
-    registrations refused (`warehouse.components`): a steward checks whether they are one person."""
+    registrations refused (`linkage.components`): a steward checks whether they are one person."""
     with engine.connect() as connection:
         rows = connection.execute(
             select(ingest_batches.c.batch_id, ingest_batches.c.source, ingest_batches.c.rows_kept_apart)

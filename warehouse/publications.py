@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 from sqlalchemy import Connection, func, insert, select, text
 
-from warehouse.bulk import bulk_insert
-from warehouse.tables import publications, published_cells
+from store.bulk import bulk_insert
+from store.tables import publications, published_cells
 
 PUBLICATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"victim-intake:publication").digest()[:8], "big", signed=True)
 CELL_COLUMNS = ("table_name", "row_position", "column_position", "cell", "year", "data_fingerprint", "value", "suppressed")

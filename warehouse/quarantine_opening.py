@@ -1,7 +1,7 @@
 """Opening the sealed offending values of a batch's quarantined rows: audited, like a reveal.
 
 The values are personal data. They are opened only for a stated reason that quotes none of them
-(in any spelling: `pseudonyms.quoted_values`), and the audit record is written in the same
+(in any spelling: `vault.quoted_values`), and the audit record is written in the same
 transaction that reads them: no audit, no values.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from pseudonyms.quarantine_seal import BROKEN, NOT_KEPT, open_value
+from vault.entries import audit, refuse_quoting
+from vault.quarantine_seal import BROKEN, NOT_KEPT, open_value
 from warehouse.steward import quarantine_entries_query
-from warehouse.vault import audit, refuse_quoting
 
 
 class NoQuarantine(Exception):

@@ -18,12 +18,12 @@ from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
 from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.keys import LoadedKey
 from pseudonyms.person_identities import identifier_links
-from warehouse.locks import lock_loads
-from warehouse.owners import KEY_COLUMNS, keep_owners
-from warehouse.privacy_tables import vault_identities
+from store.locks import lock_loads
+from store.privacy_tables import vault_identities
+from store.tables import registrations
+from vault.entries import audit, keyed_columns
+from vault.owners import KEY_COLUMNS, keep_owners
 from warehouse.rotation import open_entries
-from warehouse.tables import registrations
-from warehouse.vault import audit, keyed_columns
 
 _INCOMPLETE = or_(vault_identities.c.scheme != ENCODING_SCHEME, vault_identities.c.key_version.is_(None))
 _COMPLETED = (*KEY_COLUMNS.values(), *ENCODING_COLUMNS[1:], "key_version", "scheme")

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, func, select, text, update
 
+from linkage.resolution import DEFAULT_MAX_PERSON_REGISTRATIONS
 from pseudonyms.person_identities import PersonIdentities
+from store.locks import lock_loads
+from store.tables import ingest_batches, quarantine, registrations
 from warehouse.ledger import BatchRecord
-from warehouse.linkage import DEFAULT_MAX_PERSON_REGISTRATIONS
 from warehouse.load import LoadOutcome, loading
-from warehouse.locks import lock_loads
 from warehouse.reruns import find_batches
-from warehouse.tables import ingest_batches, quarantine, registrations
 
 _CHUNK = 5000  # ids per IN list: far below any database's limit on parameters
 _ENTRY_COLUMNS = (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
-from warehouse.tables import ingest_batches
+from store.tables import ingest_batches
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,17 @@ from pseudonyms.encodings import name_encodings as name_encodings_of
 from pseudonyms.identity import registration_ids
 from pseudonyms.keys import LoadedKey
 from pseudonyms.person_identities import VAULT_FIELDS, identifier_links, own_person_ids, vault_payloads
-from pseudonyms.sealing import unseal_many
-from warehouse.bulk import bulk_insert
-from warehouse.ledger import KeyMismatch, utc_now
-from warehouse.locks import lock_loads
+from store.bulk import bulk_insert
+from store.clock import utc_now
+from store.locks import lock_loads
+from store.privacy_tables import link_decisions, person_links, vault_identities
+from store.qualified import qualified_name, temporary_table
+from store.tables import key_fingerprints, registrations
+from vault.entries import associated_data, audit, vault_rows
+from vault.owners import Ownership, settle
+from vault.sealing import unseal_many
+from warehouse.ledger import KeyMismatch
 from warehouse.marts import mark_all_stale, refresh_marts
-from warehouse.owners import Ownership, settle
-from warehouse.privacy_tables import link_decisions, person_links, vault_identities
-from warehouse.qualified import qualified_name, temporary_table
-from warehouse.tables import key_fingerprints, registrations
-from warehouse.vault import associated_data, audit, vault_rows
 
 _STAGE = "stage_rotation"
 

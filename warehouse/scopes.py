@@ -14,9 +14,9 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine, select, update
 
-from warehouse.locks import lock_loads
+from store.locks import lock_loads
+from store.tables import registrations
 from warehouse.marts import mark_all_stale
-from warehouse.tables import registrations
 
 
 def rescope_sources(engine: Engine, scopes: Mapping[str, str]) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, Select, case, distinct, func, select
 
-from warehouse.tables import ingest_batches, ingest_runs, quarantine, registrations
+from store.tables import ingest_batches, ingest_runs, quarantine, registrations
 
 
 @dataclass(frozen=True)

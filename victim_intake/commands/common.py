@@ -25,6 +25,6 @@ def usage_error(message: str) -> typer.Exit:
 
 def warehouse_engine() -> Engine:
     """The engine of the configured warehouse (shared for the life of the process)."""
-    from warehouse.database import shared_engine
+    from store.engines import shared_engine
 
     return shared_engine(current().warehouse_url)

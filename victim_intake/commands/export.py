@@ -73,8 +73,8 @@ def _export_tier(engine, tier: ExportTier, out: Path) -> None:
 
 def _export_standard(engine, standard: ExportStandard, year: int, out: Path) -> None:
     from reporting.private_files import write_private
+    from vault.entries import audit
     from warehouse.ctdc_export import K, ctdc_export
-    from warehouse.vault import audit
 
     with engine.begin() as connection:
         made = ctdc_export(connection, year)

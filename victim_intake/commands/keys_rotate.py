@@ -27,7 +27,7 @@ def _pending(keys_dir: Path, version: int) -> Path:
 def _recorded_fingerprint(engine) -> str | None:
     from sqlalchemy import select
 
-    from warehouse.tables import key_fingerprints
+    from store.tables import key_fingerprints
 
     with engine.connect() as connection:
         return connection.execute(
@@ -38,7 +38,8 @@ def _recorded_fingerprint(engine) -> str | None:
 def keys_rotate() -> None:
     """Create a new pseudonym key version and re-pseudonymise every person through the vault."""
     from pseudonyms.keys import KeyConfigError, LoadedKey, decode_key, key_path, load_key, read_key_file, write_new_key
-    from warehouse.database import create_tables, shared_engine
+    from store.engines import shared_engine
+    from warehouse.database import create_tables
     from warehouse.ledger import KeyMismatch
     from warehouse.migration_inputs import migration_inputs
     from warehouse.rotation import RotationImpossible, rotate_pseudonyms

@@ -60,8 +60,8 @@ def join(
     reason: Annotated[str, typer.Option("--reason", help="Why (case reference); never names or numbers of the person.")],
 ) -> None:
     """Join two persons into one (the smaller id survives); later loads keep them together."""
+    from vault.entries import UnknownPerson
     from warehouse.decisions import NotOnePerson, ReasonQuotesValues, join_persons
-    from warehouse.vault import UnknownPerson
 
     reason = _reason(reason)
     vault_key = _vault_key()

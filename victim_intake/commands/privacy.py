@@ -41,9 +41,9 @@ def reveal(
     reason: Annotated[str, typer.Option("--reason", help="Lawful purpose and case reference; never names or numbers of the person.")],
 ) -> None:
     """Lawful re-identification: open a person's vault entries, audited (who, when, why)."""
-    from pseudonyms.sealing import SealBroken
-    from warehouse.vault import ReasonQuotesValues, UnknownPerson
-    from warehouse.vault import reveal as open_person
+    from vault.entries import ReasonQuotesValues, UnknownPerson
+    from vault.entries import reveal as open_person
+    from vault.sealing import SealBroken
 
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise usage_error(f"state the lawful purpose in --reason (at least {MIN_REASON_LENGTH} characters)")
@@ -75,8 +75,8 @@ def erase(
     person: Annotated[str, typer.Option("--person", help="Person id (pseudonym) to erase everywhere.")],
 ) -> None:
     """GDPR erasure: remove one person from registrations, vault, linkage and quarantine, audited."""
+    from vault.entries import UnknownPerson
     from warehouse.erasure import erase_person
-    from warehouse.vault import UnknownPerson
 
     vault_key = _vault_key()
     try:

@@ -23,8 +23,8 @@ MIN_REASON_LENGTH = 10
 
 def print_values(console: Console, batch_id: str, reason: str) -> None:
     """The quarantine entries of a batch with their opened values, after auditing the opening."""
+    from vault.entries import ReasonQuotesValues
     from warehouse.quarantine_opening import NoQuarantine, open_quarantine
-    from warehouse.vault import ReasonQuotesValues
 
     if len(reason.strip()) < MIN_REASON_LENGTH:
         raise usage_error(f"state the lawful purpose in --reason (at least {MIN_REASON_LENGTH} characters)")

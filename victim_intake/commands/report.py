@@ -64,7 +64,8 @@ def _target(year: int, output: Format, out: Path | None, draft: bool, standard: 
 
 
 def _list_published(year: int | None) -> None:
-    from warehouse.database import create_tables, make_engine
+    from store.engines import make_engine
+    from warehouse.database import create_tables
     from warehouse.publications import list_publications
 
     engine = make_engine(current().warehouse_url)
@@ -134,11 +135,12 @@ def report(
     from reporting.private_files import write_private
     from reporting.standards import eurostat_csv, tables_csv
     from reporting.tables import NoRegistrations
-    from warehouse.database import create_tables, make_engine
+    from store.engines import make_engine
+    from vault.entries import actor, claimed_actor
+    from warehouse.database import create_tables
     from warehouse.marts import year_fingerprints
     from warehouse.migration_inputs import migration_inputs
     from warehouse.publications import Publication, latest_publication_id, lock_publications, record_publication
-    from warehouse.vault import actor, claimed_actor
 
     settings = current()
     url = settings.warehouse_url

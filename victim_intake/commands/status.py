@@ -51,7 +51,8 @@ def _batch_row(batch: dict) -> list[Text]:
 
 def gather(limit: int, runs: int) -> dict:
     """Runs, batches (each with its next step) and source warnings, as plain data."""
-    from warehouse.database import create_tables, shared_engine
+    from store.engines import shared_engine
+    from warehouse.database import create_tables
     from warehouse.migration_inputs import migration_inputs
     from warehouse.monitoring import configured_expectations, linkage_warnings, source_warnings
     from warehouse.reruns import outstanding_failures

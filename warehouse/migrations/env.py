@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 import warehouse.marts  # noqa: F401  (registers the mart tables on the metadata)
-from warehouse.tables import metadata
+from store.tables import metadata
 
 
 def _run(connection) -> None:
@@ -26,7 +26,7 @@ def run_migrations_online() -> None:
     # From a shell (`alembic upgrade head`): the configuration's warehouse, with the vault key and the
     # partners' units when configured, as the commands give them (warehouse.migrate).
     from config.settings import current
-    from warehouse.database import make_engine
+    from store.engines import make_engine
     from warehouse.migrate import INPUTS, RECLAIM, reclaim_space
     from warehouse.migration_inputs import migration_inputs
 

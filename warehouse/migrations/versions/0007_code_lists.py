@@ -30,15 +30,15 @@ import pandas as pd
 import sqlalchemy as sa
 from alembic import context, op
 
-from pseudonyms.quarantine_seal import quarantine_context
-from pseudonyms.sealing import SealBroken, seal_many
 from schemas.codelists.matching import CodeList, match_municipalities, match_sectors, police_unit_list, unit_list
 from schemas.partner_definition import load_definitions
-from warehouse.bulk import bulk_insert
+from store.bulk import bulk_insert
+from store.privacy_tables import vault_identities
+from store.qualified import drop_temporary_table, qualified_name, temporary_table
+from vault.entries import open_entry
+from vault.quarantine_seal import quarantine_context
+from vault.sealing import SealBroken, seal_many
 from warehouse.migrate import INPUTS, RECLAIM, MigrationInputs
-from warehouse.privacy_tables import vault_identities
-from warehouse.qualified import drop_temporary_table, qualified_name, temporary_table
-from warehouse.vault import open_entry
 
 revision = "0007"
 down_revision = "0006"

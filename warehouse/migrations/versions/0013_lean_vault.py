@@ -3,7 +3,7 @@
 `vault.vault_identities` and `vault.name_encodings` become one table keyed by registration id:
 the sealed identifying fields (hex text before, bytes now), the keyed identifiers (name + birth
 date, BSN, V-number) and the name encoding, all as bytes. `vault.person_links` keeps only the
-owners of identifiers that the vault's rows do not tell (`warehouse.owners`); its identifiers
+owners of identifiers that the vault's rows do not tell (`vault.owners`); its identifiers
 become bytes and its person may be null (the identifier belongs to no one). The quarantine's
 sealed values change from base64 text to bytes, the format the vault uses.
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import ColumnElement, Connection, Select, TextClause, select, text
 
-from warehouse.binary import as_bytes, as_hex
-from warehouse.bulk import upsert_rows
-from warehouse.privacy_tables import person_links, vault_identities
-from warehouse.qualified import qualified_name, timestamp_text
+from store.binary import as_bytes, as_hex
+from store.bulk import upsert_rows
+from store.privacy_tables import person_links, vault_identities
+from store.qualified import qualified_name, timestamp_text
 
 KEY_COLUMNS = {"name": "name_key", "bsn": "bsn_key", "vnr": "vnr_key"}
 # Bound parameters per query on SQLite (its limit is 32,766).

@@ -2,8 +2,8 @@
 
 Reports that share any strong identifier (keyed pseudonyms of name + birth date, BSN, V-number)
 are one person, across batches, sources and years. The owners of the batch's identifiers are
-read from the vault's rows and overrides (`warehouse.owners`), and the graph of registrations, identifiers and known persons split
-into connected components, cut where a component would break a constraint (`warehouse.components`:
+read from the vault's rows and overrides (`vault.owners`), and the graph of registrations, identifiers and known persons split
+into connected components, cut where a component would break a constraint (`linkage.components`:
 names in a lossy script, a steward's split, the bound on a person's registrations). A component
 keeps its known person (a person id never changes when a later report adds an identifier); a
 component that joins several known persons merges them into the smallest id; a component without
@@ -21,9 +21,8 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, text, update
 
 from config.settings import DEFAULT_MAX_PERSON_REGISTRATIONS
-from pseudonyms.person_identities import PersonIdentities
-from warehouse.approximate import StoredEncodings, known_encodings, matches
-from warehouse.components import (
+from linkage.approximate import StoredEncodings, matches
+from linkage.components import (
     APPROXIMATE,
     FIRM,
     NAME,
@@ -34,9 +33,11 @@ from warehouse.components import (
     constrained_components,
     person_components,
 )
-from warehouse.decisions import current_decisions
-from warehouse.owners import Ownership, keys_of_registrations, ownership, settle
-from warehouse.privacy_tables import person_links
+from linkage.decisions import current_decisions
+from linkage.known_encodings import known_encodings
+from pseudonyms.person_identities import PersonIdentities
+from store.privacy_tables import person_links
+from vault.owners import Ownership, keys_of_registrations, ownership, settle
 
 _STRENGTH_OF_KIND = {"name": NAME, "bsn": FIRM, "vnr": FIRM}
 

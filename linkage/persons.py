@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from linkage.resolution import DEFAULT_MAX_PERSON_REGISTRATIONS, Resolution, link_batch, merge_parameters, settle_links
 from pseudonyms.person_identities import PersonIdentities
-from warehouse.linkage import DEFAULT_MAX_PERSON_REGISTRATIONS, Resolution, link_batch, merge_parameters, settle_links
-from warehouse.owners import keep_owners
-from warehouse.privacy_tables import vault_identities
-from warehouse.tables import registrations as registrations_table
-from warehouse.vault import reseal_merged, store_batch
+from store.privacy_tables import vault_identities
+from store.tables import registrations as registrations_table
+from vault.entries import reseal_merged, store_batch
+from vault.owners import keep_owners
 
 
 def assign_persons(

@@ -22,6 +22,7 @@ person_links = Table(
     Column("linked_at", DateTime(timezone=True), nullable=False),
     Index("ix_person_links_person_id", "person_id"),
     schema=VAULT_SCHEMA,
+    # Stored in the database as migration 0013 wrote it (the module has moved since): new words need a migration.
     comment=(
         "Owners of keyed identifiers that the vault's rows do not tell: an identifier belongs to the person of the "
         "vault rows that carry it when they agree, unless a row here says otherwise (`warehouse.owners`)."

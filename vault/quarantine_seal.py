@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pseudonyms.sealing import SealBroken, seal, unseal
+from vault.sealing import SealBroken, seal, unseal
 
 NOT_KEPT = "(not kept)"
 BROKEN = "(does not open: altered or another vault key)"

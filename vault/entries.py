@@ -1,7 +1,7 @@
 """The re-identification vault: identifying fields sealed per registration, opened only with audit.
 
 One row per registration holds its sealed identifying fields, its keyed identifiers (which
-linkage looks up: `warehouse.owners`) and the keyed encoding of its name (`warehouse.approximate`),
+linkage looks up: `vault.owners`) and the keyed encoding of its name (`linkage.approximate`),
 all as bytes. Each registration's identifying fields are sealed under the vault key with the person id as
 associated data, so a sealed value moved to another person does not open. Revealing a person
 writes the audit record in the same transaction that reads the vault: no audit, no values.
@@ -21,14 +21,14 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from config.settings import current
 from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
 from pseudonyms.person_identities import PersonIdentities
-from pseudonyms.quoted_values import quotes_any
-from pseudonyms.sealing import seal, seal_many, unseal
-from warehouse.binary import bytes_column
-from warehouse.bulk import upsert_rows
-from warehouse.ledger import utc_now
-from warehouse.owners import KEY_COLUMNS
-from warehouse.privacy_tables import privacy_audit, vault_identities
-from warehouse.qualified import qualified_name, timestamp_text
+from store.binary import bytes_column
+from store.bulk import upsert_rows
+from store.clock import utc_now
+from store.privacy_tables import privacy_audit, vault_identities
+from store.qualified import qualified_name, timestamp_text
+from vault.owners import KEY_COLUMNS
+from vault.quoted_values import quotes_any
+from vault.sealing import seal, seal_many, unseal
 
 
 class UnknownPerson(Exception):
@@ -187,7 +187,7 @@ def quotes_values(reason: str, entries: list[dict]) -> bool:
 
 def reveal(engine: Engine, person_id: str, reason: str, vault_key: bytes) -> list[RevealedEntry]:
     """Open a person's vault entries for a lawful `reason`, recording the audit in the same transaction."""
-    from warehouse.tables import registrations
+    from store.tables import registrations
 
     with engine.begin() as connection:
         rows = connection.execute(

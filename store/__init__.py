@@ -1,0 +1,1 @@
+"""The database helpers every layer above uses: tables, engines, bulk reads and writes, locks."""
