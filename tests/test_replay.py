@@ -460,14 +460,18 @@ def test_a_police_file_swapped_under_its_manifest_never_reaches_the_replay(tmp_p
     path = write_feed(inbox / "police", "export-1", [record("PL-1", geslacht="V", datum_signaal=soon.isoformat()), record("PL-2")])
     assert run_cli("run", "--inbox", str(inbox))[0] == 0
     monkeypatch.setattr(checks, "today", lambda: __import__("pandas").Timestamp(soon + dt.timedelta(days=1)))
-    read = flows.replay.read_police_file
+    read = flows.replay.read
 
-    def swapped_before_reading(where, *arguments, **options):
-        # Same record count, the manifest left as it was: only the data file's own hash tells.
-        path.write_bytes(path.read_bytes().replace(b'"geslacht": "V"', b'"geslacht": "M"'))
-        return read(where, *arguments, **options)
+    class SwappedBeforeReading:
+        """The reader, with the data file changed at the inbox path just before it reads."""
 
-    monkeypatch.setattr(flows.replay, "read_police_file", swapped_before_reading)
+        @staticmethod
+        def fn(source, where: str, sha256: str):
+            # Same record count, the manifest left as it was: only the data file's own hash tells.
+            path.write_bytes(path.read_bytes().replace(b'"geslacht": "V"', b'"geslacht": "M"'))
+            return read.fn(source, where, sha256)
+
+    monkeypatch.setattr(flows.replay, "read", SwappedBeforeReading)
     code, output = run_cli("quarantine", "replay", query(isolated_settings, "SELECT batch_id FROM ingest_batches")[0][0])
     assert code == 0 and "1 loaded" in output, output
     assert query(isolated_settings, "SELECT gender FROM registrations") == [("female",), ("female",)]
