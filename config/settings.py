@@ -145,8 +145,9 @@ class Settings(BaseSettings):
     """A police file is read, validated and loaded in parts of about this much text (`part_bytes`):
     memory stays bounded however large a file is."""
     prepare_ahead: Annotated[Literal["auto", "1", "0"], BeforeValidator(_prepare_ahead)] = "auto"
-    """`auto`: a second process prepares the next police feed part while one loads, when the run's
-    feeds are large enough to gain; `1`: whenever a run has two parts or more; `0`: never."""
+    """`auto`: a second process prepares the run's files (police and partner) while the flow's
+    process loads, when the run's files are large enough to gain; `1`: whenever a run has two parts
+    or more; `0`: never."""
     max_person_registrations: Annotated[int, _at_least(2)] = DEFAULT_MAX_PERSON_REGISTRATIONS
     """Most registrations one person may reach through name links alone; links that would pass it
     are not made, and the steward is warned."""
