@@ -1,12 +1,15 @@
 """Attacks on the spool and on the helper that prepares files ahead: what a failed preparation or
 write leaves on disk, a night of many files that fail before their load, errors crossing the
-pipe, and a run without a Prefect server."""
+pipe, a run without a Prefect server, spools of runs in other process namespaces, and canaries
+through the helper."""
 
 from __future__ import annotations
 
 import fcntl
 import pickle
+import shutil
 import sqlite3
+import subprocess
 import sys
 import termios
 import threading
@@ -148,6 +151,49 @@ def test_a_night_of_many_files_that_fail_before_their_load_does_not_hang(feed_jo
         assert len(given_up) == len(undefined)
 
 
+@pytest.mark.e2e
+@pytest.mark.xfail(
+    strict=True,
+    reason="a spool's owner is judged alive by its pid, which names no process in another pid namespace or on another machine "
+    "(a lock the owner holds, such as flock on a file beside the folder, would be seen there)",
+)
+def test_a_live_spool_of_a_run_in_another_process_namespace_is_not_removed(tmp_path) -> None:
+    """Runs in containers (or on machines) that share the home folder see each other's spools but
+    not each other's processes: a spool whose pid is unknown here may belong to a live run."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "--pid", "--fork", "true"], check=False).returncode != 0:
+        pytest.skip("no `unshare --pid` here")
+    parent = tmp_path / "spool"
+    script = (
+        "import pathlib, sys\n"
+        "from sources.spool import spool_in\n"
+        f"with spool_in(pathlib.Path({str(parent)!r})) as spool:\n"
+        "    spool.put('batch-0', 1)\n"
+        "    print(spool.folder.name, flush=True)\n"
+        "    sys.stdin.readline()\n"
+        "    spool.take('batch-0')\n"
+    )
+    # In its namespace the run gets a pid that no process has here (above this machine's pid_max).
+    numbered = 'echo 2999999 > /proc/sys/kernel/ns_last_pid 2>/dev/null; "$0" -c "$1"'
+    other = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", numbered, sys.executable, script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        folder = parent / other.stdout.readline().strip()
+        pid = int(folder.name.split("-")[1])
+        if Path(f"/proc/{pid}").exists():
+            pytest.skip("that pid is taken here as well")
+        with spool_in(parent):
+            assert folder.is_dir(), "the spool of a live run was removed"
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.wait(timeout=60) == 0
+    finally:
+        other.kill()
+
+
 @pytest.mark.usefixtures("console_scripts")
 def test_a_run_without_a_prefect_server_prepares_ahead_on_its_one_temporary_server(tmp_path) -> None:
     """A steward's `run` (no Prefect server configured) starts one temporary server; the helper
@@ -169,3 +215,59 @@ def test_a_run_without_a_prefect_server_prepares_ahead_on_its_one_temporary_serv
     files = len([path for path in inbox.rglob("*") if path.suffix in (".ndjson", ".csv", ".xlsx")])
     assert stages["read"] == stages["load"] == files
     assert stages["validate"] == stages["pseudonymise"] > files
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_canaries_prepared_ahead_surface_nowhere(tmp_path, pseudonym_key, isolated_settings, monkeypatch, capfd) -> None:
+    """The canary inbox (valid, invalid and broken files) prepared by the helper: its task runs,
+    logs and errors, the spool and Prefect's database and home hold none of the canaries."""
+    import os
+
+    from test_canary import canary_needles, files_under, prefect_database_bytes, warehouse_dump, write_canary_inbox
+    from test_flow_end_to_end import flow_run_texts, run_cli
+    from warehouse_checks import find_in_bytes
+
+    from flows.ahead import AheadSupply
+
+    inbox = tmp_path / "inbox"
+    write_canary_inbox(inbox)
+    monkeypatch.setenv("VICTIM_INTAKE_PREPARE_AHEAD", "1")
+    started = []
+    monkeypatch.setattr(AheadSupply, "__init__", lambda self, spool, jobs, start=AheadSupply.__init__: started.append(1) or start(self, spool, jobs))
+    code, output = run_cli("run", "--inbox", str(inbox))
+    assert code == 1, output  # the four broken files fail, the others load
+    assert started == [1]
+    assert list((isolated_settings / "spool").iterdir()) == []
+    places = {
+        "console": (output + "".join(capfd.readouterr())).encode(),
+        "prefect api": flow_run_texts().encode(),
+        **prefect_database_bytes(),
+        **files_under(Path(os.environ["PREFECT_HOME"])),
+        **files_under(isolated_settings),
+        **warehouse_dump(f"sqlite:///{isolated_settings / 'warehouse.sqlite'}", isolated_settings),
+    }
+    assert find_in_bytes(canary_needles(), places) == []
+
+
+@pytest.mark.usefixtures("prefect_server", "console_scripts")
+def test_the_spool_of_a_run_killed_while_preparing_ahead_is_gone_after_the_next_run(tmp_path, pseudonym_key) -> None:
+    """kill -9 of the flow's process while the helper prepares: its spool stays (unreadable: the
+    key died with it) until the next run, which removes it and leaves no spool of its own."""
+    from test_crashes import command_env, run_command
+    from test_prepare_ahead import helpers
+
+    inbox = tmp_path / "inbox"
+    write_demo_inbox(inbox, persons=200, seed=7, files=2)
+    url = f"sqlite:///{tmp_path / 'killed.sqlite'}"
+    home = tmp_path / "killed"
+    settings = {"VICTIM_INTAKE_PREPARE_AHEAD": "1", "VICTIM_INTAKE_PART_MB": "0.02"}
+    code, output = run_command(inbox, command_env(url, pseudonym_key, home, VICTIM_INTAKE_CRASH_AT="pseudonymise", **settings))
+    assert code == -9, output
+    deadline = time.monotonic() + 30
+    while helpers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert helpers() == []
+    assert len(list((home / "spool").iterdir())) == 1
+    code, output = run_command(inbox, command_env(url, pseudonym_key, home, **settings))
+    assert code == 0, output
+    assert list((home / "spool").iterdir()) == []
