@@ -28,6 +28,7 @@ from pathlib import Path
 
 import cloudpickle
 from prefect.context import FlowRunContext, hydrated_context, serialize_context
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from config.memory import return_freed_memory
 from config.settings import current
@@ -130,8 +131,7 @@ class AheadSupply:
         context = multiprocessing.get_context("spawn")  # not fork: this process runs threads
         orders, self._orders = context.Pipe(duplex=False)
         self._notices, notices = context.Pipe(duplex=False)
-        # The flow run's context, so that the helper's stages are tasks of this flow run.
-        flow_context = cloudpickle.dumps(serialize_context()) if FlowRunContext.get() is not None else b""
+        flow_context = _flow_run_context()
         self._process = context.Process(
             target=_serve, args=(spool, jobs, flow_context, orders, notices), name="victim-intake-prepare", daemon=True
         )
@@ -176,21 +176,27 @@ class AheadSupply:
             while position not in self._ready:
                 if not self._alive:
                     return None
-                try:
-                    batch_id, at, answer = self._notices.recv()
-                except (EOFError, OSError):
-                    # It ends by itself only once every part is given: this one never came.
-                    _logger.warning("the process that prepares files ahead ended unexpectedly; preparing them here from now on")
-                    self._stop()
+                if not self._receive():
                     return None
-                if batch_id in self._released:  # prepared as its load was given up: not needed
-                    self._spool.drop(spooled_name(batch_id, at))
-                else:
-                    self._ready[(batch_id, at)] = answer
         answer = self._ready[position]
         if not isinstance(answer, Exception):  # an error stays: a retried load meets it again
             del self._ready[position]
         return answer
+
+    def _receive(self) -> bool:
+        """Take the helper's next notice; False when it died meanwhile."""
+        try:
+            batch_id, at, answer = self._notices.recv()
+        except (EOFError, OSError):
+            # It ends by itself only once every part is given: this one never came.
+            _logger.warning("the process that prepares files ahead ended unexpectedly; preparing them here from now on")
+            self._stop()
+            return False
+        if batch_id in self._released:  # prepared as its load was given up: not needed
+            self._spool.drop(spooled_name(batch_id, at))
+        else:
+            self._ready[(batch_id, at)] = answer
+        return True
 
     def release(self, job: FileJob) -> None:
         for notice in self._taken.pop(job, []):
@@ -204,6 +210,10 @@ class AheadSupply:
         self._order("released", job.batch_id, -1)
 
     def _order(self, kind: str, batch_id: str, number: int) -> None:
+        # First what the helper sent meanwhile: no lead bounds its notices of errors and of empty
+        # files, so it may be waiting to send more, and not reading orders until it can.
+        while self._alive and self._notices.poll():
+            self._receive()
         if not self._alive:
             return
         try:
@@ -224,6 +234,18 @@ class AheadSupply:
         """Stop the helper: it ends when its pipe closes."""
         if self._alive:
             self._stop()
+
+
+def _flow_run_context() -> bytes:
+    """The flow run's context for the helper, so that its stages are tasks of this flow run; empty
+    outside a flow run. It names the API this process talks to: a temporary server has no address
+    in the settings, and the helper would start a server of its own (seconds, and left running if
+    the helper is killed)."""
+    flow_run = FlowRunContext.get()
+    if flow_run is None:
+        return b""
+    with temporary_settings(updates={PREFECT_API_URL: str(flow_run.client.api_url)}):
+        return cloudpickle.dumps(serialize_context())
 
 
 def _size(path: str) -> int:

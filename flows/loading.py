@@ -61,18 +61,24 @@ class LocalSupply:
         self._notices: dict[FileJob, list[PartNotice]] = {}
 
     def spool_file(self, job: FileJob, clock: StageClock, start: int = 0) -> list[PartNotice]:
-        """Prepare parts `start`... of the file into the spool; their notices."""
+        """Prepare parts `start`... of the file into the spool; their notices. When a part cannot
+        be prepared, the parts spooled before it are removed: the file's load cannot take them."""
         notices: list[PartNotice] = []
         number = start
-        while True:
-            notice, part = self._preparer.prepare(job, number, clock)
-            if part is not None:
-                self._spool.put(spooled_name(job.batch_id, number), part)
-            del part  # on disk now: not held while the next part is prepared
-            notices.append(notice)
-            if notice.last:
-                return notices
-            number += 1
+        try:
+            while True:
+                notice, part = self._preparer.prepare(job, number, clock)
+                if part is not None:
+                    self._spool.put(spooled_name(job.batch_id, number), part)
+                del part  # on disk now: not held while the next part is prepared
+                notices.append(notice)
+                if notice.last:
+                    return notices
+                number += 1
+        except BaseException:
+            for spooled in range(start, number):
+                self._spool.drop(spooled_name(job.batch_id, spooled))
+            raise
 
     def take(self, job: FileJob, notice: PartNotice) -> Prepared:
         part = self._spool.take(spooled_name(job.batch_id, notice.number)) if notice.has_rows else None

@@ -66,6 +66,16 @@ class DefinitionError(Exception):
     def __init__(self, path: Path, key: str, problem: str) -> None:
         super().__init__(f"partner definition {path}: key `{key}`: {problem}")
 
+    def __reduce__(self) -> tuple:
+        # Rebuilt from its message in another process (the helper that prepares files ahead).
+        return _definition_error, self.args
+
+
+def _definition_error(message: str) -> DefinitionError:
+    error = DefinitionError.__new__(DefinitionError)
+    Exception.__init__(error, message)
+    return error
+
 
 @dataclass(frozen=True)
 class PartnerDefinition:

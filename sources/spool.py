@@ -51,13 +51,17 @@ class Spool:
         head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
         views = [memoryview(head), *(buffer.raw() for buffer in buffers)]
         writing = self._path(name + ".writing")
-        with open(os.open(writing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
-            records = _Records(AESGCM(self.key), name)
-            file.write(records.seal(struct.pack(f"<Q{len(views)}Q", len(views), *(view.nbytes for view in views))))
-            for view in views:
-                for start in range(0, view.nbytes, _CHUNK):
-                    file.write(records.seal(view[start : start + _CHUNK]))
-        os.replace(writing, self._path(name))
+        try:
+            with open(os.open(writing, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file:
+                records = _Records(AESGCM(self.key), name)
+                file.write(records.seal(struct.pack(f"<Q{len(views)}Q", len(views), *(view.nbytes for view in views))))
+                for view in views:
+                    for start in range(0, view.nbytes, _CHUNK):
+                        file.write(records.seal(view[start : start + _CHUNK]))
+            os.replace(writing, self._path(name))
+        except BaseException:
+            writing.unlink(missing_ok=True)  # half a part: of no use to anyone
+            raise
 
     def take(self, name: str) -> object:
         """The value written under `name`; SpoolBroken when it cannot be read back whole."""
