@@ -3,7 +3,10 @@
 A prepared part still holds the vault plaintext (sealed by the load, once the person is known), so
 it never lies on disk in clear: each spool has its own random AES-GCM key, held by the processes
 that write and read it and by nothing else, and its folder and files are private to the user. A
-spool that a killed run left behind can be read by no one and is removed by the next run.
+spool that a killed run left behind can be read by no one and is removed by the next run; a run
+holds a lock on its spool's folder while it lives, so the spool of a live run is never taken for
+an abandoned one, even from another container or machine that shares the home folder (the lock is
+`flock`, which Linux also honours on NFS).
 
 A part is pickled (protocol 5) with its large columns as out-of-band buffers, written as they lie
 in memory, in chunks: no copy of a whole part is made on the way in or out.
@@ -11,6 +14,7 @@ in memory, in chunks: no copy of a whole part is made on the way in or out.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle
 import secrets
@@ -121,22 +125,31 @@ def _read(file, size: int) -> bytes:
     return data
 
 
-def _alive(pid: int) -> bool:
+def _held(folder: Path) -> int | None:
+    """Take the run's lock on its own spool folder: an open descriptor with an exclusive `flock`,
+    held as long as the process lives (the kernel drops it when the process ends, however it
+    ends); None when another process holds it."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return descriptor
 
 
 def _remove_abandoned(parent: Path) -> None:
-    """Remove the spools of runs whose process is gone (killed): nobody can read them any more."""
+    """Remove the spools whose run is gone (killed): nobody can read them any more. A run holds
+    the lock on its folder while it lives, whatever pid namespace or machine it runs in (where the
+    home folder is shared), so a folder whose lock can be taken is abandoned."""
     for folder in parent.glob("run-*"):
-        pid = folder.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        try:
+            descriptor = _held(folder)
+        except OSError:  # removed meanwhile by another run's clean-up
+            continue
+        if descriptor is not None:
             shutil.rmtree(folder, ignore_errors=True)
+            os.close(descriptor)
 
 
 @contextmanager
@@ -144,9 +157,16 @@ def spool_in(parent: Path) -> Iterator[Spool]:
     """A new spool in a private folder under `parent`, removed with everything in it at the end."""
     make_private_dir(parent)
     _remove_abandoned(parent)
-    folder = parent / f"run-{os.getpid()}-{secrets.token_hex(8)}"
-    folder.mkdir(mode=0o700)
+    name = f"{os.getpid()}-{secrets.token_hex(8)}"
+    # Made under a name the clean-up passes over, and locked before it gets its own: no other
+    # run ever sees it unlocked.
+    making = parent / f".making-{name}"
+    making.mkdir(mode=0o700)
+    descriptor = _held(making)
+    folder = parent / f"run-{name}"
+    os.replace(making, folder)
     try:
         yield Spool(folder, AESGCM.generate_key(bit_length=256))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(descriptor)

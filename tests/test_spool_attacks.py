@@ -152,11 +152,6 @@ def test_a_night_of_many_files_that_fail_before_their_load_does_not_hang(feed_jo
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(
-    strict=True,
-    reason="a spool's owner is judged alive by its pid, which names no process in another pid namespace or on another machine "
-    "(a lock the owner holds, such as flock on a file beside the folder, would be seen there)",
-)
 def test_a_live_spool_of_a_run_in_another_process_namespace_is_not_removed(tmp_path) -> None:
     """Runs in containers (or on machines) that share the home folder see each other's spools but
     not each other's processes: a spool whose pid is unknown here may belong to a live run."""
