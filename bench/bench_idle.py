@@ -11,6 +11,9 @@ answers: the floor of any run that starts one.
     .venv/bin/python bench/bench_idle.py --home /tmp/idle-1m --inbox /tmp/idle-1m-inbox --rounds 3
     .venv/bin/python bench/bench_idle.py --home /tmp/idle-1m --inbox /tmp/idle-1m-inbox \\
         --program before=/path/to/other/.venv/bin/victim-intake --program after=.venv/bin/victim-intake
+
+A program that would upgrade the warehouse's schema gets a copy of the home of its own
+(`--program-home after=/tmp/idle-1m-after`), so that the other still finds the revision it knows.
 """
 
 from __future__ import annotations
@@ -124,22 +127,26 @@ def main() -> None:
     parser.add_argument("--inbox", type=Path, required=True)
     parser.add_argument("--program", action="append", default=[], metavar="LABEL=PATH",
                         help="a victim-intake program to measure (repeatable; default: this venv's)")
+    parser.add_argument("--program-home", action="append", default=[], metavar="LABEL=PATH",
+                        help="the home folder of one program (repeatable; default: --home)")
     parser.add_argument("--rounds", type=int, default=3)
     arguments = parser.parse_args()
 
     programs = dict(entry.split("=", 1) for entry in arguments.program) or {"victim-intake": str(VENV_BIN / "victim-intake")}
+    homes = dict(entry.split("=", 1) for entry in arguments.program_home)
     base = {**os.environ, "VICTIM_INTAKE_HOME": str(arguments.home), "COLUMNS": "200"}
     base.pop("PREFECT_API_URL", None)
+    environments = {label: {**base, "VICTIM_INTAKE_HOME": homes.get(label, str(arguments.home))} for label in programs}
     results: dict[str, list[Run]] = {label: [] for label in [*programs, "server alone"]}
     print(f"load average at the start: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="bench-idle-prefect-") as scratch:
         alone_env = {**base, "PREFECT_HOME": scratch}
         server_alone(alone_env)  # once before measuring: Prefect's database created, files in the page cache
-        for program in programs.values():  # once each before measuring, as the first night after a load
-            run_once(program, arguments.inbox, base)
+        for label, program in programs.items():  # once each before measuring, as the first night after a load
+            run_once(program, arguments.inbox, environments[label])
         for _ in range(arguments.rounds):
             for label, program in programs.items():
-                results[label].append(run_once(program, arguments.inbox, base))
+                results[label].append(run_once(program, arguments.inbox, environments[label]))
             results["server alone"].append(server_alone(alone_env))
     print(f"load average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
     for label, runs in results.items():

@@ -42,6 +42,10 @@ registrations = Table(
     *(_column(spec) for spec in REGISTRATION_COLUMNS),
     Index("ix_registrations_year", "registration_year"),
     Index("ix_registrations_person", "person_id"),
+    # Every run checks, without reading the rows: each partner's scope (`warehouse.scopes`) and
+    # the national registrations per year against the marts (`warehouse.marts.stale_years`).
+    Index("ix_registrations_source_scope", "source", "scope"),
+    Index("ix_registrations_scope_year", "scope", "registration_year"),
     comment="One row per registration: a report of a presumed victim by one source.",
 )
 

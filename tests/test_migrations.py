@@ -431,3 +431,32 @@ def test_the_lean_vault_migration_moves_sealed_values_encodings_and_links_as_byt
         command.downgrade(migrate.alembic_config(connection), "0012")
     with engine.connect() as connection:
         assert _lean_vault_tables(connection, vault) == before
+
+
+def _indexes(engine: sa.Engine) -> set[tuple[str, str]]:
+    """(table, index) of the registrations and the vault's rows."""
+    vault = VAULT_SCHEMA if engine.dialect.name == "postgresql" else None
+    inspector = sa.inspect(engine)
+    return {
+        (table, index["name"])
+        for table, schema in (("registrations", None), ("vault_identities", vault))
+        for index in inspector.get_indexes(table, schema=schema)
+    }
+
+
+def test_the_indexes_of_a_night_s_checks_come_with_0014_and_go_with_its_downgrade(engine) -> None:
+    from alembic import command
+
+    migrate.upgrade(engine, "0013")
+    before = _indexes(engine)
+    migrate.upgrade(engine)
+    assert _indexes(engine) - before == {
+        ("registrations", "ix_registrations_source_scope"),
+        ("registrations", "ix_registrations_scope_year"),
+        ("vault_identities", "ix_vault_identities_incomplete"),
+    }
+    with engine.begin() as connection:
+        command.downgrade(migrate.alembic_config(connection), "0013")
+    assert _indexes(engine) == before
+    migrate.upgrade(engine)
+    assert differences(engine) == []

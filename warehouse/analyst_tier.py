@@ -30,7 +30,7 @@ from schemas.vocabulary import EXPLOITATION_TYPES, SOURCE_KINDS
 from store.bulk import Read, bulk_insert, read_columns
 from store.clock import utc_now
 from store.locks import lock_tier
-from store.tables import metadata, registrations
+from store.tables import metadata
 from warehouse.anonymise import Lattice, class_ids, class_sizes
 from warehouse.hierarchies import HIERARCHIES, QUASI_IDENTIFIERS, TOP
 from warehouse.mart_counts import first_registrations, yearly_counts, yearly_crossings
@@ -281,11 +281,15 @@ def refresh_tier(connection: Connection) -> Tier:
     return tier
 
 
-def tier_behind(connection: Connection) -> bool:
-    """Whether the tier holds a different number of rows than there are national registrations."""
-    held = connection.execute(select(func.count()).select_from(registrations).where(registrations.c.scope == "national")).scalar_one()
-    shown = connection.execute(select(func.count()).select_from(analyst_registrations)).scalar_one()
-    return held != shown
+def tier_behind(connection: Connection, national: int) -> bool:
+    """Whether the tier holds a different number of registrations than the `national` ones there
+    are: as its marts count them, written with its rows (every row has an `exploitation_type`)."""
+    shown = connection.execute(
+        select(func.coalesce(func.sum(analyst_yearly_counts.c.count), 0)).where(
+            analyst_yearly_counts.c.measure == "registrations", analyst_yearly_counts.c.dimension == "exploitation_type"
+        )
+    ).scalar_one()
+    return national != shown
 
 
 def tier_summary(levels: pd.DataFrame) -> list[str]:

@@ -7,12 +7,13 @@ and keeps every identifier link as an override. This step, the first that runs w
 run preparing the warehouse), opens those rows, computes their keyed identifiers and encodings
 again, and keeps each identifier's owner: overrides the rows now tell are removed. One
 transaction, audited with counts. Until then filters of the old scheme are never compared.
+Finding out that no row is incomplete is one lookup in an index that holds only such rows.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Engine, bindparam, func, or_, select, update
+from sqlalchemy import Engine, bindparam, literal_column, or_, select, update
 
 from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
 from pseudonyms.encodings import name_encodings as name_encodings_of
@@ -25,7 +26,9 @@ from vault.entries import audit, keyed_columns
 from vault.owners import KEY_COLUMNS, keep_owners
 from warehouse.rotation import open_entries
 
-_INCOMPLETE = or_(vault_identities.c.scheme != ENCODING_SCHEME, vault_identities.c.key_version.is_(None))
+# As `ix_vault_identities_incomplete` holds them, with the scheme written into the statement (not
+# bound): only then may the database answer from that index, which is empty when nothing is stale.
+_INCOMPLETE = or_(vault_identities.c.scheme != literal_column(str(ENCODING_SCHEME)), vault_identities.c.key_version.is_(None))
 _COMPLETED = (*KEY_COLUMNS.values(), *ENCODING_COLUMNS[1:], "key_version", "scheme")
 
 
@@ -41,7 +44,7 @@ def completed_columns(entries: pd.DataFrame, key: LoadedKey) -> tuple[pd.DataFra
 def reencode_stale(engine: Engine, key: LoadedKey, vault_key: bytes) -> int:
     """Complete every vault row of an older encoding scheme or without keyed identifiers; returns how many."""
     with engine.connect() as connection:
-        if not connection.execute(select(func.count()).select_from(vault_identities).where(_INCOMPLETE)).scalar_one():
+        if connection.execute(select(vault_identities.c.registration_id).where(_INCOMPLETE).limit(1)).first() is None:
             return 0
     with engine.begin() as connection:
         # Not while a load links: it would compare its filters with half-encoded ones.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -36,10 +37,23 @@ def print_summary(title: str, results) -> None:
     print_records(console, title, _SUMMARY_FIELDS, rows)
 
 
-def print_totals() -> None:
+def counting_totals() -> Future:
+    """The warehouse's totals (`warehouse.steward.totals`), counted in a thread of their own: the
+    distinct persons take a pass over an index of every registration, which overlaps what the
+    command waits for meanwhile (the temporary server recording the run)."""
     from warehouse.steward import totals
 
-    held = totals(warehouse_engine())
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="totals")
+    counted = pool.submit(totals, warehouse_engine())
+    pool.shutdown(wait=False)
+    return counted
+
+
+def print_totals(counted: Future | None = None) -> None:
+    """What the warehouse holds, as counted by `counting_totals`, or counted now."""
+    from warehouse.steward import totals
+
+    held = counted.result() if counted is not None else totals(warehouse_engine())
     console.print(plain(f"Warehouse: {current().shown_warehouse_url}"), overflow="fold")
     console.print(
         f"It holds {held.registrations:,} registrations of {held.persons:,} persons from {held.files_loaded:,} files; "
@@ -148,12 +162,13 @@ def run(
 
     with file_progress(errors, "nightly-ingest"), server.ready(), prepared_by_caller():
         state = nightly_ingest(inbox=str(target), return_state=True)
+        counted = counting_totals()
         server.settle(state.state_details.flow_run_id)
     results = state.result(raise_on_failure=False)
     if isinstance(results, BaseException):
         raise usage_error(f"the flow run crashed: {results}")
     print_summary("Nightly ingestion", results)
-    print_totals()
+    print_totals(counted)
     print_source_warnings(results)
     if state.is_failed():
         errors.print(
