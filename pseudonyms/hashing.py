@@ -59,7 +59,7 @@ def digest_many(values: pd.Series, hashers: Sequence[KeyedHasher]) -> list[pd.Se
     and encoded once for all of them (identifiers are hashed under two purposes)."""
     # Each distinct value once: birth dates, for one, repeat a lot in a bulk load.
     codes, distinct = pd.factorize(values)
-    encoded = [value.encode("utf-8") for value in distinct.tolist()]
+    encoded = utf8_values(distinct)
     digests = []
     for hasher in hashers:
         # One plain loop per hasher, its copy method bound once: this loop runs millions of times,
@@ -75,6 +75,13 @@ def digest_many(values: pd.Series, hashers: Sequence[KeyedHasher]) -> list[pd.Se
     return [
         pd.Series(pd.array(hex_prefixes(bytes(out), len(distinct)).take(rows), dtype="str"), index=values.index) for out in digests
     ]
+
+
+def utf8_values(values: pd.Index) -> list[bytes]:
+    """The UTF-8 bytes of each text value, made by Arrow in one pass (no `str.encode` per value)."""
+    text = pa.array(values.array, type=pa.large_string())
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    return text.cast(pa.large_binary()).to_numpy(zero_copy_only=False).tolist()
 
 
 def hex_prefixes(digests: bytes, count: int) -> pa.Array:
