@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pseudonyms.encodings import BLOOM_BITS, bloom_matrix, dice, ones
+from pseudonyms.encodings import BLOOM_BITS, bloom_matrix, dice, ones, row_ones
 
 # Same birth date: a typo or transliteration leaves most bigrams in common.
 SAME_DATE_THRESHOLD = 0.85
@@ -217,7 +217,7 @@ def _same_code_pairs(
             filters, ones_of, record_of = matrix[block], bit_counts[block], records[block]
             for distance in range(1, size):
                 a, b = ones_of[:, :-distance], ones_of[:, distance:]
-                common = np.bitwise_count(filters[:, :-distance] & filters[:, distance:]).sum(axis=-1, dtype=np.int64)
+                common = row_ones(filters[:, :-distance] & filters[:, distance:])
                 hits = (record_of[:, :-distance] != record_of[:, distance:]) & (2 * np.minimum(a, b) >= threshold * (a + b))
                 hits &= 2 * common / np.maximum(a + b, 1) >= threshold
                 group, row = np.nonzero(hits)

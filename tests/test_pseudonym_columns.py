@@ -85,11 +85,28 @@ def test_keyed_hashes_of_a_column_are_one_hmac_per_value(values: list[str | None
     assert KeyedHasher(KEY, PERSON_PURPOSE).digest_series(column).equals(persons)
 
 
+@pytest.mark.parametrize("names_per_slice", [1, 3, 32_768])
 @settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(HOSTILE, st.sampled_from(["1990", "1991", "2001"])), min_size=1, max_size=20))
-def test_bloom_filters_are_the_bit_by_bit_definition(named: list[tuple[str, str]]) -> None:
-    packed = encodings.blooms([name for name, _ in named], [year for _, year in named], KEY)
+def test_bloom_filters_are_the_bit_by_bit_definition(names_per_slice: int, named: list[tuple[str, str]]) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encodings, "_NAMES_PER_SLICE", names_per_slice)  # filters ORed a slice of names at a time
+        packed = encodings.blooms([name for name, _ in named], [year for _, year in named], KEY)
     assert [row.tobytes().hex() for row in packed] == [plain_bloom(name, year) for name, year in named]
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), min_size=16, max_size=16), max_size=20))
+def test_bit_counts_are_the_bits_of_each_row(rows: list[list[int]]) -> None:
+    words = np.array(rows, dtype=np.uint64).reshape(-1, 16)
+    expected = [sum(bin(word).count("1") for word in row) for row in rows]
+    assert encodings.row_ones(words).tolist() == expected
+    # Stacked (groups, rows, words) and cut into strided slices, as the own matches count them.
+    stacked = np.stack([words, words[::-1]])
+    assert encodings.row_ones(stacked[:, 1:] & stacked[:, :-1]).tolist() == [
+        [sum(bin(int(a) & int(b)).count("1") for a, b in zip(left, right, strict=True)) for left, right in zip(group[1:], group[:-1], strict=True)]
+        for group in stacked
+    ]
 
 
 @settings(max_examples=examples(60), deadline=None)
