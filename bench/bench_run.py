@@ -35,9 +35,9 @@ from victim_intake.synthetic import write_demo_inbox  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 RECORDS_PER_PERSON = 1.24  # what the generator writes on average (repeat reports, a few invalid rows)
-# The flow logs "<file>: read 1.23 s, validate ..." per file (police feeds and partner files alike)
-# and "marts refreshed for <years> in 4.2 s" once per run.
-_STAGE_LINE = re.compile(r"\.(?:ndjson(?:\.gz)?|csv|xlsx): ((?:\w+ [\d.]+ s(?:, )?)+)")
+# The flow logs "batch <id> (<source>): read 1.23 s, validate ..." per file (police feeds and
+# partner files alike) and "marts refreshed for <years> in 4.2 s" once per run.
+_STAGE_LINE = re.compile(r"batch \w+ \([^)]*\): ((?:\w+ [\d.]+ s(?:, )?)+)")
 _MARTS_LINE = re.compile(r"marts refreshed for [\d, ]+ in ([\d.]+) s")
 
 
