@@ -8,7 +8,7 @@ the part's own records, and the warnings' text sealed; the load takes the prepar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -81,3 +81,39 @@ class Source(Protocol):
 
     def validate(self, part: Any, opened: OpenedFile) -> Validated:
         """Valid canonical records and quarantine entries of one raw part."""
+
+
+def quarantine_entries(
+    failures: pd.DataFrame,
+    warnings: pd.DataFrame,
+    *,
+    row_numbers: Callable[[np.ndarray], np.ndarray],
+    record_ids: pd.Series,
+    headers: Mapping[str, str],
+    error_values: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """A part's quarantine entries (`Validated.quarantined`): its failures (row, column, rule) as
+    errors, whose row is held back, with `error_values` where the source keeps them; and the
+    warnings of rows that load (row, field, rule, value), named by the source's `headers`.
+    `row_numbers` turns the part's row positions into the file's row numbers, and `record_ids`
+    (by row position) gives each entry its source record id."""
+
+    def entries(found: pd.DataFrame, columns: np.ndarray, severity: str, values: object) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "row_number": row_numbers(found["row"].to_numpy()),
+                "column_name": columns,
+                "rule": found["rule"].to_numpy(),
+                "source_record_id": record_ids.reindex(found["row"]).to_numpy(),
+                "severity": severity,
+                "value": values,
+            }
+        )
+
+    return pd.concat(
+        [
+            entries(failures, failures["column"].to_numpy(), "error", error_values),
+            entries(warnings, warnings["field"].map(headers).to_numpy(), "warning", warnings["value"].to_numpy()),
+        ],
+        ignore_index=True,
+    )

@@ -19,7 +19,7 @@ from schemas.partner import layout_notes, optional_columns, raw_schema, read_col
 from schemas.partner_definition import PartnerDefinition
 from schemas.rules import partner_fingerprint
 from schemas.validation import split_valid
-from sources.contract import Validated
+from sources.contract import Validated, quarantine_entries
 
 ROW_COLUMN = "(row)"  # quarantine entries about a whole row rather than one column
 
@@ -141,30 +141,13 @@ class PartnerSource:
         record_ids = raw[id_header] if id_header else row_ids
         # Warnings of the rows that load; a quarantined row is the steward's already.
         warnings = coded.warnings[coded.warnings["row"].isin(canonical_split.valid.index)]
-        quarantined = pd.concat(
-            [
-                pd.DataFrame(
-                    {
-                        "row_number": table.row_numbers[failures["row"].to_numpy()],
-                        "column_name": failures["column"].to_numpy(),
-                        "rule": failures["rule"].to_numpy(),
-                        "source_record_id": record_ids.reindex(failures["row"]).to_numpy(),
-                        "severity": "error",
-                        "value": _offending_values(raw, failures, definition),
-                    }
-                ),
-                pd.DataFrame(
-                    {
-                        "row_number": table.row_numbers[warnings["row"].to_numpy()],
-                        "column_name": warnings["field"].map(definition.columns).to_numpy(),
-                        "rule": warnings["rule"].to_numpy(),
-                        "source_record_id": record_ids.reindex(warnings["row"]).to_numpy(),
-                        "severity": "warning",
-                        "value": warnings["value"].to_numpy(),
-                    }
-                ),
-            ],
-            ignore_index=True,
+        quarantined = quarantine_entries(
+            failures,
+            warnings,
+            row_numbers=lambda rows: table.row_numbers[rows],
+            record_ids=record_ids,
+            headers=definition.columns,
+            error_values=_offending_values(raw, failures, definition),
         )
         decided = None
         if definition.layout:

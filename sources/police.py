@@ -17,7 +17,7 @@ from schemas.coding import code_records
 from schemas.police import FIELD_COLUMNS, FRAME_CHECK_COLUMNS, PoliceRecord, repeated_id_failures, to_canonical
 from schemas.rules import police_fingerprint
 from schemas.validation import split_valid
-from sources.contract import Validated
+from sources.contract import Validated, quarantine_entries
 
 
 def utc_text(timestamp: str | None) -> str | None:
@@ -71,30 +71,8 @@ class PoliceSource:
         failures = pd.concat([raw_split.failures, repeated, canonical_split.failures], ignore_index=True).drop_duplicates()
         # Warnings of the rows that load; a quarantined row is the steward's already.
         warnings = coded.warnings[coded.warnings["row"].isin(canonical_split.valid.index)]
-        quarantined = pd.concat(
-            [
-                pd.DataFrame(
-                    {
-                        "row_number": failures["row"].to_numpy() + 1,
-                        "column_name": failures["column"].to_numpy(),
-                        "rule": failures["rule"].to_numpy(),
-                        "source_record_id": part["registratie_id"].reindex(failures["row"]).to_numpy(),
-                        "severity": "error",
-                        # The feed's offending values are not kept: only the warnings' text is.
-                        "value": None,
-                    }
-                ),
-                pd.DataFrame(
-                    {
-                        "row_number": warnings["row"].to_numpy() + 1,
-                        "column_name": warnings["field"].map(FIELD_COLUMNS).to_numpy(),
-                        "rule": warnings["rule"].to_numpy(),
-                        "source_record_id": part["registratie_id"].reindex(warnings["row"]).to_numpy(),
-                        "severity": "warning",
-                        "value": warnings["value"].to_numpy(),
-                    }
-                ),
-            ],
-            ignore_index=True,
+        # The feed's offending values are not kept: only the warnings' text is.
+        quarantined = quarantine_entries(
+            failures, warnings, row_numbers=lambda rows: rows + 1, record_ids=part["registratie_id"], headers=FIELD_COLUMNS
         )
         return Validated(canonical_split.valid, quarantined, len(part), utc_text(opened.feed.exported_at))
