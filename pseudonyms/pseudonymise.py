@@ -33,7 +33,7 @@ def to_registrations(
             "source": source,
             "source_kind": source_kind,
             "scope": scope,
-            # Resolved by linkage in the load transaction (`person_identities` -> `load_batch`).
+            # Resolved by linkage in the load transaction (`person_identities` -> `warehouse.load`).
             "person_id": pd.Series(pd.NA, index=records.index, dtype="str"),
             "birth_year": birth.dt.year.astype("Int64"),
             "age_at_report": age,

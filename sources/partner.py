@@ -108,7 +108,7 @@ class PartnerSource:
         )
         return OpenedTable(table, tuple(layout_notes(definition, table.absent, table.headers)))
 
-    def validate(self, part: TablePart, opened: OpenedTable) -> Validated:  # type: ignore[override]
+    def validate(self, part: TablePart, opened: OpenedTable) -> Validated:
         """Valid records and quarantine entries of the file; with `part.only` (a mask of the
         file's rows) of those rows alone, judged against the whole file for repeated rows."""
         definition, table = self.definition, part.table

@@ -63,7 +63,7 @@ class PoliceSource:
     def open(self, path: Path, sha256: str, *, max_bytes: int, part_bytes: int) -> OpenedFeed:
         return OpenedFeed(read_police_file(path, sha256, max_bytes, part_bytes))
 
-    def validate(self, part: pd.DataFrame, opened: OpenedFeed) -> Validated:  # type: ignore[override]
+    def validate(self, part: pd.DataFrame, opened: OpenedFeed) -> Validated:
         raw_split = split_valid(part, PoliceRecord.to_schema(), FRAME_CHECK_COLUMNS)
         repeated = repeated_id_failures(part, opened.feed.duplicate_ids)
         coded = code_records(to_canonical(raw_split.valid.drop(index=repeated["row"], errors="ignore")), police_unit_list())

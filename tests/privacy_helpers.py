@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pandas as pd
+from batch_loads import load_batch
 from sqlalchemy import Engine, text
 
 from pseudonyms.person_identities import person_identities
@@ -14,7 +15,6 @@ from store.clock import utc_now
 from vault.quarantine_seal import seal_values
 from warehouse.database import create_tables
 from warehouse.ledger import BatchRecord, start_run
-from warehouse.load import load_batch
 
 DEFAULTS: dict = {
     "surname": None, "given_names": None, "birth_date": None, "bsn": None, "alien_number": None, "age": None,

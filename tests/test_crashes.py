@@ -269,6 +269,7 @@ def test_connection_lost_mid_load_is_retried_and_the_run_completes(small_inbox, 
 
 
 def test_a_full_disk_fails_the_file_whole_and_is_not_retried(small_inbox, pseudonym_key, isolated_settings) -> None:
+    from batch_loads import load_batch
     from source_files import prepared_file
 
     from connectors.files import sha256_of
@@ -277,7 +278,6 @@ def test_a_full_disk_fails_the_file_whole_and_is_not_retried(small_inbox, pseudo
     from store.engines import make_engine
     from warehouse.database import create_tables
     from warehouse.ledger import BatchRecord
-    from warehouse.load import load_batch
     from warehouse.steward import next_step
 
     path = sorted((small_inbox / "police").glob("*.ndjson"))[0]

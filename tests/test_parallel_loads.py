@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from batch_loads import load_batch
 from scratch_db import scratch_url
 from source_files import Ready, prepared_file
 
@@ -28,7 +29,6 @@ from store.engines import make_engine
 from victim_intake.synthetic import write_demo_inbox
 from warehouse.database import create_tables
 from warehouse.ledger import BatchRecord, start_run
-from warehouse.load import load_batch
 
 pytestmark = pytest.mark.postgres
 PARTNER = "zorgcoordinatie"

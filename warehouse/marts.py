@@ -2,7 +2,7 @@
 
 Tables refreshed after each load, not views: distinct persons need each person's first
 registration of the year, which on a million rows takes seconds, while the marts are read far more
-often than loaded. `load_batch` marks every year stale in the same transaction as
+often than loaded. A load (`warehouse.load`) marks every year stale in the same transaction as
 the batch itself (cheap; every year because linking may merge persons whose registrations lie in
 other years); the nightly flow refreshes the stale years once at the end of its run, and every
 reader (`victim-intake report`, `create_tables`) refreshes whatever is still stale before reading,
