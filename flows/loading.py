@@ -112,8 +112,11 @@ def load(batch: BatchRecord, job: FileJob, supply: PartSupply, clock: StageClock
     row sqlite3 inserts releases and retakes the GIL, and waits for it while another thread runs
     Python: 250,000 rows took 2.8-10 s, not 0.7 s). A second process prepares ahead instead."""
     settings = current()
-    with value_free_errors("load"):
+    with value_free_errors("definition"):
         source = source_of(job.source)
+    # The ledger remembers the rules, so that `status` can tell when a replay may load more.
+    batch = replace(batch, rules_fingerprint=source.rules_fingerprint())
+    with value_free_errors("load"):
         parts = supply.prepared(job, clock)
         first = next(parts)
         with loading(
@@ -139,9 +142,6 @@ def load(batch: BatchRecord, job: FileJob, supply: PartSupply, clock: StageClock
 def ingest_file_parts(job: FileJob, batch: BatchRecord, supply: PartSupply, clock: StageClock) -> Loaded:
     """Prepare and load one file; `clock` times each stage. Its parts are released either way."""
     try:
-        with value_free_errors("definition"):
-            source = source_of(job.source)
-        # The ledger remembers the rules, so that `status` can tell when a replay may load more.
-        return load(replace(batch, rules_fingerprint=source.rules_fingerprint()), job, supply, clock)
+        return load(batch, job, supply, clock)
     finally:
         supply.release(job)
