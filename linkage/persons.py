@@ -9,7 +9,7 @@ from linkage.resolution import DEFAULT_MAX_PERSON_REGISTRATIONS, Resolution, lin
 from pseudonyms.person_identities import PersonIdentities
 from store.privacy_tables import vault_identities
 from store.tables import registrations as registrations_table
-from vault.entries import reseal_merged, store_batch
+from vault.entries import follow_merges, store_batch
 from vault.owners import keep_owners
 
 
@@ -29,7 +29,7 @@ def assign_persons(
             .values(person_id=bindparam("survivor")),
             merge_parameters(resolution.merged),
         )
-        reseal_merged(connection, identities.vault_key, resolution.merged)
+        follow_merges(connection, resolution.merged)
     store_batch(connection, identities, resolution.person_of_registration)
     settle_links(connection, identities, resolution)
     persons = registrations["registration_id"].map(resolution.person_of_registration)

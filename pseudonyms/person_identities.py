@@ -3,7 +3,7 @@
 Built from canonical records in memory: keyed identifier pseudonyms (for exact linkage), keyed
 name and birth date encodings (for approximate matching), a candidate person pseudonym per
 identifier (used when a report starts a new person), and the identifying fields to be sealed
-under the vault key once the person is known.
+under the vault key (`vault.entries.sealed_identities` seals them while the batch is prepared).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ class PersonIdentities:
 
     links: pd.DataFrame  # registration_id, kind, identifier (keyed), candidate_person_id
     encodings: pd.DataFrame  # registration_id, birth_key, swapped_key, bloom, script_key (approximate matching)
-    payloads: pd.DataFrame  # registration_id, payload (JSON of VAULT_FIELDS, clear)
+    # registration_id, payload (JSON of VAULT_FIELDS, clear); registration_id only once `vault_rows` holds them sealed.
+    payloads: pd.DataFrame
     # registration_id: every registration that names someone; each gets a person, its own
     # (`own_person_ids`) when nothing links it (no identifier, a placeholder birth date, links refused).
     named: pd.DataFrame
@@ -38,6 +39,9 @@ class PersonIdentities:
     # registration_id, node: approximate matches among the batch's own records, where they were
     # found already (while the batch was prepared); None: found with the stored ones at the load.
     own_matches: pd.DataFrame | None = None
+    # The batch's vault rows but their person (`vault.entries.vault_rows`), sealed while the batch
+    # was prepared; None: made at the load from `payloads`.
+    vault_rows: pd.DataFrame | None = None
 
     def __repr__(self) -> str:  # never show values in tracebacks or logs
         return f"PersonIdentities(<{len(self.payloads)} registrations>, key_version={self.key_version})"

@@ -1,10 +1,10 @@
 """What every source's validated part becomes before the load: a prepared part.
 
-Keyed pseudonyms replace the identifying fields (`pseudonyms.pseudonymise`), the linkage and vault
-input is computed with the approximate matches among the part's own records (they need no
-database), and the warnings' text is sealed under the vault key. A prepared part holds no clear
-value except the vault plaintext, which the load seals once the person is known; it may wait for
-the load in the spool (`sources.spool`), encrypted.
+Keyed pseudonyms replace the identifying fields (`pseudonyms.pseudonymise`), the linkage input
+is computed with the approximate matches among the part's own records, the vault rows are made
+and sealed (none of this needs the database), and the warnings' text is sealed under the vault
+key. A prepared part holds no clear value; it may wait for the load in the spool
+(`sources.spool`), encrypted all the same.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pseudonyms.pseudonymise import to_registrations
 from schemas.canonical import registration_schema
 from schemas.validation import SchemaViolation, split_valid
 from sources.contract import Source, Validated
+from vault.entries import sealed_identities
 from vault.quarantine_seal import seal_values
 
 
@@ -55,9 +56,9 @@ def registrations_of(source: Source, validated: Validated, batch_id: str, key: b
 
 
 def batch_identities(records: pd.DataFrame, registration_ids: pd.Series, key: LoadedKey, vault_key: bytes) -> PersonIdentities:
-    """Keyed identifiers, encodings and vault plaintext of `records` (same index as the ids), and
-    the approximate matches among them: found here, they are time the load no longer spends."""
-    identities = person_identities(records, registration_ids, key=key.material, key_version=key.version, vault_key=vault_key)
+    """Keyed identifiers, encodings and sealed vault rows of `records` (same index as the ids), and
+    the approximate matches among them: made here, they are time the load no longer spends."""
+    identities = sealed_identities(person_identities(records, registration_ids, key=key.material, key_version=key.version, vault_key=vault_key))
     if identities.encodings.empty:
         return identities
     return dataclasses.replace(identities, own_matches=own_matches(identities.encodings))

@@ -74,7 +74,7 @@ vault_identities = Table(
     ),
     schema=VAULT_SCHEMA,
     comment=(
-        "One row per registration: its identifying fields sealed under the vault key (person id as associated data), "
+        "One row per registration: its identifying fields sealed under the vault key (registration id as associated data), "
         "its keyed identifiers for linkage and the keyed encoding of its name and birth date for approximate matching."
     ),
 )

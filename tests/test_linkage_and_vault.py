@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 
 import numpy as np
+import pandas as pd
 import pytest
 from privacy_helpers import load, persons
 from sqlalchemy import text
@@ -32,8 +33,6 @@ def engine(tmp_path):
 
 
 def person_of(engine, record_id: str, source: str = "police") -> str:
-    import pandas as pd
-
     registration = registration_ids(source, pd.Series([record_id]), KEY).iloc[0]
     return persons(engine)[registration]
 
@@ -62,6 +61,8 @@ def test_a_report_joining_two_known_persons_merges_them_everywhere(engine) -> No
     load(engine, [{"source_record_id": "A", **ANNA}], key=KEY, vault_key=VAULT_KEY)
     load(engine, [{"source_record_id": "B", "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
     assert person_of(engine, "A") != person_of(engine, "B")
+    with engine.connect() as connection:
+        sealed_before = dict(connection.execute(text("SELECT registration_id, sealed FROM vault_identities")).all())
     load(engine, [{"source_record_id": "C", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
     survivor = person_of(engine, "A")
     assert person_of(engine, "B") == person_of(engine, "C") == survivor
@@ -69,9 +70,30 @@ def test_a_report_joining_two_known_persons_merges_them_everywhere(engine) -> No
         # Every vault row, with the identifiers it carries, moved to the survivor: no override is needed.
         assert connection.execute(text("SELECT count(DISTINCT person_id) FROM vault_identities")).scalar_one() == 1
         assert connection.execute(text("SELECT count(*) FROM person_links")).scalar_one() == 0
-    # The absorbed person's vault entries were re-sealed to the survivor and open under it.
+        sealed_after = dict(connection.execute(text("SELECT registration_id, sealed FROM vault_identities")).all())
+    # The absorbed person's vault entries moved to the survivor as they were (sealed to their
+    # registration, nothing to re-seal), and open under it.
+    assert {registration: sealed_after[registration] for registration in sealed_before} == sealed_before
     entries = reveal(engine, survivor, "case 2025-17, court order", VAULT_KEY)
     assert sorted(entry.fields["source_record_id"] for entry in entries) == ["A", "B", "C"]
+
+
+def test_an_entry_copied_onto_another_registration_does_not_open(engine) -> None:
+    from vault.sealing import SealBroken
+
+    load(engine, [{"source_record_id": "A", **ANNA}, {"source_record_id": "B", **ANNA, "bsn": "111222333"}], key=KEY, vault_key=VAULT_KEY)
+    person = person_of(engine, "A")
+    assert person_of(engine, "B") == person
+    # Someone with write access to the vault puts A's sealed identity on B's row, the same
+    # person's: a reveal would show A's fields as B's report.
+    a, b = (registration_ids("police", pd.Series([record]), KEY).iloc[0] for record in "AB")
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE vault_identities SET sealed = (SELECT sealed FROM vault_identities WHERE registration_id = :a) WHERE registration_id = :b"),
+            {"a": a, "b": b},
+        )
+    with pytest.raises(SealBroken):
+        reveal(engine, person, "case 2025-17, court order", VAULT_KEY)
 
 
 def test_a_failed_load_leaves_no_link_and_no_vault_entry(engine) -> None:
@@ -180,7 +202,7 @@ def partition(engine) -> set[frozenset[str]]:
     from vault.entries import open_entry
 
     for person, registration, sealed in rows:
-        groups[person].add(open_entry(VAULT_KEY, sealed, person, registration)["source_record_id"])
+        groups[person].add(open_entry(VAULT_KEY, sealed, registration)["source_record_id"])
     return {frozenset(members) for members in groups.values()}
 
 
@@ -206,8 +228,6 @@ def test_rotation_re_keys_everything_and_linkage_survives(engine) -> None:
     assert {person for person in stored.values() if person} and all(
         person.startswith("v2-") for person in stored.values() if person
     )
-    import pandas as pd
-
     assert set(stored) == set(registration_ids("police", pd.Series(list("ABCNX")), new.material))
     with pytest.raises(KeyMismatch):
         check_key_fingerprint(engine, "pseudonym", old.fingerprint)

@@ -220,7 +220,8 @@ def _fill_before_code_lists(connection: sa.Connection, vault_key: bytes) -> None
 
     from store.privacy_tables import vault_identities
     from store.qualified import qualified_name
-    from vault.entries import seal_frame
+    from vault.person_binding import person_bound_context
+    from vault.sealing import seal_many
 
     now = dt.datetime(2025, 3, 16, 2, 0, tzinfo=dt.UTC)
     connection.execute(sa.text("INSERT INTO ingest_runs (run_id, started_at, finished_at, state) VALUES ('r1', :t, :t, 'completed')"), {"t": now})
@@ -247,10 +248,12 @@ def _fill_before_code_lists(connection: sa.Connection, vault_key: bytes) -> None
     payloads = pd.Series([f'{{"source_record_id": "{record}"}}' for *_, record in OLD_ROWS])
     ids = pd.Series([row[0] for row in OLD_ROWS])
     persons = "p-" + ids
+    # Entries of that time were sealed to their person.
+    sealed = seal_many(vault_key, payloads.tolist(), [person_bound_context(p, r) for p, r in zip(persons, ids, strict=True)])
     connection.execute(
         sa.text(f"INSERT INTO {qualified_name(connection, vault_identities)} (registration_id, person_id, sealed, sealed_at) VALUES (:r, :p, :s, :t)"),
         # Revision 0006 held sealed entries as hex text.
-        [{"r": r, "p": p, "s": s.hex(), "t": now} for r, p, s in zip(ids, persons, seal_frame(vault_key, payloads, persons, ids), strict=True)],
+        [{"r": r, "p": p, "s": s.hex(), "t": now} for r, p, s in zip(ids, persons, sealed, strict=True)],
     )
     # The marts of that time broke counts down by the unit text.
     connection.execute(
@@ -304,7 +307,11 @@ def test_stored_text_moves_onto_the_code_lists_and_leaves_no_trace(engine, tmp_p
     if database is not None:
         assert find_in_bytes(OLD_NEEDLES, sqlite_blobs(database))
 
-    create_tables(engine, MigrationInputs(vault_key if with_key else None))
+    if not with_key:
+        # Code lists without the key; re-sealing the vault's entries (0015) needs it, so the
+        # operator gives it for the rest, as the refusal asks.
+        migrate.upgrade(engine, "0014", inputs=MigrationInputs(None))
+    create_tables(engine, MigrationInputs(vault_key))
 
     assert migrate.current_revision(engine) == migrate.head_revision()
     assert differences(engine) == []
@@ -364,9 +371,9 @@ def test_the_lean_vault_migration_moves_sealed_values_encodings_and_links_as_byt
     import pandas as pd
     from alembic import command
 
-    from vault.entries import open_entry, seal_frame
+    from vault.person_binding import open_person_bound, person_bound_context
     from vault.quarantine_seal import open_value, quarantine_context
-    from vault.sealing import seal
+    from vault.sealing import seal, seal_many
 
     vault_key = secrets.token_bytes(32)
     vault = "vault." if engine.dialect.name == "postgresql" else ""
@@ -389,7 +396,7 @@ def test_the_lean_vault_migration_moves_sealed_values_encodings_and_links_as_byt
             )
         )
         payloads = pd.Series(['{"source_record_id": "PL-1"}', '{"source_record_id": "PL-2"}'])
-        sealed = seal_frame(vault_key, payloads, pd.Series(["p-1", "p-1"]), pd.Series(["reg-1", "reg-2"]))
+        sealed = seal_many(vault_key, payloads.tolist(), [person_bound_context("p-1", "reg-1"), person_bound_context("p-1", "reg-2")])
         connection.execute(
             sa.text(f"INSERT INTO {vault}vault_identities (registration_id, person_id, sealed, sealed_at) VALUES (:r, 'p-1', :s, :t)"),
             [{"r": f"reg-{number}", "s": value.hex(), "t": now} for number, value in ((1, sealed[0]), (2, sealed[1]))],
@@ -411,7 +418,8 @@ def test_the_lean_vault_migration_moves_sealed_values_encodings_and_links_as_byt
         connection.execute(sa.text("UPDATE quarantine SET sealed_value = :v"), {"v": base64.b64encode(seal(vault_key, value, context)).decode()})
         before = _lean_vault_tables(connection, vault)
 
-    migrate.upgrade(engine)
+    # The last revision whose entries are sealed to their person (0015 re-seals them).
+    migrate.upgrade(engine, "0014")
 
     with engine.connect() as connection:
         rows = connection.execute(
@@ -419,7 +427,7 @@ def test_the_lean_vault_migration_moves_sealed_values_encodings_and_links_as_byt
         ).all()
         links = {(bytes(row[0]), row[1], row[2]) for row in connection.execute(sa.text(f"SELECT identifier, kind, person_id FROM {vault}person_links"))}
         entry = dict(connection.execute(sa.text("SELECT * FROM quarantine")).one()._mapping)
-    assert [open_entry(vault_key, row[2], row[1], row[0])["source_record_id"] for row in rows] == ["PL-1", "PL-2"]
+    assert [open_person_bound(vault_key, row[2], row[1], row[0])["source_record_id"] for row in rows] == ["PL-1", "PL-2"]
     # The encoding joined its registration's row; no keys were computed (the migration has no pseudonym key).
     assert [(bytes(row[3]) if row[3] else None, bytes(row[4]) if row[4] else None, row[5], row[6]) for row in rows] == [
         (bytes.fromhex(birth), bytes.fromhex(bloom), None, 2), (None, None, None, None),
@@ -460,3 +468,54 @@ def test_the_indexes_of_a_night_s_checks_come_with_0014_and_go_with_its_downgrad
     assert _indexes(engine) == before
     migrate.upgrade(engine)
     assert differences(engine) == []
+
+
+def test_0015_seals_the_vault_s_entries_to_their_registration_and_back(engine) -> None:
+    import secrets
+
+    from alembic import command
+
+    from vault.entries import open_entry
+    from vault.person_binding import open_person_bound, person_bound_context
+    from vault.sealing import SealBroken, seal_many
+    from warehouse.migrate import MigrationInputs
+
+    vault_key = secrets.token_bytes(32)
+    vault = "vault." if engine.dialect.name == "postgresql" else ""
+    now = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+    # Two registrations of one person, and one that names no one (bound to itself already).
+    entries = {"reg-1": "p-1", "reg-2": "p-1", "reg-3": None}
+    payloads = [f'{{"source_record_id": "PL-{number}"}}' for number in (1, 2, 3)]
+    migrate.upgrade(engine, "0014")
+    with engine.begin() as connection:
+        sealed = seal_many(vault_key, payloads, [person_bound_context(person, registration) for registration, person in entries.items()])
+        connection.execute(
+            sa.text(f"INSERT INTO {vault}vault_identities (registration_id, person_id, sealed, sealed_at) VALUES (:r, :p, :s, :t)"),
+            [{"r": r, "p": p, "s": s, "t": now} for (r, p), s in zip(entries.items(), sealed, strict=True)],
+        )
+
+    def stored() -> list[tuple]:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(f"SELECT registration_id, person_id, sealed FROM {vault}vault_identities ORDER BY 1"))]
+
+    before = stored()
+    # Without the key the entries cannot be re-sealed: the upgrade refuses, says why, and changes nothing.
+    with pytest.raises(Exception, match="needs the vault key"):
+        migrate.upgrade(engine, inputs=MigrationInputs(None))
+    assert migrate.current_revision(engine) == "0014"
+    assert stored() == before
+
+    migrate.upgrade(engine, inputs=MigrationInputs(vault_key))
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert differences(engine) == []
+    resealed = stored()
+    assert [open_entry(vault_key, sealed, registration)["source_record_id"] for registration, _, sealed in resealed] == ["PL-1", "PL-2", "PL-3"]
+    assert [person for _, person, _ in resealed] == ["p-1", "p-1", None]
+    with pytest.raises(SealBroken):  # bound to its registration: on another row it does not open
+        open_entry(vault_key, resealed[0][2], "reg-2")
+
+    with engine.begin() as connection:
+        command.downgrade(migrate.alembic_config(connection, MigrationInputs(vault_key)), "0014")
+    assert [open_person_bound(vault_key, sealed, person, registration)["source_record_id"] for registration, person, sealed in stored()] == [
+        "PL-1", "PL-2", "PL-3",
+    ]

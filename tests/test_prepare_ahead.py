@@ -24,6 +24,7 @@ from flows.stage_clock import StageClock
 from flows.stages import FileJob
 from pseudonyms.keys import load_key
 from sources.spool import Spool, spool_in
+from vault.entries import open_entry
 from vault.quarantine_seal import open_value
 from victim_intake.synthetic import write_demo_inbox
 
@@ -62,6 +63,13 @@ def opened(quarantined: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     return quarantined.assign(sealed_value=[open_value(key, entry) for entry in entries])
 
 
+def opened_vault(rows: pd.DataFrame) -> pd.DataFrame:
+    """The vault rows with their sealed identities opened and no sealing time."""
+    key = load_key("vault", current().keys_dir).material
+    fields = [open_entry(key, sealed, registration) for sealed, registration in zip(rows["sealed"], rows["registration_id"], strict=True)]
+    return rows.drop(columns="sealed_at").assign(sealed=fields)
+
+
 def assert_same(ahead: list[Prepared], job: FileJob, tmp_path: Path) -> None:
     """The parts prepared ahead are those this process prepares for `job`."""
     reference = here(job, tmp_path)
@@ -75,6 +83,7 @@ def assert_same(ahead: list[Prepared], job: FileJob, tmp_path: Path) -> None:
         pd.testing.assert_frame_equal(opened(mine.part.quarantined, job.batch_id), opened(theirs.part.quarantined, job.batch_id))
         for name in ("links", "encodings", "payloads", "named", "own_matches"):
             pd.testing.assert_frame_equal(getattr(mine.part.identities, name), getattr(theirs.part.identities, name))
+        pd.testing.assert_frame_equal(opened_vault(mine.part.identities.vault_rows), opened_vault(theirs.part.identities.vault_rows))
         assert mine.part.identities.key_version == theirs.part.identities.key_version
 
 

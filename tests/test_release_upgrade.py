@@ -32,7 +32,8 @@ def migrated(tmp_path: Path) -> tuple[str, Path]:
     url = f"sqlite:///{copy}"
     engine = make_engine(url)
     assert migrate.current_revision(engine) == "0012"
-    migrate.upgrade(engine)
+    # As the commands migrate: with the vault key, which re-sealing the vault's entries needs.
+    migrate.upgrade(engine, inputs=migrate.MigrationInputs(load_key("vault", keys, {}).material))
     engine.dispose()
     return url, keys
 

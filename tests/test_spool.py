@@ -79,3 +79,20 @@ def test_the_spool_a_killed_run_left_is_removed_by_the_next(tmp_path: Path) -> N
     assert len(list(parent.iterdir())) == 1
     with spool_in(parent) as spool:
         assert list(parent.iterdir()) == [spool.folder]
+
+
+def test_a_prepared_part_holds_no_clear_identifying_value(tmp_path: Path, pseudonym_key: bytes) -> None:
+    """What waits in the spool is sealed already: the vault rows are made while a part is prepared."""
+    import pickle
+
+    from feed import record, write_feed
+    from source_files import prepared_file
+
+    values = {"achternaam": "Qwyxzvorn", "voornamen": "Zebulonia", "geboortedatum": "1931-02-17"}
+    write_feed(tmp_path / "police", "politie-2025-03-15", [record("PL0900-2025-900001", **values, bsn="582047195", v_nummer="7319046285")])
+    (path,) = (tmp_path / "police").glob("*.ndjson")
+    _, prepared = prepared_file("police", path, "batch-0")
+    held = pickle.dumps(prepared, protocol=5)
+    needles = [*values.values(), "19310217", "582047195", "7319046285", "qwyxzvorn", "zebulonia"]
+    assert [value for value in needles if value.encode() in held] == []
+    assert len(prepared.identities.vault_rows) == 1

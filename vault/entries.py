@@ -2,13 +2,18 @@
 
 One row per registration holds its sealed identifying fields, its keyed identifiers (which
 linkage looks up: `vault.owners`) and the keyed encoding of its name (`linkage.approximate`),
-all as bytes. Each registration's identifying fields are sealed under the vault key with the person id as
-associated data, so a sealed value moved to another person does not open. Revealing a person
-writes the audit record in the same transaction that reads the vault: no audit, no values.
+all as bytes. Each registration's identifying fields are sealed under the vault key with the
+registration id as associated data, so a sealed value moved to another row does not open. The
+row's person is linkage's answer, which merges and stewards' decisions change: binding the seal
+to the registration rather than the person lets a batch be sealed before it is linked (while it is
+prepared, outside the load's transaction) and lets a person move without re-sealing anything.
+Revealing a person writes the audit record in the same transaction that reads the vault: no
+audit, no values.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pwd
 from collections.abc import Iterable
@@ -28,7 +33,7 @@ from store.privacy_tables import privacy_audit, vault_identities
 from store.qualified import qualified_name, timestamp_text
 from vault.owners import KEY_COLUMNS
 from vault.quoted_values import quotes_any
-from vault.sealing import seal, seal_many, unseal
+from vault.sealing import seal_many, unseal
 
 
 class UnknownPerson(Exception):
@@ -39,23 +44,19 @@ class ReasonQuotesValues(Exception):
     """The stated reason quotes a value it would open (in any spelling); the audit trail must hold none."""
 
 
-def associated_data(person_id: str | None, registration_id: str) -> str:
-    """What a sealed entry is bound to: its person, or its registration when it names no one."""
-    return f"person:{person_id}" if person_id else f"registration:{registration_id}"
+def associated_data(registration_id: str) -> str:
+    """What a sealed entry is bound to: its registration."""
+    return f"registration:{registration_id}"
 
 
-def seal_frame(key: bytes, payloads: pd.Series, person_ids: pd.Series, registration_ids: pd.Series) -> list[bytes]:
-    """Each payload sealed under `key`, bound to its person (or registration)."""
-    contexts = [
-        associated_data(person, registration)
-        for person, registration in zip(person_ids.tolist(), registration_ids.tolist(), strict=True)
-    ]
-    return seal_many(key, payloads.tolist(), contexts)
+def seal_frame(key: bytes, payloads: pd.Series, registration_ids: pd.Series) -> list[bytes]:
+    """Each payload sealed under `key`, bound to its registration."""
+    return seal_many(key, payloads.tolist(), [associated_data(registration) for registration in registration_ids.tolist()])
 
 
-def open_entry(key: bytes, sealed: bytes, person_id: str | None, registration_id: str) -> dict:
+def open_entry(key: bytes, sealed: bytes, registration_id: str) -> dict:
     """The identifying fields of one vault entry."""
-    return orjson.loads(unseal(key, bytes(sealed), associated_data(person_id, registration_id)))
+    return orjson.loads(unseal(key, bytes(sealed), associated_data(registration_id)))
 
 
 def keyed_columns(registration_ids: pd.Series, links: pd.DataFrame, encodings: pd.DataFrame, key_version: int) -> pd.DataFrame:
@@ -74,69 +75,49 @@ def keyed_columns(registration_ids: pd.Series, links: pd.DataFrame, encodings: p
     return columns
 
 
-def vault_rows(
-    vault_key: bytes,
-    payloads: pd.DataFrame,
-    persons: pd.Series,
-    links: pd.DataFrame,
-    encodings: pd.DataFrame,
-    key_version: int,
-) -> pd.DataFrame:
-    """The vault rows of registrations: `payloads` (registration_id, payload) sealed to `persons`
-    (aligned with them, None for no one), with their `keyed_columns`."""
+def vault_rows(vault_key: bytes, payloads: pd.DataFrame, links: pd.DataFrame, encodings: pd.DataFrame, key_version: int) -> pd.DataFrame:
+    """The vault rows of registrations, all but their person: `payloads` (registration_id, payload)
+    sealed, with their `keyed_columns`. Nothing in them needs the database, so a batch's rows are
+    made while it is prepared."""
     registration_ids = payloads["registration_id"]
-    sealed = pd.DataFrame(
-        {
-            "person_id": persons.to_numpy(dtype=object),
-            "sealed": seal_frame(vault_key, payloads["payload"], persons, registration_ids),
-            "sealed_at": timestamp_text(),
-        }
-    )
+    sealed = pd.DataFrame({"sealed": seal_frame(vault_key, payloads["payload"], registration_ids), "sealed_at": timestamp_text()})
     return pd.concat([keyed_columns(registration_ids, links, encodings, key_version), sealed], axis=1)
 
 
+def sealed_identities(identities: PersonIdentities) -> PersonIdentities:
+    """`identities` with their vault rows made and the clear payloads gone: what a prepared batch
+    carries to its load."""
+    rows = vault_rows(identities.vault_key, identities.payloads, identities.links, identities.encodings, identities.key_version)
+    return dataclasses.replace(identities, payloads=identities.payloads[["registration_id"]], vault_rows=rows)
+
+
 def store_batch(connection: Connection, identities: PersonIdentities, person_of_registration: pd.Series) -> None:
-    """Seal the batch's identifying fields and replace its registrations' vault rows (with their
-    keyed identifiers and name encodings)."""
-    payloads = identities.payloads
-    persons = payloads["registration_id"].map(person_of_registration)
-    persons = persons.astype(object).where(persons.notna(), None)
-    rows = vault_rows(identities.vault_key, payloads, persons, identities.links, identities.encodings, identities.key_version)
+    """Replace the batch's registrations' vault rows (sealed identifying fields, keyed identifiers
+    and name encodings), each with its person."""
+    rows = identities.vault_rows
+    if rows is None:
+        rows = sealed_identities(identities).vault_rows
+    persons = rows["registration_id"].map(person_of_registration)
+    rows = rows.assign(person_id=persons.astype(object).where(persons.notna(), None))
     # A re-delivered registration replaces its row.
     upsert_rows(connection, qualified_name(connection, vault_identities), rows, "registration_id")
 
 
-def reseal_merged(connection: Connection, vault_key: bytes, merged: dict[str, str]) -> None:
-    """Entries of absorbed persons are re-bound to the person that absorbed them."""
-    if not merged:
-        return
-    rows = connection.execute(
-        select(vault_identities.c.registration_id, vault_identities.c.person_id).where(vault_identities.c.person_id.in_(list(merged)))
-    ).all()
-    rebind_entries(connection, vault_key, {registration_id: merged[person_id] for registration_id, person_id in rows})
-
-
-def rebind_entries(connection: Connection, vault_key: bytes, moves: dict[str, str]) -> None:
-    """The vault entries of these registrations (registration id -> new person) moved to their new
-    person, each re-sealed with it as associated data."""
-    if not moves:
-        return
-    rows = connection.execute(
-        select(vault_identities.c.registration_id, vault_identities.c.person_id, vault_identities.c.sealed).where(
-            vault_identities.c.registration_id.in_(list(moves))
-        )
-    ).all()
-    parameters = []
-    for registration_id, person_id, sealed in rows:
-        payload = unseal(vault_key, bytes(sealed), associated_data(person_id, registration_id))
-        resealed = seal(vault_key, payload, associated_data(moves[registration_id], registration_id))
-        parameters.append({"target": registration_id, "new_person": moves[registration_id], "new_sealed": resealed})
-    if parameters:
+def follow_merges(connection: Connection, merged: dict[str, str]) -> None:
+    """Entries of absorbed persons belong to the person that absorbed them (absorbed -> survivor)."""
+    if merged:
         connection.execute(
-            update(vault_identities)
-            .where(vault_identities.c.registration_id == bindparam("target"))
-            .values(person_id=bindparam("new_person"), sealed=bindparam("new_sealed")),
-            parameters,
+            update(vault_identities).where(vault_identities.c.person_id == bindparam("absorbed")).values(person_id=bindparam("survivor")),
+            [{"absorbed": absorbed, "survivor": survivor} for absorbed, survivor in merged.items()],
+        )
+
+
+def move_entries(connection: Connection, moves: dict[str, str]) -> None:
+    """The vault entries of these registrations (registration id -> new person) moved to their new person."""
+    if moves:
+        connection.execute(
+            update(vault_identities).where(vault_identities.c.registration_id == bindparam("target")).values(person_id=bindparam("new_person")),
+            [{"target": registration, "new_person": person} for registration, person in moves.items()],
         )
 
 
@@ -199,7 +180,7 @@ def reveal(engine: Engine, person_id: str, reason: str, vault_key: bytes) -> lis
         if not rows:
             raise UnknownPerson(f"no vault entry for person {person_id} (never loaded, erased or purged)")
         entries = [
-            RevealedEntry(registration_id, source, open_entry(vault_key, sealed, person_id, registration_id))
+            RevealedEntry(registration_id, source, open_entry(vault_key, sealed, registration_id))
             for registration_id, sealed, source in rows
         ]
         if quotes_values(reason, [entry.fields for entry in entries]):

@@ -20,7 +20,7 @@ from store.locks import lock_loads
 from store.privacy_tables import link_decisions, person_links, vault_identities
 from store.qualified import qualified_name, timestamp_text
 from store.tables import registrations
-from vault.entries import ReasonQuotesValues, UnknownPerson, audit, open_entry, quotes_values, rebind_entries
+from vault.entries import ReasonQuotesValues, UnknownPerson, audit, move_entries, open_entry, quotes_values
 from vault.owners import keep_owners
 from warehouse.marts import mark_all_stale, refresh_marts
 
@@ -58,23 +58,20 @@ def _record(connection: Connection, decision: int, kind: str, sides: dict[int, l
 def _refuse_quoted(connection: Connection, person_ids: list[str], reason: str, vault_key: bytes) -> None:
     """The audit trail holds no personal values: refuse a reason that quotes the persons' own."""
     rows = connection.execute(
-        select(vault_identities.c.registration_id, vault_identities.c.person_id, vault_identities.c.sealed).where(
-            vault_identities.c.person_id.in_(person_ids)
-        )
+        select(vault_identities.c.registration_id, vault_identities.c.sealed).where(vault_identities.c.person_id.in_(person_ids))
     ).all()
-    if quotes_values(reason, [open_entry(vault_key, sealed, person, registration) for registration, person, sealed in rows]):
+    if quotes_values(reason, [open_entry(vault_key, sealed, registration) for registration, sealed in rows]):
         raise ReasonQuotesValues("the reason quotes an identifying value; state the purpose and case number only")
 
 
-def _move(connection: Connection, vault_key: bytes, moves: dict[str, str]) -> None:
-    """Move registrations (registration_id -> new person) in registrations and the vault (each
-    row re-sealed to its new person)."""
+def _move(connection: Connection, moves: dict[str, str]) -> None:
+    """Move registrations (registration_id -> new person) in registrations and the vault."""
     parameters = [{"target": registration, "new_person": person} for registration, person in moves.items()]
     connection.execute(
         update(registrations).where(registrations.c.registration_id == bindparam("target")).values(person_id=bindparam("new_person")),
         parameters,
     )
-    rebind_entries(connection, vault_key, moves)
+    move_entries(connection, moves)
 
 
 def split_person(engine: Engine, registration_ids: list[str], reason: str, vault_key: bytes, new_person_id: str) -> Decided:
@@ -99,7 +96,7 @@ def split_person(engine: Engine, registration_ids: list[str], reason: str, vault
         _record(connection, decision, APART, {1: sorted(owners), 2: sorted(remaining)})
         # The identifiers the split-off registrations carry stay with the person they belonged to.
         with keep_owners(connection, registrations=select(registrations.c.registration_id).where(registrations.c.registration_id.in_(list(owners)))):
-            _move(connection, vault_key, dict.fromkeys(owners, new_person_id))
+            _move(connection, dict.fromkeys(owners, new_person_id))
         mark_all_stale(connection)
         refresh_marts(connection)
         audit(connection, "split", person_id=person_id, reason=reason,
@@ -132,7 +129,7 @@ def join_persons(engine: Engine, first: str, second: str, reason: str, vault_key
             )
         )
         # Vault rows and overrides of the absorbed person move alike: every owner follows.
-        _move(connection, vault_key, dict.fromkeys(members[absorbed], survivor))
+        _move(connection, dict.fromkeys(members[absorbed], survivor))
         connection.execute(update(person_links).where(person_links.c.person_id == absorbed).values(person_id=survivor))
         mark_all_stale(connection)
         refresh_marts(connection)

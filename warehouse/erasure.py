@@ -77,7 +77,7 @@ def erase_person(engine: Engine, person_id: str, vault_key: bytes) -> Removed:
         records: dict[str, set[str]] = defaultdict(set)
         for registration_id, sealed, source in entries:
             if source is not None:
-                records[source].add(open_entry(vault_key, sealed, person_id, registration_id)["source_record_id"])
+                records[source].add(open_entry(vault_key, sealed, registration_id)["source_record_id"])
         forget_decisions(connection, select(registrations.c.registration_id).where(registrations.c.person_id == person_id))
         # The person's identifiers belong to no one afterwards; those it carried of others stay theirs.
         with keep_owners(connection, persons=[person_id], moves={person_id: None}):

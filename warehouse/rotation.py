@@ -57,7 +57,7 @@ def open_entries(rows: list, vault_key: bytes) -> pd.DataFrame:
     payloads = unseal_many(
         vault_key,
         [bytes(sealed) for sealed in frame["sealed"].tolist()],
-        [associated_data(person, registration) for person, registration in zip(frame["person_id"].tolist(), frame["registration_id"].tolist(), strict=True)],
+        [associated_data(registration) for registration in frame["registration_id"].tolist()],
     )
     # Each payload is one JSON object on one line: parsed in one call, every field as text.
     opened = (
@@ -157,11 +157,10 @@ def rotate_pseudonyms(engine: Engine, old: LoadedKey, new: LoadedKey, vault_key:
             vault_rows(
                 vault_key,
                 pd.DataFrame({"registration_id": entries["new_registration_id"], "payload": vault_payloads(entries)}),
-                persons,
                 links,
                 name_encodings_of(entries, entries["new_registration_id"], new.material),
                 new.version,
-            ).sort_values("registration_id"),
+            ).assign(person_id=persons.to_numpy()).sort_values("registration_id"),
         )
         # Each identifier goes to the person of its first registration (in new registration id
         # order); an override only where its rows disagree.

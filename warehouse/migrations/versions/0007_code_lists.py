@@ -35,7 +35,7 @@ from schemas.partner_definition import load_definitions
 from store.bulk import bulk_insert
 from store.privacy_tables import vault_identities
 from store.qualified import drop_temporary_table, qualified_name, temporary_table
-from vault.entries import open_entry
+from vault.person_binding import open_person_bound
 from vault.quarantine_seal import quarantine_context
 from vault.sealing import SealBroken, seal_many
 from warehouse.migrate import INPUTS, RECLAIM, MigrationInputs
@@ -145,7 +145,7 @@ def _sealed(connection: sa.Connection, entries: pd.DataFrame, key: bytes) -> pd.
     for registration, person in zip(entries["registration_id"].tolist(), entries["person_id"].tolist(), strict=True):
         sealed = vault.get(registration)
         try:
-            record_ids.append(open_entry(key, bytes.fromhex(sealed), person, registration)["source_record_id"] if sealed else None)
+            record_ids.append(open_person_bound(key, bytes.fromhex(sealed), person, registration)["source_record_id"] if sealed else None)
         except SealBroken:
             record_ids.append(None)
     contexts = [
