@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Boolean, Column, Connection, Index, Integer, Table, Text, delete, func, insert, select
 
 from config.settings import current
@@ -214,6 +215,19 @@ def build_tier(read: pa.Table, secret: bytes, k: int, share: float) -> Tier:
     )
     hasher = KeyedHasher(secret, "analyst-tier person key")
     persons["analyst_person"] = hasher.digest_series(persons["registration_year"].astype(str) + "\x1f" + persons["person_key"])
+    # Each person's rank by analyst key, ties in person order; ranked in Arrow, without a Python
+    # string per person.
+    rank = pc.rank(pa.array(persons["analyst_person"]), sort_keys="ascending", tiebreaker="first").to_numpy().astype(np.int64) - 1
+    levels = _generalise(persons, firsts, rank, k, share)
+    for name in ("source_kind", "exploitation_type"):
+        persons[name] = _listed(firsts[name], name)
+    return Tier(_registrations(read, persons, owners, rank), persons, _levels(persons, levels, k))
+
+
+def _generalise(persons: pd.DataFrame, firsts: pa.Table, rank: np.ndarray, k: int, share: float) -> tuple[int, ...]:
+    """Add to `persons` (their first registrations: `firsts`) each quasi-identifier as shown, whether
+    it is shown coarser than level 0, and whether the person is suppressed; returns the level of
+    each quasi-identifier. The codes and the lattice live only here, not beside the rows built next."""
     codes, maps, tables = [], [], []
     for hierarchy in HIERARCHIES:
         values = firsts[hierarchy.source].combine_chunks().to_pandas().astype(object).fillna("unknown")
@@ -222,17 +236,13 @@ def build_tier(read: pa.Table, secret: bytes, k: int, share: float) -> Tier:
         codes.append(level0.astype(np.int64))
         maps.append([pd.factorize(labels[level], sort=True)[0].astype(np.int64) for level in labels.columns])
         tables.append(labels)
-    lattice = Lattice(persons["registration_year"].to_numpy(), codes, maps, k, share)
-    order = np.argsort(np.argsort(persons["analyst_person"].to_numpy(dtype=object), kind="stable"), kind="stable")
-    scheme = lattice.search(order)
+    scheme = Lattice(persons["registration_year"].to_numpy(), codes, maps, k, share).search(rank)
     for hierarchy, labels, level, code in zip(HIERARCHIES, tables, scheme.levels, codes, strict=True):
         persons[hierarchy.column] = _shown(labels, level, code, scheme.suppressed)
         coarser = labels[level].to_numpy(dtype=object) != labels[0].to_numpy(dtype=object)
         persons[f"{hierarchy.column}__coarser"] = coarser[code] & ~scheme.suppressed
     persons["suppressed"] = scheme.suppressed
-    for name in ("source_kind", "exploitation_type"):
-        persons[name] = _listed(firsts[name], name)
-    return Tier(_registrations(read, persons, owners, order), persons, _levels(persons, scheme.levels, k))
+    return scheme.levels
 
 
 def _registrations(read: pa.Table, persons: pd.DataFrame, owners: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
