@@ -162,15 +162,38 @@ def _columns(connection: Connection) -> dict[str, Read]:
     }
 
 
-def _read(connection: Connection) -> pa.Table:
-    """Every national registration with what the tier needs, as Arrow. Read a year at a time: the
-    text the database hands over for parsing is then one year's, not every year's at once."""
+# A person-year's columns, taken from their first registration; and a registration's own.
+_PERSON_COLUMNS = ("registration_year", "person_key", "source_kind", "exploitation_type", *(h.source for h in HIERARCHIES))
+_OWN_COLUMNS = ("registration_year", "source_kind", "exploitation_type", "b8_reflection_offered", "report_filed")
+
+
+@dataclass(frozen=True)
+class Registrations:
+    """What the tier reads of the national registrations."""
+
+    firsts: pa.Table  # each person-year's first registration, in order of year and person key
+    owners: np.ndarray  # each registration's person-year: its row in `firsts`
+    own: pa.Table  # each registration's `_OWN_COLUMNS`, in the order read
+
+
+def _read(connection: Connection) -> Registrations:
+    """Every national registration with what the tier needs. Read and split into person-years a year
+    at a time (a person-year lies within its year): only one year's registrations are held whole."""
     columns = _columns(connection)
     years = connection.execute(
         select(registrations.c.registration_year).where(registrations.c.scope == "national").distinct()
     ).scalars()
     sources = [f"FROM registrations WHERE registration_year = {int(year)} AND scope = 'national'" for year in sorted(years)]
-    return pa.concat_tables([read_columns(connection, columns, source) for source in sources or ["FROM registrations WHERE false"]])
+    firsts, owners, own = [], [], []
+    persons = 0
+    for source in sources or ["FROM registrations WHERE false"]:
+        read = read_columns(connection, columns, source)
+        positions, owner = person_years(read)
+        firsts.append(read.select(_PERSON_COLUMNS).take(positions))
+        owners.append(owner + persons)
+        own.append(read.select(_OWN_COLUMNS))
+        persons += len(positions)
+    return Registrations(pa.concat_tables(firsts), np.concatenate(owners), pa.concat_tables(own))
 
 
 @dataclass(frozen=True)
@@ -202,17 +225,10 @@ def _shown(labels: pd.DataFrame, level: int, code: np.ndarray, suppressed: np.nd
     return pd.Categorical.from_codes(np.where(suppressed, level_codes[-1], level_codes[:-1][code]), categories)
 
 
-def build_tier(read: pa.Table, secret: bytes, k: int, share: float) -> Tier:
+def build_tier(read: Registrations, secret: bytes, k: int, share: float) -> Tier:
     """Generalise and suppress the persons' quasi-identifiers, then give every registration its person's."""
-    positions, owners = person_years(read)
-    firsts = read.select(["registration_year", "person_key", "source_kind", "exploitation_type", *(h.source for h in HIERARCHIES)])
-    firsts = firsts.take(positions)
-    persons = pd.DataFrame(
-        {
-            "registration_year": firsts["registration_year"].to_numpy(),
-            "person_key": firsts["person_key"].to_numpy(zero_copy_only=False),
-        }
-    )
+    firsts = read.firsts
+    persons = pd.DataFrame({"registration_year": firsts["registration_year"].to_numpy(), "person_key": firsts["person_key"].to_pandas()})
     hasher = KeyedHasher(secret, "analyst-tier person key")
     persons["analyst_person"] = hasher.digest_series(persons["registration_year"].astype(str) + "\x1f" + persons["person_key"])
     # Each person's rank by analyst key, ties in person order; ranked in Arrow, without a Python
@@ -221,7 +237,7 @@ def build_tier(read: pa.Table, secret: bytes, k: int, share: float) -> Tier:
     levels = _generalise(persons, firsts, rank, k, share)
     for name in ("source_kind", "exploitation_type"):
         persons[name] = _listed(firsts[name], name)
-    return Tier(_registrations(read, persons, owners, rank), persons, _levels(persons, levels, k))
+    return Tier(_registrations(read.own, persons, read.owners, rank), persons, _levels(persons, levels, k))
 
 
 def _generalise(persons: pd.DataFrame, firsts: pa.Table, rank: np.ndarray, k: int, share: float) -> tuple[int, ...]:
@@ -245,12 +261,12 @@ def _generalise(persons: pd.DataFrame, firsts: pa.Table, rank: np.ndarray, k: in
     return scheme.levels
 
 
-def _registrations(read: pa.Table, persons: pd.DataFrame, owners: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
-    """`analyst_registrations` rows: every registration with its person-year's (`owners`) key and
+def _registrations(own: pa.Table, persons: pd.DataFrame, owners: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
+    """`analyst_registrations` rows: every registration (`own`) with its person-year's (`owners`) key and
     quasi-identifiers, ordered by year, analyst person (`rank` orders the persons by it), source
     kind and type of exploitation, ties in the order read."""
-    years = read["registration_year"].to_numpy()
-    listed = {name: _listed(read[name], name) for name in ("source_kind", "exploitation_type")}
+    years = own["registration_year"].to_numpy()
+    listed = {name: _listed(own[name], name) for name in ("source_kind", "exploitation_type")}
     at = np.lexsort((listed["exploitation_type"].codes, listed["source_kind"].codes, rank[owners], years))
     owner = owners[at]
     columns = {
@@ -259,8 +275,8 @@ def _registrations(read: pa.Table, persons: pd.DataFrame, owners: np.ndarray, ra
         "source_kind": listed["source_kind"].take(at),
         "exploitation_type": listed["exploitation_type"].take(at),
         **{name: persons[name].array.take(owner) for name in QUASI_IDENTIFIERS},
-        "b8_reflection_offered": _flags(read["b8_reflection_offered"]).array.take(at),
-        "report_filed": _flags(read["report_filed"]).array.take(at),
+        "b8_reflection_offered": _flags(own["b8_reflection_offered"]).array.take(at),
+        "report_filed": _flags(own["report_filed"]).array.take(at),
     }
     return pd.DataFrame({column.name: columns[column.name] for column in analyst_registrations.columns})
 
