@@ -8,8 +8,9 @@ Builds once, in `--workdir` (made private), a SQLite warehouse of N synthetic re
 2017-2026 (`synthetic_registrations(N, range(2017, 2027), seed=5, persons=0.7 N)`) with its
 analyst tier secret. Then, per program, copies it and runs `refresh_marts` for every year in a
 process of its own that imports that checkout's code, and prints the process's resident memory
-before the refresh, its peak (VmHWM) and the difference, wall and CPU seconds; last, a SHA-256 of
-every mart and analyst table's sorted rows per program, and whether they are all equal.
+before the refresh, its peak (VmHWM) and the difference, wall and CPU seconds; last, per program,
+the number of rows of every mart and analyst table and a SHA-256 of its sorted rows, and whether
+they are all equal.
 """
 
 from __future__ import annotations
@@ -81,16 +82,18 @@ def child(url: str) -> None:
 
 
 def digests(path: Path) -> dict[str, str]:
-    """SHA-256 of each table's rows, sorted on every column."""
+    """Each table's number of rows and the SHA-256 of its rows, sorted on every column."""
     found = {}
     with sqlite3.connect(path) as connection:
         for table in _TABLES:
             width = len(connection.execute(f"SELECT * FROM {table} LIMIT 0").description)
             digest = hashlib.sha256()
             order = ", ".join(str(position) for position in range(1, width + 1))
+            rows = 0
             for row in connection.execute(f"SELECT * FROM {table} ORDER BY {order}"):
                 digest.update(repr(row).encode() + b"\n")
-            found[table] = digest.hexdigest()
+                rows += 1
+            found[table] = f"{rows} rows, {digest.hexdigest()[:12]}"
     return found
 
 
@@ -136,7 +139,7 @@ def main() -> None:
         results[name] = digests(target)
         target.unlink()
     for table in _TABLES:
-        print(f"{table}: " + ", ".join(f"{name} {found[table][:12]}" for name, found in results.items()))
+        print(f"{table}: " + ", ".join(f"{name} {found[table]}" for name, found in results.items()))
     print("identical rows: " + ("yes" if len({json.dumps(found, sort_keys=True) for found in results.values()}) == 1 else "NO"))
 
 
