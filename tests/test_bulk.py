@@ -1,6 +1,7 @@
 """Bulk writes store every value exactly as the frame holds it: on SQLite whichever way the values
-are turned into Python objects (shared per distinct value, or one per row); on PostgreSQL also a
-frame concatenated from an empty part and others (Arrow columns of several chunks)."""
+are turned into Python objects (shared per distinct value, or one per row), and however the rows
+are split into the chunks converted at a time; on PostgreSQL also a frame concatenated from an
+empty part and others (Arrow columns of several chunks)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from store.bulk import bulk_insert
+from store import bulk
+from store.bulk import bulk_insert, execute_rows
 
 ROWS = 1_000
 
@@ -59,8 +61,28 @@ def test_bulk_insert_stores_every_value_of_every_column_kind(tmp_path):
     assert stored == expected_rows(frame)
 
 
+def test_rows_converted_a_chunk_at_a_time_are_every_row_once_in_order(tmp_path, monkeypatch):
+    # 64 rows a chunk: 1,000 rows make 15 full chunks and a partial one.
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 64)
+    path = tmp_path / "bulk.sqlite"
+    frame = frame_of_every_kind()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"CREATE TABLE target (position INTEGER PRIMARY KEY, {', '.join(frame.columns)})")
+        bulk_insert(connection, "target", frame)
+        placeholders = ", ".join("?" for _ in frame.columns)
+        changed = execute_rows(connection, f"INSERT INTO target ({', '.join(frame.columns)}) VALUES ({placeholders})", frame)
+    engine.dispose()
+    assert changed == ROWS
+    with sqlite3.connect(path) as raw:
+        stored = raw.execute(f"SELECT {', '.join(frame.columns)} FROM target ORDER BY position").fetchall()
+    assert stored == expected_rows(frame) * 2
+
+
 @pytest.mark.postgres
-def test_copy_of_a_frame_concatenated_from_an_empty_part(scratch_postgres):
+@pytest.mark.parametrize("chunk_rows", [bulk.CHUNK_ROWS, 1])
+def test_copy_of_a_frame_concatenated_from_an_empty_part(scratch_postgres, monkeypatch, chunk_rows):
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", chunk_rows)
     empty = pd.DataFrame({"position": pd.Series([], dtype="int64"), "label": pd.Series([], dtype="str")}).assign(kind="error")
     filled = pd.DataFrame({"position": [1, 2], "label": ["a", None]}).astype({"label": "str"}).assign(kind="warning")
     frame = pd.concat([empty, filled], ignore_index=True)

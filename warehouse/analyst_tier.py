@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Boolean, Column, Connection, Index, Integer, Table, Text, delete, func, insert, select
 
 from config.settings import current
@@ -30,10 +31,10 @@ from schemas.vocabulary import EXPLOITATION_TYPES, SOURCE_KINDS
 from store.bulk import Read, bulk_insert, read_columns
 from store.clock import utc_now
 from store.locks import lock_tier
-from store.tables import metadata
+from store.tables import metadata, registrations
 from warehouse.anonymise import Lattice, class_ids, class_sizes
 from warehouse.hierarchies import HIERARCHIES, QUASI_IDENTIFIERS, TOP
-from warehouse.mart_counts import first_registrations, yearly_counts, yearly_crossings
+from warehouse.mart_counts import person_years, yearly_counts, yearly_crossings
 
 TIER_SECRET = "analyst_person"
 # What the analyst marts break counts down by: the tier's columns.
@@ -143,11 +144,11 @@ def tier_secret(connection: Connection) -> bytes:
     return bytes.fromhex(found)
 
 
-def _read(connection: Connection) -> pa.Table:
-    """Every national registration with what the tier needs, as Arrow."""
+def _columns(connection: Connection) -> dict[str, Read]:
+    """What the tier reads of a registration."""
     month = "to_char(reported_on, 'YYYY-MM')" if connection.dialect.name == "postgresql" else "substr(reported_on, 1, 7)"
     reported = "to_char(reported_on, 'YYYY-MM-DD')" if connection.dialect.name == "postgresql" else "reported_on"
-    columns = {
+    return {
         "registration_year": Read("registration_year", pa.int32()),
         "person_key": Read("COALESCE(person_id, 'registration:' || registration_id)"),
         "registration_id": Read("registration_id"),
@@ -159,41 +160,90 @@ def _read(connection: Connection) -> pa.Table:
         "report_filed": Read(_FLAG.format("report_filed"), _CATEGORY),
         **{h.source: Read(h.source, _CATEGORY, quoted=True) for h in HIERARCHIES if h.source != "reported_month"},
     }
-    return read_columns(connection, columns, "FROM registrations WHERE scope = 'national'")
+
+
+# A person-year's columns, taken from their first registration; and a registration's own.
+_PERSON_COLUMNS = ("registration_year", "person_key", "source_kind", "exploitation_type", *(h.source for h in HIERARCHIES))
+_OWN_COLUMNS = ("registration_year", "source_kind", "exploitation_type", "b8_reflection_offered", "report_filed")
+
+
+@dataclass(frozen=True)
+class Registrations:
+    """What the tier reads of the national registrations."""
+
+    firsts: pa.Table  # each person-year's first registration, in order of year and person key
+    owners: np.ndarray  # each registration's person-year: its row in `firsts`
+    own: pa.Table  # each registration's `_OWN_COLUMNS`, in the order read
+
+
+def _read(connection: Connection) -> Registrations:
+    """Every national registration with what the tier needs. Read and split into person-years a year
+    at a time (a person-year lies within its year): only one year's registrations are held whole."""
+    columns = _columns(connection)
+    years = connection.execute(
+        select(registrations.c.registration_year).where(registrations.c.scope == "national").distinct()
+    ).scalars()
+    sources = [f"FROM registrations WHERE registration_year = {int(year)} AND scope = 'national'" for year in sorted(years)]
+    firsts, owners, own = [], [], []
+    persons = 0
+    for source in sources or ["FROM registrations WHERE false"]:
+        read = read_columns(connection, columns, source)
+        positions, owner = person_years(read)
+        firsts.append(read.select(_PERSON_COLUMNS).take(positions))
+        owners.append(owner + persons)
+        own.append(read.select(_OWN_COLUMNS))
+        persons += len(positions)
+    return Registrations(pa.concat_tables(firsts), np.concatenate(owners), pa.concat_tables(own))
 
 
 @dataclass(frozen=True)
 class Tier:
-    """The tier's rows and the frames of its marts and levels."""
+    """The tier's rows and the frames of its marts and levels (quasi-identifiers, source kinds and
+    types of exploitation as categoricals: a few small codes per row instead of a string)."""
 
     registrations: pd.DataFrame
     persons: pd.DataFrame  # one row per person-year, with the marts' dimensions
     levels: pd.DataFrame
 
 
-def _listed(values: pd.Series, name: str) -> pd.Series:
-    """The column's values where its vocabulary lists them, else `unknown`: never text as written."""
+def _listed(values: pa.ChunkedArray, name: str) -> pd.Categorical:
+    """The column's values where its vocabulary lists them, else `unknown`: never text as written.
+    Categories sorted, so that codes order as the values do."""
     allowed = SOURCE_KINDS if name == "source_kind" else EXPLOITATION_TYPES
-    values = values.astype(object)
-    return values.where(values.isin(allowed), "unknown")
+    values = values.combine_chunks().to_pandas().astype(object)
+    return pd.Categorical(values.where(values.isin(allowed), "unknown"))
 
 
-def _flags(values: pd.Series) -> pd.Series:
-    return values.astype(object).map({"t": True, "f": False, "n": pd.NA}).astype("boolean")
+def _flags(values: pa.ChunkedArray) -> pd.Series:
+    return values.combine_chunks().to_pandas().astype(object).map({"t": True, "f": False, "n": pd.NA}).astype("boolean")
 
 
-def build_tier(read: pa.Table, secret: bytes, k: int, share: float) -> Tier:
+def _shown(labels: pd.DataFrame, level: int, code: np.ndarray, suppressed: np.ndarray) -> pd.Categorical:
+    """Each person's label at `level` (`labels` per level-0 value, `code` each person's level-0
+    code), or the top where they are suppressed."""
+    level_codes, categories = pd.factorize(pd.Index(labels[level]).append(pd.Index([TOP])))
+    return pd.Categorical.from_codes(np.where(suppressed, level_codes[-1], level_codes[:-1][code]), categories)
+
+
+def build_tier(read: Registrations, secret: bytes, k: int, share: float) -> Tier:
     """Generalise and suppress the persons' quasi-identifiers, then give every registration its person's."""
-    positions, _ = first_registrations(read)
-    firsts = read.take(positions)
-    persons = pd.DataFrame(
-        {
-            "registration_year": firsts["registration_year"].to_numpy(),
-            "person_key": firsts["person_key"].to_numpy(zero_copy_only=False),
-        }
-    )
+    firsts = read.firsts
+    persons = pd.DataFrame({"registration_year": firsts["registration_year"].to_numpy(), "person_key": firsts["person_key"].to_pandas()})
     hasher = KeyedHasher(secret, "analyst-tier person key")
     persons["analyst_person"] = hasher.digest_series(persons["registration_year"].astype(str) + "\x1f" + persons["person_key"])
+    # Each person's rank by analyst key, ties in person order; ranked in Arrow, without a Python
+    # string per person.
+    rank = pc.rank(pa.array(persons["analyst_person"]), sort_keys="ascending", tiebreaker="first").to_numpy().astype(np.int64) - 1
+    levels = _generalise(persons, firsts, rank, k, share)
+    for name in ("source_kind", "exploitation_type"):
+        persons[name] = _listed(firsts[name], name)
+    return Tier(_registrations(read.own, persons, read.owners, rank), persons, _levels(persons, levels, k))
+
+
+def _generalise(persons: pd.DataFrame, firsts: pa.Table, rank: np.ndarray, k: int, share: float) -> tuple[int, ...]:
+    """Add to `persons` (their first registrations: `firsts`) each quasi-identifier as shown, whether
+    it is shown coarser than level 0, and whether the person is suppressed; returns the level of
+    each quasi-identifier. The codes and the lattice live only here, not beside the rows built next."""
     codes, maps, tables = [], [], []
     for hierarchy in HIERARCHIES:
         values = firsts[hierarchy.source].combine_chunks().to_pandas().astype(object).fillna("unknown")
@@ -202,29 +252,33 @@ def build_tier(read: pa.Table, secret: bytes, k: int, share: float) -> Tier:
         codes.append(level0.astype(np.int64))
         maps.append([pd.factorize(labels[level], sort=True)[0].astype(np.int64) for level in labels.columns])
         tables.append(labels)
-    lattice = Lattice(persons["registration_year"].to_numpy(), codes, maps, k, share)
-    order = np.argsort(np.argsort(persons["analyst_person"].to_numpy(dtype=object), kind="stable"), kind="stable")
-    scheme = lattice.search(order)
+    scheme = Lattice(persons["registration_year"].to_numpy(), codes, maps, k, share).search(rank)
     for hierarchy, labels, level, code in zip(HIERARCHIES, tables, scheme.levels, codes, strict=True):
-        shown = labels[level].to_numpy(dtype=object)[code]
-        persons[hierarchy.column] = np.where(scheme.suppressed, TOP, shown)
-        persons[f"{hierarchy.column}__coarser"] = (shown != labels[0].to_numpy(dtype=object)[code]) & ~scheme.suppressed
+        persons[hierarchy.column] = _shown(labels, level, code, scheme.suppressed)
+        coarser = labels[level].to_numpy(dtype=object) != labels[0].to_numpy(dtype=object)
+        persons[f"{hierarchy.column}__coarser"] = coarser[code] & ~scheme.suppressed
     persons["suppressed"] = scheme.suppressed
-    for name in ("source_kind", "exploitation_type"):
-        persons[name] = _listed(firsts[name].combine_chunks().to_pandas(), name)
+    return scheme.levels
 
-    every = read.select(["registration_year", "person_key", "source_kind", "exploitation_type", "b8_reflection_offered", "report_filed"]).to_pandas()
-    shown = persons[["registration_year", "person_key", "analyst_person", *QUASI_IDENTIFIERS]]
-    rows = every.merge(shown, on=["registration_year", "person_key"], how="left", validate="many_to_one")
-    rows = rows.assign(
-        source_kind=_listed(rows["source_kind"], "source_kind"),
-        exploitation_type=_listed(rows["exploitation_type"], "exploitation_type"),
-        b8_reflection_offered=_flags(rows["b8_reflection_offered"]),
-        report_filed=_flags(rows["report_filed"]),
-    )
-    rows = rows[[column.name for column in analyst_registrations.columns]]
-    rows = rows.sort_values(list(rows.columns[:4]), kind="stable", ignore_index=True)
-    return Tier(rows, persons, _levels(persons, scheme.levels, k))
+
+def _registrations(own: pa.Table, persons: pd.DataFrame, owners: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
+    """`analyst_registrations` rows: every registration (`own`) with its person-year's (`owners`) key and
+    quasi-identifiers, ordered by year, analyst person (`rank` orders the persons by it), source
+    kind and type of exploitation, ties in the order read."""
+    years = own["registration_year"].to_numpy()
+    listed = {name: _listed(own[name], name) for name in ("source_kind", "exploitation_type")}
+    at = np.lexsort((listed["exploitation_type"].codes, listed["source_kind"].codes, rank[owners], years))
+    owner = owners[at]
+    columns = {
+        "registration_year": years[at],
+        "analyst_person": persons["analyst_person"].array.take(owner),
+        "source_kind": listed["source_kind"].take(at),
+        "exploitation_type": listed["exploitation_type"].take(at),
+        **{name: persons[name].array.take(owner) for name in QUASI_IDENTIFIERS},
+        "b8_reflection_offered": _flags(own["b8_reflection_offered"]).array.take(at),
+        "report_filed": _flags(own["report_filed"]).array.take(at),
+    }
+    return pd.DataFrame({column.name: columns[column.name] for column in analyst_registrations.columns})
 
 
 def _levels(persons: pd.DataFrame, levels: tuple[int, ...], k: int) -> pd.DataFrame:

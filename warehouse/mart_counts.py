@@ -15,16 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def first_registrations(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """Each person's first registration of each year: earliest `reported_on` (no date last), then
-    `registration_id`.
-
-    Returns their row positions in `table`, ordered by year and person key (the order of the
-    mart's primary key, so inserting them appends to its index), and each person's number of
-    registrations in the year.
-    """
-    if table.num_rows == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+def _person_year_starts(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions ordered by year, person key, `reported_on` (no date last) and
+    `registration_id`, and where in that order each person-year starts."""
     order = pc.sort_indices(
         table,
         sort_keys=[
@@ -38,9 +31,34 @@ def first_registrations(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     persons = table["person_key"].take(order).combine_chunks()
     starts = np.ones(len(years), dtype=bool)
     starts[1:] = (years[1:] != years[:-1]) | pc.not_equal(persons[1:], persons[:-1]).to_numpy(zero_copy_only=False)
+    return order.to_numpy(), starts
+
+
+def first_registrations(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's first registration of each year: earliest `reported_on` (no date last), then
+    `registration_id`.
+
+    Returns their row positions in `table`, ordered by year and person key (the order of the
+    mart's primary key, so inserting them appends to its index), and each person's number of
+    registrations in the year.
+    """
+    if table.num_rows == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order, starts = _person_year_starts(table)
     positions = np.flatnonzero(starts)
-    sizes = np.diff(np.append(positions, len(years)))
-    return order.to_numpy()[positions], sizes
+    sizes = np.diff(np.append(positions, len(order)))
+    return order[positions], sizes
+
+
+def person_years(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """The row positions of `first_registrations`, and for every row of `table` its person-year:
+    the index of that person-year's first registration among those positions."""
+    if table.num_rows == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order, starts = _person_year_starts(table)
+    owners = np.empty(len(order), np.int64)
+    owners[order] = np.cumsum(starts) - 1
+    return order[starts], owners
 
 
 def dimension_frame(table: pa.Table, dimensions: Sequence[str]) -> pd.DataFrame:

@@ -231,8 +231,8 @@ def stale_years(connection: Connection, held: dict[int, int] | None = None) -> s
     return marked | {year for year in held.keys() | counted.keys() if held.get(year) != counted.get(year)}
 
 
-def _read_registrations(connection: Connection, years: list[int]) -> pa.Table:
-    """The stale years' national registrations with what the marts need: dimensions as dictionary columns."""
+def _read_registrations(connection: Connection, year: int) -> pa.Table:
+    """The year's national registrations with what the marts need: dimensions as dictionary columns."""
     category = pa.dictionary(pa.int32(), pa.string())
     columns = {
         "registration_year": Read("registration_year", pa.int32()),
@@ -245,8 +245,7 @@ def _read_registrations(connection: Connection, years: list[int]) -> pa.Table:
     if connection.dialect.name == "postgresql":
         # Dates as ISO text whatever the session's DateStyle: the order SQLite's text dates have.
         columns["reported_on"] = Read("to_char(reported_on, 'YYYY-MM-DD')")
-    listed = ", ".join(str(int(year)) for year in years)
-    return read_columns(connection, columns, f"FROM registrations WHERE registration_year IN ({listed}) AND {COUNTED}")
+    return read_columns(connection, columns, f"FROM registrations WHERE registration_year = {int(year)} AND {COUNTED}")
 
 
 def _person_years(registrations_read: pa.Table, positions: np.ndarray, sizes: np.ndarray) -> pd.DataFrame:
@@ -259,11 +258,24 @@ def _person_years(registrations_read: pa.Table, positions: np.ndarray, sizes: np
     return frame[[column.name for column in mart_person_years.columns]]
 
 
+def _refresh_year(connection: Connection, year: int) -> None:
+    """Write one year's marts (emptied by the caller). Every mart row lies within one registration
+    year, a person-year included, so a year at a time gives the rows all years at once would give,
+    holding one year's registrations in memory instead of all of them."""
+    registrations_read = _read_registrations(connection, year)
+    positions, sizes = first_registrations(registrations_read)
+    every = dimension_frame(registrations_read, DIMENSION_NAMES)
+    frames = {"registrations": every, "persons": every.take(positions)}
+    bulk_insert(connection, mart_person_years.name, _person_years(registrations_read, positions, sizes))
+    bulk_insert(connection, mart_yearly_counts.name, yearly_counts(frames, DIMENSION_NAMES))
+    bulk_insert(connection, mart_yearly_crossings.name, yearly_crossings(frames, CROSSINGS))
+
+
 def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]:
     """Recompute the marts for `years` and every stale year, and then the analyst tier and its marts
     (`warehouse.analyst_tier`), in the caller's transaction.
 
-    Reads the years' registrations once into Arrow; persons and counts are computed there
+    Reads each year's registrations into Arrow; persons and counts are computed there
     (`warehouse.mart_counts`) and written back in bulk. The analyst tier is rebuilt from every
     year whenever any year changed (one generalisation scheme serves all years), or when it holds
     another number of registrations than `registrations` (a warehouse just upgraded). Returns the
@@ -276,15 +288,10 @@ def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]
             refresh_tier(connection)
         return todo
     listed = sorted(todo)
-    registrations_read = _read_registrations(connection, listed)
-    positions, sizes = first_registrations(registrations_read)
-    every = dimension_frame(registrations_read, DIMENSION_NAMES)
-    frames = {"registrations": every, "persons": every.take(positions)}
     for mart in reversed(MARTS):
         connection.execute(delete(mart).where(mart.c.registration_year.in_(listed)))
-    bulk_insert(connection, mart_person_years.name, _person_years(registrations_read, positions, sizes))
-    bulk_insert(connection, mart_yearly_counts.name, yearly_counts(frames, DIMENSION_NAMES))
-    bulk_insert(connection, mart_yearly_crossings.name, yearly_crossings(frames, CROSSINGS))
+    for year in listed:
+        _refresh_year(connection, year)
     connection.execute(delete(mart_stale_years).where(mart_stale_years.c.registration_year.in_(listed)))
     refresh_tier(connection)
     return todo
