@@ -25,6 +25,8 @@ import pandas as pd
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
+from store.text_sets import is_in
+
 APPROXIMATE, NAME, FIRM, STEWARD = 0, 1, 2, 3
 PERSON_NODE = "person:"
 REGISTRATION_NODE = "registration:"
@@ -61,7 +63,7 @@ def _offending(edges: pd.DataFrame, labels: pd.DataFrame, sizes: pd.Series, boun
     and those among them that only the bound makes offend."""
     of_registration = edges.drop_duplicates("registration_id").set_index("registration_id")["component"]
     of_node = edges.drop_duplicates("node").set_index("node")["component"]
-    placed = pd.concat([of_registration, of_node[~of_node.index.isin(of_registration.index)]])
+    placed = pd.concat([of_registration, of_node[~is_in(of_node.index, of_registration.index)]])
     located = labels.assign(component=labels["on"].map(placed)).dropna(subset=["component"])
     if not names_bind:
         located = located[located["group"] != SCRIPT_GROUP]

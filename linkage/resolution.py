@@ -37,6 +37,7 @@ from linkage.decisions import current_decisions
 from linkage.known_encodings import known_encodings
 from pseudonyms.person_identities import PersonIdentities
 from store.privacy_tables import person_links
+from store.text_sets import is_in
 from vault.owners import Ownership, keys_of_registrations, ownership, settle
 
 _STRENGTH_OF_KIND = {"name": NAME, "bsn": FIRM, "vnr": FIRM}
@@ -150,7 +151,7 @@ def _persons(
     identifier, else the own person of its smallest registration (all deterministic)."""
     persons = person_components(edges)
     survivor = persons.groupby("component")["person_id"].min()
-    identifiers = edges[edges["node"].isin(links["identifier"])]
+    identifiers = edges[is_in(edges["node"], links["identifier"])]
     candidate_of = links.drop_duplicates("identifier").set_index("identifier")["candidate_person_id"]
     fresh = identifiers.assign(candidate=identifiers["node"].map(candidate_of)).sort_values("node").groupby("component")["candidate"].first()
     registrations = edges.drop_duplicates("registration_id")
@@ -211,7 +212,7 @@ def link_batch(connection: Connection, identities: PersonIdentities, max_registr
     owners = held.owners()
     if links.empty and named.empty:
         return replace(_NOTHING, touched=touched, held=held, owners_before=owners)
-    owned = owners[owners.notna() & owners.index.isin(links["identifier"])]
+    owned = owners[owners.notna().to_numpy() & is_in(owners.index, links["identifier"])]
     known = pd.DataFrame({"identifier": owned.index.to_numpy(dtype=object), "person_id": owned.to_numpy(dtype=object)}, dtype=object)
     encodings = identities.encodings
     stored = known_encodings(connection, encodings) if not encodings.empty else None
@@ -246,7 +247,7 @@ def settle_links(connection: Connection, identities: PersonIdentities, resolutio
     merged = resolution.merged
     before = resolution.owners_before.map(lambda person: merged.get(person, person) if person is not None else None)
     links = identities.links
-    new = links.loc[~links["identifier"].isin(before[before.notna()].index), "identifier"].drop_duplicates()
+    new = links.loc[~is_in(links["identifier"], before[before.notna()].index), "identifier"].drop_duplicates()
     intended = pd.concat([before[before.notna()], resolution.owner_of_identifier.reindex(new).dropna()])
     # The rows carrying them now, worked out without reading them again: the stored rows the batch
     # did not replace (merged persons moved) and the batch's own.

@@ -23,7 +23,6 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from config.settings import current
@@ -34,6 +33,7 @@ from store.bulk import upsert_rows
 from store.clock import utc_now
 from store.privacy_tables import privacy_audit, vault_identities
 from store.qualified import qualified_name, timestamp_text
+from store.text_sets import arrow_text, positions_in
 from vault.owners import KEY_COLUMNS
 from vault.quoted_values import quotes_any
 from vault.sealing import seal_many, unseal
@@ -62,17 +62,10 @@ def open_entry(key: bytes, sealed: bytes, registration_id: str) -> dict:
     return orjson.loads(unseal(key, bytes(sealed), associated_data(registration_id)))
 
 
-def _text(values: pd.Series) -> pa.Array:
-    """A text column as one Arrow array (no Python object per value for Arrow-backed text)."""
-    array = pa.array(values.array) if isinstance(values.dtype, pd.StringDtype) else pa.array(values.to_numpy(dtype=object), pa.string())
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
 def _first_positions(registration_ids: pa.Array, owners: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """For the rows naming a registration (`owners`), the first row of each registration found
     among `registration_ids`: (the rows, the registrations' positions)."""
-    positions = pc.index_in(_text(owners), value_set=registration_ids).to_numpy(zero_copy_only=False)
-    positions = np.nan_to_num(positions, nan=-1).astype(np.int64)
+    positions = positions_in(owners, registration_ids)
     rows = np.flatnonzero(positions >= 0)
     _, first = np.unique(positions[rows], return_index=True)
     rows = rows[first]
@@ -92,7 +85,7 @@ def keyed_columns(registration_ids: pd.Series, links: pd.DataFrame, encodings: p
     of a kind takes the first. Rows are placed by position, with one hash of the registration ids
     per frame: a million registrations take seconds, not tens of them."""
     size = len(registration_ids)
-    ids = _text(registration_ids)
+    ids = arrow_text(registration_ids)
     columns = pd.DataFrame({"registration_id": registration_ids.to_numpy(), "key_version": key_version})
     for kind, column in KEY_COLUMNS.items():
         of_kind = links[(links["kind"] == kind).to_numpy()]

@@ -29,6 +29,7 @@ from store.binary import as_bytes, as_hex
 from store.bulk import upsert_rows
 from store.privacy_tables import person_links, vault_identities
 from store.qualified import qualified_name, timestamp_text
+from store.text_sets import is_in
 
 KEY_COLUMNS = {"name": "name_key", "bsn": "bsn_key", "vnr": "vnr_key"}
 # Bound parameters per query on SQLite (its limit is 32,766).
@@ -51,7 +52,7 @@ class Ownership:
         # An override wins; rows that disagree without one (never written so) go to the smallest id.
         fallback = self.carriers.groupby("identifier")["person_id"].min()
         derived = derived.where(derived != _DISAGREE, fallback.reindex(derived.index))
-        return pd.concat([derived[~derived.index.isin(self.overrides.index)], self.overrides]).astype(object)
+        return pd.concat([derived[~is_in(derived.index, self.overrides.index)], self.overrides]).astype(object)
 
 
 def derived_owners(carriers: pd.DataFrame) -> pd.Series:
@@ -191,7 +192,7 @@ def settle(connection: Connection, identifiers: pd.DataFrame, intended: pd.Serie
     derived, wanted = derived.where(derived.notna(), None), wanted.where(wanted.notna(), None)
     needed = derived.to_numpy() != wanted.to_numpy()
     current = held.overrides.reindex(identifiers["identifier"])
-    present = identifiers["identifier"].isin(held.overrides.index).to_numpy()
+    present = is_in(identifiers["identifier"], held.overrides.index)
     unchanged = present & (current.where(current.notna(), None).to_numpy() == wanted.to_numpy())
     links = qualified_name(connection, person_links)
     stale = identifiers.loc[present & ~needed, "identifier"]

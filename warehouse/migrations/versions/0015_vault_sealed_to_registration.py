@@ -71,7 +71,7 @@ def _vault_key(connection: sa.Connection) -> bytes | None:
     if inputs.vault_key is None:
         raise VaultKeyNeeded(
             "revision 0015 re-seals the vault's entries and needs the vault key: run the upgrade with the keys configured "
-            "(VICTIM_INTAKE_KEYS_DIR or VICTIM_INTAKE_VAULT_KEY), for instance `victim-intake status`"
+            "(the key file under <home>/keys, or VICTIM_INTAKE_VAULT_KEY), for instance `victim-intake status`"
         )
     return inputs.vault_key
 
