@@ -59,6 +59,11 @@ class ClassCounter:
             self.indexes.append(index.astype(np.int64))
             self.combined.append(combined)
         self.tables: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, int]] = {}
+        # One key and one code per person, reused at every node: the search judges thousands of
+        # nodes, and fresh arrays of a million integers each time cost page faults (the loads have
+        # large blocks mapped afresh and unmapped when freed: `config.memory`).
+        self._key = np.empty(self.persons, np.int64)
+        self._code = np.empty(self.persons, np.int64)
 
     def _table(self, g: int, levels: tuple[int, ...]) -> tuple[np.ndarray, int]:
         """Group `g`'s index -> its code at `levels` (one level per member), and the codes' span."""
@@ -80,16 +85,21 @@ class ClassCounter:
         if not self.persons:
             return np.zeros(self.years, np.int64)
         levels = (0, *node)
-        key, span, renumbered = np.zeros(self.persons, np.int64), 1, False
+        key, code, span, renumbered = self._key, self._code, 1, False
+        key.fill(0)
         for g, group in enumerate(self.groups):
             table, width = self._table(g, tuple(levels[q] for q in group))
             if width == 1:
                 continue
             if span * width >= KEY_LIMIT:
-                key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+                key[:] = np.unique(key, return_inverse=True)[1]
                 span, renumbered = int(key.max()) + 1, True
-            code = table[self.indexes[g]]
-            key = code if span == 1 else key * width + code
+            np.take(table, self.indexes[g], out=code, mode="clip")  # "raise" would copy through a buffer
+            if span == 1:
+                key[:] = code
+            else:
+                key *= width
+                key += code
             span *= width
         if not renumbered and span <= _DENSE_PER_PERSON * self.persons:
             # The year is the key's most significant digit: one row of counts per year.
