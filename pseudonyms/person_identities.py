@@ -34,7 +34,7 @@ class PersonIdentities:
     # (`own_person_ids`) when nothing links it (no identifier, a placeholder birth date, links refused).
     named: pd.DataFrame
     person_subkey: bytes  # the person-id purpose subkey, for those own person ids (made where needed)
-    vault_key: bytes
+    vault_key: bytes | None  # None once `vault_rows` are sealed: a prepared part carries no key
     key_version: int
     # registration_id, node: approximate matches among the batch's own records, where they were
     # found already (while the batch was prepared); None: found with the stored ones at the load.

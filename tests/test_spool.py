@@ -88,6 +88,9 @@ def test_a_prepared_part_holds_no_clear_identifying_value(tmp_path: Path, pseudo
     from feed import record, write_feed
     from source_files import prepared_file
 
+    from config.settings import current
+    from pseudonyms.keys import load_key
+
     values = {"achternaam": "Qwyxzvorn", "voornamen": "Zebulonia", "geboortedatum": "1931-02-17"}
     write_feed(tmp_path / "police", "politie-2025-03-15", [record("PL0900-2025-900001", **values, bsn="582047195", v_nummer="7319046285")])
     (path,) = (tmp_path / "police").glob("*.ndjson")
@@ -95,4 +98,7 @@ def test_a_prepared_part_holds_no_clear_identifying_value(tmp_path: Path, pseudo
     held = pickle.dumps(prepared, protocol=5)
     needles = [*values.values(), "19310217", "582047195", "7319046285", "qwyxzvorn", "zebulonia"]
     assert [value for value in needles if value.encode() in held] == []
+    # Nor the vault key: the part is sealed, and the load needs no key to store it.
+    key_inside = load_key("vault", current().keys_dir).material in held
+    assert not key_inside, "the vault key travels with the prepared part"
     assert len(prepared.identities.vault_rows) == 1

@@ -110,10 +110,12 @@ def vault_rows(vault_key: bytes, payloads: pd.DataFrame, links: pd.DataFrame, en
 
 
 def sealed_identities(identities: PersonIdentities) -> PersonIdentities:
-    """`identities` with their vault rows made and the clear payloads gone: what a prepared batch
-    carries to its load."""
+    """`identities` with their vault rows made, and neither the clear payloads nor the vault key
+    kept: what a prepared batch carries to its load."""
+    if identities.vault_key is None:
+        raise ValueError("these identities are sealed already")
     rows = vault_rows(identities.vault_key, identities.payloads, identities.links, identities.encodings, identities.key_version)
-    return dataclasses.replace(identities, payloads=identities.payloads[["registration_id"]], vault_rows=rows)
+    return dataclasses.replace(identities, payloads=identities.payloads[["registration_id"]], vault_rows=rows, vault_key=None)
 
 
 def store_batch(connection: Connection, identities: PersonIdentities, person_of_registration: pd.Series) -> None:
