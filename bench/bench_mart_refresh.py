@@ -48,18 +48,17 @@ def _status_kib(field: str) -> int:
 
 
 def build(url: str, registrations: int) -> None:
-    """A new SQLite warehouse at `url` holding `registrations` synthetic registrations and a tier secret."""
-    from store.bulk import bulk_insert
-    from store.engines import make_engine
-    from victim_intake.synthetic.registrations import synthetic_registrations
-    from warehouse.analyst_tier import tier_secret
-    from warehouse.database import create_tables
+    """A new SQLite warehouse at `url` holding `registrations` synthetic registrations (the analyst
+    tier benchmark's warehouse) and a tier secret."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_analyst_tier import synthetic_warehouse
 
+    from store.engines import make_engine
+    from warehouse.analyst_tier import tier_secret
+
+    synthetic_warehouse(url, registrations)
     engine = make_engine(url)
-    create_tables(engine)
-    rows = synthetic_registrations(registrations, range(2017, 2027), seed=5, persons=max(1, registrations * 7 // 10))
     with engine.begin() as connection:
-        bulk_insert(connection, "registrations", rows)
         tier_secret(connection)
     engine.dispose()
 

@@ -6,10 +6,12 @@ empty part and others (Arrow columns of several chunks)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from store import bulk
 from store.bulk import bulk_insert, execute_rows
@@ -48,14 +50,22 @@ def expected_rows(frame: pd.DataFrame) -> list[tuple]:
     return [tuple(value(column, row) for column in frame.columns) for row in range(len(frame))]
 
 
-def test_bulk_insert_stores_every_value_of_every_column_kind(tmp_path):
-    path = tmp_path / "bulk.sqlite"
+def insert_every_kind(path: Path, also: Callable[[Connection, pd.DataFrame], object] = lambda connection, frame: None) -> tuple[pd.DataFrame, object]:
+    """`frame_of_every_kind` bulk-inserted into a new table `target` of a SQLite file, and what
+    `also` returns, run in the same transaction after the insert."""
     frame = frame_of_every_kind()
     engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as connection:
         connection.exec_driver_sql(f"CREATE TABLE target (position INTEGER PRIMARY KEY, {', '.join(frame.columns)})")
         bulk_insert(connection, "target", frame)
+        found = also(connection, frame)
     engine.dispose()
+    return frame, found
+
+
+def test_bulk_insert_stores_every_value_of_every_column_kind(tmp_path):
+    path = tmp_path / "bulk.sqlite"
+    frame, _ = insert_every_kind(path)
     with sqlite3.connect(path) as raw:
         stored = raw.execute(f"SELECT {', '.join(frame.columns)} FROM target ORDER BY position").fetchall()
     assert stored == expected_rows(frame)
@@ -65,14 +75,12 @@ def test_rows_converted_a_chunk_at_a_time_are_every_row_once_in_order(tmp_path, 
     # 64 rows a chunk: 1,000 rows make 15 full chunks and a partial one.
     monkeypatch.setattr(bulk, "CHUNK_ROWS", 64)
     path = tmp_path / "bulk.sqlite"
-    frame = frame_of_every_kind()
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"CREATE TABLE target (position INTEGER PRIMARY KEY, {', '.join(frame.columns)})")
-        bulk_insert(connection, "target", frame)
+
+    def insert_again(connection: Connection, frame: pd.DataFrame) -> int:
         placeholders = ", ".join("?" for _ in frame.columns)
-        changed = execute_rows(connection, f"INSERT INTO target ({', '.join(frame.columns)}) VALUES ({placeholders})", frame)
-    engine.dispose()
+        return execute_rows(connection, f"INSERT INTO target ({', '.join(frame.columns)}) VALUES ({placeholders})", frame)
+
+    frame, changed = insert_every_kind(path, insert_again)
     assert changed == ROWS
     with sqlite3.connect(path) as raw:
         stored = raw.execute(f"SELECT {', '.join(frame.columns)} FROM target ORDER BY position").fetchall()
