@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Connection, Select, TextClause, select, text
+from sqlalchemy import ColumnElement, Connection, Select, TextClause, or_, select, text
 
 from store.binary import as_bytes, as_hex
 from store.bulk import upsert_rows
@@ -120,11 +120,13 @@ def _no_keys() -> pd.DataFrame:
 
 def stored_keys(connection: Connection, condition: ColumnElement[bool]) -> pd.DataFrame:
     """identifier (hex), kind, key_version of every key the vault rows matching `condition` carry."""
+    # One read of the rows for all kinds: the condition may list a million registrations.
+    keys = [vault_identities.c[column] for column in KEY_COLUMNS.values()]
+    rows = connection.execute(select(*keys, vault_identities.c.key_version).where(or_(*(key.is_not(None) for key in keys)), condition)).all()
     parts = [_no_keys()]
-    for kind, column in KEY_COLUMNS.items():
-        key = vault_identities.c[column]
-        rows = connection.execute(select(key, vault_identities.c.key_version).where(key.is_not(None), condition)).all()
-        parts.append(pd.DataFrame({"identifier": as_hex([row[0] for row in rows]), "kind": kind, "key_version": [row[1] for row in rows]}))
+    for position, kind in enumerate(KEY_COLUMNS):
+        carried = [(row[position], row[-1]) for row in rows if row[position] is not None]
+        parts.append(pd.DataFrame({"identifier": as_hex([key for key, _ in carried]), "kind": kind, "key_version": [version for _, version in carried]}))
     return pd.concat(parts, ignore_index=True).drop_duplicates("identifier")
 
 
