@@ -519,3 +519,104 @@ def test_0015_seals_the_vault_s_entries_to_their_registration_and_back(engine) -
     assert [open_person_bound(vault_key, sealed, person, registration)["source_record_id"] for registration, person, sealed in stored()] == [
         "PL-1", "PL-2", "PL-3",
     ]
+
+
+def _person_bound_vault(engine: sa.Engine, vault_key: bytes, entries: dict[str, str | None], revision: str, broken: str | None = None) -> None:
+    """A warehouse at `revision` (0014 or before) whose vault entries are sealed to their person, as
+    then; the entry of `broken` sealed to someone else (it does not open)."""
+    from vault.person_binding import person_bound_context
+    from vault.sealing import seal_many
+
+    vault = "vault." if engine.dialect.name == "postgresql" else ""
+    now = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+    contexts = [person_bound_context("p-other" if registration == broken else person, registration) for registration, person in entries.items()]
+    sealed = seal_many(vault_key, [f'{{"source_record_id": "PL-{registration}"}}' for registration in entries], contexts)
+    migrate.upgrade(engine, revision)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(f"INSERT INTO {vault}vault_identities (registration_id, person_id, sealed, sealed_at) VALUES (:r, :p, :s, :t)"),
+            [{"r": r, "p": p, "s": s, "t": now} for (r, p), s in zip(entries.items(), sealed, strict=True)],
+        )
+
+
+def _vault_entries(engine: sa.Engine) -> dict[str, tuple[str | None, bytes]]:
+    vault = "vault." if engine.dialect.name == "postgresql" else ""
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(f"SELECT registration_id, person_id, sealed FROM {vault}vault_identities"))
+        return {registration: (person, bytes(sealed)) for registration, person, sealed in rows}
+
+
+def test_an_upgrade_refused_halfway_leaves_the_warehouse_at_its_revision_and_runs_again(engine) -> None:
+    import secrets
+
+    from vault.entries import open_entry
+    from warehouse.migrate import MigrationInputs
+
+    vault_key = secrets.token_bytes(32)
+    entries = {"reg-1": "p-1", "reg-2": "p-1", "reg-3": None}
+    # From 0013 the upgrade makes 0014's indexes, then 0015 refuses for want of the vault key.
+    _person_bound_vault(engine, vault_key, entries, "0013")
+    with pytest.raises(Exception, match="needs the vault key"):
+        migrate.upgrade(engine, inputs=MigrationInputs(None))
+    assert migrate.current_revision(engine) == "0013"
+    # Nothing of 0014 stayed behind: with the key, the operator's next attempt goes through.
+    migrate.upgrade(engine, inputs=MigrationInputs(vault_key))
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert differences(engine) == []
+    assert {r: open_entry(vault_key, sealed, r)["source_record_id"] for r, (_, sealed) in _vault_entries(engine).items()} == {
+        r: f"PL-{r}" for r in entries
+    }
+
+
+@pytest.fixture
+def resealed_two_at_a_time(monkeypatch):
+    """Revision 0015 re-seals two entries per chunk (Alembic loads the revision files afresh)."""
+    import alembic.util.pyfiles
+
+    load = alembic.util.pyfiles.load_module_py
+
+    def loaded(module_id, path):
+        module = load(module_id, path)
+        if getattr(module, "revision", None) == "0015":
+            module._CHUNK = 2
+        return module
+
+    monkeypatch.setattr(alembic.util.pyfiles, "load_module_py", loaded)
+
+
+def test_0015_reseals_chunk_by_chunk_and_an_entry_that_does_not_open_changes_nothing(engine, resealed_two_at_a_time) -> None:
+    import secrets
+
+    from alembic import command
+
+    from vault.entries import open_entry
+    from vault.person_binding import open_person_bound
+    from vault.sealing import SealBroken
+    from warehouse.migrate import MigrationInputs
+
+    vault_key = secrets.token_bytes(32)
+    # Ids that sort differently by case, digits and accents, among them some that name no one.
+    entries = {"reg-b": "p-1", "Reg-A": "p-1", "reg-a": None, "10": "p-2", "9": "p-2", "z": None, "Z": "p-3", "a b": "p-1", "é": "p-4", "e": "p-4"}
+    _person_bound_vault(engine, vault_key, entries, "0014", broken="é")
+    before = _vault_entries(engine)
+    with pytest.raises(SealBroken) as refused:
+        migrate.upgrade(engine, inputs=MigrationInputs(vault_key))
+    assert "PL-" not in str(refused.value) and "é" not in str(refused.value)
+    # The chunks re-sealed before the broken one are undone with it.
+    assert migrate.current_revision(engine) == "0014"
+    assert _vault_entries(engine) == before
+
+    # The steward removes the broken entry; the upgrade runs again in the same process.
+    vault = "vault." if engine.dialect.name == "postgresql" else ""
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DELETE FROM {vault}vault_identities WHERE registration_id = 'é'"))
+    del entries["é"]
+    expected = {r: f"PL-{r}" for r in entries}
+    migrate.upgrade(engine, inputs=MigrationInputs(vault_key))
+    assert {r: open_entry(vault_key, sealed, r)["source_record_id"] for r, (_, sealed) in _vault_entries(engine).items()} == expected
+    with engine.begin() as connection:
+        command.downgrade(migrate.alembic_config(connection, MigrationInputs(vault_key)), "0014")
+    assert {r: open_person_bound(vault_key, sealed, p, r)["source_record_id"] for r, (p, sealed) in _vault_entries(engine).items()} == expected
+    assert {r: p for r, (p, _) in _vault_entries(engine).items()} == entries
+    migrate.upgrade(engine, inputs=MigrationInputs(vault_key))
+    assert {r: open_entry(vault_key, sealed, r)["source_record_id"] for r, (_, sealed) in _vault_entries(engine).items()} == expected

@@ -1,7 +1,7 @@
 """Authenticated encryption of identifying values under the vault key (AES-256-GCM).
 
 A sealed value is `nonce (12 bytes) || ciphertext || tag`. The associated data binds it to its
-context (a person id, a quarantine entry), so a sealed value copied elsewhere fails to open.
+context (a registration, a quarantine entry), so a sealed value copied elsewhere fails to open.
 """
 
 from __future__ import annotations

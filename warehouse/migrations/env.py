@@ -12,8 +12,18 @@ import warehouse.marts  # noqa: F401  (registers the mart tables on the metadata
 from store.tables import metadata
 
 
+def _begin_on_sqlite(connection) -> None:
+    """Open the SQLite transaction before the first statement. The sqlite3 driver begins one only
+    before a row is written, so DDL that comes first (an index, a staging table) would be committed
+    on its own: an upgrade that fails later (a migration refusing, say) would leave it behind with
+    the revision unchanged, and the next attempt would find it already there."""
+    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    _begin_on_sqlite(connection)
     with context.begin_transaction():
         context.run_migrations()
 
