@@ -602,6 +602,7 @@ def test_0015_reseals_chunk_by_chunk_and_an_entry_that_does_not_open_changes_not
     with pytest.raises(SealBroken) as refused:
         migrate.upgrade(engine, inputs=MigrationInputs(vault_key))
     assert "PL-" not in str(refused.value) and "é" not in str(refused.value)
+    assert "check that it is this warehouse's vault key" in str(refused.value)  # what the steward does next
     # The chunks re-sealed before the broken one are undone with it.
     assert migrate.current_revision(engine) == "0014"
     assert _vault_entries(engine) == before

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 from vault.person_binding import person_bound_context
-from vault.sealing import seal_many, unseal_many
+from vault.sealing import SealBroken, seal_many, unseal_many
 from warehouse.migrate import INPUTS, MigrationInputs
 
 revision = "0015"
@@ -97,7 +97,14 @@ def _reseal(opened_with: Callable[[str | None, str], str], sealed_with: Callable
             break
         registrations = [row[0] for row in rows]
         persons = [row[1] for row in rows]
-        payloads = unseal_many(key, [bytes(row[2]) for row in rows], [opened_with(p, r) for p, r in zip(persons, registrations, strict=True)])
+        try:
+            payloads = unseal_many(key, [bytes(row[2]) for row in rows], [opened_with(p, r) for p, r in zip(persons, registrations, strict=True)])
+        except SealBroken:
+            # The usual cause is another vault key than the warehouse's (the key check comes after the upgrade).
+            raise SealBroken(
+                "revision 0015: a vault entry does not open with the configured vault key; check that it is this "
+                "warehouse's vault key (nothing was changed)"
+            ) from None
         resealed = seal_many(key, payloads, [sealed_with(p, r) for p, r in zip(persons, registrations, strict=True)])
         connection.execute(sa.text(f"DELETE FROM {_STAGE}"))
         connection.execute(
