@@ -9,7 +9,7 @@ from linkage.resolution import DEFAULT_MAX_PERSON_REGISTRATIONS, Resolution, lin
 from pseudonyms.person_identities import PersonIdentities
 from store.privacy_tables import vault_identities
 from store.tables import registrations as registrations_table
-from vault.entries import follow_merges, store_batch
+from vault.entries import store_batch
 from vault.owners import keep_owners
 
 
@@ -23,13 +23,12 @@ def assign_persons(
     and the owners of its identifiers in `connection`'s transaction; and the resolution (its counts)."""
     resolution = link_batch(connection, identities, max_registrations)
     if resolution.merged:
-        connection.execute(
-            update(registrations_table)
-            .where(registrations_table.c.person_id == bindparam("absorbed"))
-            .values(person_id=bindparam("survivor")),
-            merge_parameters(resolution.merged),
-        )
-        follow_merges(connection, resolution.merged)
+        # Registrations and vault rows alike: a vault row is sealed to its registration, so it moves as it is.
+        for table in (registrations_table, vault_identities):
+            connection.execute(
+                update(table).where(table.c.person_id == bindparam("absorbed")).values(person_id=bindparam("survivor")),
+                merge_parameters(resolution.merged),
+            )
     store_batch(connection, identities, resolution.person_of_registration)
     settle_links(connection, identities, resolution)
     persons = registrations["registration_id"].map(resolution.person_of_registration)

@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 
 from config.settings import current
 from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
@@ -128,24 +128,6 @@ def store_batch(connection: Connection, identities: PersonIdentities, person_of_
     rows = rows.assign(person_id=persons.astype(object).where(persons.notna(), None))
     # A re-delivered registration replaces its row.
     upsert_rows(connection, qualified_name(connection, vault_identities), rows, "registration_id")
-
-
-def follow_merges(connection: Connection, merged: dict[str, str]) -> None:
-    """Entries of absorbed persons belong to the person that absorbed them (absorbed -> survivor)."""
-    if merged:
-        connection.execute(
-            update(vault_identities).where(vault_identities.c.person_id == bindparam("absorbed")).values(person_id=bindparam("survivor")),
-            [{"absorbed": absorbed, "survivor": survivor} for absorbed, survivor in merged.items()],
-        )
-
-
-def move_entries(connection: Connection, moves: dict[str, str]) -> None:
-    """The vault entries of these registrations (registration id -> new person) moved to their new person."""
-    if moves:
-        connection.execute(
-            update(vault_identities).where(vault_identities.c.registration_id == bindparam("target")).values(person_id=bindparam("new_person")),
-            [{"target": registration, "new_person": person} for registration, person in moves.items()],
-        )
 
 
 def actor() -> str:

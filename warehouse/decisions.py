@@ -20,7 +20,7 @@ from store.locks import lock_loads
 from store.privacy_tables import link_decisions, person_links, vault_identities
 from store.qualified import qualified_name, timestamp_text
 from store.tables import registrations
-from vault.entries import ReasonQuotesValues, UnknownPerson, audit, move_entries, open_entry, quotes_values
+from vault.entries import ReasonQuotesValues, UnknownPerson, audit, open_entry, quotes_values
 from vault.owners import keep_owners
 from warehouse.marts import mark_all_stale, refresh_marts
 
@@ -67,11 +67,12 @@ def _refuse_quoted(connection: Connection, person_ids: list[str], reason: str, v
 def _move(connection: Connection, moves: dict[str, str]) -> None:
     """Move registrations (registration_id -> new person) in registrations and the vault."""
     parameters = [{"target": registration, "new_person": person} for registration, person in moves.items()]
-    connection.execute(
-        update(registrations).where(registrations.c.registration_id == bindparam("target")).values(person_id=bindparam("new_person")),
-        parameters,
-    )
-    move_entries(connection, moves)
+    # A vault row is sealed to its registration: it moves as it is.
+    for table in (registrations, vault_identities):
+        connection.execute(
+            update(table).where(table.c.registration_id == bindparam("target")).values(person_id=bindparam("new_person")),
+            parameters,
+        )
 
 
 def split_person(engine: Engine, registration_ids: list[str], reason: str, vault_key: bytes, new_person_id: str) -> Decided:

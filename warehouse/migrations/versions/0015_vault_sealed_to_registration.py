@@ -24,6 +24,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import context, op
 
+from store.binary import binary_type
 from vault.person_binding import person_bound_context
 from vault.sealing import SealBroken, seal_many, unseal_many
 from warehouse.migrate import INPUTS, MigrationInputs
@@ -83,7 +84,7 @@ def _reseal(opened_with: Callable[[str | None, str], str], sealed_with: Callable
     key = _vault_key(connection)
     if key is None:
         return
-    connection.execute(sa.text(f"CREATE TEMPORARY TABLE {_STAGE} (registration_id text PRIMARY KEY, sealed {_bytes(connection)})"))
+    connection.execute(sa.text(f"CREATE TEMPORARY TABLE {_STAGE} (registration_id text PRIMARY KEY, sealed {binary_type(connection)})"))
     after = ""
     while True:
         rows = connection.execute(
@@ -116,10 +117,6 @@ def _reseal(opened_with: Callable[[str | None, str], str], sealed_with: Callable
         )
         after = registrations[-1]
     connection.execute(sa.text(f"DROP TABLE {_STAGE}"))
-
-
-def _bytes(connection: sa.Connection) -> str:
-    return "bytea" if connection.dialect.name == "postgresql" else "blob"
 
 
 def _comment(new: str, old: str) -> None:
