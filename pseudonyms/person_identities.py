@@ -40,7 +40,7 @@ class PersonIdentities:
     # found already (while the batch was prepared); None: found with the stored ones at the load.
     own_matches: pd.DataFrame | None = None
     # The batch's vault rows but their person (`vault.entries.vault_rows`), sealed while the batch
-    # was prepared; None: made at the load from `payloads`.
+    # is prepared (`vault.entries.sealed_identities`); None until then.
     vault_rows: pd.DataFrame | None = None
 
     def __repr__(self) -> str:  # never show values in tracebacks or logs

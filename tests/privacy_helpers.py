@@ -12,6 +12,7 @@ from pseudonyms.person_identities import person_identities
 from pseudonyms.pseudonymise import to_registrations
 from schemas.canonical import RECORD_FIELDS
 from store.clock import utc_now
+from vault.entries import sealed_identities
 from vault.quarantine_seal import seal_values
 from warehouse.database import create_tables
 from warehouse.ledger import BatchRecord, start_run
@@ -60,8 +61,8 @@ def load(
     registrations = to_registrations(
         records, source=source, source_kind="police", key=key, batch_id=batch.batch_id, exported_at=exported_at
     )
-    identities = person_identities(
-        records, registrations["registration_id"], key=key, key_version=key_version, vault_key=vault_key
+    identities = sealed_identities(
+        person_identities(records, registrations["registration_id"], key=key, key_version=key_version, vault_key=vault_key)
     )
     if quarantined is None:
         entries = pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"])

@@ -120,10 +120,10 @@ def sealed_identities(identities: PersonIdentities) -> PersonIdentities:
 
 def store_batch(connection: Connection, identities: PersonIdentities, person_of_registration: pd.Series) -> None:
     """Replace the batch's registrations' vault rows (sealed identifying fields, keyed identifiers
-    and name encodings), each with its person."""
+    and name encodings: `sealed_identities`), each with its person."""
     rows = identities.vault_rows
     if rows is None:
-        rows = sealed_identities(identities).vault_rows
+        raise ValueError("the batch's vault rows were not made: seal its identities first (sealed_identities)")
     persons = rows["registration_id"].map(person_of_registration)
     rows = rows.assign(person_id=persons.astype(object).where(persons.notna(), None))
     # A re-delivered registration replaces its row.
