@@ -14,6 +14,11 @@ A component that breaks one loses its approximate edges, then its exact name edg
 steward's split only) its firm identifiers; steward edges are never cut. Each step recomputes the
 components of the whole graph at once (scipy), so the common case (no component breaks anything)
 costs one computation, and a rare conflict a few more, never a loop over registrations.
+
+The nodes are numbers (`LinkageGraph`), not text: a bulk load's graph has millions of edges, and
+every step on text (grouping, mapping, concatenating ids) costs seconds and a Python object per
+value. Each kind of node is numbered in the order of its ids, so the smallest number of a kind in
+a component is also its smallest id.
 """
 
 from __future__ import annotations
@@ -25,8 +30,6 @@ import pandas as pd
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-from store.text_sets import is_in
-
 APPROXIMATE, NAME, FIRM, STEWARD = 0, 1, 2, 3
 PERSON_NODE = "person:"
 REGISTRATION_NODE = "registration:"
@@ -35,72 +38,106 @@ SCRIPT_GROUP = "script"
 _CHECKS_BY_STEP = ((APPROXIMATE, True), (NAME, True), (FIRM, False))
 
 
-@dataclass(frozen=True)
-class Components:
-    """The kept edges with their component, and the batch registrations the bound kept apart."""
+@dataclass(frozen=True, repr=False)
+class LinkageGraph:
+    """Edges (left: a registration, right: any node, strength) between numbered nodes: the
+    registrations first, then the identifiers, then the known persons, each kind in the sorted
+    order of its ids. Every registration is a node whether an edge reaches it or not."""
 
-    edges: pd.DataFrame  # registration_id, node, strength, component
+    registrations: np.ndarray  # ids, sorted
+    identifiers: np.ndarray
+    persons: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    strength: np.ndarray
+
+    @property
+    def first_identifier(self) -> int:
+        return len(self.registrations)
+
+    @property
+    def first_person(self) -> int:
+        return len(self.registrations) + len(self.identifiers)
+
+    @property
+    def size(self) -> int:
+        return self.first_person + len(self.persons)
+
+    def without(self, cut: np.ndarray) -> LinkageGraph:
+        keep = ~cut
+        return LinkageGraph(self.registrations, self.identifiers, self.persons, self.left[keep], self.right[keep], self.strength[keep])
+
+
+@dataclass(frozen=True, repr=False)
+class Labels:
+    """Cannot-link labels on numbered nodes: a component holds one value per group."""
+
+    node: np.ndarray
+    group: np.ndarray  # codes
+    value: np.ndarray  # codes
+    names_only: np.ndarray  # bool: binds name links only (a script label)
+
+
+@dataclass(frozen=True, repr=False)
+class Components:
+    """The component of every node of the graph left after the cuts (-1: no edge left reaches it;
+    a registration always has one), and the registrations the bound kept apart."""
+
+    graph: LinkageGraph
+    of_node: np.ndarray
     kept_apart: int
     oversized_persons: tuple[str, ...]  # known persons in the components the bound cut
 
 
-def components(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Component label of every edge of the bipartite graph with edges (left[i], right[i])."""
-    left_codes, left_values = pd.factorize(left)
-    right_codes, _ = pd.factorize(right)
-    size = len(left_values) + right_codes.max(initial=-1) + 1
-    graph = coo_array((np.ones(len(left_codes)), (left_codes, right_codes + len(left_values))), shape=(size, size))
-    _, labels = connected_components(graph, directed=False)
-    return labels[left_codes]
+def _node_components(size: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    graph = coo_array((np.ones(len(left), dtype=np.int8), (left, right)), shape=(size, size))
+    return connected_components(graph, directed=False)[1]
 
 
-def _with_components(edges: pd.DataFrame) -> pd.DataFrame:
-    return edges.assign(component=components(edges["registration_id"].to_numpy(), edges["node"].to_numpy()))
+def _placed(graph: LinkageGraph) -> np.ndarray:
+    """Component of every node; -1 for an identifier or person that no edge reaches any more."""
+    of_node = _node_components(graph.size, graph.left, graph.right)
+    reached = np.zeros(graph.size, dtype=bool)
+    reached[: graph.first_identifier] = True
+    reached[graph.right] = True
+    return np.where(reached, of_node, -1)
 
 
-def _offending(edges: pd.DataFrame, labels: pd.DataFrame, sizes: pd.Series, bound: int | None, names_bind: bool) -> tuple[np.ndarray, np.ndarray]:
+def _offending(
+    graph: LinkageGraph, of_node: np.ndarray, labels: Labels, sizes: np.ndarray, bound: int | None, names_bind: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Components that break a constraint (`names_bind`: script labels and the bound apply too),
     and those among them that only the bound makes offend."""
-    of_registration = edges.drop_duplicates("registration_id").set_index("registration_id")["component"]
-    of_node = edges.drop_duplicates("node").set_index("node")["component"]
-    placed = pd.concat([of_registration, of_node[~is_in(of_node.index, of_registration.index)]])
-    located = labels.assign(component=labels["on"].map(placed)).dropna(subset=["component"])
+    component = of_node[labels.node]
+    applies = component >= 0
     if not names_bind:
-        located = located[located["group"] != SCRIPT_GROUP]
-    conflicts = located.groupby(["component", "group"])["value"].nunique()
-    by_label = conflicts[conflicts > 1].index.get_level_values("component").unique().to_numpy(dtype=np.int64)
+        applies &= ~labels.names_only
+    located = pd.DataFrame({"component": component[applies], "group": labels.group[applies], "value": labels.value[applies]})
+    held = located.drop_duplicates().groupby(["component", "group"]).size()
+    by_label = np.unique(held[held > 1].index.get_level_values("component").to_numpy(dtype=np.int64))
     by_size = np.zeros(0, dtype=np.int64)
     if names_bind and bound is not None:
-        registrations = of_registration.groupby(of_registration).size()
-        persons = of_node[of_node.index.str.startswith(PERSON_NODE)]
-        held = sizes.reindex(persons.index.str.removeprefix(PERSON_NODE)).fillna(0).set_axis(persons.index)
-        total = registrations.add(held.groupby(persons).sum(), fill_value=0)
-        by_size = np.setdiff1d(total.index[total > bound].to_numpy(dtype=np.int64), by_label)
+        count = np.bincount(of_node[: graph.first_identifier], minlength=graph.size).astype(np.int64)
+        persons = of_node[graph.first_person :]
+        present = persons >= 0
+        count += np.bincount(persons[present], weights=sizes[present], minlength=graph.size).astype(np.int64)
+        by_size = np.setdiff1d(np.flatnonzero(count > bound), by_label)
     return np.union1d(by_label, by_size), by_size
 
 
-def constrained_components(edges: pd.DataFrame, labels: pd.DataFrame, sizes: pd.Series, bound: int | None) -> Components:
-    """Components of `edges` (registration_id, node, strength) that respect `labels` (on: a
-    registration id or node, group, value: a component may hold one value per group) and the
-    `bound` on registrations per person (`sizes`: registrations each known person holds already,
-    indexed by person id, the batch's own not counted)."""
-    edges = _with_components(edges)
-    kept_apart: set[str] = set()
-    oversized: set[str] = set()
+def constrained_components(graph: LinkageGraph, labels: Labels, sizes: np.ndarray, bound: int | None) -> Components:
+    """Components of `graph` that respect `labels` and the `bound` on registrations per person
+    (`sizes`: registrations each known person of the graph holds already, the batch's not counted)."""
+    of_node = _placed(graph)
+    kept_apart = np.zeros(graph.first_identifier, dtype=bool)
+    oversized = np.zeros(len(graph.persons), dtype=bool)
     for weakest, names_bind in _CHECKS_BY_STEP:
-        offending, by_size = _offending(edges, labels, sizes, bound, names_bind)
+        offending, by_size = _offending(graph, of_node, labels, sizes, bound, names_bind)
         if not len(offending):
             break
-        in_oversized = edges["component"].isin(by_size)
-        kept_apart.update(edges.loc[in_oversized, "registration_id"])
-        nodes = edges.loc[in_oversized, "node"]
-        oversized.update(nodes[nodes.str.startswith(PERSON_NODE)].str.removeprefix(PERSON_NODE))
-        cut = edges["component"].isin(offending) & (edges["strength"] <= weakest)
-        edges = _with_components(edges[~cut])
-    return Components(edges, len(kept_apart), tuple(sorted(oversized)))
-
-
-def person_components(edges: pd.DataFrame) -> pd.DataFrame:
-    """Known persons in each component: component, person_id."""
-    persons = edges[edges["node"].str.startswith(PERSON_NODE)]
-    return pd.DataFrame({"component": persons["component"].to_numpy(), "person_id": persons["node"].str.removeprefix(PERSON_NODE).to_numpy()})
+        kept_apart |= np.isin(of_node[: graph.first_identifier], by_size)
+        oversized |= np.isin(of_node[graph.first_person :], by_size)
+        cut = np.isin(of_node[graph.left], offending) & (graph.strength <= weakest)
+        graph = graph.without(cut)
+        of_node = _placed(graph)
+    return Components(graph, of_node, int(kept_apart.sum()), tuple(graph.persons[oversized].tolist()))

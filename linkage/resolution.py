@@ -17,7 +17,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection, bindparam, text, update
 
 from config.settings import DEFAULT_MAX_PERSON_REGISTRATIONS
@@ -30,14 +32,16 @@ from linkage.components import (
     REGISTRATION_NODE,
     SCRIPT_GROUP,
     STEWARD,
+    Components,
+    Labels,
+    LinkageGraph,
     constrained_components,
-    person_components,
 )
 from linkage.decisions import current_decisions
 from linkage.known_encodings import known_encodings
 from pseudonyms.person_identities import PersonIdentities
 from store.privacy_tables import person_links
-from store.text_sets import is_in
+from store.text_sets import is_in, positions_in, sorted_unique
 from vault.owners import Ownership, keys_of_registrations, ownership, settle
 
 _STRENGTH_OF_KIND = {"name": NAME, "bsn": FIRM, "vnr": FIRM}
@@ -67,8 +71,9 @@ def merge_parameters(merged: dict[str, str]) -> list[dict[str, str]]:
     return [{"absorbed": absorbed, "survivor": survivor} for absorbed, survivor in merged.items()]
 
 
-def _edges(frame: pd.DataFrame, node: pd.Series, strength: pd.Series | int) -> pd.DataFrame:
-    return pd.DataFrame({"registration_id": frame["registration_id"].to_numpy(), "node": node.to_numpy(), "strength": strength})
+def _numbers(values: pd.Series | pd.Index, ids: pa.Array, offset: int) -> np.ndarray:
+    """The node numbers of ids in `values` (each one of `ids`)."""
+    return positions_in(values, ids) + offset
 
 
 def linkage_graph(
@@ -77,25 +82,69 @@ def linkage_graph(
     named: pd.DataFrame,
     approximate: pd.DataFrame | None = None,
     decisions: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Edges (registration_id, node, strength) of the batch's linkage graph."""
-    strength = links["kind"].map(_STRENGTH_OF_KIND).to_numpy()
-    known_person = links["identifier"].map(known.set_index("identifier")["person_id"])
-    with_person = known_person.notna().to_numpy()
-    members = pd.concat([links["registration_id"], named["registration_id"]]).drop_duplicates().to_frame()
-    parts = [
-        _edges(links, links["identifier"], strength),
-        _edges(links[with_person], PERSON_NODE + known_person[with_person].astype("str"), strength[with_person]),
-        # Every registration is a node of its own: others match it, and it never loses its place.
-        _edges(members, REGISTRATION_NODE + members["registration_id"], STEWARD),
-    ]
-    if approximate is not None and len(approximate):
-        parts.append(_edges(approximate, approximate["node"], APPROXIMATE))
+) -> LinkageGraph:
+    """The batch's linkage graph: its registrations, their identifiers, the known persons of
+    those, approximate matches (node: `person:<id>` or `registration:<id>`) and the steward's
+    decisions on the batch's registrations."""
+    if approximate is None or not len(approximate):
+        approximate = pd.DataFrame(columns=["registration_id", "node"], dtype=object)
+    matched = approximate["node"].astype(object)
+    to_person = matched.str.startswith(PERSON_NODE).to_numpy(dtype=bool)
+    matched_persons = matched[to_person].str.removeprefix(PERSON_NODE)
+    matched_registrations = matched[~to_person].str.removeprefix(REGISTRATION_NODE)
+    members = pd.concat([links["registration_id"], named["registration_id"]])
+    mine = pd.DataFrame(columns=["registration_id", "person_id"], dtype=object)
     if decisions is not None and len(decisions):
         # A registration the steward split off or joined stays with the person they gave it.
-        mine = decisions[decisions["registration_id"].isin(members["registration_id"]) & decisions["person_id"].notna()]
-        parts.append(_edges(mine, PERSON_NODE + mine["person_id"].astype("str"), STEWARD))
-    return pd.concat(parts, ignore_index=True)
+        mine = decisions[is_in(decisions["registration_id"], members) & decisions["person_id"].notna().to_numpy()]
+    owner = links["identifier"].map(known.set_index("identifier")["person_id"])
+    with_person = owner.notna().to_numpy()
+    owners = owner[with_person].astype("str")
+    registrations = sorted_unique(members, approximate["registration_id"], matched_registrations)
+    identifiers = sorted_unique(links["identifier"])
+    persons = sorted_unique(owners, matched_persons, mine["person_id"].astype("str"))
+    first_identifier, first_person = len(registrations), len(registrations) + len(identifiers)
+    strength = links["kind"].map(_STRENGTH_OF_KIND).to_numpy(dtype=np.int8)
+    link_left = _numbers(links["registration_id"], registrations, 0)
+    approximate_left = _numbers(approximate["registration_id"], registrations, 0)
+    right_of_match = np.empty(len(matched), dtype=np.int64)
+    right_of_match[to_person] = _numbers(matched_persons, persons, first_person)
+    right_of_match[~to_person] = _numbers(matched_registrations, registrations, 0)
+    parts = [
+        (link_left, _numbers(links["identifier"], identifiers, first_identifier), strength),
+        (link_left[with_person], _numbers(owners, persons, first_person), strength[with_person]),
+        (approximate_left, right_of_match, np.full(len(matched), APPROXIMATE, dtype=np.int8)),
+        (
+            _numbers(mine["registration_id"], registrations, 0),
+            _numbers(mine["person_id"].astype("str"), persons, first_person),
+            np.full(len(mine), STEWARD, dtype=np.int8),
+        ),
+    ]
+    left, right, strengths = (np.concatenate([part[column] for part in parts]) for column in range(3))
+    return LinkageGraph(
+        registrations.to_numpy(zero_copy_only=False), identifiers.to_numpy(zero_copy_only=False), persons.to_numpy(zero_copy_only=False),
+        left.astype(np.int64), right.astype(np.int64), strengths,
+    )
+
+
+def numbered_labels(labels: pd.DataFrame, graph: LinkageGraph) -> Labels:
+    """`labels` (on: a registration id or `person:<id>`, group, value) on the graph's nodes; labels
+    on nodes outside the graph, or without a value, bind nothing and go."""
+    labels = labels[labels["value"].notna().to_numpy()]
+    on = labels["on"].astype(object)
+    on_person = on.str.startswith(PERSON_NODE).to_numpy(dtype=bool)
+    node = np.full(len(on), -1, dtype=np.int64)
+    node[~on_person] = positions_in(on[~on_person], pa.array(graph.registrations, pa.string()))
+    found = positions_in(on[on_person].str.removeprefix(PERSON_NODE), pa.array(graph.persons, pa.string()))
+    node[on_person] = np.where(found >= 0, found + graph.first_person, -1)
+    placed = node >= 0
+    group = labels["group"].astype(object).to_numpy()[placed]
+    return Labels(
+        node[placed],
+        pd.factorize(group)[0],
+        pd.factorize(labels["value"].astype("str").to_numpy(dtype=object)[placed])[0],
+        group == SCRIPT_GROUP,
+    )
 
 
 def linkage_labels(batch: pd.DataFrame | None, stored: StoredEncodings | None, decisions: pd.DataFrame | None) -> pd.DataFrame:
@@ -138,38 +187,54 @@ def resolve(
     `own_person_ids` gives the person of a registration linked to no one (`PersonIdentities`)."""
     if links.empty and named.empty:
         return _NOTHING
-    edges = linkage_graph(known, links, named, approximate, decisions)
+    graph = linkage_graph(known, links, named, approximate, decisions)
     labels = labels if labels is not None else linkage_labels(None, None, decisions)
-    graph = constrained_components(edges, labels, sizes if sizes is not None else pd.Series(dtype="int64"), bound)
-    return _persons(graph.edges, links, own_person_ids, graph.kept_apart, graph.oversized_persons)
+    held = (sizes if sizes is not None else pd.Series(dtype="int64")).reindex(graph.persons).fillna(0).to_numpy(dtype=np.int64)
+    found = constrained_components(graph, numbered_labels(labels, graph), held, bound)
+    return _persons(found, links, own_person_ids)
 
 
-def _persons(
-    edges: pd.DataFrame, links: pd.DataFrame, own_person_ids: Callable[[pd.Series], pd.Series], kept_apart: int, oversized: tuple[str, ...]
-) -> Resolution:
+def _smallest_per_component(of_node: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each component among `of_node[nodes]` (nodes in ascending order), its first node."""
+    components, first = np.unique(of_node[nodes], return_index=True)
+    return components, nodes[first]
+
+
+def _persons(found: Components, links: pd.DataFrame, own_person_ids: Callable[[pd.Series], pd.Series]) -> Resolution:
     """A person for every component: its smallest known person, else the candidate of its smallest
     identifier, else the own person of its smallest registration (all deterministic)."""
-    persons = person_components(edges)
-    survivor = persons.groupby("component")["person_id"].min()
-    identifiers = edges[is_in(edges["node"], links["identifier"])]
-    candidate_of = links.drop_duplicates("identifier").set_index("identifier")["candidate_person_id"]
-    fresh = identifiers.assign(candidate=identifiers["node"].map(candidate_of)).sort_values("node").groupby("component")["candidate"].first()
-    registrations = edges.drop_duplicates("registration_id")
+    graph, of_node = found.graph, found.of_node
+    registrations, identifiers, persons = graph.registrations, graph.identifiers, graph.persons
+    person_of_component: dict[int, str] = {}
+    # Nodes are numbered in the order of their ids: the first of a kind in a component is its smallest.
+    known = np.arange(graph.first_person, graph.size)
+    known = known[of_node[known] >= 0]
+    components, survivors = _smallest_per_component(of_node, known)
+    survivor_of_component = pd.Series(persons[survivors - graph.first_person], index=components)
+    candidates = links.drop_duplicates("identifier").set_index("identifier")["candidate_person_id"].dropna()
+    with_candidate = positions_in(candidates.index, pa.array(identifiers, pa.string())) + graph.first_identifier
+    order = np.argsort(with_candidate)
+    with_candidate, candidate = with_candidate[order], candidates.to_numpy(dtype=object)[order]
+    reached = of_node[with_candidate] >= 0
+    fresh_components, fresh = _smallest_per_component(of_node, with_candidate[reached])
+    fresh_of_component = pd.Series(candidate[reached][np.searchsorted(with_candidate[reached], fresh)], index=fresh_components)
+    person_of_component = survivor_of_component.combine_first(fresh_of_component)
     # The rest (linked to no one, or cut off): the own person of the smallest registration, computed
     # for those components only (a keyed hash each).
-    alone = registrations[~registrations["component"].isin(survivor.index.union(fresh.index))]
-    first = alone.sort_values("registration_id").drop_duplicates("component")
-    own = pd.Series(own_person_ids(first["registration_id"].reset_index(drop=True)).to_numpy(), index=first["component"].to_numpy())
-    person_of_component = survivor.combine_first(fresh).combine_first(own)
-    merged = persons.drop_duplicates("person_id").assign(survivor=lambda frame: frame["component"].map(survivor))
-    merged = merged[merged["person_id"] != merged["survivor"]]
-    owners = identifiers.drop_duplicates("node")
+    of_registration = of_node[: graph.first_identifier]
+    alone = np.flatnonzero(~np.isin(of_registration, person_of_component.index.to_numpy()))
+    alone_components, first = _smallest_per_component(of_node, alone)
+    own = own_person_ids(pd.Series(registrations[first], dtype=object))
+    person_of_component = person_of_component.combine_first(pd.Series(own.to_numpy(dtype=object), index=alone_components))
+    absorbed = known[persons[known - graph.first_person] != survivor_of_component.reindex(of_node[known]).to_numpy()]
+    linked = np.arange(graph.first_identifier, graph.first_person)
+    linked = linked[of_node[linked] >= 0]
     return Resolution(
-        registrations.set_index("registration_id")["component"].map(person_of_component),
-        dict(zip(merged["person_id"], merged["survivor"], strict=True)),
-        pd.Series(owners["component"].map(person_of_component).to_numpy(), index=owners["node"].to_numpy()),
-        kept_apart,
-        oversized,
+        pd.Series(person_of_component.reindex(of_registration).to_numpy(dtype=object), index=pd.Index(registrations, name="registration_id")),
+        dict(zip(persons[absorbed - graph.first_person].tolist(), survivor_of_component.reindex(of_node[absorbed]).tolist(), strict=True)),
+        pd.Series(person_of_component.reindex(of_node[linked]).to_numpy(dtype=object), index=identifiers[linked - graph.first_identifier]),
+        found.kept_apart,
+        found.oversized_persons,
     )
 
 

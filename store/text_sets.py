@@ -32,5 +32,14 @@ def is_in(values: pd.Series | pd.Index, value_set: pd.Series | pd.Index | Iterab
 
 def positions_in(values: pd.Series | pd.Index, value_set: pa.Array) -> np.ndarray:
     """For each of `values`, its position in `value_set` (-1: not there)."""
-    found = pc.index_in(arrow_text(values), value_set=value_set).to_numpy(zero_copy_only=False)
+    array = arrow_text(values)
+    found = pc.index_in(array, value_set=value_set.cast(array.type)).to_numpy(zero_copy_only=False)
     return np.nan_to_num(found, nan=-1).astype(np.int64)
+
+
+def sorted_unique(*columns: pd.Series | pd.Index) -> pa.Array:
+    """The distinct non-null values of the columns, in sorted order (UTF-8 byte order, which is
+    the order of Python's string comparison)."""
+    values = pa.chunked_array([arrow_text(column).cast(pa.string()) for column in columns], pa.string())
+    distinct = pc.unique(values.combine_chunks()).drop_null()
+    return distinct.take(pc.array_sort_indices(distinct))

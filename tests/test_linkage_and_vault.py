@@ -14,7 +14,7 @@ import pytest
 from privacy_helpers import load, persons
 from sqlalchemy import text
 
-from linkage.components import components
+from linkage.components import NAME, Labels, LinkageGraph, constrained_components
 from pseudonyms.identity import registration_ids
 from store.engines import make_engine
 from vault.entries import ReasonQuotesValues, UnknownPerson, reveal
@@ -38,8 +38,14 @@ def person_of(engine, record_id: str, source: str = "police") -> str:
 
 
 def test_components_follow_shared_nodes() -> None:
-    labels = components(np.array(["r1", "r1", "r2", "r3", "r4"]), np.array(["a", "b", "b", "c", "a"]))
-    assert labels[0] == labels[1] == labels[2] == labels[4] != labels[3]
+    # Registrations r1-r4 are nodes 0-3, identifiers a-c nodes 4-6: r1 a, r1 b, r2 b, r3 c, r4 a.
+    graph = LinkageGraph(
+        np.array(["r1", "r2", "r3", "r4"], dtype=object), np.array(["a", "b", "c"], dtype=object), np.array([], dtype=object),
+        np.array([0, 0, 1, 2, 3]), np.array([4, 5, 5, 6, 4]), np.full(5, NAME, dtype=np.int8),
+    )
+    nothing = Labels(*(np.zeros(0, dtype=dtype) for dtype in (np.int64, np.int64, np.int64, bool)))
+    found = constrained_components(graph, nothing, np.zeros(0, dtype=np.int64), None).of_node
+    assert found[0] == found[1] == found[3] == found[4] == found[5] != found[2] == found[6]
 
 
 def test_linkage_is_transitive_across_batches_and_keeps_the_first_person_id(engine) -> None:
