@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sources.spool
 from sources.spool import SpoolBroken, spool_in
 
 NAME = "Wilhelmina Oranje-Nassau"
@@ -60,6 +62,92 @@ def test_a_damaged_or_foreign_part_is_refused(tmp_path: Path, damage: str) -> No
         else:  # the same part, read with another run's key
             (other.folder / "batch-0").write_bytes(bytes(data))
             spool = other
+        with pytest.raises(SpoolBroken) as refused:
+            spool.take("batch-0")
+        assert NAME not in str(refused.value)
+
+
+SMALL_CHUNK = 4096
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records of a few kilobytes: a small part spans many, and the tests stay fast."""
+    monkeypatch.setattr(sources.spool, "_CHUNK", SMALL_CHUNK)
+
+
+def small_part(seed: int) -> dict:
+    """A part whose head spans several chunks: Python bytes in an object column (pickled in the
+    head, like a prepared part's sealed vault entries), a bytes value larger than a pickle frame
+    (written by the pickler whole), and numpy and Arrow columns (out-of-band buffers)."""
+    rng = np.random.default_rng(seed)
+    size = 2_000
+    return {
+        "frame": pd.DataFrame(
+            {
+                "sealed": pd.Series([rng.bytes(int(length)) for length in rng.integers(30, 131, size)], dtype=object),
+                "name": pd.array([NAME] * size, dtype="str"),
+                "year": np.arange(size),
+            }
+        ),
+        "large": rng.bytes(200_000),
+    }
+
+
+def records(data: bytes) -> list[bytes]:
+    """A spooled part's file, record by record, each with its frame."""
+    found, at = [], 0
+    while at < len(data):
+        _, length = sources.spool._FRAME.unpack_from(data, at)
+        end = at + sources.spool._FRAME.size + sources.spool._NONCE + length
+        found.append(data[at:end])
+        at = end
+    return found
+
+
+def test_a_part_whose_head_spans_several_chunks_comes_back_whole(tmp_path: Path, small_chunks: None) -> None:
+    value = small_part(seed=1)
+    with spool_in(tmp_path / "spool") as spool:
+        spool.put("batch-0", value)
+        kinds = b"".join(record[:1] for record in records((spool.folder / "batch-0").read_bytes()))
+        assert re.fullmatch(rb"h{50,}tb{2,}", kinds), "head records, the trailer, then the buffers"
+        back = spool.take("batch-0")
+    pd.testing.assert_frame_equal(back["frame"], value["frame"])
+    assert back["large"] == value["large"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "cut after a head record",
+        "cut before the last record",
+        "cut inside a record",
+        "swap two head records",
+        "swap two buffer records",
+        "record of another part",
+    ],
+)
+def test_a_part_with_a_record_dropped_moved_or_foreign_is_refused(tmp_path: Path, small_chunks: None, damage: str) -> None:
+    with spool_in(tmp_path / "spool") as spool:
+        spool.put("batch-0", small_part(seed=1))
+        spool.put("batch-1", small_part(seed=2))
+        stored = spool.folder / "batch-0"
+        parts = records(stored.read_bytes())
+        heads = [at for at, record in enumerate(parts) if record[:1] == b"h"]
+        buffers = [at for at, record in enumerate(parts) if record[:1] == b"b"]
+        if damage == "cut after a head record":
+            parts = parts[: heads[1] + 1]
+        elif damage == "cut before the last record":
+            parts = parts[:-1]
+        elif damage == "cut inside a record":
+            parts[heads[3]] = parts[heads[3]][: len(parts[heads[3]]) // 2]
+            parts = parts[: heads[3] + 1]
+        elif damage.startswith("swap"):
+            first, second = (heads if "head" in damage else buffers)[:2]
+            parts[first], parts[second] = parts[second], parts[first]
+        else:  # the same place in another part of the same spool: same key, same kind, same size
+            parts[heads[2]] = records((spool.folder / "batch-1").read_bytes())[heads[2]]
+        stored.write_bytes(b"".join(parts))
         with pytest.raises(SpoolBroken) as refused:
             spool.take("batch-0")
         assert NAME not in str(refused.value)

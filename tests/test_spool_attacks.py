@@ -70,16 +70,16 @@ def test_a_part_whose_writing_fails_leaves_no_file_behind(tmp_path, monkeypatch)
     """A write that fails midway (the disk full) leaves no half-written part in the spool."""
     from sources import spool as spool_module
 
-    seal = spool_module._Records.seal
-    sealed = []
+    write = spool_module._Records.write
+    written = []
 
-    def seal_until_the_disk_is_full(self, plaintext):
-        sealed.append(1)
-        if len(sealed) == 3:
+    def write_until_the_disk_is_full(self, file, kind, plaintext):
+        written.append(1)
+        if len(written) == 3:
             raise OSError(28, "No space left on device")
-        return seal(self, plaintext)
+        return write(self, file, kind, plaintext)
 
-    monkeypatch.setattr(spool_module._Records, "seal", seal_until_the_disk_is_full)
+    monkeypatch.setattr(spool_module._Records, "write", write_until_the_disk_is_full)
     with spool_in(tmp_path / "spool") as spool:
         with pytest.raises(OSError):
             spool.put("batch-0", {"payload": "x" * (40 * 2**20)})
