@@ -53,7 +53,7 @@ def fail_on_call(monkeypatch: pytest.MonkeyPatch, failing: int) -> None:
 
 def test_a_file_whose_preparation_fails_midway_leaves_none_of_its_parts_in_the_spool(feed_job, tmp_path, monkeypatch) -> None:
     """The load is over for a file whose third part cannot be prepared: the two parts prepared
-    before it must not wait in the spool (plaintext of the vault, encrypted) until the run ends."""
+    before it must not wait in the spool (keyed pseudonyms and sealed rows, encrypted) until the run ends."""
     from flows.errors import StageFailed
     from flows.loading import LocalSupply
 
