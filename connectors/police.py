@@ -85,6 +85,7 @@ class PoliceFile:
         offset = 0
         for block in _blocks(self.path, self.part_bytes):
             frame = flatten(_parse(block, read_schema()))
+            del block  # parsed: not held while the part is prepared and loaded
             frame.index += offset
             offset += len(frame)
             yield frame
@@ -191,12 +192,16 @@ def _blocks(path: Path, size: int) -> Iterator[bytes]:
     try:
         with open_delivered(path) as handle, pa.input_stream(handle, compression=compression) as stream:
             rest = b""
-            while chunk := stream.read(size):
-                data = rest + chunk
-                cut = data.rfind(b"\n") + 1
+            while True:
+                # In a list, popped on the way out: suspended at `yield`, the generator holds only the
+                # short `rest`, not the part's bytes (else three copies of them, until the next part).
+                data = [rest + stream.read(size)]
+                if len(data[0]) == len(rest):
+                    break
+                cut = data[0].rfind(b"\n") + 1
+                rest = data[0][cut:]
                 if cut:
-                    yield data[:cut]
-                rest = data[cut:]
+                    yield data.pop()[:cut]
             if rest.strip():
                 yield rest
     except OSError:

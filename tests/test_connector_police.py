@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -154,6 +156,28 @@ def test_a_file_is_cut_into_parts_of_equal_size(tmp_path: Path) -> None:
     assert len(sizes) == 2 and abs(sizes[0] - sizes[1]) <= 2
 
 
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
+def test_the_reader_holds_no_bytes_of_a_part_it_handed_out(tmp_path: Path, packed: bool) -> None:
+    """Between parts the reader keeps nothing of the part before: its bytes would add to the peak
+    of the process that prepares the next part (three copies of a part's text, once)."""
+    path = write_feed(tmp_path, "politie-2025-03-14", [record(f"P-{number}", achternaam="N" * 400) for number in range(600)])
+    if packed:
+        path = gzip_feed(path, tmp_path / "packed")
+    part_bytes = 100_000  # of text: about a third of the file
+    parts = read_police_file(path, sha256_of(path), MAX, part_bytes=part_bytes).parts()
+    tracemalloc.start()
+    try:
+        for _ in range(2):
+            before = tracemalloc.get_traced_memory()[0]
+            frame = next(parts)
+            del frame
+            gc.collect()
+            kept = tracemalloc.get_traced_memory()[0] - before
+            assert kept < part_bytes / 2, kept  # before: 230-320 KB, the part's text up to three times
+    finally:
+        tracemalloc.stop()
+
+
 def test_ids_repeated_in_different_parts_are_found_before_any_part_is_read(tmp_path: Path) -> None:
     records = [record(f"P-{number}") for number in range(100)] + [record("P-3"), record("P-77")]
     path = write_feed(tmp_path, "politie-2025-03-14", records)
@@ -162,13 +186,20 @@ def test_ids_repeated_in_different_parts_are_found_before_any_part_is_read(tmp_p
     assert feed.record_count == 102
 
 
-def test_gzip_feed_in_parts(tmp_path: Path) -> None:
-    plain = write_feed(tmp_path / "plain", "politie-2025-03-14", [record(f"G-{number}") for number in range(150)])
-    packed = tmp_path / "politie-2025-03-14.ndjson.gz"
+def gzip_feed(plain: Path, folder: Path) -> Path:
+    """The feed file compressed, in `folder`, with its manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    packed = folder / f"{plain.name}.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     manifest = json.loads(manifest_path(plain).read_text())
     manifest.update(bestand=packed.name, sha256=hashlib.sha256(packed.read_bytes()).hexdigest())
     manifest_path(packed).write_text(json.dumps(manifest))
+    return packed
+
+
+def test_gzip_feed_in_parts(tmp_path: Path) -> None:
+    plain = write_feed(tmp_path / "plain", "politie-2025-03-14", [record(f"G-{number}") for number in range(150)])
+    packed = gzip_feed(plain, tmp_path)
     feed = read_police_file(packed, sha256_of(packed), MAX, part_bytes=3000)
     assert len(list(feed.parts())) > 3
     assert feed.records().equals(read(plain).records())
