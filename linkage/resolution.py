@@ -41,7 +41,7 @@ from linkage.decisions import current_decisions
 from linkage.known_encodings import known_encodings
 from pseudonyms.person_identities import PersonIdentities
 from store.privacy_tables import person_links
-from store.text_sets import is_in, positions_in, sorted_unique
+from store.text_sets import arrow_text, is_in, positions_in, sorted_unique
 from vault.owners import Ownership, keys_of_registrations, ownership, settle
 
 _STRENGTH_OF_KIND = {"name": NAME, "bsn": FIRM, "vnr": FIRM}
@@ -310,17 +310,27 @@ def settle_links(connection: Connection, identities: PersonIdentities, resolutio
     if resolution.touched is None or resolution.touched.empty:
         return
     merged = resolution.merged
-    before = resolution.owners_before.map(lambda person: merged.get(person, person) if person is not None else None)
+    before = _merges_followed(resolution.owners_before, merged)
     links = identities.links
     new = links.loc[~is_in(links["identifier"], before[before.notna()].index), "identifier"].drop_duplicates()
     intended = pd.concat([before[before.notna()], resolution.owner_of_identifier.reindex(new).dropna()])
     # The rows carrying them now, worked out without reading them again: the stored rows the batch
     # did not replace (merged persons moved) and the batch's own.
-    batch = set(identities.payloads["registration_id"])
     carriers = resolution.held.carriers
-    kept = carriers[~carriers["registration_id"].isin(batch)]
-    kept = kept.assign(person_id=kept["person_id"].map(lambda person: merged.get(person, person)))
-    mine = links.assign(person_id=links["registration_id"].map(resolution.person_of_registration))[["identifier", "registration_id", "person_id"]]
-    overrides = resolution.held.overrides.map(lambda person: merged.get(person, person) if person is not None else None)
+    kept = carriers[~is_in(carriers["registration_id"], identities.payloads["registration_id"])]
+    kept = kept.assign(person_id=_merges_followed(kept["person_id"], merged))
+    persons = resolution.person_of_registration
+    at = positions_in(links["registration_id"], arrow_text(persons.index))
+    mine = links[["identifier", "registration_id"]].assign(person_id=np.append(persons.to_numpy(dtype=object), None)[at])  # -1: None
+    overrides = _merges_followed(resolution.held.overrides, merged)
     now = Ownership(pd.concat([kept, mine], ignore_index=True), overrides)
     settle(connection, resolution.touched, intended, now)
+
+
+def _merges_followed(persons: pd.Series, merged: dict[str, str]) -> pd.Series:
+    """`persons` with each absorbed person replaced by its survivor (None: no one)."""
+    absorbed = positions_in(persons, pa.array(list(merged), pa.string()))
+    followed = persons.to_numpy(dtype=object, copy=True)
+    followed[absorbed >= 0] = np.array(list(merged.values()), dtype=object)[absorbed[absorbed >= 0]]
+    followed[pd.isna(followed)] = None
+    return pd.Series(followed, index=persons.index, dtype=object)

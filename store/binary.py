@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection
+
+# Each byte's two hex digits, as the two bytes of one little-endian uint16.
+_HEX_PAIRS = np.array([int.from_bytes(f"{byte:02x}".encode(), "little") for byte in range(256)], dtype="<u2")
 
 
 def as_bytes(values: Iterable[object]) -> list[bytes | None]:
@@ -29,6 +34,16 @@ def bytes_column(values: pd.Series) -> pd.Series:
 def as_hex(values: Iterable[bytes | memoryview | None]) -> list[str | None]:
     """Stored bytes as the hex text `pseudonyms` computes (lower case)."""
     return [None if value is None else bytes(value).hex() for value in values]
+
+
+def hex_text(values: Iterable[bytes | memoryview | None]) -> pd.api.extensions.ExtensionArray:
+    """`as_hex` as a text array: converted in Arrow and numpy, without a Python object per value."""
+    binary = pa.array(values if isinstance(values, list | np.ndarray) else list(values), pa.large_binary())
+    validity, offsets, data = binary.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int64, count=len(binary) + 1)
+    digits = _HEX_PAIRS[np.frombuffer(data, dtype=np.uint8, count=ends[-1])] if ends[-1] else np.empty(0, dtype="<u2")
+    text = pa.LargeStringArray.from_buffers(len(binary), pa.py_buffer(ends * 2), pa.py_buffer(digits), validity, binary.null_count)
+    return pd.array(text, dtype="str")
 
 
 def hex_sql(connection: Connection, column: str) -> str:

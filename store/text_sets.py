@@ -1,4 +1,4 @@
-"""Membership of text values in a set of text values, computed in Arrow.
+"""Membership of text values in a set of text values, and their codes, computed in Arrow.
 
 pandas' `isin` on Arrow-backed text turns every value of the set into a Python scalar first: with a
 million identifiers that is seconds per call inside the load. Arrow hashes both sides in C++.
@@ -43,3 +43,16 @@ def sorted_unique(*columns: pd.Series | pd.Index) -> pa.Array:
     values = pa.chunked_array([arrow_text(column).cast(pa.string()) for column in columns], pa.string())
     distinct = pc.unique(values.combine_chunks()).drop_null()
     return distinct.take(pc.array_sort_indices(distinct))
+
+
+def text_codes(values: pd.Series | pd.Index, *, ordered: bool) -> tuple[np.ndarray, pa.Array]:
+    """Each value's position among the distinct non-null values (-1: null), and those values: a
+    factorize hashed in Arrow; `ordered`: the values in sorted order (UTF-8 byte order)."""
+    encoded = pc.dictionary_encode(arrow_text(values))
+    indices = encoded.indices.fill_null(-1).to_numpy()
+    if not ordered:
+        return indices.astype(np.int64), encoded.dictionary
+    order = pc.array_sort_indices(encoded.dictionary).to_numpy()
+    rank = np.full(len(order) + 1, -1, dtype=np.int64)  # the last one: a null's index, -1
+    rank[order] = np.arange(len(order))
+    return rank[indices], encoded.dictionary.take(order)

@@ -504,3 +504,21 @@ def test_matches_found_ahead_among_the_batch_and_then_with_the_stored_are_the_ma
     assert pairs(own) and all(node.startswith("registration:") for _, node in pairs(own))
     assert {node.split(":")[0] for _, node in at_once} == {"registration", "person"}
     assert pairs(matches(batch, known, own)) == at_once
+
+
+def test_settle_leaves_an_override_to_no_one_that_still_holds(engine) -> None:
+    """An override to no one that is still wanted is neither written again nor removed, however the
+    held overrides spell no one (None, or the NaN of a text column)."""
+    from store.privacy_tables import person_links, vault_identities
+    from vault.owners import Ownership, settle
+
+    person_links.metadata.create_all(engine, tables=[person_links, vault_identities])
+    identifier = secrets.token_bytes(16)
+    with engine.begin() as connection:
+        connection.execute(person_links.insert().values(identifier=identifier, kind="bsn", person_id=None, key_version=1, linked_at=dt.datetime(2020, 1, 1)))
+        identifiers = pd.DataFrame({"identifier": [identifier.hex()], "kind": ["bsn"], "key_version": [1]})
+        carriers = pd.DataFrame({"identifier": [identifier.hex()], "registration_id": ["r1"], "person_id": ["v1-a"]}, dtype=object)
+        for overrides in (pd.Series([None], index=[identifier.hex()], dtype=object), pd.Series([None], index=[identifier.hex()], dtype="str")):
+            assert settle(connection, identifiers, pd.Series(dtype=object), Ownership(carriers, overrides)) == 0
+        linked_at = connection.execute(text("SELECT linked_at FROM person_links")).scalars().all()
+    assert [str(value)[:10] for value in linked_at] == ["2020-01-01"]

@@ -22,14 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import ColumnElement, Connection, Select, TextClause, or_, select, text
 
-from store.binary import as_bytes, as_hex
+from store.binary import as_bytes, as_hex, hex_text
 from store.bulk import upsert_rows
 from store.privacy_tables import person_links, vault_identities
 from store.qualified import qualified_name, timestamp_text
-from store.text_sets import is_in
+from store.text_sets import arrow_text, is_in, positions_in, text_codes
 
 KEY_COLUMNS = {"name": "name_key", "bsn": "bsn_key", "vnr": "vnr_key"}
 # Bound parameters per query on SQLite (its limit is 32,766).
@@ -48,22 +50,40 @@ class Ownership:
 
     def owners(self) -> pd.Series:
         """identifier -> its owner (None: no one), for every identifier held anywhere."""
-        derived = derived_owners(self.carriers)
-        # An override wins; rows that disagree without one (never written so) go to the smallest id.
-        fallback = self.carriers.groupby("identifier")["person_id"].min()
-        derived = derived.where(derived != _DISAGREE, fallback.reindex(derived.index))
+        derived = pd.Series(dtype=object)
+        if not self.carriers.empty:
+            # An override wins; rows that disagree without one (never written so) go to the smallest id.
+            codes, identifiers = text_codes(self.carriers["identifier"], ordered=True)
+            owners = _owners(codes, len(identifiers), self.carriers["person_id"], smallest=True)
+            derived = pd.Series(owners, index=pd.Index(pd.array(identifiers, dtype="str"), name="identifier"), dtype=object, name="person_id")
         return pd.concat([derived[~is_in(derived.index, self.overrides.index)], self.overrides]).astype(object)
 
 
-def derived_owners(carriers: pd.DataFrame) -> pd.Series:
-    """identifier -> the person all its carrying rows name (`_DISAGREE` where they differ)."""
-    if carriers.empty:
-        return pd.Series(dtype=object)
-    persons = carriers.assign(person_id=carriers["person_id"].fillna(""))
-    grouped = persons.groupby("identifier")["person_id"]
-    first, count = grouped.first(), grouped.nunique()
-    owners = first.where(count == 1, _DISAGREE).astype(object)
-    return owners.mask(owners == "", None)
+def _owners(codes: np.ndarray, count: int, person_ids: pd.Series, *, smallest: bool) -> np.ndarray:
+    """For identifiers 0 .. count - 1 (`codes`: that of each carrying row; -1: none of them): the
+    person all their rows name, or None where those name no one or there are none; where they
+    name several, the smallest of those (`smallest`) or `_DISAGREE`."""
+    persons, names = text_codes(person_ids, ordered=smallest)
+    nobody = len(names)  # null persons come after every person
+    persons = np.where(persons < 0, nobody, persons)
+    carried = codes >= 0
+    # An identifier's rows agree where their smallest and largest person are one; none: low > high.
+    low, high = np.full(count, nobody + 1), np.full(count, -1)
+    np.minimum.at(low, codes[carried], persons[carried])
+    np.maximum.at(high, codes[carried], persons[carried])
+    owners = np.append(names.to_numpy(zero_copy_only=False), None)[np.minimum(low, nobody)]
+    if not smallest:
+        owners[low < high] = _DISAGREE
+    return owners
+
+
+def _aligned(values: pd.Series, identifiers: pa.Array) -> np.ndarray:
+    """`values` (identifier -> person) at each of `identifiers`: None where missing or null."""
+    at = positions_in(values.index, identifiers)
+    aligned = np.full(len(identifiers), None, dtype=object)
+    aligned[at[at >= 0]] = values.to_numpy(dtype=object)[at >= 0]
+    aligned[pd.isna(aligned)] = None
+    return aligned
 
 
 def _select_in(connection: Connection, statement: str, values: list[bytes]) -> list[tuple]:
@@ -95,7 +115,7 @@ def carriers_of(connection: Connection, identifiers: pd.DataFrame) -> pd.DataFra
         rows = _select_in(connection, f"SELECT {column}, registration_id, person_id FROM {vault} WHERE {column} {{keys}}", as_bytes(wanted))
         parts.append(pd.DataFrame(rows, columns=["identifier", "registration_id", "person_id"], dtype=object))
     found = pd.concat(parts, ignore_index=True)
-    found["identifier"] = as_hex(found["identifier"].tolist())
+    found["identifier"] = hex_text(found["identifier"].to_numpy())
     return found
 
 
@@ -103,7 +123,7 @@ def overrides_of(connection: Connection, identifiers: pd.Series) -> pd.Series:
     """identifier -> person (None: no one) of the overrides among these identifiers."""
     links = qualified_name(connection, person_links)
     rows = _select_in(connection, f"SELECT identifier, person_id FROM {links} WHERE identifier {{keys}}", as_bytes(identifiers.drop_duplicates()))
-    return pd.Series([person for _, person in rows], index=as_hex([key for key, _ in rows]), dtype=object)
+    return pd.Series([person for _, person in rows], index=pd.Index(hex_text([key for key, _ in rows])), dtype=object)
 
 
 def ownership(connection: Connection, identifiers: pd.DataFrame) -> Ownership:
@@ -189,13 +209,13 @@ def settle(connection: Connection, identifiers: pd.DataFrame, intended: pd.Serie
         return 0
     identifiers = identifiers.drop_duplicates("identifier")
     held = held if held is not None else ownership(connection, identifiers)
-    derived = derived_owners(held.carriers).reindex(identifiers["identifier"])
-    wanted = intended.reindex(identifiers["identifier"]).astype(object)
-    derived, wanted = derived.where(derived.notna(), None), wanted.where(wanted.notna(), None)
-    needed = derived.to_numpy() != wanted.to_numpy()
-    current = held.overrides.reindex(identifiers["identifier"])
+    universe = arrow_text(identifiers["identifier"])
+    carriers = positions_in(held.carriers["identifier"], universe)
+    derived = _owners(carriers, len(universe), held.carriers["person_id"], smallest=False)
+    wanted = _aligned(intended, universe)
+    needed = derived != wanted
     present = is_in(identifiers["identifier"], held.overrides.index)
-    unchanged = present & (current.where(current.notna(), None).to_numpy() == wanted.to_numpy())
+    unchanged = present & (_aligned(held.overrides, universe) == wanted)
     links = qualified_name(connection, person_links)
     stale = identifiers.loc[present & ~needed, "identifier"]
     _select_in(connection, f"DELETE FROM {links} WHERE identifier {{keys}}", as_bytes(stale))
@@ -204,7 +224,7 @@ def settle(connection: Connection, identifiers: pd.DataFrame, intended: pd.Serie
         {
             "identifier": as_bytes(write["identifier"]),
             "kind": write["kind"].to_numpy(),
-            "person_id": wanted[needed & ~unchanged].to_numpy(),
+            "person_id": wanted[needed & ~unchanged],
             "key_version": write["key_version"].to_numpy(dtype="int64"),
             "linked_at": timestamp_text(),
         }
