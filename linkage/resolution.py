@@ -72,8 +72,12 @@ def merge_parameters(merged: dict[str, str]) -> list[dict[str, str]]:
 
 
 def _numbers(values: pd.Series | pd.Index, ids: pa.Array, offset: int) -> np.ndarray:
-    """The node numbers of ids in `values` (each one of `ids`)."""
-    return positions_in(values, ids) + offset
+    """The node numbers of ids in `values` (each one of `ids`). A value that is none of them (a
+    null id) fails: its position, -1, would number another node and link what it must not."""
+    positions = positions_in(values, ids)
+    if len(positions) and positions.min() < 0:
+        raise ValueError("a linkage edge reaches a node without an id")
+    return positions + offset
 
 
 def linkage_graph(

@@ -522,3 +522,23 @@ def test_settle_leaves_an_override_to_no_one_that_still_holds(engine) -> None:
             assert settle(connection, identifiers, pd.Series(dtype=object), Ownership(carriers, overrides)) == 0
         linked_at = connection.execute(text("SELECT linked_at FROM person_links")).scalars().all()
     assert [str(value)[:10] for value in linked_at] == ["2020-01-01"]
+
+
+@pytest.mark.parametrize("broken", ["identifier", "approximate node"])
+def test_an_edge_to_a_node_without_an_id_fails_rather_than_links_another_node(broken: str) -> None:
+    """A null id has no node: resolve refuses it, and never takes it for a neighbouring node (the
+    registration r2 would otherwise join the known person of r1)."""
+    from linkage.resolution import resolve
+
+    known = pd.DataFrame({"identifier": ["i1"], "person_id": ["v1-a"]}, dtype=object)
+    links = pd.DataFrame(
+        {"registration_id": ["r1", "r2"], "kind": ["bsn", "bsn"], "identifier": ["i1", "i2"], "candidate_person_id": ["v1-c1", "v1-c2"]}, dtype=object
+    )
+    approximate = None
+    if broken == "identifier":
+        links.loc[1, "identifier"] = None
+    else:
+        approximate = pd.DataFrame({"registration_id": ["r2"], "node": [np.nan]}, dtype=object)
+    named = pd.DataFrame({"registration_id": ["r1", "r2"]}, dtype=object)
+    with pytest.raises(ValueError, match="without an id"):
+        resolve(known, links, named, approximate, own_person_ids=lambda ids: "v1-own-" + ids)
