@@ -209,7 +209,6 @@ def _persons(found: Components, links: pd.DataFrame, own_person_ids: Callable[[p
     identifier, else the own person of its smallest registration (all deterministic)."""
     graph, of_node = found.graph, found.of_node
     registrations, identifiers, persons = graph.registrations, graph.identifiers, graph.persons
-    person_of_component: dict[int, str] = {}
     # Nodes are numbered in the order of their ids: the first of a kind in a component is its smallest.
     known = np.arange(graph.first_person, graph.size)
     known = known[of_node[known] >= 0]
