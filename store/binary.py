@@ -31,13 +31,9 @@ def bytes_column(values: pd.Series) -> pd.Series:
     return pd.Series(as_bytes(values.tolist()), index=values.index, dtype=object)
 
 
-def as_hex(values: Iterable[bytes | memoryview | None]) -> list[str | None]:
-    """Stored bytes as the hex text `pseudonyms` computes (lower case)."""
-    return [None if value is None else bytes(value).hex() for value in values]
-
-
 def hex_text(values: Iterable[bytes | memoryview | None]) -> pd.api.extensions.ExtensionArray:
-    """`as_hex` as a text array: converted in Arrow and numpy, without a Python object per value."""
+    """Stored bytes as the hex text `pseudonyms` computes (lower case; null stays null), converted
+    in Arrow and numpy, without a Python object per value."""
     binary = pa.array(values if isinstance(values, list | np.ndarray) else list(values), pa.large_binary())
     validity, offsets, data = binary.buffers()
     ends = np.frombuffer(offsets, dtype=np.int64, count=len(binary) + 1)

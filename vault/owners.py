@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import ColumnElement, Connection, Select, TextClause, or_, select, text
 
-from store.binary import as_bytes, as_hex, hex_text
+from store.binary import as_bytes, hex_text
 from store.bulk import upsert_rows
 from store.privacy_tables import person_links, vault_identities
 from store.qualified import qualified_name, timestamp_text
@@ -146,7 +146,7 @@ def stored_keys(connection: Connection, condition: ColumnElement[bool]) -> pd.Da
     parts = [_no_keys()]
     for position, kind in enumerate(KEY_COLUMNS):
         carried = [(row[position], row[-1]) for row in rows if row[position] is not None]
-        parts.append(pd.DataFrame({"identifier": as_hex([key for key, _ in carried]), "kind": kind, "key_version": [version for _, version in carried]}))
+        parts.append(pd.DataFrame({"identifier": hex_text([key for key, _ in carried]), "kind": kind, "key_version": [version for _, version in carried]}))
     return pd.concat(parts, ignore_index=True).drop_duplicates("identifier")
 
 
@@ -169,7 +169,7 @@ def keys_of_persons(connection: Connection, person_ids: list[str]) -> pd.DataFra
     rows = connection.execute(
         select(person_links.c.identifier, person_links.c.kind, person_links.c.key_version).where(_listed(connection, "person_id", person_ids))
     ).all()
-    overridden = pd.DataFrame({"identifier": as_hex([row[0] for row in rows]), "kind": [row[1] for row in rows], "key_version": [row[2] for row in rows]})
+    overridden = pd.DataFrame({"identifier": hex_text([row[0] for row in rows]), "kind": [row[1] for row in rows], "key_version": [row[2] for row in rows]})
     found = [stored_keys(connection, _listed(connection, "person_id", person_ids)), overridden]
     return pd.concat(found, ignore_index=True).drop_duplicates("identifier")
 
