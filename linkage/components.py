@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
@@ -44,9 +45,9 @@ class LinkageGraph:
     registrations first, then the identifiers, then the known persons, each kind in the sorted
     order of its ids. Every registration is a node whether an edge reaches it or not."""
 
-    registrations: np.ndarray  # ids, sorted
-    identifiers: np.ndarray
-    persons: np.ndarray
+    registrations: pa.Array  # ids, sorted
+    identifiers: pa.Array
+    persons: pa.Array
     left: np.ndarray
     right: np.ndarray
     strength: np.ndarray
@@ -140,4 +141,4 @@ def constrained_components(graph: LinkageGraph, labels: Labels, sizes: np.ndarra
         cut = np.isin(of_node[graph.left], offending) & (graph.strength <= weakest)
         graph = graph.without(cut)
         of_node = _placed(graph)
-    return Components(graph, of_node, int(kept_apart.sum()), tuple(graph.persons[oversized].tolist()))
+    return Components(graph, of_node, int(kept_apart.sum()), tuple(graph.persons.filter(pa.array(oversized)).to_pylist()))

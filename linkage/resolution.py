@@ -125,10 +125,7 @@ def linkage_graph(
         ),
     ]
     left, right, strengths = (np.concatenate([part[column] for part in parts]) for column in range(3))
-    return LinkageGraph(
-        registrations.to_numpy(zero_copy_only=False), identifiers.to_numpy(zero_copy_only=False), persons.to_numpy(zero_copy_only=False),
-        left.astype(np.int64), right.astype(np.int64), strengths,
-    )
+    return LinkageGraph(registrations, identifiers, persons, left.astype(np.int64), right.astype(np.int64), strengths)
 
 
 def numbered_labels(labels: pd.DataFrame, graph: LinkageGraph) -> Labels:
@@ -138,8 +135,8 @@ def numbered_labels(labels: pd.DataFrame, graph: LinkageGraph) -> Labels:
     on = labels["on"].astype(object)
     on_person = on.str.startswith(PERSON_NODE).to_numpy(dtype=bool)
     node = np.full(len(on), -1, dtype=np.int64)
-    node[~on_person] = positions_in(on[~on_person], pa.array(graph.registrations, pa.string()))
-    found = positions_in(on[on_person].str.removeprefix(PERSON_NODE), pa.array(graph.persons, pa.string()))
+    node[~on_person] = positions_in(on[~on_person], graph.registrations)
+    found = positions_in(on[on_person].str.removeprefix(PERSON_NODE), graph.persons)
     node[on_person] = np.where(found >= 0, found + graph.first_person, -1)
     placed = node >= 0
     group = labels["group"].astype(object).to_numpy()[placed]
@@ -193,7 +190,10 @@ def resolve(
         return _NOTHING
     graph = linkage_graph(known, links, named, approximate, decisions)
     labels = labels if labels is not None else linkage_labels(None, None, decisions)
-    held = (sizes if sizes is not None else pd.Series(dtype="int64")).reindex(graph.persons).fillna(0).to_numpy(dtype=np.int64)
+    held = np.zeros(len(graph.persons), dtype=np.int64)
+    if sizes is not None:
+        at = positions_in(sizes.index, graph.persons)
+        held[at[at >= 0]] = sizes.to_numpy(dtype=np.int64)[at >= 0]
     found = constrained_components(graph, numbered_labels(labels, graph), held, bound)
     return _persons(found, links, own_person_ids)
 
@@ -208,14 +208,14 @@ def _persons(found: Components, links: pd.DataFrame, own_person_ids: Callable[[p
     """A person for every component: its smallest known person, else the candidate of its smallest
     identifier, else the own person of its smallest registration (all deterministic)."""
     graph, of_node = found.graph, found.of_node
-    registrations, identifiers, persons = graph.registrations, graph.identifiers, graph.persons
+    registrations, persons = graph.registrations.to_numpy(zero_copy_only=False), graph.persons.to_numpy(zero_copy_only=False)
     # Nodes are numbered in the order of their ids: the first of a kind in a component is its smallest.
     known = np.arange(graph.first_person, graph.size)
     known = known[of_node[known] >= 0]
     components, survivors = _smallest_per_component(of_node, known)
     survivor_of_component = pd.Series(persons[survivors - graph.first_person], index=components)
     candidates = links.drop_duplicates("identifier").set_index("identifier")["candidate_person_id"].dropna()
-    with_candidate = positions_in(candidates.index, pa.array(identifiers, pa.string())) + graph.first_identifier
+    with_candidate = positions_in(candidates.index, graph.identifiers) + graph.first_identifier
     order = np.argsort(with_candidate)
     with_candidate, candidate = with_candidate[order], candidates.to_numpy(dtype=object)[order]
     reached = of_node[with_candidate] >= 0
@@ -232,10 +232,11 @@ def _persons(found: Components, links: pd.DataFrame, own_person_ids: Callable[[p
     absorbed = known[persons[known - graph.first_person] != survivor_of_component.reindex(of_node[known]).to_numpy()]
     linked = np.arange(graph.first_identifier, graph.first_person)
     linked = linked[of_node[linked] >= 0]
+    linked_ids = graph.identifiers.take(linked - graph.first_identifier).to_numpy(zero_copy_only=False)
     return Resolution(
         pd.Series(person_of_component.reindex(of_registration).to_numpy(dtype=object), index=pd.Index(registrations, name="registration_id")),
         dict(zip(persons[absorbed - graph.first_person].tolist(), survivor_of_component.reindex(of_node[absorbed]).tolist(), strict=True)),
-        pd.Series(person_of_component.reindex(of_node[linked]).to_numpy(dtype=object), index=identifiers[linked - graph.first_identifier]),
+        pd.Series(person_of_component.reindex(of_node[linked]).to_numpy(dtype=object), index=linked_ids),
         found.kept_apart,
         found.oversized_persons,
     )

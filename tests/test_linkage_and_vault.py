@@ -10,6 +10,7 @@ import sqlite3
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from privacy_helpers import load, persons
 from sqlalchemy import text
@@ -40,7 +41,7 @@ def person_of(engine, record_id: str, source: str = "police") -> str:
 def test_components_follow_shared_nodes() -> None:
     # Registrations r1-r4 are nodes 0-3, identifiers a-c nodes 4-6: r1 a, r1 b, r2 b, r3 c, r4 a.
     graph = LinkageGraph(
-        np.array(["r1", "r2", "r3", "r4"], dtype=object), np.array(["a", "b", "c"], dtype=object), np.array([], dtype=object),
+        pa.array(["r1", "r2", "r3", "r4"]), pa.array(["a", "b", "c"]), pa.array([], pa.string()),
         np.array([0, 0, 1, 2, 3]), np.array([4, 5, 5, 6, 4]), np.full(5, NAME, dtype=np.int8),
     )
     nothing = Labels(*(np.zeros(0, dtype=dtype) for dtype in (np.int64, np.int64, np.int64, bool)))
