@@ -128,6 +128,9 @@ class AheadSupply:
         self._ready: dict[tuple[str, int], PartNotice | Exception] = {}
         self._taken: dict[FileJob, list[PartNotice]] = {}
         self._released: set[str] = set()
+        # Files whose last part (or whose error) the helper has sent: once every file is here or
+        # released, the helper ends by itself, and its end of the pipe closing is no failure.
+        self._ended: set[str] = set()
         context = multiprocessing.get_context("spawn")  # not fork: this process runs threads
         orders, self._orders = context.Pipe(duplex=False)
         self._notices, notices = context.Pipe(duplex=False)
@@ -188,15 +191,21 @@ class AheadSupply:
         try:
             batch_id, at, answer = self._notices.recv()
         except (EOFError, OSError):
-            # It ends by itself only once every part is given: this one never came.
-            _logger.warning("the process that prepares files ahead ended unexpectedly; preparing them here from now on")
+            if not self._helper_done():
+                _logger.warning("the process that prepares files ahead ended unexpectedly; preparing them here from now on")
             self._stop()
             return False
+        if isinstance(answer, Exception) or answer.last:
+            self._ended.add(batch_id)
         if batch_id in self._released:  # prepared as its load was given up: not needed
             self._spool.drop(spooled_name(batch_id, at))
         else:
             self._ready[(batch_id, at)] = answer
         return True
+
+    def _helper_done(self) -> bool:
+        """Whether the helper has given every file it was asked for: then it ends by itself."""
+        return all(job.batch_id in self._ended or job.batch_id in self._released for job in self._jobs)
 
     def release(self, job: FileJob) -> None:
         for notice in self._taken.pop(job, []):

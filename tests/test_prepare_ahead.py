@@ -136,6 +136,21 @@ def test_a_rejected_file_raises_the_same_value_free_error_and_the_next_file_load
         supply.close()
 
 
+def test_a_helper_that_ends_after_giving_every_part_is_no_failure(jobs, spool, caplog) -> None:
+    supply = AheadSupply(spool, jobs)
+    try:
+        for job in jobs:
+            list(supply.prepared(job, StageClock()))
+            if job is not jobs[-1]:
+                supply.release(job)
+        supply._process.join(timeout=60)  # every part given: the helper ends by itself...
+        assert supply._process.exitcode == 0
+        supply.release(jobs[-1])  # ...and the next order meets its closed pipe
+    finally:
+        supply.close()
+    assert "ended unexpectedly" not in caplog.text
+
+
 def test_when_the_helper_dies_the_parts_are_prepared_here(jobs, spool, tmp_path, caplog) -> None:
     supply = AheadSupply(spool, jobs)
     try:
