@@ -57,11 +57,13 @@ def registrations_of(source: Source, validated: Validated, batch_id: str, key: b
 
 def batch_identities(records: pd.DataFrame, registration_ids: pd.Series, key: LoadedKey, vault_key: bytes) -> PersonIdentities:
     """Keyed identifiers, encodings and sealed vault rows of `records` (same index as the ids), and
-    the approximate matches among them: made here, they are time the load no longer spends."""
-    identities = sealed_identities(person_identities(records, registration_ids, key=key.material, key_version=key.version, vault_key=vault_key))
-    if identities.encodings.empty:
-        return identities
-    return dataclasses.replace(identities, own_matches=own_matches(identities.encodings))
+    the approximate matches among them: made here, they are time the load no longer spends. The
+    matches are found before the vault rows are made, so that their temporaries and the rows'
+    sealed values (Python bytes, most of a part's memory) are not held at the same time."""
+    identities = person_identities(records, registration_ids, key=key.material, key_version=key.version, vault_key=vault_key)
+    if not identities.encodings.empty:
+        identities = dataclasses.replace(identities, own_matches=own_matches(identities.encodings))
+    return sealed_identities(identities)
 
 
 def sealed_quarantine(quarantined: pd.DataFrame, batch_id: str, vault_key: bytes) -> pd.DataFrame:

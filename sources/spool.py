@@ -15,7 +15,10 @@ A part is pickled (protocol 5). Its large columns leave the pickle as out-of-ban
 as they lie in memory and read back into memory of their size; the rest, the pickle's head (the
 part's Python objects, such as its sealed vault entries: a hundred megabytes for a large part), is
 sealed as the pickler makes it and unpickled as it is opened. Neither a copy of a whole part nor a
-whole head is held on the way in or out: at most a chunk of it.
+whole head is held on the way in or out: at most a chunk of it. (pandas pickles an Arrow-backed
+column as a copy of its Arrow data, made to leave out what a slice does not use; a column held
+whole in one array goes as it lies instead, else the copies of all the part's text columns were
+held until its last buffer was written: 300 MB for a part of 324,000 records.)
 
 A spooled part's file is a run of sealed records, each `kind (1 byte) | length (8) | nonce (12) |
 AES-GCM ciphertext and tag (length bytes)`, its associated data the part's name, the record's number
@@ -34,6 +37,7 @@ value in its message. The format lives as long as its run's spool: nothing else 
 
 from __future__ import annotations
 
+import copyreg
 import fcntl
 import io
 import os
@@ -49,6 +53,7 @@ from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pandas.arrays import ArrowExtensionArray
 
 from config.private_files import make_private_dir
 
@@ -82,7 +87,7 @@ class Spool:
                 records = _Records(AESGCM(self.key), name)
                 head = _HeadWriter(file, records)
                 buffers: list[pickle.PickleBuffer] = []
-                pickle.Pickler(head, protocol=5, buffer_callback=buffers.append).dump(value)
+                _Pickler(head, protocol=5, buffer_callback=buffers.append).dump(value)
                 head.end()
                 views = [buffer.raw() for buffer in buffers]
                 records.write(file, _TRAILER, b"".join(_SIZE.pack(view.nbytes) for view in views))
@@ -116,6 +121,23 @@ class Spool:
 
     def drop(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles an Arrow-backed pandas array that is one whole Arrow array (no slice of a larger
+    one) as pandas does, but without its copy of the array: the array's own buffers go out of band."""
+
+    def reducer_override(self, obj: object) -> object:
+        if isinstance(obj, ArrowExtensionArray) and type(obj).__getstate__ is ArrowExtensionArray.__getstate__:
+            chunks = obj._pa_array
+            if chunks.num_chunks == 1:
+                array = chunks.chunk(0)
+                # Not a slice: its buffers hold hardly more than its values (at most 1 % more, as
+                # `nbytes` leaves out a few bytes: a text array's last offset).
+                if array.offset == 0 and array.get_total_buffer_size() <= array.nbytes + array.nbytes // 100 + 64:
+                    # The state pandas' __getstate__ makes, with the array itself for its compacted copy.
+                    return copyreg.__newobj__, (type(obj),), {**obj.__dict__, "_pa_array": array, "_cache": {}}
+        return NotImplemented
 
 
 class _Records:

@@ -24,6 +24,7 @@ from pseudonyms import encodings
 from pseudonyms.hashing import PSEUDONYM_BYTES, KeyedHasher, derive_subkey, digest_many
 from pseudonyms.identity import IDENTIFIER_PURPOSE, PERSON_PURPOSE, date_texts
 from pseudonyms.person_identities import identifier_links, named_registrations, vault_payloads
+from store import binary
 
 KEY = bytes(range(32))
 # Any text a source may send, control characters, quotes, slashes and other scripts included
@@ -200,3 +201,25 @@ def test_own_matches_are_the_pairs_one_at_a_time(rows_per_block: int, rows: list
     # The same rows, in the same order, as the search that also reads stored encodings.
     pd.testing.assert_frame_equal(found.reset_index(drop=True), approximate.matches(batch, approximate._NOTHING_STORED).reset_index(drop=True))
     assert set(zip(found["registration_id"], found["node"], strict=True)) == plain_own_matches(batch)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.binary(max_size=140)), max_size=40),
+    st.integers(1, 5),
+    st.booleans(),
+    st.integers(0, 3),
+)
+def test_hex_becomes_the_bytes_of_each_value_alone(values: list[bytes | None], per_chunk: int, upper: bool, skipped: int) -> None:
+    texts = pd.Series([None if value is None else value.hex().upper() if upper else value.hex() for value in values], dtype="str")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(binary, "_HEX_PER_CHUNK", per_chunk)
+        decoded = binary.hex_bytes(texts.iloc[skipped:])  # a slice, decoded a few values at a time
+    assert decoded.dtype == object
+    assert list(decoded) == values[skipped:]
+
+
+@pytest.mark.parametrize("text", ["abc", "0g", "ab cd"])
+def test_what_is_no_hex_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        binary.hex_bytes(pd.Series([text], dtype="str"))

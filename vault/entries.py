@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from config.settings import current
 from pseudonyms.encodings import ENCODING_COLUMNS, ENCODING_SCHEME
 from pseudonyms.person_identities import PersonIdentities
-from store.binary import as_bytes
+from store.binary import hex_bytes
 from store.bulk import upsert_rows
 from store.clock import utc_now
 from store.privacy_tables import privacy_audit, vault_identities
@@ -52,9 +52,18 @@ def associated_data(registration_id: str) -> str:
     return f"registration:{registration_id}"
 
 
+# Payloads sealed at a time: their text and contexts are Python objects only while they are sealed.
+_SEALED_PER_CHUNK = 50_000
+
+
 def seal_frame(key: bytes, payloads: pd.Series, registration_ids: pd.Series) -> list[bytes]:
     """Each payload sealed under `key`, bound to its registration."""
-    return seal_many(key, payloads.tolist(), [associated_data(registration) for registration in registration_ids.tolist()])
+    sealed: list[bytes] = []
+    for start in range(0, len(payloads), _SEALED_PER_CHUNK):
+        rows = slice(start, start + _SEALED_PER_CHUNK)
+        contexts = [associated_data(registration) for registration in registration_ids.iloc[rows].tolist()]
+        sealed += seal_many(key, payloads.iloc[rows].tolist(), contexts)
+    return sealed
 
 
 def open_entry(key: bytes, sealed: bytes, registration_id: str) -> dict:
@@ -72,7 +81,7 @@ def _first_positions(registration_ids: pa.Array, owners: pd.Series) -> tuple[np.
     return rows, positions[rows]
 
 
-def _placed(size: int, positions: np.ndarray, values: list) -> np.ndarray:
+def _placed(size: int, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
     column = np.full(size, None, dtype=object)
     column[positions] = values
     return column
@@ -90,10 +99,10 @@ def keyed_columns(registration_ids: pd.Series, links: pd.DataFrame, encodings: p
     for kind, column in KEY_COLUMNS.items():
         of_kind = links[(links["kind"] == kind).to_numpy()]
         rows, positions = _first_positions(ids, of_kind["registration_id"])
-        columns[column] = _placed(size, positions, as_bytes(of_kind["identifier"].to_numpy(dtype=object)[rows]))
+        columns[column] = _placed(size, positions, hex_bytes(of_kind["identifier"].iloc[rows]))
     rows, positions = _first_positions(ids, encodings["registration_id"])
     for column in ENCODING_COLUMNS[1:]:
-        columns[column] = _placed(size, positions, as_bytes(encodings[column].to_numpy(dtype=object)[rows]))
+        columns[column] = _placed(size, positions, hex_bytes(encodings[column].iloc[rows]))
     encoded = np.zeros(size, dtype=bool)
     encoded[positions] = True
     columns["scheme"] = pd.Series(ENCODING_SCHEME, index=columns.index, dtype="Int16").where(encoded)
