@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Boolean, Column, Connection, Index, Integer, Table, Text, delete, func, insert, select
 
 from config.settings import current
-from pseudonyms.hashing import KeyedHasher
+from pseudonyms.hashing import KeyedHasher, digest_distinct
 from schemas.vocabulary import EXPLOITATION_TYPES, SOURCE_KINDS
 from store.bulk import Read, bulk_insert, read_columns
 from store.clock import utc_now
@@ -246,7 +246,9 @@ def build_tier(read: Registrations, secret: bytes, k: int, share: float) -> Tier
     firsts = read.firsts
     persons = pd.DataFrame({"registration_year": firsts["registration_year"].to_numpy(), "person_key": firsts["person_key"].to_pandas()})
     hasher = KeyedHasher(secret, "analyst-tier person key")
-    persons["analyst_person"] = hasher.digest_series(persons["registration_year"].astype(str) + "\x1f" + persons["person_key"])
+    # Year and person key, distinct for every person-year, joined in Arrow.
+    keyed = pc.binary_join_element_wise(firsts["registration_year"].cast(pa.string()), firsts["person_key"], "\x1f")
+    persons["analyst_person"] = pd.array(digest_distinct(hasher, keyed.combine_chunks()), dtype="str")
     # Each person's rank by analyst key, ties in person order; ranked in Arrow, without a Python
     # string per person.
     rank = pc.rank(pa.array(persons["analyst_person"]), sort_keys="ascending", tiebreaker="first").to_numpy().astype(np.int64) - 1
