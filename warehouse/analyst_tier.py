@@ -183,10 +183,10 @@ def year_part(read: pa.Table, split: PersonYears) -> Registrations:
 
 def gathered(parts: list[Registrations]) -> Registrations:
     """The years' parts as one, in the order given: each year's person-years after those before it."""
-    offsets = np.cumsum([0, *(part.firsts.num_rows for part in parts)])
+    offsets = np.cumsum([0, *(part.firsts.num_rows for part in parts)])[:-1]
     return Registrations(
         pa.concat_tables([part.firsts for part in parts]),
-        np.concatenate([part.owners + offset for part, offset in zip(parts, offsets, strict=False)]),
+        np.concatenate([part.owners + offset for part, offset in zip(parts, offsets, strict=True)]),
         pa.concat_tables([part.own for part in parts]),
     )
 

@@ -95,8 +95,6 @@ CROSSINGS: tuple[tuple[str, str], ...] = (
 
 # How a registration's person is keyed in the marts.
 _PERSON_KEY = "COALESCE(person_id, 'registration:' || registration_id)"
-# The registrations the marts count.
-COUNTED = "scope = 'national'"
 
 
 _DIMENSIONS_LIST = ", ".join(f"`{name}`" for name in DIMENSION_NAMES)
@@ -258,10 +256,7 @@ def _shared_columns(connection: Connection) -> tuple[dict[str, Read], dict[str, 
     columns = _columns(connection)
     tier_names = {}
     for name, read in tier_columns(connection).items():
-        if columns.get(name, read) != read:
-            tier_names[name] = _TIER_PREFIX + name
-        else:
-            tier_names[name] = name
+        tier_names[name] = name if columns.get(name, read) == read else _TIER_PREFIX + name
         columns[tier_names[name]] = read
     return columns, tier_names
 
