@@ -60,21 +60,29 @@ def digest_many(values: pd.Series, hashers: Sequence[KeyedHasher]) -> list[pd.Se
     # Each distinct value once: birth dates, for one, repeat a lot in a bulk load.
     codes, distinct = pd.factorize(values)
     encoded = utf8_values(distinct)
-    digests = []
-    for hasher in hashers:
-        # One plain loop per hasher, its copy method bound once: this loop runs millions of times,
-        # and each statement in it costs about as much as the HMAC itself.
-        copy_template, out = hasher._template.copy, bytearray()
-        for value in encoded:
-            context = copy_template()
-            context.update(value)
-            out += context.finalize()
-        digests.append(out)
+    digests = [_hmacs(hasher, encoded) for hasher in hashers]
     # Null rows have code -1: a null index takes a null pseudonym.
     rows = pa.array(codes, mask=codes < 0)
-    return [
-        pd.Series(pd.array(hex_prefixes(bytes(out), len(distinct)).take(rows), dtype="str"), index=values.index) for out in digests
-    ]
+    return [pd.Series(pd.array(hex_prefixes(out, len(distinct)).take(rows), dtype="str"), index=values.index) for out in digests]
+
+
+def digest_distinct(hasher: KeyedHasher, values: pa.Array) -> pa.Array:
+    """`digest_series` of text values known not to repeat (and not null), as Arrow text: each value
+    hashed as it comes, without the search for repeats that would find none."""
+    encoded = values.cast(pa.large_binary()).to_numpy(zero_copy_only=False).tolist()
+    return hex_prefixes(_hmacs(hasher, encoded), len(encoded))
+
+
+def _hmacs(hasher: KeyedHasher, encoded: list[bytes]) -> bytes:
+    """The HMAC of each value, laid end to end."""
+    # One plain loop, the copy method bound once: this loop runs millions of times, and each
+    # statement in it costs about as much as the HMAC itself.
+    copy_template, out = hasher._template.copy, bytearray()
+    for value in encoded:
+        context = copy_template()
+        context.update(value)
+        out += context.finalize()
+    return bytes(out)
 
 
 def utf8_values(values: pd.Index) -> list[bytes]:

@@ -50,10 +50,12 @@ def _under_k(lattice: Lattice, node: tuple[int, ...]) -> np.ndarray:
     return np.bincount(lattice.year_index[small], minlength=len(lattice.persons))
 
 
+@pytest.mark.parametrize("dense", [4, 0])
 @settings(max_examples=examples(120), deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), k=st.integers(2, 7), share=st.sampled_from([0.0, 0.01, 0.02, 0.1, 0.3]))
-def test_the_search_finds_the_node_of_least_loss_on_random_lattices(seed, k, share) -> None:
+def test_the_search_finds_the_node_of_least_loss_on_random_lattices(dense, seed, k, share) -> None:
     # The plain definition: every node judged on the persons' classes, the best by (loss, height, levels).
+    # With `dense` 0 every node counts by sorting, so the walk judges coarser nodes before any node.
     lattice = _lattice(seed, k, share)
     total = max(int((~lattice.small[lattice.year_index]).sum()), 1)
     judged = []
@@ -62,7 +64,9 @@ def test_the_search_finds_the_node_of_least_loss_on_random_lattices(seed, k, sha
         if np.all(counted <= lattice.budget):
             height = lattice.height(node)
             judged.append((height + (float(counted.sum()) / total) * (1 - height), height, node))
-    scheme = lattice.search(np.arange(len(lattice.years)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(class_counts, "_DENSE_PER_PERSON", dense)
+        scheme = lattice.search(np.arange(len(lattice.years)))
     assert (scheme.loss, scheme.levels) == (min(judged)[0], min(judged)[2])
 
 

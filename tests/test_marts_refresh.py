@@ -19,6 +19,7 @@ from scratch_db import scratch_url
 from store.bulk import Read, bulk_insert, read_columns
 from store.engines import make_engine
 from victim_intake.synthetic.registrations import synthetic_registrations
+from warehouse.analyst_tier import ANALYST_RELATIONS, refresh_tier
 from warehouse.database import create_tables
 from warehouse.marts import CROSSINGS, DIMENSION_NAMES, DIMENSIONS, MARTS, mart_person_years, refresh_marts
 
@@ -130,6 +131,32 @@ def test_refresh_equals_the_reference_sql(tmp_path, edge_rows, backend) -> None:
     assert (~people["linked"]).any() and people["person_key"].duplicated().any()
     assert {"unknown"} <= set(people["minor"]) and "two\nlines" in set(people["reporting_unit"])
     assert (people["registrations"] > 1).any()
+
+
+def _relations(connection: sa.Connection) -> dict[str, pd.DataFrame]:
+    frames = {}
+    for relation in ANALYST_RELATIONS:
+        frame = pd.read_sql(sa.select(relation), connection)
+        frames[relation.name] = frame.sort_values(list(frame.columns), ignore_index=True, na_position="last")
+    return frames
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_the_tier_from_the_marts_read_equals_the_tier_read_alone(tmp_path, edge_rows, backend) -> None:
+    # The refresh reads every year once for the marts and the tier; the tier alone reads for itself.
+    with scratch_url(backend, tmp_path) as url:
+        engine = make_engine(url)
+        create_tables(engine)
+        with engine.begin() as connection:
+            bulk_insert(connection, "registrations", edge_rows)
+            refresh_marts(connection)
+            shared = _relations(connection)
+            refresh_tier(connection)
+            alone = _relations(connection)
+        engine.dispose()
+    for name, expected in alone.items():
+        assert len(expected) > 0
+        pd.testing.assert_frame_equal(shared[name], expected, obj=name)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Boolean, Column, Connection, Index, Integer, Table, Text, delete, func, insert, select
 
 from config.settings import current
-from pseudonyms.hashing import KeyedHasher
+from pseudonyms.hashing import KeyedHasher, digest_distinct
 from schemas.vocabulary import EXPLOITATION_TYPES, SOURCE_KINDS
 from store.bulk import Read, bulk_insert, read_columns
 from store.clock import utc_now
@@ -34,7 +34,7 @@ from store.locks import lock_tier
 from store.tables import metadata, registrations
 from warehouse.anonymise import Lattice, class_ids, class_sizes
 from warehouse.hierarchies import HIERARCHIES, QUASI_IDENTIFIERS, TOP
-from warehouse.mart_counts import person_years, yearly_counts, yearly_crossings
+from warehouse.mart_counts import PersonYears, person_years, yearly_counts, yearly_crossings
 
 TIER_SECRET = "analyst_person"
 # What the analyst marts break counts down by: the tier's columns.
@@ -144,7 +144,7 @@ def tier_secret(connection: Connection) -> bytes:
     return bytes.fromhex(found)
 
 
-def _columns(connection: Connection) -> dict[str, Read]:
+def tier_columns(connection: Connection) -> dict[str, Read]:
     """What the tier reads of a registration."""
     month = "to_char(reported_on, 'YYYY-MM')" if connection.dialect.name == "postgresql" else "substr(reported_on, 1, 7)"
     reported = "to_char(reported_on, 'YYYY-MM-DD')" if connection.dialect.name == "postgresql" else "reported_on"
@@ -176,24 +176,40 @@ class Registrations:
     own: pa.Table  # each registration's `_OWN_COLUMNS`, in the order read
 
 
-def _read(connection: Connection) -> Registrations:
-    """Every national registration with what the tier needs. Read and split into person-years a year
-    at a time (a person-year lies within its year): only one year's registrations are held whole."""
-    columns = _columns(connection)
+def year_part(read: pa.Table, split: PersonYears) -> Registrations:
+    """One year's registrations, read with `tier_columns` and split into person-years (`split`)."""
+    return Registrations(read.select(_PERSON_COLUMNS).take(split.positions), split.owners, read.select(_OWN_COLUMNS))
+
+
+def gathered(parts: list[Registrations]) -> Registrations:
+    """The years' parts as one, in the order given: each year's person-years after those before it."""
+    offsets = np.cumsum([0, *(part.firsts.num_rows for part in parts)])[:-1]
+    return Registrations(
+        pa.concat_tables([part.firsts for part in parts]),
+        np.concatenate([part.owners + offset for part, offset in zip(parts, offsets, strict=True)]),
+        pa.concat_tables([part.own for part in parts]),
+    )
+
+
+def national_sources(connection: Connection) -> list[tuple[int | None, str]]:
+    """Each year's national registrations as a FROM clause for `read_columns`, in order of year;
+    one that reads nothing (year None) when there are none, which gives the columns their types."""
     years = connection.execute(
         select(registrations.c.registration_year).where(registrations.c.scope == "national").distinct()
     ).scalars()
-    sources = [f"FROM registrations WHERE registration_year = {int(year)} AND scope = 'national'" for year in sorted(years)]
-    firsts, owners, own = [], [], []
-    persons = 0
-    for source in sources or ["FROM registrations WHERE false"]:
+    sources = [(int(year), f"FROM registrations WHERE registration_year = {int(year)} AND scope = 'national'") for year in sorted(years)]
+    return sources or [(None, "FROM registrations WHERE false")]
+
+
+def _read(connection: Connection) -> Registrations:
+    """Every national registration with what the tier needs. Read and split into person-years a year
+    at a time (a person-year lies within its year): only one year's registrations are held whole."""
+    columns = tier_columns(connection)
+    parts = []
+    for _, source in national_sources(connection):
         read = read_columns(connection, columns, source)
-        positions, owner = person_years(read)
-        firsts.append(read.select(_PERSON_COLUMNS).take(positions))
-        owners.append(owner + persons)
-        own.append(read.select(_OWN_COLUMNS))
-        persons += len(positions)
-    return Registrations(pa.concat_tables(firsts), np.concatenate(owners), pa.concat_tables(own))
+        parts.append(year_part(read, person_years(read)))
+    return gathered(parts)
 
 
 @dataclass(frozen=True)
@@ -230,7 +246,9 @@ def build_tier(read: Registrations, secret: bytes, k: int, share: float) -> Tier
     firsts = read.firsts
     persons = pd.DataFrame({"registration_year": firsts["registration_year"].to_numpy(), "person_key": firsts["person_key"].to_pandas()})
     hasher = KeyedHasher(secret, "analyst-tier person key")
-    persons["analyst_person"] = hasher.digest_series(persons["registration_year"].astype(str) + "\x1f" + persons["person_key"])
+    # Year and person key, distinct for every person-year, joined in Arrow.
+    keyed = pc.binary_join_element_wise(firsts["registration_year"].cast(pa.string()), firsts["person_key"], "\x1f")
+    persons["analyst_person"] = pd.array(digest_distinct(hasher, keyed.combine_chunks()), dtype="str")
     # Each person's rank by analyst key, ties in person order; ranked in Arrow, without a Python
     # string per person.
     rank = pc.rank(pa.array(persons["analyst_person"]), sort_keys="ascending", tiebreaker="first").to_numpy().astype(np.int64) - 1
@@ -318,12 +336,13 @@ def check_classes(persons: pd.DataFrame, k: int) -> None:
         raise ClassUnderK(f"the analyst tier would hold a class of fewer than {k} persons; it was not rebuilt")
 
 
-def refresh_tier(connection: Connection) -> Tier:
-    """Rebuild the tier and its marts from every national registration, in the caller's transaction."""
+def refresh_tier(connection: Connection, read: Registrations | None = None) -> Tier:
+    """Rebuild the tier and its marts from every national registration, in the caller's transaction:
+    from `read` when the caller has read them (`gathered` from every year's `year_part`)."""
     settings = current()
     k, share = settings.analyst_k, settings.analyst_suppression
     lock_tier(connection)
-    tier = build_tier(_read(connection), tier_secret(connection), k, share)
+    tier = build_tier(_read(connection) if read is None else read, tier_secret(connection), k, share)
     check_classes(tier.persons, k)
     for relation in ANALYST_RELATIONS:
         connection.execute(delete(relation))

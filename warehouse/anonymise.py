@@ -19,11 +19,11 @@ Acceptability is monotone: a coarser node merges classes, so it leaves at most t
 finer node in classes under K, and the padding to K never lowers a count. The search goes down
 the lattice layer by layer (the sum of the levels) from the top node, which needs no suppression
 in a year of at least K persons and is always acceptable. A node finer than an unacceptable one is
-unacceptable and skipped unseen (predictive tagging, as in ARX's OLA and Flash); every other node
-is judged, so every acceptable node is, and only the unacceptable nodes just under acceptable ones
-are judged besides. A node is judged on the persons themselves, one integer key per person
-(`warehouse.class_counts`). Years of fewer than K persons are suppressed whole and take no part
-in the choice.
+unacceptable and skipped unseen (predictive tagging, as in ARX's OLA and Flash). A node whose loss
+cannot beat the best found so far is skipped too: suppression is monotone like acceptability, so
+the persons its coarser neighbours suppress bound its loss from below (`_Walk`). Every other node
+is judged on the persons themselves, one integer key per person (`warehouse.class_counts`). Years
+of fewer than K persons are suppressed whole and take no part in the choice.
 """
 
 from __future__ import annotations
@@ -134,34 +134,9 @@ class Lattice:
             # Nothing to choose: every node is acceptable and the bottom one loses nothing.
             best = (0.0, 0.0, (0,) * width)
         else:
-            best = self._search()
+            best = _Walk(self).best()
         ids = self.ids(best[2])
         return Scheme(best[2], self._padded(ids, self.outliers(ids), order), best[0])
-
-    def _search(self) -> tuple[float, float, tuple[int, ...]]:
-        """(loss, height, node) of the best acceptable node: top down, layer by layer, judging every
-        node that is not finer than a node found unacceptable."""
-        counter = ClassCounter(self.year_index, len(self.persons), self.codes, self.maps, self.k)
-        total = max(int((~self.small[self.year_index]).sum()), 1)
-        nodes = np.indices([top + 1 for top in self.tops]).reshape(len(self.tops), -1).T
-        layers = nodes.sum(axis=1)
-        unacceptable = np.zeros(len(nodes), bool)
-        best: tuple[float, float, tuple[int, ...]] | None = None
-        for layer in range(int(layers.max()), -1, -1):
-            for index in np.flatnonzero(layers == layer):
-                if unacceptable[index]:
-                    continue  # finer than an unacceptable node
-                node = tuple(int(level) for level in nodes[index])
-                counted = self.padded(counter.under_k(node))
-                if np.any(counted > self.budget):
-                    unacceptable |= np.all(nodes <= nodes[index], axis=1)
-                    continue
-                height = self.height(node)
-                loss = height + (float(counted.sum()) / total) * (1 - height)
-                if best is None or (loss, height, node) < best:
-                    best = (loss, height, node)
-        assert best is not None  # the top node is always acceptable
-        return best
 
     def _padded(self, ids: np.ndarray, outliers: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Suppress more persons in years with 1 to K-1 suppressed, from classes larger than K
@@ -183,3 +158,93 @@ class Lattice:
             else:
                 suppressed[donors[:needed]] = True
         return suppressed
+
+
+class _Walk:
+    """The search's walk down the lattice, top down and layer by layer.
+
+    A node finer than one found unacceptable is unacceptable and skipped unseen. A node that cannot
+    beat the best node found so far is skipped too, unjudged: a finer node suppresses at least as
+    many persons in every year, so its loss is at least `h + s (1 - h)` with `s` the most its
+    coarser neighbours suppress (their counts, or their own such floor), and its height is exact.
+    Floating point keeps that order: every step of the loss is monotone in the count.
+    A node skipped so tags nothing finer, so before a node is judged, its unjudged coarser
+    neighbours are judged first (one found unacceptable tags it, one found acceptable raises its
+    floor); a neighbour whose count takes a sort (`ClassCounter.sorts`) has its own unjudged
+    neighbours judged before it, which are cheaper. Every node it leaves out is unacceptable or
+    loses more than the node chosen, so the choice is the one judging every node gives.
+    """
+
+    def __init__(self, lattice: Lattice):
+        self.lattice = lattice
+        self.counter = ClassCounter(lattice.year_index, len(lattice.persons), lattice.codes, lattice.maps, lattice.k)
+        self.total = max(int((~lattice.small[lattice.year_index]).sum()), 1)
+        shape = tuple(top + 1 for top in lattice.tops)
+        self.nodes = np.indices(shape).reshape(len(shape), -1).T
+        # A node's neighbour one level coarser in quasi-identifier q lies `strides[q]` further on.
+        self.strides = np.cumprod((1, *shape[:0:-1]))[::-1]
+        self.unacceptable = np.zeros(len(self.nodes), bool)
+        self.unjudged = np.zeros(len(self.nodes), bool)
+        # Per node and year, at most the persons it suppresses (padded): counted, or its floor.
+        self.floor = np.zeros((len(self.nodes), len(lattice.persons)), np.int64)
+        self.found: tuple[float, float, tuple[int, ...]] | None = None
+
+    def best(self) -> tuple[float, float, tuple[int, ...]]:
+        layers = self.nodes.sum(axis=1)
+        for layer in range(int(layers.max()), -1, -1):
+            for index in np.flatnonzero(layers == layer):
+                self._visit(int(index))
+        assert self.found is not None  # the top node is always acceptable
+        return self.found
+
+    def _coarser(self, index: int) -> list[int]:
+        """The nodes one level coarser in one quasi-identifier."""
+        node = self.nodes[index]
+        return [index + int(stride) for q, stride in enumerate(self.strides) if node[q] < self.lattice.tops[q]]
+
+    def _node(self, index: int) -> tuple[int, ...]:
+        return tuple(int(level) for level in self.nodes[index])
+
+    def _loss(self, index: int, counted: np.ndarray) -> tuple[float, float, tuple[int, ...]]:
+        node = self._node(index)
+        height = self.lattice.height(node)
+        return (height + (float(counted.sum()) / self.total) * (1 - height), height, node)
+
+    def _hopeless(self, index: int) -> bool:
+        return self.found is not None and self._loss(index, self.floor[index]) > self.found
+
+    def _visit(self, index: int) -> None:
+        for coarser in self._coarser(index):
+            np.maximum(self.floor[index], self.floor[coarser], out=self.floor[index])
+        if self.unacceptable[index]:
+            return
+        for coarser in self._coarser(index):
+            if self._hopeless(index):
+                break
+            if self.unjudged[coarser]:
+                if not self._judge(coarser):
+                    return  # it tagged this node
+                np.maximum(self.floor[index], self.floor[coarser], out=self.floor[index])
+        if self._hopeless(index):
+            self.unjudged[index] = True
+        else:
+            self._judge(index)
+
+    def _judge(self, index: int) -> bool:
+        """Count the node's persons in classes under K; whether it is acceptable."""
+        if self.counter.sorts(self._node(index)):
+            for coarser in self._coarser(index):
+                if self.unjudged[coarser] and not self._judge(coarser):
+                    return False
+        self.unjudged[index] = False
+        if self.unacceptable[index]:
+            return False
+        counted = self.lattice.padded(self.counter.under_k(self._node(index)))
+        if np.any(counted > self.lattice.budget):
+            self.unacceptable |= np.all(self.nodes <= self.nodes[index], axis=1)
+            return False
+        self.floor[index] = counted
+        loss = self._loss(index, counted)
+        if self.found is None or loss < self.found:
+            self.found = loss
+        return True

@@ -80,6 +80,14 @@ class ClassCounter:
             found = self.tables[(g, levels)] = (table, width)
         return found
 
+    def sorts(self, node: Sequence[int]) -> bool:
+        """Whether `node`'s keys span too many values to be counted with one bincount: counting them
+        takes a sort, an order of magnitude slower."""
+        levels, span = (0, *node), 1
+        for g, group in enumerate(self.groups):
+            span *= self._table(g, tuple(levels[q] for q in group))[1]
+        return span > _DENSE_PER_PERSON * self.persons
+
     def under_k(self, node: Sequence[int]) -> np.ndarray:
         """Persons of each year in classes of fewer than K persons at `node` (one level per quasi-identifier)."""
         if not self.persons:

@@ -8,6 +8,7 @@ table and writes the results.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,31 +35,26 @@ def _person_year_starts(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     return order.to_numpy(), starts
 
 
-def first_registrations(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """Each person's first registration of each year: earliest `reported_on` (no date last), then
-    `registration_id`.
+@dataclass(frozen=True)
+class PersonYears:
+    """Each person's first registration of each year (earliest `reported_on`, no date last, then
+    `registration_id`), and which person-year every row belongs to."""
 
-    Returns their row positions in `table`, ordered by year and person key (the order of the
-    mart's primary key, so inserting them appends to its index), and each person's number of
-    registrations in the year.
-    """
+    positions: np.ndarray  # the first registrations' rows, ordered by year and person key
+    sizes: np.ndarray  # each person-year's number of registrations
+    owners: np.ndarray  # each row's person-year: its index among `positions`
+
+
+def person_years(table: pa.Table) -> PersonYears:
+    """Split `table` into person-years; `positions` come in the order of the person-year mart's
+    primary key, so inserting them appends to its index."""
     if table.num_rows == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        return PersonYears(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64))
     order, starts = _person_year_starts(table)
-    positions = np.flatnonzero(starts)
-    sizes = np.diff(np.append(positions, len(order)))
-    return order[positions], sizes
-
-
-def person_years(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """The row positions of `first_registrations`, and for every row of `table` its person-year:
-    the index of that person-year's first registration among those positions."""
-    if table.num_rows == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    order, starts = _person_year_starts(table)
+    firsts = np.flatnonzero(starts)
     owners = np.empty(len(order), np.int64)
     owners[order] = np.cumsum(starts) - 1
-    return order[starts], owners
+    return PersonYears(order[firsts], np.diff(np.append(firsts, len(order))), owners)
 
 
 def dimension_frame(table: pa.Table, dimensions: Sequence[str]) -> pd.DataFrame:

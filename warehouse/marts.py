@@ -30,15 +30,15 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Boolean, Column, Connection, Integer, Table, Text, delete, func, select, text
 
 from store.bulk import Read, bulk_insert, read_columns
+from store.locks import lock_tier
 from store.tables import metadata, registrations
-from warehouse.analyst_tier import refresh_tier, tier_behind
-from warehouse.mart_counts import dimension_frame, first_registrations, yearly_counts, yearly_crossings
+from warehouse.analyst_tier import gathered, national_sources, refresh_tier, tier_behind, tier_columns, year_part
+from warehouse.mart_counts import PersonYears, dimension_frame, person_years, yearly_counts, yearly_crossings
 
 MEASURES = ("registrations", "persons")
 
@@ -95,8 +95,6 @@ CROSSINGS: tuple[tuple[str, str], ...] = (
 
 # How a registration's person is keyed in the marts.
 _PERSON_KEY = "COALESCE(person_id, 'registration:' || registration_id)"
-# The registrations the marts count.
-COUNTED = "scope = 'national'"
 
 
 _DIMENSIONS_LIST = ", ".join(f"`{name}`" for name in DIMENSION_NAMES)
@@ -231,8 +229,8 @@ def stale_years(connection: Connection, held: dict[int, int] | None = None) -> s
     return marked | {year for year in held.keys() | counted.keys() if held.get(year) != counted.get(year)}
 
 
-def _read_registrations(connection: Connection, year: int) -> pa.Table:
-    """The year's national registrations with what the marts need: dimensions as dictionary columns."""
+def _columns(connection: Connection) -> dict[str, Read]:
+    """What the marts read of a registration: dimensions as dictionary columns."""
     category = pa.dictionary(pa.int32(), pa.string())
     columns = {
         "registration_year": Read("registration_year", pa.int32()),
@@ -245,28 +243,42 @@ def _read_registrations(connection: Connection, year: int) -> pa.Table:
     if connection.dialect.name == "postgresql":
         # Dates as ISO text whatever the session's DateStyle: the order SQLite's text dates have.
         columns["reported_on"] = Read("to_char(reported_on, 'YYYY-MM-DD')")
-    return read_columns(connection, columns, f"FROM registrations WHERE registration_year = {int(year)} AND {COUNTED}")
+    return columns
 
 
-def _person_years(registrations_read: pa.Table, positions: np.ndarray, sizes: np.ndarray) -> pd.DataFrame:
+_TIER_PREFIX = "tier__"
+
+
+def _shared_columns(connection: Connection) -> tuple[dict[str, Read], dict[str, str]]:
+    """The marts' columns and the tier's (`tier_columns`) in one read: a column both read alike once,
+    one they read differently (the tier quotes some the marts read plain) under a name of its own.
+    Returns the columns, and the tier's names -> the read's."""
+    columns = _columns(connection)
+    tier_names = {}
+    for name, read in tier_columns(connection).items():
+        tier_names[name] = name if columns.get(name, read) == read else _TIER_PREFIX + name
+        columns[tier_names[name]] = read
+    return columns, tier_names
+
+
+def _person_years(registrations_read: pa.Table, split: PersonYears) -> pd.DataFrame:
     """`mart_person_years` rows: each person-year's first registration, in primary-key order."""
-    firsts = registrations_read.take(positions)
+    firsts = registrations_read.take(split.positions)
     frame = firsts.select(["registration_year", "person_key", "linked"]).to_pandas()
-    frame["registrations"] = sizes
+    frame["registrations"] = split.sizes
     for name in DIMENSION_NAMES:
         frame[name] = firsts[name].combine_chunks().to_pandas()
     return frame[[column.name for column in mart_person_years.columns]]
 
 
-def _refresh_year(connection: Connection, year: int) -> None:
-    """Write one year's marts (emptied by the caller). Every mart row lies within one registration
-    year, a person-year included, so a year at a time gives the rows all years at once would give,
-    holding one year's registrations in memory instead of all of them."""
-    registrations_read = _read_registrations(connection, year)
-    positions, sizes = first_registrations(registrations_read)
+def _refresh_year(connection: Connection, registrations_read: pa.Table, split: PersonYears) -> None:
+    """Write one year's marts (emptied by the caller) from its registrations split into person-years.
+    Every mart row lies within one registration year, a person-year included, so a year at a time
+    gives the rows all years at once would give, holding one year's registrations in memory instead
+    of all of them."""
     every = dimension_frame(registrations_read, DIMENSION_NAMES)
-    frames = {"registrations": every, "persons": every.take(positions)}
-    bulk_insert(connection, mart_person_years.name, _person_years(registrations_read, positions, sizes))
+    frames = {"registrations": every, "persons": every.take(split.positions)}
+    bulk_insert(connection, mart_person_years.name, _person_years(registrations_read, split))
     bulk_insert(connection, mart_yearly_counts.name, yearly_counts(frames, DIMENSION_NAMES))
     bulk_insert(connection, mart_yearly_crossings.name, yearly_crossings(frames, CROSSINGS))
 
@@ -275,7 +287,7 @@ def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]
     """Recompute the marts for `years` and every stale year, and then the analyst tier and its marts
     (`warehouse.analyst_tier`), in the caller's transaction.
 
-    Reads each year's registrations into Arrow; persons and counts are computed there
+    Reads each year's registrations into Arrow once for both; persons and counts are computed there
     (`warehouse.mart_counts`) and written back in bulk. The analyst tier is rebuilt from every
     year whenever any year changed (one generalisation scheme serves all years), or when it holds
     another number of registrations than `registrations` (a warehouse just upgraded). Returns the
@@ -287,13 +299,22 @@ def refresh_marts(connection: Connection, years: Iterable[int] = ()) -> set[int]
         if tier_behind(connection, sum(held.values())):
             refresh_tier(connection)
         return todo
+    # Before the read, as the tier takes it: a second refresh reads what the first one committed.
+    lock_tier(connection)
     listed = sorted(todo)
     for mart in reversed(MARTS):
         connection.execute(delete(mart).where(mart.c.registration_year.in_(listed)))
-    for year in listed:
-        _refresh_year(connection, year)
+    columns, tier_names = _shared_columns(connection)
+    parts = []
+    for year, source in national_sources(connection):
+        registrations_read = read_columns(connection, columns, source)
+        split = person_years(registrations_read)
+        if year in todo:
+            _refresh_year(connection, registrations_read, split)
+        tier_read = registrations_read.select(list(tier_names.values())).rename_columns(list(tier_names))
+        parts.append(year_part(tier_read, split))
     connection.execute(delete(mart_stale_years).where(mart_stale_years.c.registration_year.in_(listed)))
-    refresh_tier(connection)
+    refresh_tier(connection, gathered(parts))
     return todo
 
 
