@@ -9,6 +9,9 @@ row written outside it may hold any text).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -111,18 +114,27 @@ def edge_rows() -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_refresh_equals_the_reference_sql(tmp_path, edge_rows, backend) -> None:
+@contextmanager
+def _holding(rows: pd.DataFrame, backend: str, tmp_path) -> Iterator[sa.Connection]:
+    """A transaction on a new warehouse of `backend` whose registrations are `rows`."""
     with scratch_url(backend, tmp_path) as url:
         engine = make_engine(url)
         create_tables(engine)
-        with engine.begin() as connection:
-            bulk_insert(connection, "registrations", edge_rows)
-            assert refresh_marts(connection) == set(YEARS)
-            refreshed = _marts(connection)
-            _reference_refresh(connection)
-            reference = _marts(connection)
-        engine.dispose()
+        try:
+            with engine.begin() as connection:
+                bulk_insert(connection, "registrations", rows)
+                yield connection
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_refresh_equals_the_reference_sql(tmp_path, edge_rows, backend) -> None:
+    with _holding(edge_rows, backend, tmp_path) as connection:
+        assert refresh_marts(connection) == set(YEARS)
+        refreshed = _marts(connection)
+        _reference_refresh(connection)
+        reference = _marts(connection)
     for name, expected in reference.items():
         assert len(expected) > 0
         pd.testing.assert_frame_equal(refreshed[name], expected, check_dtype=False, obj=name)
@@ -144,16 +156,11 @@ def _relations(connection: sa.Connection) -> dict[str, pd.DataFrame]:
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_the_tier_from_the_marts_read_equals_the_tier_read_alone(tmp_path, edge_rows, backend) -> None:
     # The refresh reads every year once for the marts and the tier; the tier alone reads for itself.
-    with scratch_url(backend, tmp_path) as url:
-        engine = make_engine(url)
-        create_tables(engine)
-        with engine.begin() as connection:
-            bulk_insert(connection, "registrations", edge_rows)
-            refresh_marts(connection)
-            shared = _relations(connection)
-            refresh_tier(connection)
-            alone = _relations(connection)
-        engine.dispose()
+    with _holding(edge_rows, backend, tmp_path) as connection:
+        refresh_marts(connection)
+        shared = _relations(connection)
+        refresh_tier(connection)
+        alone = _relations(connection)
     for name, expected in alone.items():
         assert len(expected) > 0
         pd.testing.assert_frame_equal(shared[name], expected, obj=name)
