@@ -31,9 +31,18 @@ class StoredEncodings:
 
     frame: pd.DataFrame  # registration_id, person_id, birth_key, script_key
     matrix: np.ndarray
+    # The row of `matrix` of each row of `frame`; None: the same row. The parts of one load share
+    # one matrix of every encoding they reached (`linkage.known_encodings.ReachedEncodings`), and
+    # each part's rows are gathered from it once, in the order matching reads them.
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
+
+    def bit_counts(self) -> np.ndarray:
+        """Bits set in each row's filter."""
+        counted = ones(self.matrix)
+        return counted if self.rows is None else counted[self.rows]
 
 
 _NOTHING_STORED = StoredEncodings(
@@ -60,16 +69,21 @@ class _ByCode:
     records: np.ndarray
 
     @classmethod
-    def of(cls, codes: np.ndarray, blocks: list[np.ndarray], bit_counts: np.ndarray, records: np.ndarray) -> _ByCode:
-        """Sorted from the filters of `blocks` (their rows one after the other), gathered straight
-        into place: the blocks are never concatenated, which would copy every filter once more."""
+    def of(
+        cls, codes: np.ndarray, blocks: list[tuple[np.ndarray, np.ndarray | None]], bit_counts: np.ndarray, records: np.ndarray
+    ) -> _ByCode:
+        """Sorted from the filters of `blocks` (each a matrix and the rows taken from it, None: all;
+        their rows one after the other), gathered straight into place: the blocks are never
+        concatenated, which would copy every filter once more."""
         order = np.argsort(codes, kind="stable")
-        matrix = np.empty((len(order), blocks[0].shape[1]), dtype=blocks[0].dtype)
+        matrix = np.empty((len(order), blocks[0][0].shape[1]), dtype=blocks[0][0].dtype)
         start = 0
-        for block in blocks:
-            positions = np.flatnonzero((order >= start) & (order < start + len(block)))
-            matrix[positions] = block[order[positions] - start]
-            start += len(block)
+        for block, rows in blocks:
+            size = len(block) if rows is None else len(rows)
+            positions = np.flatnonzero((order >= start) & (order < start + size))
+            taken = order[positions] - start
+            matrix[positions] = block[taken if rows is None else rows[taken]]
+            start += size
         return cls(order, codes[order], matrix, bit_counts[order], records[order])
 
 
@@ -134,11 +148,12 @@ def matches(batch: pd.DataFrame, known: StoredEncodings, own: pd.DataFrame | Non
         pd.concat([batch["birth_key"], known.frame["birth_key"], batch["birth_key"], batch["swapped_key"]], ignore_index=True)
     )
     registration_codes, _ = pd.factorize(registration_ids)
-    others = size + len(known.matrix)
-    bit_counts = np.concatenate([ones(mine), ones(known.matrix)])
+    others = size + len(known)
+    bit_counts = np.concatenate([ones(mine), known.bit_counts()])
     # The candidates: the batch's rows and the stored ones, or the stored ones only (rows from `first`).
     first = 0 if own is None else size
-    blocks = [mine, known.matrix] if own is None else [known.matrix]
+    stored = (known.matrix, known.rows)
+    blocks = [(mine, None), stored] if own is None else [stored]
     candidates = _ByCode.of(codes[first:others], blocks, bit_counts[first:], registration_codes[first:])
     pairs = [] if own is None else [own]
     for offset, threshold in ((others, SAME_DATE_THRESHOLD), (others + size, SWAPPED_DATE_THRESHOLD)):
@@ -169,7 +184,7 @@ def own_matches(batch: pd.DataFrame) -> pd.DataFrame:
     records, _ = pd.factorize(registration_ids)
     bit_counts = ones(matrix)
     same = _same_code_pairs(matrix, bit_counts, codes[:size], records, SAME_DATE_THRESHOLD)
-    candidates = _ByCode.of(codes[:size], [matrix], bit_counts, records)
+    candidates = _ByCode.of(codes[:size], [(matrix, None)], bit_counts, records)
     # Swapping is its own inverse: row i's swapped date is row j's date exactly when j's swapped
     # date is i's. Each pair of dates is searched from its smaller code only, then mirrored.
     swapped_codes = codes[size:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from linkage.known_encodings import ReachedEncodings
 from linkage.resolution import DEFAULT_MAX_PERSON_REGISTRATIONS, Resolution, link_batch, merge_parameters, settle_links
 from pseudonyms.person_identities import PersonIdentities
 from store.privacy_tables import vault_identities
@@ -18,10 +19,12 @@ def assign_persons(
     identities: PersonIdentities,
     registrations: pd.DataFrame,
     max_registrations: int | None = DEFAULT_MAX_PERSON_REGISTRATIONS,
+    reached: ReachedEncodings | None = None,
 ) -> tuple[pd.DataFrame, Resolution]:
     """The batch's registrations with their linked `person_id`, after recording merges, vault rows
-    and the owners of its identifiers in `connection`'s transaction; and the resolution (its counts)."""
-    resolution = link_batch(connection, identities, max_registrations)
+    and the owners of its identifiers in `connection`'s transaction; and the resolution (its counts).
+    `reached`: the stored encodings of the load's earlier parts, kept up to date here."""
+    resolution = link_batch(connection, identities, max_registrations, reached)
     if resolution.merged:
         # Registrations and vault rows alike: a vault row is sealed to its registration, so it moves as it is.
         for table in (registrations_table, vault_identities):
@@ -30,6 +33,8 @@ def assign_persons(
                 merge_parameters(resolution.merged),
             )
     store_batch(connection, identities, resolution.person_of_registration)
+    if reached is not None:
+        reached.wrote(identities.encodings, identities.payloads["registration_id"], resolution.person_of_registration, resolution.merged)
     settle_links(connection, identities, resolution)
     persons = registrations["registration_id"].map(resolution.person_of_registration)
     return registrations.assign(person_id=persons.astype("str").where(persons.notna())), resolution

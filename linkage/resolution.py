@@ -38,7 +38,7 @@ from linkage.components import (
     constrained_components,
 )
 from linkage.decisions import current_decisions
-from linkage.known_encodings import known_encodings
+from linkage.known_encodings import ReachedEncodings
 from pseudonyms.person_identities import PersonIdentities
 from store.privacy_tables import person_links
 from store.text_sets import arrow_text, is_in, positions_in, sorted_unique
@@ -268,9 +268,15 @@ def stored_sizes(connection: Connection, person_ids: list[str], batch_registrati
     return held.groupby("person_id").size().astype("int64")
 
 
-def link_batch(connection: Connection, identities: PersonIdentities, max_registrations: int | None = DEFAULT_MAX_PERSON_REGISTRATIONS) -> Resolution:
+def link_batch(
+    connection: Connection,
+    identities: PersonIdentities,
+    max_registrations: int | None = DEFAULT_MAX_PERSON_REGISTRATIONS,
+    reached: ReachedEncodings | None = None,
+) -> Resolution:
     """Resolve the batch's persons and move merged persons' overrides, in `connection`'s
-    transaction; `settle_links` records the owners once the batch's vault rows are written."""
+    transaction; `settle_links` records the owners once the batch's vault rows are written.
+    `reached`: the stored encodings the load's earlier parts reached (read here otherwise)."""
     links, named = identities.links, identities.named
     # The identifiers whose owner this load may change: the batch's, and those its re-delivered
     # registrations carry now (they leave the vault with the rows the batch replaces).
@@ -284,7 +290,7 @@ def link_batch(connection: Connection, identities: PersonIdentities, max_registr
     owned = owners[owners.notna().to_numpy() & is_in(owners.index, links["identifier"])]
     known = pd.DataFrame({"identifier": owned.index.to_numpy(dtype=object), "person_id": owned.to_numpy(dtype=object)}, dtype=object)
     encodings = identities.encodings
-    stored = known_encodings(connection, encodings) if not encodings.empty else None
+    stored = (reached or ReachedEncodings()).of_batch(connection, encodings) if not encodings.empty else None
     approximate = matches(encodings, stored, identities.own_matches) if stored is not None else None
     decisions = current_decisions(connection)
     labels = linkage_labels(encodings, stored, decisions)

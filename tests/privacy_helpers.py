@@ -16,6 +16,7 @@ from vault.entries import sealed_identities
 from vault.quarantine_seal import seal_values
 from warehouse.database import create_tables
 from warehouse.ledger import BatchRecord, start_run
+from warehouse.load import loading
 
 DEFAULTS: dict = {
     "surname": None, "given_names": None, "birth_date": None, "bsn": None, "alien_number": None, "age": None,
@@ -72,6 +73,23 @@ def load(
     load_batch(engine, batch, registrations, entries, rows_in, identities=identities, replace_source=source if snapshot else None,
                max_person_registrations=max_person_registrations)
     return batch.batch_id
+
+
+def load_in_parts(engine: Engine, parts: list[list[dict]], *, key: bytes, vault_key: bytes, source: str = "police") -> None:
+    """Load the rows as one file of several parts (`parts`), each part linked against the persons
+    and encodings of the earlier ones, in one transaction."""
+    create_tables(engine)
+    run_id = uuid.uuid4().hex
+    start_run(engine, run_id)
+    batch = BatchRecord(uuid.uuid4().hex, run_id, source, "hand-made.ndjson", uuid.uuid4().hex, utc_now())
+    empty = pd.DataFrame(columns=["row_number", "column_name", "rule", "source_record_id"])
+    with loading(engine, batch) as load:
+        for rows in parts:
+            records = canonical(rows)
+            registrations = to_registrations(records, source=source, source_kind="police", key=key, batch_id=batch.batch_id, exported_at=None)
+            identities = person_identities(records, registrations["registration_id"], key=key, key_version=1, vault_key=vault_key)
+            load.add(registrations, empty, sealed_identities(identities))
+        load.finish(sum(len(rows) for rows in parts))
 
 
 def persons(engine: Engine) -> dict[str, str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Engine, exc, text
 
+from linkage.known_encodings import ReachedEncodings
 from linkage.persons import assign_persons, forget_source
 from linkage.resolution import DEFAULT_MAX_PERSON_REGISTRATIONS
 from pseudonyms.person_identities import PersonIdentities
@@ -119,6 +120,8 @@ class BatchLoad:
         self._replaced = replaced
         self._bound = max_person_registrations
         self._loaded = self._new = self._quarantined = self._ignored_older = self._kept_apart = self._warned = 0
+        # The stored encodings the parts reached: each birth key read once per load, not once a part.
+        self._reached = ReachedEncodings()
         self.outcome: LoadOutcome | None = None
 
     @property
@@ -138,7 +141,7 @@ class BatchLoad:
         # Linkage crosses sources: from here to the commit, one load at a time (store.locks).
         lock_loads(connection)
         if identities is not None:
-            registrations, resolution = assign_persons(connection, identities, registrations, self._bound)
+            registrations, resolution = assign_persons(connection, identities, registrations, self._bound, self._reached)
             self._kept_apart += resolution.kept_apart
         upsert = _upsert_postgresql if connection.dialect.name == "postgresql" else _upsert_sqlite
         # In key order, the primary key index is filled page by page rather than at random.
