@@ -141,9 +141,10 @@ class Settings(BaseSettings):
 
     max_file_mb: Annotated[float, AfterValidator(_positive)] = 2048
     """Larger input files are refused before reading (`max_file_bytes`)."""
-    part_mb: Annotated[float, AfterValidator(_positive)] = 256
+    part_mb: Annotated[float, AfterValidator(_positive)] = 64
     """A police file is read, validated and loaded in parts of about this much text (`part_bytes`):
-    memory stays bounded however large a file is."""
+    memory stays bounded however large a file is. Larger parts cost memory (two are held at once,
+    one loading and one being prepared) and gain little."""
     prepare_ahead: Annotated[Literal["auto", "1", "0"], BeforeValidator(_prepare_ahead)] = "auto"
     """`auto`: a second process prepares the run's files (police and partner) while the flow's
     process loads, when the run's files are large enough to gain; `1`: whenever a run has two parts
