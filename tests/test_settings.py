@@ -27,7 +27,7 @@ def test_defaults_work_out_of_the_box(monkeypatch, tmp_path) -> None:
     assert settings.warehouse_url == f"sqlite:///{home / 'warehouse.sqlite'}"
     assert (settings.inbox_folder, settings.keys_dir, settings.prefect_folder) == (home / "inbox", home / "keys", home / "prefect")
     assert settings.partners is None and settings.actor is None and settings.key_variables() == {}
-    assert (settings.max_file_bytes, settings.part_bytes) == (2048 * 1024 * 1024, 256 * 1024 * 1024)
+    assert (settings.max_file_bytes, settings.part_bytes) == (2048 * 1024 * 1024, 64 * 1024 * 1024)
     assert (settings.prepare_ahead, settings.max_person_registrations, settings.analyst_k) == ("auto", 50, 5)
     assert configured_expectations(settings).intervals == {"police": dt.timedelta(hours=24)}
     assert configured_expectations(settings).volume_ratio == 0.5
