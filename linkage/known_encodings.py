@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from linkage.approximate import StoredEncodings
 from pseudonyms.encodings import BLOOM_BITS, ENCODING_SCHEME, bloom_matrix
-from store.binary import as_bytes, binary_type, hex_sql
+from store.binary import binary_type, hex_bytes, hex_sql
 from store.bulk import Read, bulk_insert, read_columns
 from store.privacy_tables import vault_identities
 from store.qualified import drop_temporary_table, qualified_name, temporary_table
@@ -61,9 +61,7 @@ def stage_birth_keys(connection: Connection, keys: pa.Array) -> list[str]:
     """Stage `keys` (hex) in this transaction; WHERE clauses that together select the vault rows
     with those birth keys (the caller drops the stage once they have served)."""
     connection.execute(temporary_table(connection, _STAGE, f"birth_key {binary_type(connection)}, slice integer"))
-    staged = pd.DataFrame(
-        {"birth_key": as_bytes(keys.to_pylist()), "slice": np.arange(len(keys)) // _KEYS_PER_SLICE}, dtype=object
-    )
+    staged = pd.DataFrame({"birth_key": hex_bytes(keys.to_pandas()), "slice": np.arange(len(keys)) // _KEYS_PER_SLICE}, dtype=object)
     bulk_insert(connection, _STAGE, staged)
     if connection.dialect.name == "postgresql":
         # A temporary table has no statistics: PostgreSQL took a slice of a thousand keys for six

@@ -28,11 +28,6 @@ def as_bytes(values: Iterable[object]) -> list[bytes | None]:
     ]
 
 
-def bytes_column(values: pd.Series) -> pd.Series:
-    """`as_bytes` of a column, with its index."""
-    return pd.Series(as_bytes(values.tolist()), index=values.index, dtype=object)
-
-
 # Each hex digit's value (either case); 255 for a byte that is no hex digit.
 _DIGIT_VALUES = np.full(256, 255, dtype=np.uint8)
 _DIGIT_VALUES[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
